@@ -1,0 +1,77 @@
+// Package cli holds Foundation's commands. Each command group lives in its own file;
+// root.go wires them together and owns the global flags.
+package cli
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"charm.land/fang/v2"
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every command accepts.
+type globals struct {
+	configPath string
+	site       string
+	debug      bool
+	noColor    bool
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+// Main runs the command line with args and returns the exit code.
+func Main(ctx context.Context, args []string) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := &globals{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	err := fang.Execute(ctx, root, fang.WithoutManpage(), fang.WithErrorHandler(errorHandler))
+	if err != nil && ctx.Err() != nil {
+		return ExitInterrupted
+	}
+	if err != nil && isUsage(err) {
+		return ExitUsage
+	}
+	return exitCode(err)
+}
+
+// isUsage recognises cobra's own flag and argument errors, which are not typed.
+func isUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand", "unknown command", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func errorHandler(w io.Writer, styles fang.Styles, err error) {
+	fang.DefaultErrorHandler(w, styles, err)
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "foundation",
+		Short:         "Jira Lenses in the terminal",
+		Long:          "Foundation renders hierarchical views of Jira issues (Lenses) from a local per-site cache.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.configPath, "config", "", "config file (default $FOUNDATION_CONFIG or $XDG_CONFIG_HOME/foundation/config.yaml)")
+	pf.StringVar(&g.site, "site", "", "site profile to use (default: default_site from the config)")
+	pf.BoolVar(&g.debug, "debug", false, "write a debug log (HTTP with secrets redacted) under $XDG_STATE_HOME/foundation/")
+	pf.BoolVar(&g.noColor, "no-color", false, "disable color (NO_COLOR is honoured too)")
+	root.AddCommand(
+		newFakeJiraCmd(g),
+	)
+	return root
+}
