@@ -1,0 +1,453 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"foundation/lens"
+)
+
+// UpsertStats counts what one UpsertIssues batch did with each incoming issue.
+type UpsertStats struct {
+	Inserted  int // new to the cache
+	Updated   int // replaced a cached version
+	Unchanged int // same content as cached (nothing written)
+	Stale     int // older than the cached version, or equal and not authoritative
+	Blocked   int // tombstoned: deleted earlier and not proven to exist again
+}
+
+// Add returns the sum of two stats, for callers totalling many batches.
+func (s UpsertStats) Add(o UpsertStats) UpsertStats {
+	return UpsertStats{s.Inserted + o.Inserted, s.Updated + o.Updated, s.Unchanged + o.Unchanged, s.Stale + o.Stale, s.Blocked + o.Blocked}
+}
+
+// issueColumns is the column list shared by writes and reads; fields stays last.
+const issueColumns = `id, key, project_id, project, type, subtask, status, status_category, priority,
+	resolution, parent_key, epic_link, security_level, assignee, reporter, summary, labels,
+	story_points, due_date, created, updated, rank`
+
+// UpsertIssues writes a batch of issues in one transaction under the version guard:
+//
+//   - an issue not in the cache is inserted;
+//   - a cached issue is replaced only if the incoming Updated is newer, or equal and
+//     authoritative (a fresh read from Jira, as opposed to a webhook snapshot);
+//   - a tombstoned issue is never resurrected by a non-authoritative write (a late webhook).
+//     An authoritative fetch resurrects it only if its Updated is newer than the issue's
+//     Updated when it was deleted: Jira showing a changed issue proves it exists again (moved
+//     back into scope), while a search page that started before the deletion carries the old
+//     Updated and stays blocked.
+//
+// Every applied insert or update appends to the change feed in the same transaction.
+func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritative bool) (UpsertStats, error) {
+	var st UpsertStats
+	if len(issues) == 0 {
+		return st, nil
+	}
+	at := ms(now())
+	err := db.write(ctx, "upsert issues", func(tx *sql.Tx) error {
+		st = UpsertStats{}
+		tomb, err := tx.PrepareContext(ctx, "SELECT last_updated FROM tombstones WHERE issue_id = ?")
+		if err != nil {
+			return err
+		}
+		defer tomb.Close()
+		cur, err := tx.PrepareContext(ctx, "SELECT updated, hash FROM issues WHERE id = ?")
+		if err != nil {
+			return err
+		}
+		defer cur.Close()
+		// OR REPLACE also clears a stale row holding the same key under another id.
+		put, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO issues("+issueColumns+", fetched_at, hash, fields) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		if err != nil {
+			return err
+		}
+		defer put.Close()
+		untomb, err := tx.PrepareContext(ctx, "DELETE FROM tombstones WHERE issue_id = ?")
+		if err != nil {
+			return err
+		}
+		defer untomb.Close()
+		feed, err := tx.PrepareContext(ctx, "INSERT INTO changes(at, kind, issue_key, detail) VALUES (?, ?, ?, ?)")
+		if err != nil {
+			return err
+		}
+		defer feed.Close()
+
+		for i := range issues {
+			is := &issues[i]
+			if is.ID == 0 || is.Key == "" {
+				return fmt.Errorf("issue %q (id %d): id and key are required", is.Key, is.ID)
+			}
+			updated := ms(is.Updated)
+			var lastUpdated int64
+			switch err := tomb.QueryRowContext(ctx, is.ID).Scan(&lastUpdated); {
+			case err == nil:
+				if !authoritative || updated <= lastUpdated {
+					st.Blocked++
+					continue
+				}
+				if _, err := untomb.ExecContext(ctx, is.ID); err != nil {
+					return fmt.Errorf("issue %s: %w", is.Key, err)
+				}
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("issue %s: %w", is.Key, err)
+			}
+
+			raw, err := marshalFields(is.Fields)
+			if err != nil {
+				return fmt.Errorf("issue %s: %w", is.Key, err)
+			}
+			labels, err := json.Marshal(nonNil(is.Labels))
+			if err != nil {
+				return fmt.Errorf("issue %s: labels: %w", is.Key, err)
+			}
+			h := rowHash(is, labels, raw)
+
+			kind := ChangeIssueCreated
+			var curUpdated, curHash int64
+			switch err := cur.QueryRowContext(ctx, is.ID).Scan(&curUpdated, &curHash); {
+			case err == nil:
+				if updated < curUpdated || (updated == curUpdated && !authoritative) {
+					st.Stale++
+					continue
+				}
+				if h == curHash {
+					st.Unchanged++
+					continue
+				}
+				kind = ChangeIssueUpdated
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("issue %s: %w", is.Key, err)
+			}
+
+			var sp any
+			if is.StoryPoints != nil {
+				sp = *is.StoryPoints
+			}
+			if _, err := put.ExecContext(ctx, is.ID, is.Key, is.ProjectID, is.Project, is.Type, is.Subtask,
+				is.Status, is.StatusCategory, is.Priority, is.Resolution, is.Parent, is.EpicLink,
+				is.SecurityLevel, is.Assignee, is.Reporter, is.Summary, string(labels), sp, is.DueDate,
+				ms(is.Created), updated, is.Rank, at, h, raw); err != nil {
+				return fmt.Errorf("issue %s: %w", is.Key, err)
+			}
+			if _, err := feed.ExecContext(ctx, at, kind, is.Key, strconv.FormatInt(is.ID, 10)); err != nil {
+				return fmt.Errorf("issue %s: change feed: %w", is.Key, err)
+			}
+			if kind == ChangeIssueCreated {
+				st.Inserted++
+			} else {
+				st.Updated++
+			}
+		}
+		return nil
+	})
+	return st, err
+}
+
+// DeleteIssues removes issues (by Jira id) with their links and leaves a tombstone for each,
+// recording reason ("deleted", "left scope", ...). Ids not in the cache are tombstoned too, so
+// a webhook racing ahead of the first sync cannot bring them in. It returns how many cached
+// issues were removed.
+func (db *DB) DeleteIssues(ctx context.Context, ids []int64, reason string) (int, error) {
+	removed := 0
+	at := ms(now())
+	err := db.write(ctx, "delete issues", func(tx *sql.Tx) error {
+		removed = 0
+		for _, id := range ids {
+			var key string
+			var updated int64
+			err := tx.QueryRowContext(ctx, "SELECT key, updated FROM issues WHERE id = ?", id).Scan(&key, &updated)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				// Unknown issue: block anything not newer than now.
+				var old string
+				_ = tx.QueryRowContext(ctx, "SELECT key FROM tombstones WHERE issue_id = ?", id).Scan(&old)
+				if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones(issue_id, key, deleted_at, last_updated, reason)
+					VALUES (?, ?, ?, ?, ?) ON CONFLICT(issue_id) DO NOTHING`, id, old, at, at, reason); err != nil {
+					return fmt.Errorf("tombstone %d: %w", id, err)
+				}
+				continue
+			case err != nil:
+				return fmt.Errorf("issue %d: %w", id, err)
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM issues WHERE id = ?", id); err != nil {
+				return fmt.Errorf("issue %s: %w", key, err)
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM links WHERE from_key = ? OR to_key = ?", key, key); err != nil {
+				return fmt.Errorf("issue %s: links: %w", key, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO tombstones(issue_id, key, deleted_at, last_updated, reason)
+				VALUES (?, ?, ?, ?, ?)`, id, key, at, updated, reason); err != nil {
+				return fmt.Errorf("issue %s: tombstone: %w", key, err)
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO changes(at, kind, issue_key, detail) VALUES (?, ?, ?, ?)", at, ChangeIssueDeleted, key, reason); err != nil {
+				return fmt.Errorf("issue %s: change feed: %w", key, err)
+			}
+			removed++
+		}
+		return nil
+	})
+	return removed, err
+}
+
+// Tombstone is the record a deleted issue leaves behind.
+type Tombstone struct {
+	IssueID     int64
+	Key         string // "" when the issue was never cached
+	DeletedAt   time.Time
+	LastUpdated time.Time // the issue's Updated when deleted; authoritative fetches must beat it
+	Reason      string
+}
+
+// Tombstones lists every tombstone, oldest first.
+func (db *DB) Tombstones(ctx context.Context) ([]Tombstone, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT issue_id, key, deleted_at, last_updated, reason FROM tombstones ORDER BY deleted_at, issue_id")
+	if err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	defer rows.Close()
+	var out []Tombstone
+	for rows.Next() {
+		var t Tombstone
+		var del, upd int64
+		if err := rows.Scan(&t.IssueID, &t.Key, &del, &upd, &t.Reason); err != nil {
+			return nil, fmt.Errorf("tombstones: %w", err)
+		}
+		t.DeletedAt, t.LastUpdated = fromMS(del), fromMS(upd)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	return out, nil
+}
+
+// ReadOptions narrows and shapes an Issues read.
+type ReadOptions struct {
+	WithRaw  bool     // also decode each issue's raw field JSON into Issue.Fields
+	Projects []string // only these project keys (none: all)
+	Keys     []string // only these issue keys (none: all)
+}
+
+// Issues reads cached issues ordered by id (Jira's creation order, and the cheapest scan). Raw field JSON is read only when asked: most Lenses need only the extracted columns.
+func (db *DB) Issues(ctx context.Context, opt ReadOptions) ([]lens.Issue, error) {
+	q := "SELECT " + issueColumns
+	if opt.WithRaw {
+		q += ", fields"
+	}
+	q += " FROM issues"
+	var where []string
+	var args []any
+	if len(opt.Projects) > 0 {
+		b, err := json.Marshal(opt.Projects)
+		if err != nil {
+			return nil, fmt.Errorf("read issues: %w", err)
+		}
+		where = append(where, "project IN (SELECT value FROM json_each(?))")
+		args = append(args, string(b))
+	}
+	if len(opt.Keys) > 0 {
+		b, err := json.Marshal(opt.Keys)
+		if err != nil {
+			return nil, fmt.Errorf("read issues: %w", err)
+		}
+		where = append(where, "key IN (SELECT value FROM json_each(?))")
+		args = append(args, string(b))
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id"
+	return db.readIssues(ctx, q, opt.WithRaw, args...)
+}
+
+// Issue reads one cached issue by key, raw fields included. A missing issue is ErrNotFound.
+func (db *DB) Issue(ctx context.Context, key string) (lens.Issue, error) {
+	out, err := db.readIssues(ctx, "SELECT "+issueColumns+", fields FROM issues WHERE key = ?", true, key)
+	if err != nil {
+		return lens.Issue{}, err
+	}
+	if len(out) == 0 {
+		return lens.Issue{}, fmt.Errorf("issue %s: %w", key, ErrNotFound)
+	}
+	return out[0], nil
+}
+
+func (db *DB) readIssues(ctx context.Context, q string, withRaw bool, args ...any) ([]lens.Issue, error) {
+	// One read transaction: the count that sizes the slice and the rows come from one snapshot.
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("read issues: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM issues").Scan(&n); err != nil {
+		return nil, fmt.Errorf("read issues: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read issues: %w", err)
+	}
+	defer rows.Close()
+	out := make([]lens.Issue, 0, n)
+	// Low-cardinality columns repeat across thousands of rows: sharing one string per value
+	// keeps a 100,000-issue read small in memory.
+	in := interner{}
+	var (
+		sub     bool
+		labels  string
+		sp      sql.NullFloat64
+		created int64
+		updated int64
+		raw     []byte
+	)
+	for rows.Next() {
+		var is lens.Issue
+		dest := []any{&is.ID, &is.Key, &is.ProjectID, &is.Project, &is.Type, &sub, &is.Status,
+			&is.StatusCategory, &is.Priority, &is.Resolution, &is.Parent, &is.EpicLink, &is.SecurityLevel,
+			&is.Assignee, &is.Reporter, &is.Summary, &labels, &sp, &is.DueDate, &created, &updated, &is.Rank}
+		if withRaw {
+			dest = append(dest, &raw)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("read issues: %w", err)
+		}
+		is.Subtask = sub
+		is.Project = in.get(is.Project)
+		is.Type = in.get(is.Type)
+		is.Status = in.get(is.Status)
+		is.StatusCategory = in.get(is.StatusCategory)
+		is.Priority = in.get(is.Priority)
+		is.Resolution = in.get(is.Resolution)
+		is.SecurityLevel = in.get(is.SecurityLevel)
+		is.Assignee = in.get(is.Assignee)
+		is.Reporter = in.get(is.Reporter)
+		if is.Labels, err = parseLabels(labels, in); err != nil {
+			return nil, fmt.Errorf("read issues: %s labels: %w", is.Key, err)
+		}
+		if sp.Valid {
+			v := sp.Float64
+			is.StoryPoints = &v
+		}
+		is.Created, is.Updated = fromMS(created), fromMS(updated)
+		if withRaw {
+			if err := json.Unmarshal(raw, &is.Fields); err != nil {
+				return nil, fmt.Errorf("read issues: %s fields: %w", is.Key, err)
+			}
+		}
+		out = append(out, is)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read issues: %w", err)
+	}
+	return out, nil
+}
+
+// interner shares one copy of each repeated string value within a read.
+type interner map[string]string
+
+func (in interner) get(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
+}
+
+// parseLabels decodes the stored JSON array of labels. Jira labels hold no spaces and rarely
+// anything needing escapes, so a direct scan handles them and encoding/json the rest.
+func parseLabels(s string, in interner) ([]string, error) {
+	if s == "[]" || s == "" {
+		return nil, nil
+	}
+	if !strings.Contains(s, `\`) && len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		body := s[1 : len(s)-1]
+		out := make([]string, 0, strings.Count(body, ",")+1)
+		ok := true
+		for part := range strings.SplitSeq(body, ",") {
+			if len(part) < 2 || part[0] != '"' || part[len(part)-1] != '"' || strings.Contains(part[1:len(part)-1], `"`) {
+				ok = false
+				break
+			}
+			out = append(out, in.get(part[1:len(part)-1]))
+		}
+		if ok {
+			return out, nil
+		}
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// marshalFields encodes raw fields with sorted keys, so equal content hashes equally.
+func marshalFields(f map[string]json.RawMessage) ([]byte, error) {
+	if len(f) == 0 {
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("raw fields: %w", err)
+	}
+	return b, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// rowHash fingerprints everything an issue row stores except bookkeeping, so a re-fetch of
+// an unchanged issue writes nothing and adds nothing to the change feed.
+func rowHash(is *lens.Issue, labels, raw []byte) int64 {
+	h := fnv.New64a()
+	var num [8]byte
+	str := func(s string) {
+		binary.LittleEndian.PutUint64(num[:], uint64(len(s)))
+		h.Write(num[:])
+		h.Write([]byte(s))
+	}
+	i64 := func(v int64) {
+		binary.LittleEndian.PutUint64(num[:], uint64(v))
+		h.Write(num[:])
+	}
+	i64(is.ID)
+	str(is.Key)
+	i64(is.ProjectID)
+	for _, s := range []string{is.Project, is.Type, is.Status, is.StatusCategory, is.Priority, is.Resolution,
+		is.Parent, is.EpicLink, is.SecurityLevel, is.Assignee, is.Reporter, is.Summary, is.DueDate, is.Rank} {
+		str(s)
+	}
+	if is.Subtask {
+		i64(1)
+	} else {
+		i64(0)
+	}
+	if is.StoryPoints != nil {
+		i64(1)
+		i64(int64(math.Float64bits(*is.StoryPoints)))
+	} else {
+		i64(0)
+	}
+	i64(ms(is.Created))
+	i64(ms(is.Updated))
+	str(string(labels))
+	str(string(raw))
+	return int64(h.Sum64())
+}

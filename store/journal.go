@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// JournalEntry is one webhook delivery as received, kept durably before the listener answers
+// 2xx so that nothing acknowledged can be lost.
+type JournalEntry struct {
+	Seq         int64
+	Identifier  string      // X-Atlassian-Webhook-Identifier (same across retries of a delivery)
+	Event       string      // webhookEvent
+	EventTime   time.Time   // the payload's timestamp (ms); replay order
+	Retry       int         // X-Atlassian-Webhook-Retry
+	ReceivedAt  time.Time   // zero: stamped with the current time
+	Headers     http.Header // as kept by the listener, which strips anything secret
+	Body        []byte
+	AppliedAt   time.Time // zero while pending
+	Quarantined string    // why it cannot be applied; "" otherwise
+}
+
+// JournalState selects entries by where they are in their life.
+type JournalState int
+
+// Journal states.
+const (
+	JournalAll JournalState = iota
+	JournalPending
+	JournalApplied
+	JournalQuarantined
+)
+
+// JournalStats counts journal entries by state.
+type JournalStats struct {
+	Total, Pending, Applied, Quarantined int64
+	OldestPending                        time.Time // zero when nothing is pending
+}
+
+// AppendJournal stores a delivery. A delivery whose Identifier is already journaled (a retry
+// by Jira) is not stored again: duplicate is true, seq is the first one's, and the higher
+// retry count is kept.
+func (db *DB) AppendJournal(ctx context.Context, e JournalEntry) (seq int64, duplicate bool, err error) {
+	if e.Identifier == "" {
+		return 0, false, errors.New("journal: empty delivery identifier")
+	}
+	headers, err := json.Marshal(e.Headers)
+	if err != nil {
+		return 0, false, fmt.Errorf("journal: headers: %w", err)
+	}
+	recv := e.ReceivedAt
+	if recv.IsZero() {
+		recv = now()
+	}
+	body := e.Body
+	if body == nil {
+		body = []byte{}
+	}
+	err = db.write(ctx, "journal", func(tx *sql.Tx) error {
+		duplicate = false
+		err := tx.QueryRowContext(ctx, "SELECT seq FROM journal WHERE identifier = ?", e.Identifier).Scan(&seq)
+		if err == nil {
+			duplicate = true
+			_, err = tx.ExecContext(ctx, "UPDATE journal SET retry = max(retry, ?) WHERE seq = ?", e.Retry, seq)
+			return err
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO journal(identifier, event, event_time, retry, received_at, headers, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			e.Identifier, e.Event, ms(e.EventTime), e.Retry, ms(recv), string(headers), body).Scan(&seq)
+	})
+	return seq, duplicate, err
+}
+
+// PendingJournal returns up to limit entries neither applied nor quarantined, in replay
+// order: event time, then arrival.
+func (db *DB) PendingJournal(ctx context.Context, limit int) ([]JournalEntry, error) {
+	return db.journal(ctx, "WHERE applied_at = 0 AND quarantined = '' ORDER BY event_time, seq LIMIT ?", limitOr(limit))
+}
+
+// Journal lists entries in state, newest first.
+func (db *DB) Journal(ctx context.Context, state JournalState, limit int) ([]JournalEntry, error) {
+	where := map[JournalState]string{
+		JournalAll:         "",
+		JournalPending:     "WHERE applied_at = 0 AND quarantined = ''",
+		JournalApplied:     "WHERE applied_at <> 0",
+		JournalQuarantined: "WHERE quarantined <> ''",
+	}[state]
+	return db.journal(ctx, where+" ORDER BY seq DESC LIMIT ?", limitOr(limit))
+}
+
+func limitOr(n int) int {
+	if n <= 0 {
+		return 1000
+	}
+	return n
+}
+
+func (db *DB) journal(ctx context.Context, tail string, args ...any) ([]JournalEntry, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT seq, identifier, event, event_time, retry, received_at, headers, body, applied_at, quarantined FROM journal "+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	defer rows.Close()
+	var out []JournalEntry
+	for rows.Next() {
+		var e JournalEntry
+		var et, recv, applied int64
+		var headers string
+		if err := rows.Scan(&e.Seq, &e.Identifier, &e.Event, &et, &e.Retry, &recv, &headers, &e.Body, &applied, &e.Quarantined); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
+			return nil, fmt.Errorf("journal %d: headers: %w", e.Seq, err)
+		}
+		e.EventTime, e.ReceivedAt, e.AppliedAt = fromMS(et), fromMS(recv), fromMS(applied)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return out, nil
+}
+
+// MarkApplied records that entries were applied to the cache.
+func (db *DB) MarkApplied(ctx context.Context, seqs ...int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	at := ms(now())
+	return db.write(ctx, "journal applied", func(tx *sql.Tx) error {
+		for _, s := range seqs {
+			if _, err := tx.ExecContext(ctx, "UPDATE journal SET applied_at = ? WHERE seq = ?", at, s); err != nil {
+				return fmt.Errorf("entry %d: %w", s, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Quarantine sets aside an entry that cannot be applied (bad payload, unknown event), with
+// the reason, so replay skips it and `webhook status` shows it.
+func (db *DB) Quarantine(ctx context.Context, seq int64, reason string) error {
+	if reason == "" {
+		return errors.New("quarantine: empty reason")
+	}
+	return db.write(ctx, "quarantine", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE journal SET quarantined = ? WHERE seq = ?", reason, seq)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("journal entry %d: %w", seq, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// Requeue makes a quarantined or applied entry pending again (after a fix, for replay).
+func (db *DB) Requeue(ctx context.Context, seq int64) error {
+	return db.write(ctx, "requeue", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE journal SET quarantined = '', applied_at = 0 WHERE seq = ?", seq)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("journal entry %d: %w", seq, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// PruneJournal deletes applied entries applied before t and returns how many. Their
+// identifiers are forgotten, so keep them at least as long as Jira retries (hours).
+func (db *DB) PruneJournal(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.write(ctx, "prune journal", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM journal WHERE applied_at <> 0 AND applied_at < ?", ms(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// JournalStats counts entries by state.
+func (db *DB) JournalStats(ctx context.Context) (JournalStats, error) {
+	var s JournalStats
+	var oldest sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT count(*),
+		count(*) FILTER (WHERE applied_at = 0 AND quarantined = ''),
+		count(*) FILTER (WHERE applied_at <> 0),
+		count(*) FILTER (WHERE quarantined <> ''),
+		min(event_time) FILTER (WHERE applied_at = 0 AND quarantined = '')
+		FROM journal`).Scan(&s.Total, &s.Pending, &s.Applied, &s.Quarantined, &oldest)
+	if err != nil {
+		return s, fmt.Errorf("journal stats: %w", err)
+	}
+	if oldest.Valid {
+		s.OldestPending = fromMS(oldest.Int64)
+	}
+	return s, nil
+}

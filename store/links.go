@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+
+	"foundation/lens"
+)
+
+// ReplaceLinks makes links the complete set of links touching issueKey (either end), as read
+// from that issue's issuelinks field, and records one change.
+func (db *DB) ReplaceLinks(ctx context.Context, issueKey string, links []lens.Link) error {
+	return db.write(ctx, "replace links of "+issueKey, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM links WHERE from_key = ? OR to_key = ?", issueKey, issueKey); err != nil {
+			return err
+		}
+		if err := putLinks(ctx, tx, links); err != nil {
+			return err
+		}
+		return addChange(ctx, tx, ChangeLinks, issueKey, "")
+	})
+}
+
+// UpsertLinks adds or replaces links by id (e.g. from issuelink_created webhooks), recording
+// a change for each end.
+func (db *DB) UpsertLinks(ctx context.Context, links []lens.Link) error {
+	if len(links) == 0 {
+		return nil
+	}
+	return db.write(ctx, "upsert links", func(tx *sql.Tx) error {
+		if err := putLinks(ctx, tx, links); err != nil {
+			return err
+		}
+		for _, l := range links {
+			id := strconv.FormatInt(l.ID, 10)
+			if err := addChange(ctx, tx, ChangeLinks, l.From, id); err != nil {
+				return err
+			}
+			if err := addChange(ctx, tx, ChangeLinks, l.To, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func putLinks(ctx context.Context, tx *sql.Tx, links []lens.Link) error {
+	st, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO links(id, type, outward, inward, from_key, to_key) VALUES (?, ?, ?, ?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, l := range links {
+		if l.ID == 0 || l.From == "" || l.To == "" {
+			return fmt.Errorf("link %d %s->%s: id and both ends are required", l.ID, l.From, l.To)
+		}
+		if _, err := st.ExecContext(ctx, l.ID, l.Type, l.Outward, l.Inward, l.From, l.To); err != nil {
+			return fmt.Errorf("link %d: %w", l.ID, err)
+		}
+	}
+	return nil
+}
+
+// DeleteLink removes one link by id; deleting an unknown id is not an error.
+func (db *DB) DeleteLink(ctx context.Context, id int64) error {
+	return db.write(ctx, "delete link", func(tx *sql.Tx) error {
+		var from, to string
+		err := tx.QueryRowContext(ctx, "DELETE FROM links WHERE id = ? RETURNING from_key, to_key", id).Scan(&from, &to)
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		detail := strconv.FormatInt(id, 10)
+		if err := addChange(ctx, tx, ChangeLinks, from, detail); err != nil {
+			return err
+		}
+		return addChange(ctx, tx, ChangeLinks, to, detail)
+	})
+}
+
+// Links returns every cached link, ordered by id.
+func (db *DB) Links(ctx context.Context) ([]lens.Link, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT id, type, outward, inward, from_key, to_key FROM links ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("links: %w", err)
+	}
+	defer rows.Close()
+	in := interner{}
+	var out []lens.Link
+	for rows.Next() {
+		var l lens.Link
+		if err := rows.Scan(&l.ID, &l.Type, &l.Outward, &l.Inward, &l.From, &l.To); err != nil {
+			return nil, fmt.Errorf("links: %w", err)
+		}
+		l.Type, l.Outward, l.Inward = in.get(l.Type), in.get(l.Outward), in.get(l.Inward)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("links: %w", err)
+	}
+	return out, nil
+}
