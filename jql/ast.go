@@ -1,0 +1,380 @@
+package jql
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Query is a parsed JQL query. Where is nil when the query has no condition (empty, or
+// only ORDER BY).
+type Query struct {
+	Where   Expr
+	OrderBy []SortKey
+
+	orderPos []Pos // position of each OrderBy field, for Compile's messages
+}
+
+// SortKey is one ORDER BY term. Field is canonical when the field is known (see
+// CanonicalField), otherwise as written; Compile rejects unknown fields.
+type SortKey struct {
+	Field string
+	Desc  bool
+}
+
+// Expr is a node of a condition: *And, *Or, *Not or *Clause.
+type Expr interface {
+	isExpr()
+}
+
+// And holds two or more conditions that must all hold. Nested ANDs are flattened.
+type And struct{ Terms []Expr }
+
+// Or holds two or more conditions of which one must hold. Nested ORs are flattened.
+type Or struct{ Terms []Expr }
+
+// Not negates a condition.
+type Not struct{ X Expr }
+
+// Clause is "field operator operand", e.g. status != Done or labels IS EMPTY.
+type Clause struct {
+	Field   string // canonical when known, otherwise as written
+	Op      Op
+	Operand Operand
+
+	pos   Pos // of the field
+	opPos Pos
+}
+
+func (*And) isExpr()    {}
+func (*Or) isExpr()     {}
+func (*Not) isExpr()    {}
+func (*Clause) isExpr() {}
+
+// Op is a clause operator.
+type Op int
+
+// The operators of JQL that Foundation evaluates.
+const (
+	OpEq Op = iota
+	OpNe
+	OpLt
+	OpLe
+	OpGt
+	OpGe
+	OpLike    // ~
+	OpNotLike // !~
+	OpIn
+	OpNotIn
+	OpIs
+	OpIsNot
+)
+
+var opNames = [...]string{"=", "!=", "<", "<=", ">", ">=", "~", "!~", "IN", "NOT IN", "IS", "IS NOT"}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return fmt.Sprintf("Op(%d)", int(o))
+}
+
+// Operand is the right-hand side of a clause: *Literal, *List, *Func or *Empty.
+type Operand interface {
+	isOperand()
+}
+
+// Literal is a single value as written, quotes and escapes removed. Its meaning (string,
+// number, date, relative date) depends on the field and is settled by Compile.
+type Literal struct {
+	Text string
+	pos  Pos
+}
+
+// List is a parenthesised list of operands, for IN and NOT IN.
+type List struct {
+	Items []Operand
+	pos   Pos
+}
+
+// Func is a function call such as currentUser() or startOfDay(-1d). Name is canonical
+// (e.g. "startOfDay") when known, otherwise as written.
+type Func struct {
+	Name string
+	Args []string
+	pos  Pos
+}
+
+// Empty is the EMPTY (or NULL) keyword.
+type Empty struct {
+	pos Pos
+}
+
+func (*Literal) isOperand() {}
+func (*List) isOperand()    {}
+func (*Func) isOperand()    {}
+func (*Empty) isOperand()   {}
+
+// String renders the query as canonical JQL: keywords upper case, canonical field names,
+// values quoted only when needed, parentheses only where precedence needs them. The result
+// parses back to an equal query.
+func (q *Query) String() string {
+	var b strings.Builder
+	if q.Where != nil {
+		writeExpr(&b, q.Where, precOr)
+	}
+	if len(q.OrderBy) > 0 {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("ORDER BY ")
+		for i, k := range q.OrderBy {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(quoteIfNeeded(fieldText(k.Field)))
+			if k.Desc {
+				b.WriteString(" DESC")
+			} else {
+				b.WriteString(" ASC")
+			}
+		}
+	}
+	return b.String()
+}
+
+// fieldText is how String prints a field: the usual Jira spelling for the ones that have
+// spaces or mixed case, the canonical name otherwise.
+func fieldText(canonical string) string {
+	switch canonical {
+	case "epic link", "story points", "statuscategory", "fixversion":
+		return displayField(canonical)
+	}
+	return canonical
+}
+
+const (
+	precOr = iota
+	precAnd
+	precNot
+)
+
+func writeExpr(b *strings.Builder, e Expr, parent int) {
+	switch x := e.(type) {
+	case *Or:
+		if parent > precOr {
+			b.WriteByte('(')
+		}
+		for i, t := range x.Terms {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			// A nested OR only occurs in hand-built queries; it prints in parentheses
+			// and reparses flattened, which means the same.
+			writeExpr(b, t, precOr+1)
+		}
+		if parent > precOr {
+			b.WriteByte(')')
+		}
+	case *And:
+		if parent > precAnd {
+			b.WriteByte('(')
+		}
+		for i, t := range x.Terms {
+			if i > 0 {
+				b.WriteString(" AND ")
+			}
+			writeExpr(b, t, precAnd+1)
+		}
+		if parent > precAnd {
+			b.WriteByte(')')
+		}
+	case *Not:
+		b.WriteString("NOT ")
+		writeExpr(b, x.X, precNot)
+	case *Clause:
+		b.WriteString(quoteIfNeeded(fieldText(x.Field)))
+		b.WriteByte(' ')
+		b.WriteString(x.Op.String())
+		b.WriteByte(' ')
+		writeOperand(b, x.Operand)
+	}
+}
+
+func writeOperand(b *strings.Builder, o Operand) {
+	switch x := o.(type) {
+	case *Literal:
+		b.WriteString(quoteIfNeeded(x.Text))
+	case *Empty:
+		b.WriteString("EMPTY")
+	case *Func:
+		b.WriteString(x.Name)
+		b.WriteByte('(')
+		for i, a := range x.Args {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(quoteIfNeeded(a))
+		}
+		b.WriteByte(')')
+	case *List:
+		b.WriteByte('(')
+		for i, it := range x.Items {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeOperand(b, it)
+		}
+		b.WriteByte(')')
+	}
+}
+
+// reservedWords are the words the parser gives a meaning to; as values or field names they
+// must be quoted, as in Jira.
+var reservedWords = map[string]bool{
+	"and": true, "or": true, "not": true, "in": true, "is": true,
+	"order": true, "by": true, "empty": true, "null": true,
+}
+
+func isReserved(s string) bool {
+	if len(s) > 5 {
+		return false
+	}
+	return reservedWords[strings.ToLower(s)]
+}
+
+// quoteIfNeeded leaves s bare when it lexes back as the same single word, and otherwise
+// double-quotes it with escapes.
+func quoteIfNeeded(s string) string {
+	if s != "" && !isReserved(s) && utf8.ValidString(s) {
+		bare := true
+		for _, r := range s {
+			if !isWordRune(r) || r == '\\' {
+				bare = false
+				break
+			}
+		}
+		if bare {
+			return s
+		}
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// Fields returns the distinct fields the query references, in WHERE and ORDER BY, in order
+// of first use: canonical names for known fields, as written otherwise.
+func (q *Query) Fields() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	walkClauses(q.Where, func(c *Clause) { add(c.Field) })
+	for _, k := range q.OrderBy {
+		add(k.Field)
+	}
+	return out
+}
+
+// Functions returns the distinct function names the query calls, in order of first use.
+func (q *Query) Functions() []string {
+	var out []string
+	seen := map[string]bool{}
+	var visit func(o Operand)
+	visit = func(o Operand) {
+		switch x := o.(type) {
+		case *Func:
+			if !seen[x.Name] {
+				seen[x.Name] = true
+				out = append(out, x.Name)
+			}
+		case *List:
+			for _, it := range x.Items {
+				visit(it)
+			}
+		}
+	}
+	walkClauses(q.Where, func(c *Clause) { visit(c.Operand) })
+	return out
+}
+
+func walkClauses(e Expr, fn func(*Clause)) {
+	switch x := e.(type) {
+	case *And:
+		for _, t := range x.Terms {
+			walkClauses(t, fn)
+		}
+	case *Or:
+		for _, t := range x.Terms {
+			walkClauses(t, fn)
+		}
+	case *Not:
+		walkClauses(x.X, fn)
+	case *Clause:
+		fn(x)
+	}
+}
+
+// Bounded reports whether the query satisfies Jira Cloud's rule for /search/jql: the
+// condition must restrict the result set. Foundation's reading of the rule: among the terms
+// of the top-level AND chain (or the whole condition when it is a single clause) there is a
+// clause "project|key|id|parent = v" or "... IN (...)", or "updated|created >, >= or = v"
+// (a lower bound). A term that is an OR counts when every one of its branches is bounded by
+// the same rule. NOT, !=, NOT IN and upper bounds never bound a query.
+func (q *Query) Bounded() bool {
+	return q.Where != nil && boundedExpr(q.Where)
+}
+
+func boundedExpr(e Expr) bool {
+	switch x := e.(type) {
+	case *And:
+		for _, t := range x.Terms {
+			if boundedExpr(t) {
+				return true
+			}
+		}
+	case *Or:
+		for _, t := range x.Terms {
+			if !boundedExpr(t) {
+				return false
+			}
+		}
+		return true
+	case *Clause:
+		if _, empty := x.Operand.(*Empty); empty {
+			return false
+		}
+		switch x.Field {
+		case "project", "key", "id", "parent":
+			return x.Op == OpEq || x.Op == OpIn
+		case "updated", "created":
+			return x.Op == OpGt || x.Op == OpGe || x.Op == OpEq
+		}
+	}
+	return false
+}
