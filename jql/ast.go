@@ -244,9 +244,10 @@ func isReserved(s string) bool {
 }
 
 // quoteIfNeeded leaves s bare when it lexes back as the same single word, and otherwise
-// double-quotes it with escapes.
+// double-quotes it with escapes. Bytes that are not UTF-8 are written as they are, so the
+// text reparses byte for byte.
 func quoteIfNeeded(s string) string {
-	if s != "" && !isReserved(s) && utf8.ValidString(s) {
+	if s != "" && !isReserved(s) {
 		bare := true
 		for _, r := range s {
 			if !isWordRune(r) || r == '\\' {
@@ -260,24 +261,26 @@ func quoteIfNeeded(s string) string {
 	}
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"', '\\':
+	for i := 0; i < len(s); {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '"' || r == '\\':
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case '\n':
+		case r == '\n':
 			b.WriteString(`\n`)
-		case '\r':
+		case r == '\r':
 			b.WriteString(`\r`)
-		case '\t':
+		case r == '\t':
 			b.WriteString(`\t`)
+		case r == utf8.RuneError && w == 1:
+			b.WriteByte(s[i])
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
-			if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
-				b.WriteRune(r)
-			}
+			b.WriteRune(r)
 		}
+		i += w
 	}
 	b.WriteByte('"')
 	return b.String()

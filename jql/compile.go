@@ -605,6 +605,9 @@ func compareToLit(typ fieldType, v *Value, l *lit) (int, bool) {
 		}
 		return cmp3(r, l.rank), true
 	case typeCustom:
+		if l.hasNum || l.hasTime {
+			return 0, false // a number or date operand does not order text values
+		}
 		return compareFold(v.Str, l.text), true
 	}
 	return 0, false
