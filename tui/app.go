@@ -1,0 +1,698 @@
+// Package tui is Foundation's terminal interface: the home screen of Lenses, the Lens screen
+// with its tree-table, the detail pane, search, JQL filter, command palette and help, all
+// drawn from a Backend so the screens are testable without a cache or a Jira site.
+package tui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/atotto/clipboard"
+
+	"foundation/jql"
+)
+
+// Options configure the app. Only Backend is required.
+type Options struct {
+	Backend Backend
+	Keymap  *Keymap // nil for DefaultKeymap
+	NoColor bool    // --no-color or NO_COLOR (see NoColorEnv)
+	NoMouse bool    // mouse reporting off
+	SiteURL string  // base URL for "open in browser"
+	Lens    string  // Lens id to open at start; "" restores the last one, else home
+	// PollInterval is how often the change feed is polled (default 500ms); RefreshInterval
+	// how often a background refresh runs (0: only on `r`).
+	PollInterval    time.Duration
+	RefreshInterval time.Duration
+	Logger          *slog.Logger // debug log; nil discards
+	// Hooks for the outside world, replaced in tests.
+	OpenURL func(url string) error
+	Copy    func(text string) error
+	Now     func() time.Time
+	// Tick schedules a timer message (tea.Tick by default). The headless test driver
+	// replaces it so timers fire on demand and never count as pending work.
+	Tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
+}
+
+type screen int
+
+const (
+	screenHome screen = iota
+	screenLens
+)
+
+type mode int
+
+const (
+	modeNormal mode = iota
+	modeSearch
+	modeFilter
+	modePalette
+	modeHelp
+	modeColumns
+	modeHomeFilter
+)
+
+// App is the root Bubble Tea model.
+type App struct {
+	ctx  context.Context
+	opt  Options
+	keys *Keymap
+	th   *Theme
+	log  *slog.Logger
+
+	width, height int
+	screen        screen
+	mode          mode
+	mouse         bool
+
+	// home
+	lenses     []LensInfo
+	homeCursor int
+	homeFilter string
+	lensesErr  error
+
+	// lens screen
+	lens      *lensState
+	buildSeq  int // id of the newest build request; older answers are dropped
+	building  bool
+	filterErr *jql.Error
+
+	input     textinput.Model // search, filter, palette and home filter text
+	palette   []paletteItem
+	palCursor int
+	helpOff   int
+	colCursor int
+
+	status     Status
+	refreshing bool
+	message    string // one-line notice (copied, errors)
+	msgErr     bool
+	lastSeq    int64
+	seqKnown   bool
+	flashGen   int
+	quitting   bool
+}
+
+// lensState is the open Lens.
+type lensState struct {
+	info     LensInfo
+	built    *Built
+	base     Tree // built.Tree before sorting
+	table    *Table
+	view     string
+	filter   string
+	sortCol  string // column title; "" unsorted
+	sortDesc bool
+	detail   bool
+	search   string
+	prev     string // filter before the filter prompt opened, restored by esc
+}
+
+// Messages. Answers to requests carry the request id so a stale one is dropped.
+type (
+	lensesMsg struct {
+		list []LensInfo
+		err  error
+		last string // last opened Lens from prefs
+	}
+	builtMsg struct {
+		seq    int
+		req    BuildRequest
+		built  *Built
+		err    error
+		prefs  *lensPrefs // set when opening a Lens: restore these
+		info   LensInfo
+		reason buildReason
+		keys   []string // changed issue keys to flash
+	}
+	pollMsg   struct{}
+	changeMsg struct {
+		last   int64
+		keys   []string
+		status Status
+		err    error
+	}
+	refreshMsg     struct{ err error }
+	refreshTickMsg struct{}
+	flashEndMsg    struct{ gen int }
+	noticeMsg      struct {
+		text string
+		err  bool
+	}
+	prefsSavedMsg struct{ err error }
+)
+
+type buildReason int
+
+const (
+	reasonOpen buildReason = iota
+	reasonView
+	reasonFilter
+	reasonChange
+)
+
+// lensPrefs are the per-viewer, per-Lens preferences kept in the cache.
+type lensPrefs struct {
+	View     string          `json:"view,omitempty"`
+	Expanded []string        `json:"expanded,omitempty"`
+	Widths   map[string]int  `json:"widths,omitempty"`
+	Hidden   map[string]bool `json:"hidden,omitempty"`
+	SortCol  string          `json:"sort,omitempty"`
+	SortDesc bool            `json:"desc,omitempty"`
+	Filter   string          `json:"filter,omitempty"`
+}
+
+const (
+	prefLastLens   = "tui.last_lens"
+	prefLensPrefix = "tui.lens/"
+	flashFor       = 1500 * time.Millisecond
+)
+
+// New returns the app. ctx bounds every Backend call the app makes.
+func New(ctx context.Context, opt Options) (*App, error) {
+	if opt.Backend == nil {
+		return nil, errors.New("tui: no backend")
+	}
+	if opt.Keymap == nil {
+		opt.Keymap = DefaultKeymap()
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = 500 * time.Millisecond
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Tick == nil {
+		opt.Tick = tea.Tick
+	}
+	if opt.OpenURL == nil {
+		opt.OpenURL = openURL
+	}
+	if opt.Copy == nil {
+		opt.Copy = clipboard.WriteAll
+	}
+	in := textinput.New()
+	in.Prompt = ""
+	a := &App{ctx: ctx, opt: opt, keys: opt.Keymap, th: NewTheme(true, opt.NoColor), log: opt.Logger,
+		width: 80, height: 24, mouse: !opt.NoMouse, input: in}
+	return a, nil
+}
+
+// openURL hands a URL to the desktop's opener. It never goes through a shell.
+func openURL(url string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("open %s: %w", url, err)
+	}
+	go func() { _ = cmd.Wait() }() // reap; the opener's exit status says nothing useful
+	return nil
+}
+
+// Init loads the Lens list, asks for the background color and starts the change feed poll.
+func (a *App) Init() tea.Cmd {
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, a.loadLenses(), a.pollLater()}
+	if a.opt.RefreshInterval > 0 {
+		cmds = append(cmds, a.opt.Tick(a.opt.RefreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} }))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (a *App) loadLenses() tea.Cmd {
+	ctx, b, want := a.ctx, a.opt.Backend, a.opt.Lens
+	return func() tea.Msg {
+		list, err := b.Lenses(ctx)
+		if err != nil {
+			return lensesMsg{err: fmt.Errorf("list Lenses: %w", err)}
+		}
+		last := want
+		if last == "" {
+			v, err := b.Pref(ctx, prefLastLens)
+			if err == nil {
+				last = string(v)
+			}
+		}
+		return lensesMsg{list: list, last: last}
+	}
+}
+
+func (a *App) pollLater() tea.Cmd {
+	return a.opt.Tick(a.opt.PollInterval, func(time.Time) tea.Msg { return pollMsg{} })
+}
+
+// poll reads the change feed head and, when it moved, which issues changed.
+func (a *App) poll() tea.Cmd {
+	ctx, b, after, known := a.ctx, a.opt.Backend, a.lastSeq, a.seqKnown
+	return func() tea.Msg {
+		st, err := b.Status(ctx)
+		if err != nil {
+			return changeMsg{last: after, err: fmt.Errorf("status: %w", err)}
+		}
+		last, err := b.LastChange(ctx)
+		if err != nil {
+			return changeMsg{last: after, status: st, err: fmt.Errorf("change feed: %w", err)}
+		}
+		if !known || last <= after {
+			return changeMsg{last: last, status: st}
+		}
+		keys, upto, err := b.ChangedKeys(ctx, after)
+		if err != nil {
+			return changeMsg{last: after, status: st, err: fmt.Errorf("change feed: %w", err)}
+		}
+		return changeMsg{last: max(upto, last), keys: keys, status: st}
+	}
+}
+
+// build asks the backend for a Lens build; the answer is tagged with a fresh request id.
+func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []string) tea.Cmd {
+	a.buildSeq++
+	a.building = true
+	seq, ctx, b := a.buildSeq, a.ctx, a.opt.Backend
+	return func() tea.Msg {
+		m := builtMsg{seq: seq, req: req, info: info, reason: reason, keys: keys}
+		if reason == reasonOpen {
+			raw, err := b.Pref(ctx, prefLensPrefix+req.Lens)
+			if err == nil && raw != nil {
+				var p lensPrefs
+				if json.Unmarshal(raw, &p) == nil {
+					m.prefs = &p
+					if req.View == "" {
+						req.View = p.View
+					}
+					req.Filter = p.Filter
+					m.req = req
+				}
+			}
+		}
+		built, err := b.Build(ctx, req)
+		if err != nil && m.prefs != nil && req.Filter != "" {
+			// A saved filter that no longer compiles must not lock the Lens: open unfiltered.
+			req.Filter = ""
+			m.req = req
+			m.prefs.Filter = ""
+			built, err = b.Build(ctx, req)
+		}
+		if err != nil {
+			m.err = err
+		}
+		m.built = built
+		return m
+	}
+}
+
+func (a *App) openLens(info LensInfo) tea.Cmd {
+	return a.build(BuildRequest{Lens: info.ID}, info, reasonOpen, nil)
+}
+
+// savePrefs stores the open Lens's preferences and the last Lens.
+func (a *App) savePrefs() tea.Cmd {
+	if a.lens == nil {
+		return nil
+	}
+	ls := a.lens
+	p := lensPrefs{View: ls.view, Expanded: ls.table.ExpandedIDs(), Widths: ls.table.Widths(),
+		Hidden: ls.table.Hidden(), SortCol: ls.sortCol, SortDesc: ls.sortDesc, Filter: ls.filter}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return func() tea.Msg { return prefsSavedMsg{err: fmt.Errorf("encode prefs: %w", err)} }
+	}
+	ctx, b, id := a.ctx, a.opt.Backend, ls.info.ID
+	return func() tea.Msg {
+		if err := b.SetPref(ctx, prefLensPrefix+id, raw); err != nil {
+			return prefsSavedMsg{err: fmt.Errorf("save prefs: %w", err)}
+		}
+		if err := b.SetPref(ctx, prefLastLens, []byte(id)); err != nil {
+			return prefsSavedMsg{err: fmt.Errorf("save prefs: %w", err)}
+		}
+		return prefsSavedMsg{}
+	}
+}
+
+// quit saves the preferences, then ends the program.
+func (a *App) quit() tea.Cmd {
+	a.quitting = true
+	save := a.savePrefs()
+	return func() tea.Msg {
+		if save != nil {
+			if m, ok := save().(prefsSavedMsg); ok && m.err != nil {
+				a.log.Warn("saving preferences on quit", "err", m.err)
+			}
+		}
+		return tea.QuitMsg{}
+	}
+}
+
+func (a *App) notice(text string, isErr bool) {
+	a.message, a.msgErr = text, isErr
+	if isErr {
+		a.log.Debug("notice", "text", text)
+	}
+}
+
+// Update handles one message.
+func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.width, a.height = max(msg.Width, 20), max(msg.Height, 8)
+		a.layout()
+		return a, nil
+	case tea.BackgroundColorMsg:
+		a.th = NewTheme(msg.IsDark(), a.opt.NoColor)
+		return a, nil
+	case lensesMsg:
+		return a, a.onLenses(msg)
+	case builtMsg:
+		return a, a.onBuilt(msg)
+	case pollMsg:
+		return a, a.poll()
+	case changeMsg:
+		return a, a.onChange(msg)
+	case refreshTickMsg:
+		return a, tea.Batch(a.refresh(), a.opt.Tick(a.opt.RefreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} }))
+	case refreshMsg:
+		a.refreshing = false
+		if msg.err != nil {
+			a.notice("refresh: "+msg.err.Error(), true)
+		} else {
+			a.notice("refreshed", false)
+		}
+		return a, nil
+	case flashEndMsg:
+		if msg.gen == a.flashGen && a.lens != nil {
+			a.lens.table.SetFlash(nil)
+		}
+		return a, nil
+	case noticeMsg:
+		a.notice(msg.text, msg.err)
+		return a, nil
+	case prefsSavedMsg:
+		if msg.err != nil {
+			a.notice(msg.err.Error(), true)
+		}
+		return a, nil
+	case tea.MouseClickMsg:
+		if a.mouse {
+			return a, a.onClick(msg.Mouse())
+		}
+		return a, nil
+	case tea.MouseWheelMsg:
+		if a.mouse {
+			a.onWheel(msg.Mouse())
+		}
+		return a, nil
+	case tea.KeyPressMsg:
+		return a, a.onKey(msg)
+	}
+	return a, nil
+}
+
+func (a *App) onLenses(msg lensesMsg) tea.Cmd {
+	if msg.err != nil {
+		a.lensesErr = msg.err
+		a.notice(msg.err.Error(), true)
+		return nil
+	}
+	a.lensesErr = nil
+	a.lenses = msg.list
+	a.homeCursor = min(a.homeCursor, max(len(a.homeList())-1, 0))
+	if a.lens == nil && msg.last != "" {
+		for _, l := range msg.list {
+			if l.ID == msg.last {
+				return a.openLens(l)
+			}
+		}
+	}
+	return nil
+}
+
+func (a *App) onBuilt(msg builtMsg) tea.Cmd {
+	if msg.seq != a.buildSeq {
+		return nil // a newer request is in flight; this answer is stale
+	}
+	a.building = false
+	if msg.err != nil {
+		var je *jql.Error
+		if msg.reason == reasonFilter && errors.As(msg.err, &je) {
+			a.filterErr = je
+			return nil
+		}
+		a.notice(fmt.Sprintf("build %s: %v", msg.info.Name, msg.err), true)
+		return nil
+	}
+	a.filterErr = nil
+	b := msg.built
+	var cmds []tea.Cmd
+	switch {
+	case msg.reason == reasonOpen || a.lens == nil || a.lens.info.ID != msg.info.ID:
+		ls := &lensState{info: msg.info, built: b, base: b.Tree, view: b.View, filter: msg.req.Filter}
+		ls.table = NewTable(b.Tree)
+		if p := msg.prefs; p != nil {
+			ls.table.SetWidths(p.Widths)
+			ls.table.SetHidden(p.Hidden)
+			ls.sortCol, ls.sortDesc = p.SortCol, p.SortDesc
+			ls.table.SetTree(ls.sorted())
+			ls.table.RestoreExpanded(p.Expanded)
+		}
+		a.lens = ls
+		a.screen = screenLens
+		a.mode = modeNormal
+		a.message = ""
+	default:
+		ls := a.lens
+		ls.built, ls.base, ls.view, ls.filter = b, b.Tree, b.View, msg.req.Filter
+		if msg.reason == reasonView {
+			ls.table.fit = nil
+		}
+		ls.table.SetTree(ls.sorted())
+		if len(msg.keys) > 0 {
+			cmds = append(cmds, a.flash(msg.keys))
+		}
+	}
+	a.layout()
+	return tea.Batch(cmds...)
+}
+
+// sorted applies the Lens's sort (by column title) to its base tree.
+func (ls *lensState) sorted() Tree {
+	if ls.sortCol == "" {
+		return ls.base
+	}
+	for i, c := range ls.base.Columns() {
+		if c.Title == ls.sortCol {
+			return sortTree(ls.base, i, ls.sortDesc)
+		}
+	}
+	return ls.base
+}
+
+// issueAt returns the issue on a row of the shown (possibly sorted) tree.
+func (ls *lensState) issueAt(row int) *issueRef {
+	if row < 0 || ls.built.Issue == nil {
+		return nil
+	}
+	base := row
+	if st, ok := ls.table.Tree().(*sortedTree); ok {
+		base = st.baseRow(row)
+	}
+	is := ls.built.Issue(base)
+	if is == nil {
+		return nil
+	}
+	return &issueRef{Issue: is, row: row}
+}
+
+// flash marks the rows of changed issues and schedules the end of the flash.
+func (a *App) flash(keys []string) tea.Cmd {
+	want := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	t := a.lens.table.Tree()
+	ids := map[string]bool{}
+	for i := 0; i < t.Len(); i++ {
+		if r := a.lens.issueAt(i); r != nil && want[r.Key] {
+			ids[t.ID(i)] = true
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	a.lens.table.SetFlash(ids)
+	a.flashGen++
+	gen := a.flashGen
+	return a.opt.Tick(flashFor, func(time.Time) tea.Msg { return flashEndMsg{gen: gen} })
+}
+
+func (a *App) onChange(msg changeMsg) tea.Cmd {
+	cmds := []tea.Cmd{a.pollLater()}
+	a.status = msg.status
+	if msg.err != nil {
+		a.notice(msg.err.Error(), true)
+		return tea.Batch(cmds...)
+	}
+	moved := a.seqKnown && msg.last > a.lastSeq
+	a.lastSeq, a.seqKnown = msg.last, true
+	if !moved {
+		return tea.Batch(cmds...)
+	}
+	a.log.Debug("change feed moved", "seq", msg.last, "keys", len(msg.keys))
+	cmds = append(cmds, a.loadLensesQuiet())
+	if a.lens != nil && !a.building {
+		ls := a.lens
+		cmds = append(cmds, a.build(BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: ls.filter}, ls.info, reasonChange, msg.keys))
+	}
+	return tea.Batch(cmds...)
+}
+
+// loadLensesQuiet refreshes the home list without reopening the last Lens.
+func (a *App) loadLensesQuiet() tea.Cmd {
+	ctx, b := a.ctx, a.opt.Backend
+	return func() tea.Msg {
+		list, err := b.Lenses(ctx)
+		if err != nil {
+			return lensesMsg{err: fmt.Errorf("list Lenses: %w", err)}
+		}
+		return lensesMsg{list: list}
+	}
+}
+
+func (a *App) refresh() tea.Cmd {
+	if a.refreshing {
+		return nil
+	}
+	a.refreshing = true
+	ctx, b := a.ctx, a.opt.Backend
+	return func() tea.Msg { return refreshMsg{err: b.Refresh(ctx)} }
+}
+
+// layout sizes the table to the screen.
+func (a *App) layout() {
+	if a.lens == nil {
+		return
+	}
+	tw, th, _, _ := a.lensGeometry()
+	a.lens.table.SetSize(tw, th)
+}
+
+// lensGeometry splits the screen: title, optional banner, table header and body, optional
+// detail pane (right on wide terminals, below on narrow ones), prompt line, status bar.
+func (a *App) lensGeometry() (tableW, bodyH, detailW, detailH int) {
+	body := a.height - 4 - a.bannerLines() // title, header, prompt, status
+	tableW = a.width
+	bodyH = body
+	if a.lens != nil && a.lens.detail {
+		if a.width >= 120 {
+			detailW = a.width * 2 / 5
+			tableW = a.width - detailW - 1
+			detailH = body + 1
+		} else {
+			detailW = a.width
+			detailH = body / 2
+			bodyH = body - detailH
+		}
+	}
+	return tableW, max(bodyH, 1), detailW, detailH
+}
+
+func (a *App) bannerLines() int {
+	if a.status.Offline {
+		return 1
+	}
+	return 0
+}
+
+// bodyTop is the screen line of the first table body row.
+func (a *App) bodyTop() int { return 2 + a.bannerLines() }
+
+func (a *App) onClick(m tea.Mouse) tea.Cmd {
+	switch a.screen {
+	case screenHome:
+		k := m.Y - 2 - a.bannerLines()
+		if list := a.homeList(); k >= 0 && k < len(list) {
+			if a.homeCursor == k && m.Button == tea.MouseLeft {
+				return a.openLens(list[k])
+			}
+			a.homeCursor = k
+		}
+	case screenLens:
+		if a.mode != modeNormal {
+			return nil
+		}
+		tw, bh, _, _ := a.lensGeometry()
+		if m.X < tw && a.lens.table.SetCursorScreenRow(m.Y-a.bodyTop()) && m.Y-a.bodyTop() < bh {
+			if m.X < 2 { // the gutter toggles, like a disclosure triangle
+				a.lens.table.Toggle()
+			}
+		}
+	}
+	return nil
+}
+
+func (a *App) onWheel(m tea.Mouse) {
+	d := 3
+	if m.Button == tea.MouseWheelUp {
+		d = -3
+	} else if m.Button != tea.MouseWheelDown {
+		return
+	}
+	switch a.screen {
+	case screenHome:
+		a.homeCursor = min(max(a.homeCursor+d/3, 0), max(len(a.homeList())-1, 0))
+	case screenLens:
+		if a.mode == modeHelp {
+			a.helpOff = max(a.helpOff+d, 0)
+			return
+		}
+		a.lens.table.Scroll(d)
+	}
+}
+
+// homeList is the Lens list narrowed by the home filter (fuzzy: letters in order).
+func (a *App) homeList() []LensInfo {
+	if a.homeFilter == "" {
+		return a.lenses
+	}
+	var out []LensInfo
+	for _, l := range a.lenses {
+		if fuzzy(a.homeFilter, l.Name+" "+l.Owner+" "+l.Description) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// fuzzy reports whether the letters of pattern appear in s in order, ignoring case.
+func fuzzy(pattern, s string) bool {
+	s = strings.ToLower(s)
+	for _, r := range strings.ToLower(pattern) {
+		if r == ' ' {
+			continue
+		}
+		i := strings.IndexRune(s, r)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(string(r)):]
+	}
+	return true
+}

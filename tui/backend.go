@@ -1,0 +1,78 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"foundation/lens"
+)
+
+// Backend is everything the TUI asks of the world. The real one (store + refresh + lens.Build
+// for the viewer) is wired by the cli; tests use an in-memory one. Every method may be called
+// from a command goroutine, concurrently with others, and must honour ctx.
+type Backend interface {
+	// Lenses lists the Lenses the viewer may open (view level or better), for the home screen.
+	Lenses(ctx context.Context) ([]LensInfo, error)
+	// Build builds a Lens for the viewer: one view, optionally narrowed by a JQL filter.
+	// A filter that does not parse or compile comes back as a *jql.Error, which the TUI shows
+	// at its column; other errors are shown in the status bar.
+	Build(ctx context.Context, req BuildRequest) (*Built, error)
+	// Refresh brings the cache up to date with Jira. The TUI runs it in the background and
+	// learns about what it changed through the change feed, not through its result.
+	Refresh(ctx context.Context) error
+	// LastChange is the newest change feed sequence number; polled every ~500ms, so cheap.
+	LastChange(ctx context.Context) (int64, error)
+	// ChangedKeys returns the issue keys changed after seq (non-issue changes give no key but
+	// still advance last) and the newest seq it covered.
+	ChangedKeys(ctx context.Context, afterSeq int64) (keys []string, last int64, err error)
+	// Status is what the status bar shows besides the Lens: polled with the change feed.
+	Status(ctx context.Context) (Status, error)
+	// Pref and SetPref keep the viewer's preferences (last Lens, view, expanded rows, widths,
+	// sort). Pref returns nil, nil when the preference was never set.
+	Pref(ctx context.Context, name string) ([]byte, error)
+	SetPref(ctx context.Context, name string, value []byte) error
+}
+
+// LensInfo is one Lens on the home screen, with its preview.
+type LensInfo struct {
+	ID          string
+	Name        string
+	Description string
+	Owner       string
+	Size        int // rows at the last build; -1 when unknown
+	LastRefresh time.Time
+}
+
+// BuildRequest says which Lens to build and how.
+type BuildRequest struct {
+	Lens   string // LensInfo.ID
+	View   string // "" for the Lens's default view
+	Filter string // JQL narrowing the rows; "" for none
+}
+
+// Built is a built Lens ready to draw.
+type Built struct {
+	Tree  Tree
+	Views []string // view names in order
+	View  string   // the view Tree's columns belong to
+	Total int      // rows before the filter (what the status bar shows after the slash)
+	// Issue returns the issue on a row of Tree, nil for group and folder rows.
+	Issue func(row int) *lens.Issue
+	// Links returns the cached links touching an issue (for the detail pane); may be nil.
+	Links func(key string) []lens.Link
+	// Text renders a field's raw JSON (ADF documents included) as plain text; nil uses the
+	// TUI's own ADF walker.
+	Text func(raw []byte) string
+	// Notes are the build's caveats (rows hidden for unverifiable permissions and the like).
+	Notes []string
+}
+
+// Status is the state of the profile and its cache, shown in the status bar.
+type Status struct {
+	Profile         string
+	LastRefresh     time.Time // zero when never refreshed
+	Refreshing      bool      // a refresh is running (in this or another process)
+	PendingWebhooks int       // journaled webhook deliveries not yet applied
+	Offline         bool      // Jira unreachable: the screen shows the cache
+	Err             string    // the last background error, "" for none
+}

@@ -1,0 +1,188 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// Action names one thing the user can do. The names are what config `keys:` maps and what the
+// command palette lists, so they are part of the user interface: keep them stable.
+type Action string
+
+const (
+	ActQuit          Action = "quit"
+	ActHelp          Action = "help"
+	ActPalette       Action = "palette"
+	ActUp            Action = "up"
+	ActDown          Action = "down"
+	ActTop           Action = "top"
+	ActBottom        Action = "bottom"
+	ActHalfDown      Action = "half-page-down"
+	ActHalfUp        Action = "half-page-up"
+	ActCollapse      Action = "collapse"
+	ActExpand        Action = "expand"
+	ActToggle        Action = "toggle"
+	ActExpandSubtree Action = "expand-subtree"
+	ActCollapseSub   Action = "collapse-subtree"
+	ActExpandAll     Action = "expand-all"
+	ActCollapseAll   Action = "collapse-all"
+	ActLevel         Action = "expand-to-level"
+	ActColLeft       Action = "column-left"
+	ActColRight      Action = "column-right"
+	ActWiden         Action = "widen-column"
+	ActNarrow        Action = "narrow-column"
+	ActSort          Action = "sort-by-column"
+	ActNextView      Action = "next-view"
+	ActChooseColumns Action = "choose-columns"
+	ActSearch        Action = "search"
+	ActNextMatch     Action = "next-match"
+	ActPrevMatch     Action = "previous-match"
+	ActFilter        Action = "filter-jql"
+	ActDetail        Action = "toggle-detail"
+	ActOpen          Action = "open-in-browser"
+	ActCopy          Action = "copy-key"
+	ActRefresh       Action = "refresh"
+	ActHome          Action = "home"
+	ActBack          Action = "back"
+	ActSelect        Action = "select"
+	ActToggleMouse   Action = "toggle-mouse"
+	ActClearFilter   Action = "clear-filter"
+)
+
+// Binding is one entry of the keymap: the action, the group it is listed under in help, and
+// the keys with their help text.
+type Binding struct {
+	Action Action
+	Group  string
+	key.Binding
+}
+
+// Keymap is the app's key bindings as data: help, the palette and config remapping all read
+// the same list, so they cannot drift apart.
+type Keymap struct {
+	bindings []Binding
+}
+
+func bind(a Action, group, desc string, keys ...string) Binding {
+	help := strings.Join(keys, "/")
+	if a == ActLevel {
+		help = "1-9"
+	}
+	return Binding{Action: a, Group: group, Binding: key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))}
+}
+
+// DefaultKeymap is the built-in key map.
+func DefaultKeymap() *Keymap {
+	return &Keymap{bindings: []Binding{
+		bind(ActUp, "Move", "move up", "k", "up"),
+		bind(ActDown, "Move", "move down", "j", "down"),
+		bind(ActTop, "Move", "first row", "g", "home"),
+		bind(ActBottom, "Move", "last row", "G", "end"),
+		bind(ActHalfDown, "Move", "half a page down", "ctrl+d", "pgdown"),
+		bind(ActHalfUp, "Move", "half a page up", "ctrl+u", "pgup"),
+		bind(ActColLeft, "Move", "column to the left", "shift+tab", "H"),
+		bind(ActColRight, "Move", "column to the right", "tab", "L"),
+		bind(ActCollapse, "Tree", "collapse / go to parent", "h", "left"),
+		bind(ActExpand, "Tree", "expand", "l", "right"),
+		bind(ActToggle, "Tree", "expand or collapse", "space"),
+		bind(ActExpandSubtree, "Tree", "expand subtree", "+"),
+		bind(ActCollapseSub, "Tree", "collapse subtree", "-"),
+		bind(ActExpandAll, "Tree", "expand all", "E"),
+		bind(ActCollapseAll, "Tree", "collapse all", "C"),
+		bind(ActLevel, "Tree", "expand to level 1-9", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
+		bind(ActNextView, "View", "next view", "v"),
+		bind(ActSort, "View", "sort by column (asc, desc, off)", "s"),
+		bind(ActWiden, "View", "widen column", ">"),
+		bind(ActNarrow, "View", "narrow column", "<"),
+		bind(ActChooseColumns, "View", "choose columns", "c"),
+		bind(ActDetail, "View", "detail pane", "enter", "d"),
+		bind(ActSearch, "Find", "search visible text", "/"),
+		bind(ActNextMatch, "Find", "next match", "n"),
+		bind(ActPrevMatch, "Find", "previous match", "N"),
+		bind(ActFilter, "Find", "filter by JQL", "f"),
+		bind(ActClearFilter, "Find", "clear the filter", "F"),
+		bind(ActOpen, "Issue", "open in browser", "o"),
+		bind(ActCopy, "Issue", "copy key", "y"),
+		bind(ActRefresh, "App", "refresh from Jira", "r"),
+		bind(ActBack, "App", "back out of a mode or pane", "esc"),
+		bind(ActHome, "App", "back to the Lens list", "backspace"),
+		bind(ActPalette, "App", "command palette", ":"),
+		bind(ActHelp, "App", "help", "?"),
+		bind(ActToggleMouse, "App", "mouse on/off", "M"),
+		bind(ActQuit, "App", "quit", "q", "ctrl+c"),
+	}}
+}
+
+// Remap replaces the keys of actions from config (`keys: {action: [keys]}`). Unknown actions
+// and empty key lists are errors naming the action, so a typo in the config is caught.
+func (k *Keymap) Remap(keys map[string][]string) error {
+	names := make([]string, 0, len(keys))
+	for n := range keys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		i := slices.IndexFunc(k.bindings, func(b Binding) bool { return string(b.Action) == name })
+		if i < 0 {
+			return &UnknownActionError{Action: name}
+		}
+		if len(keys[name]) == 0 {
+			return fmt.Errorf("keys.%s: no keys given", name)
+		}
+		desc := k.bindings[i].Help().Desc
+		k.bindings[i].Binding = key.NewBinding(key.WithKeys(keys[name]...), key.WithHelp(strings.Join(keys[name], "/"), desc))
+	}
+	return nil
+}
+
+// UnknownActionError is a `keys:` entry naming no action.
+type UnknownActionError struct{ Action string }
+
+func (e *UnknownActionError) Error() string {
+	return fmt.Sprintf("keys.%s: no such action (see the command palette for the names)", e.Action)
+}
+
+// Lookup returns the action bound to the key press.
+func (k *Keymap) Lookup(msg tea.KeyPressMsg) (Action, bool) {
+	for _, b := range k.bindings {
+		if key.Matches(msg, b.Binding) {
+			return b.Action, true
+		}
+	}
+	return "", false
+}
+
+// Bindings returns the bindings in help order.
+func (k *Keymap) Bindings() []Binding { return k.bindings }
+
+// Binding returns the binding for an action.
+func (k *Keymap) Binding(a Action) (Binding, bool) {
+	i := slices.IndexFunc(k.bindings, func(b Binding) bool { return b.Action == a })
+	if i < 0 {
+		return Binding{}, false
+	}
+	return k.bindings[i], true
+}
+
+// HelpLines renders the help screen text, grouped, from the bindings themselves.
+func (k *Keymap) HelpLines() []string {
+	var out []string
+	var group string
+	for _, b := range k.bindings {
+		if b.Group != group {
+			if group != "" {
+				out = append(out, "")
+			}
+			group = b.Group
+			out = append(out, group)
+		}
+		h := b.Help()
+		out = append(out, fmt.Sprintf("  %-18s %s", h.Key, h.Desc))
+	}
+	return out
+}

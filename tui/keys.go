@@ -1,0 +1,434 @@
+package tui
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// onKey routes a key press: text modes first (they own printable keys), then the keymap.
+func (a *App) onKey(msg tea.KeyPressMsg) tea.Cmd {
+	if msg.String() == "ctrl+c" {
+		return a.quit()
+	}
+	switch a.mode {
+	case modeSearch, modeFilter, modePalette, modeHomeFilter:
+		return a.onInputKey(msg)
+	case modeHelp:
+		return a.onHelpKey(msg)
+	case modeColumns:
+		return a.onColumnsKey(msg)
+	}
+	act, ok := a.keys.Lookup(msg)
+	if !ok {
+		return nil
+	}
+	return a.do(act, msg.String())
+}
+
+// do runs an action, from a key or from the palette. keyText is the key that triggered it
+// (the level digit for expand-to-level).
+func (a *App) do(act Action, keyText string) tea.Cmd {
+	a.message = ""
+	// Actions that work on every screen.
+	switch act {
+	case ActQuit:
+		return a.quit()
+	case ActHelp:
+		a.mode, a.helpOff = modeHelp, 0
+		return nil
+	case ActPalette:
+		a.openPalette()
+		return nil
+	case ActRefresh:
+		return a.refresh()
+	case ActToggleMouse:
+		a.mouse = !a.mouse
+		return nil
+	}
+	if a.screen == screenHome {
+		return a.doHome(act)
+	}
+	return a.doLens(act, keyText)
+}
+
+func (a *App) doHome(act Action) tea.Cmd {
+	list := a.homeList()
+	switch act {
+	case ActUp:
+		a.homeCursor = max(a.homeCursor-1, 0)
+	case ActDown:
+		a.homeCursor = min(a.homeCursor+1, max(len(list)-1, 0))
+	case ActTop:
+		a.homeCursor = 0
+	case ActBottom:
+		a.homeCursor = max(len(list)-1, 0)
+	case ActSearch, ActFilter:
+		a.mode = modeHomeFilter
+		a.input.SetValue(a.homeFilter)
+		a.input.CursorEnd()
+		return a.input.Focus()
+	case ActBack:
+		a.homeFilter = ""
+	case ActDetail, ActExpand, ActSelect:
+		if a.homeCursor < len(list) {
+			return a.openLens(list[a.homeCursor])
+		}
+	}
+	return nil
+}
+
+func (a *App) doLens(act Action, keyText string) tea.Cmd {
+	ls := a.lens
+	t := ls.table
+	switch act {
+	case ActUp:
+		t.Move(-1)
+	case ActDown:
+		t.Move(1)
+	case ActTop:
+		t.Top()
+	case ActBottom:
+		t.Bottom()
+	case ActHalfDown:
+		t.Move(t.HalfPage())
+	case ActHalfUp:
+		t.Move(-t.HalfPage())
+	case ActCollapse:
+		t.Collapse()
+	case ActExpand:
+		t.Expand()
+	case ActToggle, ActSelect:
+		t.Toggle()
+	case ActExpandSubtree:
+		t.ExpandSubtree()
+	case ActCollapseSub:
+		t.CollapseSubtree()
+	case ActExpandAll:
+		t.ExpandAll()
+	case ActCollapseAll:
+		t.CollapseAll()
+	case ActLevel:
+		if len(keyText) == 1 && keyText[0] >= '1' && keyText[0] <= '9' {
+			t.ExpandToLevel(int(keyText[0] - '0'))
+		}
+	case ActColLeft:
+		t.MoveColumn(-1)
+	case ActColRight:
+		t.MoveColumn(1)
+	case ActWiden:
+		t.ResizeColumn(2)
+	case ActNarrow:
+		t.ResizeColumn(-2)
+	case ActSort:
+		a.cycleSort()
+	case ActNextView:
+		if len(ls.built.Views) > 1 {
+			next := ls.built.Views[0]
+			for i, v := range ls.built.Views {
+				if v == ls.view {
+					next = ls.built.Views[(i+1)%len(ls.built.Views)]
+				}
+			}
+			return a.build(BuildRequest{Lens: ls.info.ID, View: next, Filter: ls.filter}, ls.info, reasonView, nil)
+		}
+	case ActChooseColumns:
+		a.mode, a.colCursor = modeColumns, 0
+	case ActDetail:
+		ls.detail = !ls.detail
+		a.layout()
+	case ActSearch:
+		a.mode = modeSearch
+		ls.search = ""
+		t.SetQuery("")
+		a.input.SetValue("")
+		return a.input.Focus()
+	case ActNextMatch, ActPrevMatch:
+		if ls.search == "" {
+			return nil
+		}
+		dir := 1
+		if act == ActPrevMatch {
+			dir = -1
+		}
+		if !t.Find(ls.search, t.Cursor()+dir, dir) {
+			a.notice("no match for "+ls.search, true)
+		}
+	case ActFilter:
+		a.mode = modeFilter
+		ls.prev = ls.filter
+		a.input.SetValue(ls.filter)
+		a.input.CursorEnd()
+		return a.input.Focus()
+	case ActClearFilter:
+		if ls.filter != "" {
+			return a.build(BuildRequest{Lens: ls.info.ID, View: ls.view}, ls.info, reasonFilter, nil)
+		}
+	case ActOpen:
+		if r := ls.issueAt(t.CursorRow()); r != nil {
+			if a.opt.SiteURL == "" {
+				a.notice("no site URL to open "+r.Key, true)
+				return nil
+			}
+			url := strings.TrimRight(a.opt.SiteURL, "/") + "/browse/" + r.Key
+			open := a.opt.OpenURL
+			return func() tea.Msg {
+				if err := open(url); err != nil {
+					return noticeMsg{text: err.Error(), err: true}
+				}
+				return noticeMsg{text: "opened " + url}
+			}
+		}
+	case ActCopy:
+		if r := ls.issueAt(t.CursorRow()); r != nil {
+			cp, k := a.opt.Copy, r.Key
+			return func() tea.Msg {
+				if err := cp(k); err != nil {
+					return noticeMsg{text: fmt.Sprintf("copy %s: %v", k, err), err: true}
+				}
+				return noticeMsg{text: "copied " + k}
+			}
+		}
+	case ActHome:
+		save := a.savePrefs()
+		a.screen, a.lens = screenHome, nil
+		a.buildSeq++ // drop answers for the Lens just left
+		a.building = false
+		return save
+	case ActBack:
+		switch {
+		case ls.search != "":
+			ls.search = ""
+			t.SetQuery("")
+		case ls.detail:
+			ls.detail = false
+			a.layout()
+		}
+	}
+	return nil
+}
+
+// cycleSort sorts by the column under the cursor: ascending, descending, then off.
+func (a *App) cycleSort() {
+	ls := a.lens
+	cols := ls.base.Columns()
+	c := ls.table.ColumnCursor()
+	if c >= len(cols) {
+		return
+	}
+	title := cols[c].Title
+	switch {
+	case ls.sortCol != title:
+		ls.sortCol, ls.sortDesc = title, false
+	case !ls.sortDesc:
+		ls.sortDesc = true
+	default:
+		ls.sortCol, ls.sortDesc = "", false
+	}
+	ls.table.SetTree(ls.sorted())
+}
+
+// onInputKey handles the text prompts. Every keystroke takes effect at once: search jumps,
+// the filter rebuilds, the palette and home list narrow.
+func (a *App) onInputKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.String() {
+	case "esc":
+		return a.cancelInput()
+	case "enter":
+		return a.acceptInput()
+	case "up", "ctrl+p":
+		if a.mode == modePalette {
+			a.palCursor = max(a.palCursor-1, 0)
+		} else if a.mode == modeHomeFilter {
+			a.homeCursor = max(a.homeCursor-1, 0)
+		}
+		return nil
+	case "down", "ctrl+n":
+		if a.mode == modePalette {
+			a.palCursor = min(a.palCursor+1, max(len(a.palette)-1, 0))
+		} else if a.mode == modeHomeFilter {
+			a.homeCursor = min(a.homeCursor+1, max(len(a.homeList())-1, 0))
+		}
+		return nil
+	}
+	before := a.input.Value()
+	var cmd tea.Cmd
+	a.input, cmd = a.input.Update(msg)
+	if v := a.input.Value(); v != before {
+		return tea.Batch(cmd, a.onInputChanged(v))
+	}
+	return cmd
+}
+
+func (a *App) onInputChanged(v string) tea.Cmd {
+	switch a.mode {
+	case modeSearch:
+		ls := a.lens
+		ls.search = v
+		ls.table.SetQuery(v)
+		if v != "" && !ls.table.Find(v, ls.table.Cursor(), 1) {
+			a.notice("no match", true)
+		} else {
+			a.message = ""
+		}
+	case modeFilter:
+		ls := a.lens
+		return a.build(BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: strings.TrimSpace(v)}, ls.info, reasonFilter, nil)
+	case modePalette:
+		a.filterPalette(v)
+	case modeHomeFilter:
+		a.homeFilter = v
+		a.homeCursor = 0
+	}
+	return nil
+}
+
+func (a *App) cancelInput() tea.Cmd {
+	m := a.mode
+	a.mode = modeNormal
+	a.input.Blur()
+	switch m {
+	case modeSearch:
+		a.lens.search = ""
+		a.lens.table.SetQuery("")
+	case modeFilter:
+		a.filterErr = nil
+		ls := a.lens
+		if ls.filter != ls.prev || a.building {
+			return a.build(BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: ls.prev}, ls.info, reasonFilter, nil)
+		}
+	case modeHomeFilter:
+		a.homeFilter = ""
+	}
+	return nil
+}
+
+func (a *App) acceptInput() tea.Cmd {
+	m := a.mode
+	switch m {
+	case modeFilter:
+		if a.filterErr != nil {
+			return nil // stay in the prompt until the JQL is fixed or esc
+		}
+	case modePalette:
+		a.mode = modeNormal
+		a.input.Blur()
+		if a.palCursor < len(a.palette) {
+			return a.palette[a.palCursor].run(a)
+		}
+		return nil
+	case modeHomeFilter:
+		a.mode = modeNormal
+		a.input.Blur()
+		return a.doHome(ActSelect)
+	}
+	a.mode = modeNormal
+	a.input.Blur()
+	return nil
+}
+
+func (a *App) onHelpKey(msg tea.KeyPressMsg) tea.Cmd {
+	act, _ := a.keys.Lookup(msg)
+	switch {
+	case msg.String() == "esc" || act == ActHelp || act == ActQuit:
+		a.mode = modeNormal
+	case act == ActDown:
+		a.helpOff++
+	case act == ActUp:
+		a.helpOff = max(a.helpOff-1, 0)
+	}
+	return nil
+}
+
+func (a *App) onColumnsKey(msg tea.KeyPressMsg) tea.Cmd {
+	cols := a.lens.base.Columns()
+	act, _ := a.keys.Lookup(msg)
+	switch {
+	case msg.String() == "esc" || msg.String() == "enter" || act == ActChooseColumns || act == ActQuit:
+		a.mode = modeNormal
+	case act == ActDown:
+		a.colCursor = min(a.colCursor+1, len(cols)-1)
+	case act == ActUp:
+		a.colCursor = max(a.colCursor-1, 0)
+	case act == ActToggle || msg.String() == "x":
+		if a.colCursor == 0 {
+			a.notice("the tree column always shows", true)
+			return nil
+		}
+		h := a.lens.table.Hidden()
+		title := cols[a.colCursor].Title
+		next := map[string]bool{}
+		for k, v := range h {
+			next[k] = v
+		}
+		next[title] = !h[title]
+		a.lens.table.SetHidden(next)
+	}
+	return nil
+}
+
+// paletteItem is one entry of the command palette.
+type paletteItem struct {
+	label string
+	hint  string
+	run   func(a *App) tea.Cmd
+}
+
+var issueKeyRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*-[0-9]+$`)
+
+func (a *App) openPalette() {
+	a.mode = modePalette
+	a.input.SetValue("")
+	a.input.Focus()
+	a.filterPalette("")
+}
+
+// filterPalette lists every action by name (fuzzy-matched), plus "jump to issue" when the
+// text is an issue key and "open Lens" entries for the Lenses.
+func (a *App) filterPalette(v string) {
+	a.palette = a.palette[:0]
+	a.palCursor = 0
+	q := strings.TrimSpace(v)
+	if issueKeyRE.MatchString(q) && a.lens != nil {
+		k := strings.ToUpper(q)
+		a.palette = append(a.palette, paletteItem{label: "jump to issue " + k, run: func(a *App) tea.Cmd {
+			a.jumpTo(k)
+			return nil
+		}})
+	}
+	for _, b := range a.keys.Bindings() {
+		label := string(b.Action)
+		if !fuzzy(q, label+" "+b.Help().Desc) {
+			continue
+		}
+		act := b.Action
+		a.palette = append(a.palette, paletteItem{label: label, hint: b.Help().Desc + "  (" + b.Help().Key + ")", run: func(a *App) tea.Cmd {
+			return a.do(act, "")
+		}})
+	}
+	for _, l := range a.lenses {
+		if !fuzzy(q, "open "+l.Name) {
+			continue
+		}
+		info := l
+		a.palette = append(a.palette, paletteItem{label: "open " + l.Name, hint: "Lens", run: func(a *App) tea.Cmd {
+			save := a.savePrefs()
+			return tea.Batch(save, a.openLens(info))
+		}})
+	}
+}
+
+// jumpTo puts the cursor on the first row showing issue key, expanding its ancestors.
+func (a *App) jumpTo(key string) {
+	ls := a.lens
+	t := ls.table.Tree()
+	for i := 0; i < t.Len(); i++ {
+		if r := ls.issueAt(i); r != nil && strings.EqualFold(r.Key, key) {
+			ls.table.GoToRow(i)
+			return
+		}
+	}
+	a.notice(key+" is not in this Lens", true)
+}

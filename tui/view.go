@@ -1,0 +1,394 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// View is the root view: alt screen, mouse mode, window title.
+func (a *App) View() tea.View {
+	v := tea.NewView(a.Render())
+	v.AltScreen = true
+	if a.mouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
+	v.WindowTitle = "Foundation"
+	if a.lens != nil {
+		v.WindowTitle = "Foundation · " + a.lens.info.Name
+	}
+	return v
+}
+
+// Render draws the whole screen as exactly height lines of at most width cells.
+func (a *App) Render() string {
+	if a.quitting {
+		return ""
+	}
+	var lines []string
+	switch {
+	case a.screen == screenLens && a.lens != nil:
+		a.layout()
+		lines = a.renderLens()
+	default:
+		lines = a.renderHome()
+	}
+	return fitScreen(lines, a.width, a.height)
+}
+
+// fitScreen truncates every line to w cells and pads or cuts the list to h lines.
+func fitScreen(lines []string, w, h int) string {
+	out := make([]string, h)
+	for i := 0; i < h && i < len(lines); i++ {
+		out[i] = ansi.Truncate(lines[i], w, "")
+	}
+	return strings.Join(out, "\n")
+}
+
+// splitLines splits a rendered block, keeping exactly n lines.
+func splitLines(s string, n int) []string {
+	ls := strings.Split(s, "\n")
+	for len(ls) < n {
+		ls = append(ls, "")
+	}
+	return ls[:n]
+}
+
+func (a *App) banner() []string {
+	if !a.status.Offline {
+		return nil
+	}
+	txt := " OFFLINE — Jira is unreachable; showing the cache"
+	if !a.status.LastRefresh.IsZero() {
+		txt += " as of " + a.age(a.status.LastRefresh)
+	}
+	return []string{a.th.Render(a.th.Error, padRight(txt, a.width))}
+}
+
+func padRight(s string, w int) string {
+	if d := w - ansi.StringWidth(s); d > 0 {
+		return s + strings.Repeat(" ", d)
+	}
+	return s
+}
+
+// age renders how long ago t was, coarsely.
+func (a *App) age(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := a.opt.Now().Sub(t)
+	switch {
+	case d < 10*time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
+
+func (a *App) titleLine(parts ...string) string {
+	s := " " + a.th.Render(a.th.Title, "Foundation")
+	for _, p := range parts {
+		if p != "" {
+			s += " › " + p
+		}
+	}
+	return s
+}
+
+// statusLine is the bottom bar: profile, Lens, view, rows, refresh, journal, offline, errors.
+func (a *App) statusLine() string {
+	st := a.status
+	var parts []string
+	if st.Profile != "" {
+		parts = append(parts, st.Profile)
+	}
+	if ls := a.lens; ls != nil && a.screen == screenLens {
+		parts = append(parts, ls.info.Name, "view "+ls.view,
+			fmt.Sprintf("%d/%d rows", ls.table.Tree().Len(), ls.built.Total))
+		if ls.sortCol != "" {
+			dir := "↑"
+			if ls.sortDesc {
+				dir = "↓"
+			}
+			parts = append(parts, "sort "+ls.sortCol+dir)
+		}
+	} else {
+		parts = append(parts, fmt.Sprintf("%d Lenses", len(a.lenses)))
+	}
+	parts = append(parts, "refreshed "+a.age(st.LastRefresh))
+	if a.refreshing || st.Refreshing {
+		parts = append(parts, "refreshing…")
+	}
+	if st.PendingWebhooks > 0 {
+		parts = append(parts, fmt.Sprintf("%d webhooks pending", st.PendingWebhooks))
+	}
+	if st.Offline {
+		parts = append(parts, "OFFLINE")
+	}
+	if st.Err != "" {
+		parts = append(parts, "error: "+st.Err)
+	}
+	line := padRight(" "+strings.Join(parts, " │ "), a.width)
+	return a.th.Render(a.th.Status, line)
+}
+
+// promptLine is the line above the status bar: an input prompt, a notice or a key hint.
+func (a *App) promptLines() []string {
+	switch a.mode {
+	case modeSearch:
+		return []string{"/" + a.input.View()}
+	case modeFilter:
+		const prompt = "filter (JQL) › "
+		first := prompt + a.input.View()
+		if e := a.filterErr; e != nil {
+			caret := strings.Repeat(" ", len(prompt)+max(e.Column-1, 0)) + "^ "
+			return []string{first, a.th.Render(a.th.Error, caret+e.Msg)}
+		}
+		return []string{first, a.th.Render(a.th.Muted, "enter keeps the filter · esc restores the previous one")}
+	case modeHomeFilter:
+		return []string{"filter › " + a.input.View()}
+	}
+	if a.message != "" {
+		st := a.th.Muted
+		if a.msgErr {
+			st = a.th.Error
+		}
+		return []string{a.th.Render(st, a.message)}
+	}
+	if a.screen == screenHome {
+		return []string{a.th.Render(a.th.Muted, "enter open · / filter · : commands · ? help · q quit")}
+	}
+	return []string{a.th.Render(a.th.Muted, "h/l fold · / search · f filter · v view · s sort · enter detail · : commands · ? help")}
+}
+
+func (a *App) renderHome() []string {
+	lines := []string{a.titleLine("Lenses")}
+	lines = append(lines, a.banner()...)
+	prompt := a.promptLines()
+	avail := a.height - len(lines) - len(prompt) - 1
+	var main []string
+	switch a.mode {
+	case modeHelp:
+		main = a.renderHelp(avail)
+	case modePalette:
+		main = a.renderPalette(avail)
+	default:
+		main = a.renderHomeList(avail)
+	}
+	lines = append(lines, splitLines(strings.Join(main, "\n"), avail)...)
+	lines = append(lines, prompt...)
+	return append(lines, a.statusLine())
+}
+
+func (a *App) renderHomeList(avail int) []string {
+	list := a.homeList()
+	if a.lensesErr != nil {
+		return []string{a.th.Render(a.th.Error, " "+a.lensesErr.Error())}
+	}
+	if len(a.lenses) == 0 {
+		return []string{" No Lenses you may open yet. Apply one with `foundation lens apply -f FILE`."}
+	}
+	nameW := 12
+	ownerW := 5
+	for _, l := range list {
+		nameW = max(nameW, min(ansi.StringWidth(l.Name), 36))
+		ownerW = max(ownerW, min(ansi.StringWidth(l.Owner), 20))
+	}
+	listLines := []string{a.th.Render(a.th.Header, fmt.Sprintf("  %s %s %7s  %s", pad("LENS", nameW, false), pad("OWNER", ownerW, false), "ROWS", "REFRESHED"))}
+	previewW := 0
+	if a.width >= 100 {
+		previewW = a.width * 2 / 5
+	}
+	listH := avail - 1
+	if previewW == 0 {
+		listH = max(avail-7, 3)
+	}
+	off := max(a.homeCursor-listH+1, 0)
+	for i := off; i < len(list) && i < off+listH; i++ {
+		l := list[i]
+		size := "?"
+		if l.Size >= 0 {
+			size = fmt.Sprint(l.Size)
+		}
+		row := fmt.Sprintf("%s %s %7s  %s", pad(l.Name, nameW, false), pad(l.Owner, ownerW, false), size, a.age(l.LastRefresh))
+		if i == a.homeCursor {
+			listLines = append(listLines, a.th.Render(a.th.Cursor, "▌ "+row))
+		} else {
+			listLines = append(listLines, "  "+row)
+		}
+	}
+	if len(list) == 0 {
+		listLines = append(listLines, a.th.Render(a.th.Muted, "  nothing matches "+a.homeFilter))
+	}
+	var preview []string
+	if a.homeCursor < len(list) {
+		l := list[a.homeCursor]
+		w := max(previewW-2, 20)
+		if previewW == 0 {
+			w = a.width - 2
+		}
+		preview = append(preview, a.th.Render(a.th.Selected, l.Name))
+		if l.Description != "" {
+			preview = append(preview, strings.Split(ansi.Wordwrap(l.Description, w, ""), "\n")...)
+		}
+		size := "unknown"
+		if l.Size >= 0 {
+			size = fmt.Sprintf("%d rows", l.Size)
+		}
+		preview = append(preview, "", "Size      "+size, "Owner     "+l.Owner, "Refreshed "+a.age(l.LastRefresh))
+	}
+	if previewW == 0 {
+		out := splitLines(strings.Join(listLines, "\n"), listH+1)
+		out = append(out, a.th.Render(a.th.Border, strings.Repeat("─", a.width)))
+		for _, p := range preview {
+			out = append(out, " "+p)
+		}
+		return out
+	}
+	left := splitLines(strings.Join(listLines, "\n"), avail)
+	right := splitLines(strings.Join(preview, "\n"), avail)
+	out := make([]string, avail)
+	lw := a.width - previewW - 1
+	for i := range out {
+		out[i] = padRight(ansi.Truncate(left[i], lw, ""), lw) + a.th.Render(a.th.Border, "│") + " " + right[i]
+	}
+	return out
+}
+
+func (a *App) renderLens() []string {
+	ls := a.lens
+	views := make([]string, len(ls.built.Views))
+	for i, v := range ls.built.Views {
+		if v == ls.view {
+			views[i] = a.th.Render(a.th.Selected, "["+v+"]")
+		} else {
+			views[i] = v
+		}
+	}
+	title := a.titleLine(ls.info.Name) + "   " + strings.Join(views, " ")
+	if ls.filter != "" {
+		title += "   " + a.th.Render(a.th.Accent, "filter: "+ls.filter)
+	}
+	lines := []string{title}
+	lines = append(lines, a.banner()...)
+	prompt := a.promptLines()
+	avail := a.height - len(lines) - len(prompt) - 1
+	var main []string
+	switch a.mode {
+	case modeHelp:
+		main = a.renderHelp(avail)
+	case modePalette:
+		main = a.renderPalette(avail)
+	case modeColumns:
+		main = a.renderColumns(avail)
+	default:
+		main = a.renderTableAndDetail(avail)
+	}
+	lines = append(lines, splitLines(strings.Join(main, "\n"), avail)...)
+	lines = append(lines, prompt...)
+	return append(lines, a.statusLine())
+}
+
+func (a *App) renderTableAndDetail(avail int) []string {
+	ls := a.lens
+	tw, bodyH, dw, dh := a.lensGeometry()
+	if extra := len(a.promptLines()) - 1; extra > 0 { // a two-line prompt takes a body row
+		bodyH = max(bodyH-extra, 1)
+		dh = max(dh-extra, 0)
+	}
+	ls.table.SetSize(tw, bodyH)
+	table := splitLines(ls.table.View(a.th), bodyH+1)
+	if !ls.detail {
+		return table
+	}
+	if dw == a.width { // below the table
+		out := append(table, a.th.Render(a.th.Border, strings.Repeat("─", a.width)))
+		return append(out, splitLines(a.renderDetail(dw-2, dh-1), max(dh-1, 0))...)
+	}
+	detail := splitLines(a.renderDetail(dw-2, avail), avail)
+	out := make([]string, avail)
+	for i := range out {
+		left := ""
+		if i < len(table) {
+			left = table[i]
+		}
+		out[i] = padRight(ansi.Truncate(left, tw, ""), tw) + a.th.Render(a.th.Border, "│") + " " + detail[i]
+	}
+	return out
+}
+
+func (a *App) renderHelp(avail int) []string {
+	lines := []string{a.th.Render(a.th.Title, "Keys") + a.th.Render(a.th.Muted, "  (esc closes; remap any action in config under keys:)")}
+	help := a.keys.HelpLines()
+	// Two columns when the terminal is wide enough for them.
+	if a.width >= 100 {
+		half := (len(help) + 1) / 2
+		// break at a group boundary near the middle
+		for half < len(help) && help[half] != "" {
+			half++
+		}
+		left, right := help[:half], help[min(half+1, len(help)):]
+		colW := a.width / 2
+		for i := 0; i < max(len(left), len(right)); i++ {
+			l, r := "", ""
+			if i < len(left) {
+				l = left[i]
+			}
+			if i < len(right) {
+				r = right[i]
+			}
+			lines = append(lines, padRight(l, colW)+r)
+		}
+	} else {
+		lines = append(lines, help...)
+	}
+	off := min(a.helpOff, max(len(lines)-avail, 0))
+	a.helpOff = off
+	return lines[off:]
+}
+
+func (a *App) renderPalette(avail int) []string {
+	lines := []string{": " + a.input.View(), a.th.Render(a.th.Border, strings.Repeat("─", a.width))}
+	n := avail - 2
+	off := max(a.palCursor-n+1, 0)
+	for i := off; i < len(a.palette) && i < off+n; i++ {
+		it := a.palette[i]
+		row := fmt.Sprintf("%-24s %s", it.label, a.th.Render(a.th.Muted, it.hint))
+		if i == a.palCursor {
+			lines = append(lines, a.th.Render(a.th.Cursor, "▌ ")+row)
+		} else {
+			lines = append(lines, "  "+row)
+		}
+	}
+	if len(a.palette) == 0 {
+		lines = append(lines, a.th.Render(a.th.Muted, "  no command matches"))
+	}
+	return lines
+}
+
+func (a *App) renderColumns(avail int) []string {
+	lines := []string{a.th.Render(a.th.Title, "Columns of view "+a.lens.view) + a.th.Render(a.th.Muted, "  (space shows/hides, esc closes)")}
+	hidden := a.lens.table.Hidden()
+	for i, c := range a.lens.base.Columns() {
+		mark := "[x]"
+		if hidden[c.Title] {
+			mark = "[ ]"
+		}
+		row := mark + " " + c.Title
+		if i == a.colCursor {
+			lines = append(lines, a.th.Render(a.th.Cursor, "▌ "+row))
+		} else {
+			lines = append(lines, "  "+row)
+		}
+	}
+	return lines
+}
