@@ -1,0 +1,453 @@
+package lens
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"foundation/jql"
+)
+
+// node is a row while the tree is being shaped; Build flattens nodes into Rows.
+type node struct {
+	kind  RowKind
+	ord   int32
+	label string
+	kids  []*node
+}
+
+// builder carries one Build's state.
+type builder struct {
+	data  *Data
+	idx   *dataIndex
+	vis   []bool
+	comp  *compiled
+	venv  *valueEnv
+	env   jql.Env
+	notes []string
+}
+
+// Build runs the definition's generators over data and returns the forest. visible is the
+// viewer's permission predicate: an issue it rejects is dropped before anything else, so
+// it never shows, never brings its subtree in through itself and never counts in roll-ups
+// or totals. A nil visible allows all.
+//
+// Build reuses what it derived from the definition on earlier calls (parsed JQL, compiled
+// formulas, resolved fields) and the data's index (by key, children, links), which
+// Data.SetIssue keeps current after a single change.
+func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error) {
+	comp, err := d.compile(data.Fields)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{
+		data: data,
+		idx:  data.index(),
+		vis:  make([]bool, len(data.Issues)),
+		comp: comp,
+		venv: &valueEnv{users: data.Users, text: data.Text},
+	}
+	b.env = jql.Env{Now: data.Now, CurrentUser: data.CurrentUser, MembersOf: data.MembersOf, OpenSprints: data.OpenSprints}
+	for i := range data.Issues {
+		b.vis[i] = visible == nil || visible(&data.Issues[i])
+	}
+	root, err := b.scope(comp.root)
+	if err != nil {
+		return nil, err
+	}
+	f := &Forest{def: d, comp: comp, data: data, venv: b.venv, Notes: b.notes}
+	f.Rows = make([]Row, 0, countNodes(root))
+	f.flatten(root, -1, 0, "", data)
+	return f, nil
+}
+
+func countNodes(ns []*node) int {
+	n := len(ns)
+	for _, c := range ns {
+		n += countNodes(c.kids)
+	}
+	return n
+}
+
+// flatten appends nodes depth-first. A node shared by several groups is visited once per
+// place, each time with its own path.
+func (f *Forest) flatten(ns []*node, parent int32, depth int32, prefix string, data *Data) {
+	var seen map[string]int
+	for _, n := range ns {
+		var seg string
+		r := Row{Kind: n.kind, Depth: depth, Parent: parent, Label: n.label, ord: -1}
+		switch n.kind {
+		case RowIssue:
+			r.Issue = &data.Issues[n.ord]
+			r.ord = n.ord
+			seg = r.Issue.Key
+		case RowGroup:
+			seg = "g:" + n.label
+		case RowFolder:
+			seg = "f:" + n.label
+		}
+		if len(ns) > 1 {
+			if seen == nil {
+				seen = make(map[string]int, len(ns))
+			}
+			seen[seg]++
+			if c := seen[seg]; c > 1 {
+				seg = fmt.Sprintf("%s#%d", seg, c)
+			}
+		}
+		if prefix != "" {
+			r.Path = prefix + "/" + seg
+		} else {
+			r.Path = seg
+		}
+		i := len(f.Rows)
+		f.Rows = append(f.Rows, r)
+		f.flatten(n.kids, int32(i), depth+1, f.Rows[i].Path, data)
+		f.Rows[i].End = int32(len(f.Rows))
+	}
+}
+
+// scope runs one level's generators (insert, extend, filter, group, sort, in that order)
+// and returns its rows: its folders first, then the rows it generated.
+func (b *builder) scope(s *cscope) ([]*node, error) {
+	var rows []*node
+	seen := map[int32]bool{}
+	add := func(ord int32) {
+		if !seen[ord] {
+			seen[ord] = true
+			rows = append(rows, &node{kind: RowIssue, ord: ord})
+		}
+	}
+	for _, in := range s.inserts {
+		ords, err := b.insert(in)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range ords {
+			add(o)
+		}
+	}
+	for _, ex := range s.extends {
+		for _, n := range rows {
+			b.extend(n, ex, nil)
+		}
+	}
+	for _, fl := range s.filters {
+		var err error
+		if rows, err = b.filter(rows, fl); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range s.groups {
+		rows = b.group(rows, g)
+	}
+	for _, so := range s.sorts {
+		b.sort(rows, so)
+	}
+	out := make([]*node, 0, len(s.folders)+len(rows))
+	for _, fo := range s.folders {
+		kids, err := b.scope(fo.scope)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &node{kind: RowFolder, ord: -1, label: fo.name, kids: kids})
+	}
+	return append(out, rows...), nil
+}
+
+// insert returns the visible issues an insert generator adds, in order.
+func (b *builder) insert(in *cinsert) ([]int32, error) {
+	var out []int32
+	if in.keys != nil {
+		for _, k := range in.keys {
+			if o, ok := b.idx.byKey[k]; ok && b.vis[o] {
+				out = append(out, o)
+			}
+		}
+		return out, nil
+	}
+	if in.remote {
+		keys, ok := b.data.RemoteMembers[in.src]
+		if !ok {
+			b.notes = append(b.notes, fmt.Sprintf("JQL %q needs Jira to answer (%s); refresh the Lens to fetch its members", in.src, in.why))
+			return nil, nil
+		}
+		for _, k := range keys {
+			if o, ok := b.idx.byKey[k]; ok && b.vis[o] {
+				out = append(out, o)
+			}
+		}
+		return out, nil
+	}
+	m, err := in.query.Compile(b.env)
+	if err != nil {
+		return nil, fmt.Errorf("lens: insert %q: %w", in.src, err)
+	}
+	rec := b.record()
+	for i := range b.data.Issues {
+		if b.vis[i] {
+			rec.is = &b.data.Issues[i]
+			if m(rec) {
+				out = append(out, int32(i))
+			}
+		}
+	}
+	if len(in.query.OrderBy) > 0 {
+		ra, rb := b.record(), b.record()
+		slices.SortStableFunc(out, func(x, y int32) int {
+			ra.is, rb.is = &b.data.Issues[x], &b.data.Issues[y]
+			return jql.Compare(ra, rb, in.query.OrderBy)
+		})
+	}
+	return out, nil
+}
+
+func (b *builder) record() *issueRecord {
+	return &issueRecord{users: b.data.Users, text: b.data.Text, sprint: b.comp.sprintID}
+}
+
+// extend adds related issues under n and, recursively, under every row already below n.
+// path holds the ordinals of n's ancestors, so an issue never appears under itself.
+func (b *builder) extend(n *node, ex *cextend, path []int32) {
+	if n.kind != RowIssue {
+		for _, k := range n.kids {
+			b.extend(k, ex, path)
+		}
+		return
+	}
+	path = append(path, n.ord)
+	for _, k := range n.kids {
+		b.extend(k, ex, path)
+	}
+	b.addRelated(n, ex, path, ex.depth)
+}
+
+func (b *builder) addRelated(n *node, ex *cextend, path []int32, left int) {
+	if left <= 0 {
+		return
+	}
+	before := len(n.kids)
+	b.related(n.ord, ex, func(o int32) {
+		if !b.vis[o] || slices.Contains(path, o) {
+			return
+		}
+		for _, k := range n.kids {
+			if k.kind == RowIssue && k.ord == o {
+				return
+			}
+		}
+		n.kids = append(n.kids, &node{kind: RowIssue, ord: o})
+	})
+	for _, k := range n.kids[before:] {
+		b.addRelated(k, ex, append(path, k.ord), left-1)
+	}
+}
+
+// related calls fn with the ordinal of each issue related to ord the way ex says.
+func (b *builder) related(ord int32, ex *cextend, fn func(int32)) {
+	is := &b.data.Issues[ord]
+	switch ex.by {
+	case "parent", "subtasks":
+		wantSub := ex.by == "subtasks"
+		for _, c := range b.idx.children[is.Key] {
+			ci := &b.data.Issues[c]
+			if ci.Subtask != wantSub {
+				continue
+			}
+			if ci.Parent != is.Key && b.data.Dialect != "datacenter" {
+				continue // Epic Link children count on Data Center only
+			}
+			fn(c)
+		}
+	case "links":
+		for _, li := range b.idx.linksOf[is.Key] {
+			l := &b.data.Links[li]
+			if ex.linkType != "" && !strings.EqualFold(l.Type, ex.linkType) {
+				continue
+			}
+			var other string
+			switch {
+			case l.From == is.Key && ex.direction != "inward":
+				other = l.To
+			case l.To == is.Key && ex.direction != "outward":
+				other = l.From
+			default:
+				continue
+			}
+			if o, ok := b.idx.byKey[other]; ok {
+				fn(o)
+			}
+		}
+	}
+}
+
+// filter keeps matching issue rows. Rows above a match stay when keepAncestors is set;
+// otherwise the matches under a dropped row move up to its place.
+func (b *builder) filter(rows []*node, fl *cfilter) ([]*node, error) {
+	if fl.dedupe {
+		seen := make(map[int32]bool)
+		return dedupe(rows, seen), nil
+	}
+	var match func(*Issue) bool
+	if fl.query != nil {
+		m, err := fl.query.Compile(b.env)
+		if err != nil {
+			return nil, fmt.Errorf("lens: filter %q: %w", fl.src, err)
+		}
+		rec := b.record()
+		match = func(is *Issue) bool {
+			rec.is = is
+			return m(rec)
+		}
+	} else {
+		match = func(is *Issue) bool { return fl.pred.match(fl.field.values(is, b.venv)) }
+	}
+	var walk func([]*node) []*node
+	walk = func(ns []*node) []*node {
+		out := ns[:0:0]
+		for _, n := range ns {
+			n.kids = walk(n.kids)
+			switch {
+			case n.kind != RowIssue:
+				if len(n.kids) > 0 {
+					out = append(out, n)
+				}
+			case match(&b.data.Issues[n.ord]):
+				out = append(out, n)
+			case fl.keepAncestors && len(n.kids) > 0:
+				out = append(out, n)
+			case !fl.keepAncestors:
+				out = append(out, n.kids...)
+			}
+		}
+		return out
+	}
+	return walk(rows), nil
+}
+
+func dedupe(ns []*node, seen map[int32]bool) []*node {
+	out := ns[:0:0]
+	for _, n := range ns {
+		if n.kind == RowIssue {
+			if seen[n.ord] {
+				continue
+			}
+			seen[n.ord] = true
+		}
+		n.kids = dedupe(n.kids, seen)
+		out = append(out, n)
+	}
+	return out
+}
+
+// group puts rows under one group row per value of the field; an issue with several
+// values sits in several groups, one without in "(none)", listed last. Rows already
+// grouped are grouped again inside their groups.
+func (b *builder) group(rows []*node, g *cgroup) []*node {
+	if len(rows) > 0 && rows[0].kind == RowGroup {
+		for _, n := range rows {
+			if n.kind == RowGroup {
+				n.kids = b.group(n.kids, g)
+			}
+		}
+		return rows
+	}
+	type grp struct {
+		n    *node
+		sort Value
+	}
+	var groups []*grp
+	byLabel := map[string]*grp{}
+	var none *node
+	for _, n := range rows {
+		if n.kind != RowIssue {
+			continue
+		}
+		is := &b.data.Issues[n.ord]
+		vs := g.field.values(is, b.venv)
+		if len(vs) == 0 {
+			if none == nil {
+				none = &node{kind: RowGroup, ord: -1, label: "(none)"}
+			}
+			none.kids = append(none.kids, n)
+			continue
+		}
+		for _, v := range vs {
+			label := v.display()
+			gr := byLabel[label]
+			if gr == nil {
+				sv := v
+				if len(vs) == 1 {
+					sv = g.field.sortValue(is, b.venv)
+				}
+				gr = &grp{n: &node{kind: RowGroup, ord: -1, label: label}, sort: sv}
+				byLabel[label] = gr
+				groups = append(groups, gr)
+			}
+			if k := gr.n.kids; len(k) == 0 || k[len(k)-1] != n {
+				gr.n.kids = append(gr.n.kids, n)
+			}
+		}
+	}
+	slices.SortStableFunc(groups, func(x, y *grp) int {
+		if c := compareValues(x.sort, y.sort); c != 0 {
+			return c
+		}
+		return strings.Compare(x.n.label, y.n.label)
+	})
+	out := make([]*node, 0, len(groups)+1)
+	for _, gr := range groups {
+		out = append(out, gr.n)
+	}
+	if none != nil {
+		out = append(out, none)
+	}
+	return out
+}
+
+// sort orders issue siblings at every level, stably; group and folder rows keep their
+// places ahead of them.
+func (b *builder) sort(rows []*node, so *csort) {
+	type keyed struct {
+		n    *node
+		keys []Value
+	}
+	var walk func([]*node)
+	walk = func(ns []*node) {
+		for _, n := range ns {
+			if len(n.kids) > 1 || (len(n.kids) == 1 && len(n.kids[0].kids) > 0) {
+				walk(n.kids)
+			}
+		}
+		first := 0
+		for first < len(ns) && ns[first].kind != RowIssue {
+			first++
+		}
+		if len(ns)-first < 2 {
+			return
+		}
+		ks := make([]keyed, len(ns)-first)
+		for i, n := range ns[first:] {
+			ks[i] = keyed{n: n, keys: so.keys(b, &b.data.Issues[n.ord])}
+		}
+		slices.SortStableFunc(ks, func(x, y keyed) int {
+			for i := range x.keys {
+				c := compareValues(x.keys[i], y.keys[i])
+				if c != 0 && so.desc[i] {
+					// Empty stays last when descending too.
+					if x.keys[i].Kind != KindEmpty && y.keys[i].Kind != KindEmpty {
+						c = -c
+					}
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return 0
+		})
+		for i, k := range ks {
+			ns[first+i] = k.n
+		}
+	}
+	walk(rows)
+}

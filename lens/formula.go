@@ -1,0 +1,178 @@
+package lens
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Formula variables: the issue's fields under these names, plus "now" and, in view
+// columns, every roll-up and progress column of the view by its id.
+var formulaVars = []string{"key", "summary", "status", "category", "type", "priority", "resolution", "assignee", "reporter", "project", "parent", "epic", "labels", "points", "created", "updated", "due", "rank", "now", "isIssue"}
+
+// formulaSample is the typed environment formulas compile against.
+func formulaSample(extra []string) map[string]any {
+	m := map[string]any{
+		"key": "", "summary": "", "status": "", "category": "", "type": "", "priority": "",
+		"resolution": "", "assignee": "", "reporter": "", "project": "", "parent": "", "epic": "",
+		"labels": []string{}, "points": 0.0, "created": time.Time{}, "updated": time.Time{},
+		"due": time.Time{}, "rank": "", "now": time.Time{}, "isIssue": false,
+	}
+	for _, x := range extra {
+		m[x] = 0.0
+	}
+	return m
+}
+
+// formulaFuncs are the date and text helpers formulas may call beyond expr's built-ins.
+var formulaFuncs = []expr.Option{
+	expr.Function("days", func(p ...any) (any, error) {
+		a, b := p[0].(time.Time), p[1].(time.Time)
+		if a.IsZero() || b.IsZero() {
+			return nil, nil
+		}
+		return b.Sub(a).Hours() / 24, nil
+	}, new(func(time.Time, time.Time) any)),
+	expr.Function("isZero", func(p ...any) (any, error) {
+		return p[0].(time.Time).IsZero(), nil
+	}, new(func(time.Time) bool)),
+	expr.Function("ymd", func(p ...any) (any, error) {
+		t := p[0].(time.Time)
+		if t.IsZero() {
+			return "", nil
+		}
+		return t.Format("2006-01-02"), nil
+	}, new(func(time.Time) string)),
+	expr.Function("has", func(p ...any) (any, error) {
+		list, s := p[0].([]string), p[1].(string)
+		for _, x := range list {
+			if strings.EqualFold(x, s) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}, new(func([]string, string) bool)),
+}
+
+// compileFormula compiles src once; extra names roll-up and progress columns available
+// as number variables. Unknown names are reported with the valid ones.
+func compileFormula(src string, extra []string) (prog *vm.Program, err error) {
+	defer func() {
+		// expr has panicked on pathological input before; a definition must never crash us.
+		if r := recover(); r != nil {
+			prog, err = nil, fmt.Errorf("formula %q: %v", src, r)
+		}
+	}()
+	opts := append([]expr.Option{expr.Env(formulaSample(extra))}, formulaFuncs...)
+	prog, err = expr.Compile(src, opts...)
+	if err != nil {
+		msg := err.Error()
+		if strings.Contains(msg, "unknown name") {
+			names := append(append([]string{}, formulaVars...), extra...)
+			sort.Strings(names)
+			msg = fmt.Sprintf("%s; valid names: %s; functions: days, isZero, ymd, has and expr's built-ins", firstLine(msg), strings.Join(names, ", "))
+		}
+		return nil, fmt.Errorf("formula %q: %s", src, msg)
+	}
+	return prog, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// issueEnv fills a formula environment for one row; is is nil for group and folder rows.
+// m is reused between rows when given.
+func issueEnv(is *Issue, venv *valueEnv, now time.Time, m map[string]any) map[string]any {
+	if m == nil {
+		m = make(map[string]any, 24)
+	}
+	m["now"] = now
+	if is == nil {
+		for _, k := range []string{"key", "summary", "status", "category", "type", "priority", "resolution", "assignee", "reporter", "project", "parent", "epic", "rank"} {
+			m[k] = ""
+		}
+		m["labels"], m["points"], m["isIssue"] = []string{}, 0.0, false
+		m["created"], m["updated"], m["due"] = time.Time{}, time.Time{}, time.Time{}
+		return m
+	}
+	m["key"], m["summary"], m["status"] = is.Key, is.Summary, is.Status
+	m["category"], m["type"], m["priority"] = categoryName(is.StatusCategory), is.Type, is.Priority
+	m["resolution"], m["assignee"], m["reporter"] = is.Resolution, venv.user(is.Assignee), venv.user(is.Reporter)
+	m["project"], m["parent"], m["epic"], m["rank"] = is.Project, is.Parent, is.EpicLink, is.Rank
+	labels := is.Labels
+	if labels == nil {
+		labels = []string{}
+	}
+	m["labels"], m["isIssue"] = labels, true
+	if is.StoryPoints != nil {
+		m["points"] = *is.StoryPoints
+	} else {
+		m["points"] = 0.0
+	}
+	m["created"], m["updated"] = is.Created, is.Updated
+	due, _ := time.Parse("2006-01-02", is.DueDate)
+	m["due"] = due
+	return m
+}
+
+// runFormula evaluates a program; failures become an error value shown in the cell.
+func runFormula(p *vm.Program, env map[string]any) (v Value) {
+	defer func() {
+		if r := recover(); r != nil {
+			v = Value{Kind: KindError, Str: fmt.Sprintf("#ERR %v", r)}
+		}
+	}()
+	out, err := expr.Run(p, env)
+	if err != nil {
+		return Value{Kind: KindError, Str: "#ERR " + firstLine(err.Error())}
+	}
+	return toValue(out)
+}
+
+// toValue types a formula result.
+func toValue(x any) Value {
+	switch v := x.(type) {
+	case nil:
+		return Value{}
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return Value{Kind: KindError, Str: "#ERR not a number"}
+		}
+		return numValue(v)
+	case int:
+		return numValue(float64(v))
+	case int64:
+		return numValue(float64(v))
+	case float32:
+		return numValue(float64(v))
+	case string:
+		if v == "" {
+			return Value{}
+		}
+		return textValue(v)
+	case bool:
+		if v {
+			return textValue("yes")
+		}
+		return textValue("no")
+	case time.Time:
+		if v.IsZero() {
+			return Value{}
+		}
+		return timeValue(v)
+	case time.Duration:
+		return numValue(v.Hours() / 24)
+	case []string:
+		return textValue(strings.Join(v, ", "))
+	}
+	return textValue(fmt.Sprint(x))
+}

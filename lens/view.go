@@ -1,0 +1,649 @@
+package lens
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// ColumnKind says where a column's values come from.
+type ColumnKind uint8
+
+const (
+	ColField ColumnKind = iota
+	ColRollup
+	ColProgress
+	ColFormula
+)
+
+func (k ColumnKind) String() string {
+	return [...]string{"field", "rollup", "progress", "formula"}[k]
+}
+
+// Align is a column's suggested alignment.
+type Align uint8
+
+const (
+	AlignLeft Align = iota
+	AlignRight
+)
+
+// Column describes one column of a view for the TUI and exports.
+type Column struct {
+	ID    string
+	Title string
+	Kind  ColumnKind
+	Align Align
+	Width int // suggested width in cells
+}
+
+type cview struct {
+	name  string
+	cols  []*ccol
+	rules []crule
+}
+
+type ccol struct {
+	Column
+	field    fieldRef
+	rollOp   string
+	rollOver string
+	progBy   string
+	progF    fieldRef
+	weight   string
+	formula  *vm.Program
+}
+
+type crule struct {
+	col   int
+	pred  predicate
+	style Style
+	row   bool
+}
+
+func (c *compiled) view(e *errs, p string, v ViewDef) *cview {
+	cv := &cview{name: v.Name}
+	ids := map[string]int{}
+	var numeric []string
+	type pending struct {
+		col *ccol
+		src string
+		at  string
+	}
+	var formulas []pending
+	if len(v.Columns) == 0 {
+		e.add(p+".columns", "a view needs at least one column")
+	}
+	for i, cd := range v.Columns {
+		cp := fmt.Sprintf("%s.columns[%d]", p, i)
+		col := &ccol{Column: Column{ID: cd.ID, Title: cd.Title, Width: cd.Width}}
+		n := 0
+		for _, set := range []bool{cd.Field != "", cd.Rollup != nil, cd.Progress != nil, cd.Formula != ""} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			e.add(cp, "a column takes exactly one of field, rollup, progress, formula")
+			continue
+		}
+		switch {
+		case cd.Field != "":
+			col.Kind = ColField
+			f, err := c.cat.resolve(cd.Field)
+			if err != nil {
+				e.add(cp+".field", "%v", err)
+			}
+			col.field = f
+			if col.Title == "" {
+				col.Title = f.title
+			}
+			if col.ID == "" {
+				col.ID = slug(cd.Field)
+			}
+			col.Width = pick(col.Width, fieldWidth(f))
+			if f.sys == sysStoryPoints || f.typ == "number" {
+				col.Align = AlignRight
+			}
+		case cd.Rollup != nil:
+			col.Kind, col.Align = ColRollup, AlignRight
+			r := cd.Rollup
+			col.rollOp, col.rollOver = r.Op, r.Over
+			if col.rollOver == "" {
+				col.rollOver = "descendants"
+			}
+			if !oneOf(r.Op, rollupOps) {
+				e.add(cp+".rollup.op", "unknown roll-up %q; valid: %s", r.Op, strings.Join(rollupOps, ", "))
+			}
+			if !oneOf(col.rollOver, rollupOvers) {
+				e.add(cp+".rollup.over", "unknown %q; valid: %s", r.Over, strings.Join(rollupOvers, ", "))
+			}
+			if r.Field == "" && r.Op != "count" {
+				e.add(cp+".rollup.field", "%s needs a field", r.Op)
+			} else if r.Field != "" {
+				f, err := c.cat.resolve(r.Field)
+				if err != nil {
+					e.add(cp+".rollup.field", "%v", err)
+				}
+				col.field = f
+			}
+			if col.ID == "" {
+				col.ID = slug(r.Op + "_" + r.Field)
+			}
+			if col.Title == "" {
+				col.Title = strings.ToUpper(r.Op[:min(1, len(r.Op))]) + r.Op[min(1, len(r.Op)):]
+				if r.Field != "" {
+					col.Title += " " + r.Field
+				}
+			}
+			col.Width = pick(col.Width, 8)
+			numeric = append(numeric, col.ID)
+		case cd.Progress != nil:
+			col.Kind, col.Align = ColProgress, AlignRight
+			pr := cd.Progress
+			col.progBy, col.weight = pr.By, pr.Weight
+			if col.progBy == "" {
+				col.progBy = "status"
+			}
+			if col.weight == "" {
+				col.weight = "equal"
+			}
+			if !oneOf(col.progBy, progressBys) {
+				e.add(cp+".progress.by", "unknown %q; valid: %s", pr.By, strings.Join(progressBys, ", "))
+			}
+			if !oneOf(col.weight, progressWeight) {
+				e.add(cp+".progress.weight", "unknown weight %q; valid: %s", pr.Weight, strings.Join(progressWeight, ", "))
+			}
+			if col.progBy == "field" {
+				f, err := c.cat.resolve(pr.Field)
+				if err != nil {
+					e.add(cp+".progress.field", "%v", err)
+				}
+				col.progF = f
+			} else if pr.Field != "" {
+				e.add(cp+".progress.field", "field applies to by: field only")
+			}
+			if col.ID == "" {
+				col.ID = "progress"
+			}
+			if col.Title == "" {
+				col.Title = "Progress"
+			}
+			col.Width = pick(col.Width, 10)
+			numeric = append(numeric, col.ID)
+		case cd.Formula != "":
+			col.Kind = ColFormula
+			if col.ID == "" {
+				col.ID = slug(cd.Title)
+			}
+			if col.ID == "" {
+				col.ID = fmt.Sprintf("formula%d", i+1)
+			}
+			if col.Title == "" {
+				col.Title = col.ID
+			}
+			col.Width = pick(col.Width, 10)
+			formulas = append(formulas, pending{col, cd.Formula, cp + ".formula"})
+		}
+		if cd.ID != "" && !identRE.MatchString(cd.ID) {
+			e.add(cp+".id", "id %q must be letters, digits and _ and not start with a digit", cd.ID)
+		}
+		if j, dup := ids[col.ID]; dup {
+			e.add(cp+".id", "duplicate column id %q (also columns[%d]); set id to tell them apart", col.ID, j)
+		}
+		ids[col.ID] = i
+		cv.cols = append(cv.cols, col)
+	}
+	var valid []string
+	for _, x := range numeric {
+		if identRE.MatchString(x) {
+			valid = append(valid, x)
+		}
+	}
+	for _, f := range formulas {
+		prog, err := compileFormula(f.src, valid)
+		if err != nil {
+			e.add(f.at, "%v", err)
+		}
+		f.col.formula = prog
+	}
+	for i, r := range v.Format {
+		rp := fmt.Sprintf("%s.format[%d]", p, i)
+		j, ok := -1, false
+		for k, col := range cv.cols {
+			if col.ID == r.Column || strings.EqualFold(col.Title, r.Column) {
+				j, ok = k, true
+				break
+			}
+		}
+		if !ok {
+			var names []string
+			for _, col := range cv.cols {
+				names = append(names, col.ID)
+			}
+			e.add(rp+".column", "unknown column %q; valid: %s", r.Column, strings.Join(names, ", "))
+		}
+		pr, err := newPredicate(r.Op, r.Value)
+		if err != nil {
+			e.add(rp+".op", "%v", err)
+		}
+		for _, c := range []struct{ name, v string }{{"fg", r.Style.Fg}, {"bg", r.Style.Bg}} {
+			if c.v != "" && !oneOf(c.v, styleColors) {
+				e.add(rp+".style."+c.name, "unknown color %q; valid: %s", c.v, strings.Join(styleColors, ", "))
+			}
+		}
+		cv.rules = append(cv.rules, crule{col: j, pred: pr, style: r.Style, row: r.Row})
+	}
+	return cv
+}
+
+func pick(a, b int) int {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+func fieldWidth(f fieldRef) int {
+	switch f.sys {
+	case sysKey, sysParent, sysEpicLink:
+		return 10
+	case sysSummary:
+		return 40
+	case sysStoryPoints:
+		return 5
+	case sysDue, sysCreated, sysUpdated:
+		return 10
+	case sysLabels:
+		return 18
+	}
+	if f.typ == "number" {
+		return 8
+	}
+	return 14
+}
+
+// slug turns a name into a column id: lower case, runs of other characters as "_".
+func slug(s string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			under = false
+		} else if !under && b.Len() > 0 {
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	out := strings.TrimSuffix(b.String(), "_")
+	if out != "" && out[0] >= '0' && out[0] <= '9' {
+		out = "c" + out
+	}
+	return out
+}
+
+// View is a forest seen through one view: its columns, and the computed values of its
+// roll-up, progress and formula columns. Field cells are computed on demand, so opening a
+// huge Lens costs only the aggregates.
+type View struct {
+	f        *Forest
+	cv       *cview
+	computed [][]Value // per column; nil for field columns
+	// issueBelow[i] says whether any issue row sits under row i: leaves have none.
+	issueBelow []bool
+	mark       int32 // generation for the stamp array in aggregate
+}
+
+// Columns lists a view's columns ("" is the default view).
+func (f *Forest) Columns(view string) ([]Column, error) {
+	v, err := f.View(view)
+	if err != nil {
+		return nil, err
+	}
+	return v.Columns(), nil
+}
+
+// View computes (once, then cached) the named view; "" is the default view.
+func (f *Forest) View(name string) (*View, error) {
+	if name == "" {
+		name = f.def.DefaultView()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.views[name]; ok {
+		return v, nil
+	}
+	cv, ok := f.comp.views[name]
+	if !ok {
+		var names []string
+		for _, v := range f.def.Views {
+			names = append(names, v.Name)
+		}
+		return nil, fmt.Errorf("lens %q: %w %q; valid: %s", f.def.Name, ErrUnknownView, name, strings.Join(names, ", "))
+	}
+	v := &View{f: f, cv: cv, computed: make([][]Value, len(cv.cols))}
+	v.compute()
+	if f.views == nil {
+		f.views = map[string]*View{}
+	}
+	f.views[name] = v
+	return v, nil
+}
+
+// Name is the view's name.
+func (v *View) Name() string { return v.cv.name }
+
+// Columns lists the view's columns.
+func (v *View) Columns() []Column {
+	out := make([]Column, len(v.cv.cols))
+	for i, c := range v.cv.cols {
+		out[i] = c.Column
+	}
+	return out
+}
+
+// Cell renders the cell of row i, column c, with its formatting.
+func (v *View) Cell(i, c int) Cell {
+	val := v.value(i, c)
+	cell := Cell{Value: val, Display: v.display(i, c, val)}
+	cell.Style = v.style(i, c, val)
+	return cell
+}
+
+// RowStyle is the style of the first matching row rule, if any.
+func (v *View) RowStyle(i int) Style {
+	for _, r := range v.cv.rules {
+		if r.row && r.col >= 0 && r.pred.match(v.values(i, r.col)) {
+			return r.style
+		}
+	}
+	return Style{}
+}
+
+// style applies the first rule, in order, that targets this cell or its row and matches.
+func (v *View) style(i, c int, val Value) Style {
+	for _, r := range v.cv.rules {
+		if r.col < 0 || (!r.row && r.col != c) {
+			continue
+		}
+		vs := v.values(i, r.col)
+		if r.pred.match(vs) {
+			return r.style
+		}
+	}
+	return Style{}
+}
+
+// values are a cell's values as predicates see them: every value of a multi-valued field.
+func (v *View) values(i, c int) []Value {
+	col := v.cv.cols[c]
+	if col.Kind != ColField {
+		val := v.computed[c][i]
+		if val.Kind == KindEmpty {
+			return nil
+		}
+		return []Value{val}
+	}
+	r := &v.f.Rows[i]
+	if r.Issue == nil {
+		return nil
+	}
+	return col.field.values(r.Issue, v.f.venv)
+}
+
+// value is a cell's single typed value: multi-valued fields join their values as text.
+func (v *View) value(i, c int) Value {
+	col := v.cv.cols[c]
+	if col.Kind != ColField {
+		return v.computed[c][i]
+	}
+	r := &v.f.Rows[i]
+	if r.Issue == nil {
+		return Value{}
+	}
+	vs := col.field.values(r.Issue, v.f.venv)
+	switch len(vs) {
+	case 0:
+		return Value{}
+	case 1:
+		return vs[0]
+	}
+	s := make([]string, len(vs))
+	for k, x := range vs {
+		s[k] = x.display()
+	}
+	return textValue(strings.Join(s, ", "))
+}
+
+// display shows status with its category, e.g. "In Review (In Progress)" is shortened to
+// the status alone when they agree.
+func (v *View) display(i, c int, val Value) string {
+	col := v.cv.cols[c]
+	if col.Kind == ColField && col.field.sys == sysStatus {
+		if is := v.f.Rows[i].Issue; is != nil && is.StatusCategory != "" {
+			cat := categoryName(is.StatusCategory)
+			if !strings.EqualFold(cat, is.Status) {
+				return is.Status + " · " + cat
+			}
+		}
+	}
+	return val.display()
+}
+
+// compute fills roll-up, progress and formula columns for every row.
+func (v *View) compute() {
+	rows := v.f.Rows
+	n := len(rows)
+	var stamp []int32 // per issue ordinal: the aggregate generation that last counted it
+	v.issueBelow = make([]bool, n)
+	for j := n - 1; j >= 0; j-- {
+		if p := rows[j].Parent; p >= 0 && (rows[j].Issue != nil || v.issueBelow[j]) {
+			v.issueBelow[p] = true
+		}
+	}
+	for c, col := range v.cv.cols {
+		switch col.Kind {
+		case ColRollup, ColProgress:
+			if stamp == nil {
+				stamp = make([]int32, len(v.f.data.Issues))
+			}
+			out := make([]Value, n)
+			for i := range rows {
+				out[i] = v.aggregate(i, col, stamp)
+			}
+			v.computed[c] = out
+		}
+	}
+	var env map[string]any
+	for c, col := range v.cv.cols {
+		if col.Kind != ColFormula || col.formula == nil {
+			if col.Kind == ColFormula {
+				v.computed[c] = make([]Value, n)
+			}
+			continue
+		}
+		out := make([]Value, n)
+		for i := range rows {
+			env = issueEnv(rows[i].Issue, v.f.venv, v.f.data.Now, env)
+			for k, other := range v.cv.cols {
+				if other.Kind == ColRollup || other.Kind == ColProgress {
+					x := v.computed[k][i]
+					if x.Kind == KindEmpty {
+						env[other.ID] = 0.0
+					} else {
+						env[other.ID] = x.Num
+					}
+				}
+			}
+			out[i] = runFormula(col.formula, env)
+		}
+		v.computed[c] = out
+	}
+}
+
+// aggregate computes a roll-up or progress for row i over the issue rows its column
+// selects. A row with no issue rows under it aggregates over itself. An issue present
+// twice in the subtree counts once.
+func (v *View) aggregate(i int, col *ccol, stamp []int32) Value {
+	rows := v.f.Rows
+	r := &rows[i]
+	v.mark++
+	mark := v.mark
+	var set []int32
+	take := func(j int) {
+		o := rows[j].ord
+		if o >= 0 && stamp[o] != mark {
+			stamp[o] = mark
+			set = append(set, o)
+		}
+	}
+	over := col.rollOver
+	if col.Kind == ColProgress {
+		over = "leaves"
+	}
+	end := int(r.End)
+	switch over {
+	case "children":
+		for j := i + 1; j < end; j = int(rows[j].End) {
+			take(j)
+		}
+	case "leaves":
+		for j := i + 1; j < end; j++ {
+			if rows[j].Issue != nil && !v.issueBelow[j] {
+				take(j)
+			}
+		}
+	default:
+		for j := i + 1; j < end; j++ {
+			take(j)
+		}
+	}
+	if len(set) == 0 {
+		if r.Issue == nil {
+			if col.Kind == ColRollup && col.rollOp == "count" {
+				return numValue(0)
+			}
+			return Value{}
+		}
+		set = append(set, r.ord)
+	}
+	issues := v.f.data.Issues
+	if col.Kind == ColProgress {
+		var sum, wsum, esum float64
+		for _, o := range set {
+			is := &issues[o]
+			p, ok := progressOf(is, col, v.f.venv)
+			if !ok {
+				continue
+			}
+			w := 1.0
+			switch col.weight {
+			case "story points":
+				w = 0
+				if is.StoryPoints != nil {
+					w = *is.StoryPoints
+				}
+			case "estimate":
+				w = 0
+				if vs := rawValues(is.Fields["timeoriginalestimate"], "number", v.f.venv); len(vs) == 1 && vs[0].Kind == KindNumber {
+					w = vs[0].Num
+				}
+			}
+			sum += w * p
+			wsum += w
+			esum += p
+		}
+		if wsum == 0 {
+			// No weights at all (e.g. nothing estimated): fall back to equal weights.
+			if len(set) == 0 {
+				return Value{}
+			}
+			return Value{Kind: KindProgress, Num: esum / float64(len(set))}
+		}
+		return Value{Kind: KindProgress, Num: sum / wsum}
+	}
+	var acc float64
+	cnt := 0
+	for _, o := range set {
+		is := &issues[o]
+		if col.rollOp == "count" && col.field.sys == sysNone && col.field.id == "" {
+			cnt++
+			continue
+		}
+		for _, x := range col.field.values(is, v.f.venv) {
+			if col.rollOp == "count" {
+				cnt++
+				break
+			}
+			if x.Kind != KindNumber {
+				continue
+			}
+			switch {
+			case cnt == 0:
+				acc = x.Num
+			case col.rollOp == "min":
+				acc = math.Min(acc, x.Num)
+			case col.rollOp == "max":
+				acc = math.Max(acc, x.Num)
+			default:
+				acc += x.Num
+			}
+			cnt++
+		}
+	}
+	switch col.rollOp {
+	case "count":
+		return numValue(float64(cnt))
+	case "avg":
+		if cnt == 0 {
+			return Value{}
+		}
+		return numValue(acc / float64(cnt))
+	}
+	if cnt == 0 {
+		return Value{}
+	}
+	return numValue(acc)
+}
+
+// progressOf is one issue's completion in 0..1.
+func progressOf(is *Issue, col *ccol, venv *valueEnv) (float64, bool) {
+	switch col.progBy {
+	case "resolution":
+		if is.Resolution != "" {
+			return 1, true
+		}
+		return 0, true
+	case "field":
+		vs := col.progF.values(is, venv)
+		if len(vs) == 0 || vs[0].Kind != KindNumber {
+			return 0, false
+		}
+		return math.Max(0, math.Min(1, vs[0].Num/100)), true
+	}
+	switch is.StatusCategory {
+	case "done":
+		return 1, true
+	case "indeterminate":
+		return 0.5, true
+	}
+	return 0, true
+}
+
+// MarshalJSON writes a value with its type: numbers and progress as numbers, times as
+// RFC 3339, text as strings, empty as null.
+func (v Value) MarshalJSON() ([]byte, error) {
+	switch v.Kind {
+	case KindNumber, KindProgress:
+		return json.Marshal(v.Num)
+	case KindTime:
+		return json.Marshal(v.Time)
+	case KindText, KindError:
+		return json.Marshal(v.Str)
+	}
+	return []byte("null"), nil
+}
