@@ -1,0 +1,241 @@
+// Package jira is Foundation's Jira REST client for Cloud and Data Center. It rides on
+// go-jira for request building and types, and adds what go-jira lacks: the Cloud search API
+// that replaced /search, bulk fetch and permission checks, a retrying and pacing transport,
+// typed errors, webhook payloads and signatures, and ADF rendering.
+package jira
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	gojira "github.com/andygrunwald/go-jira"
+)
+
+// Dialect is the flavour of Jira a site runs.
+type Dialect string
+
+const (
+	Cloud      Dialect = "cloud"
+	DataCenter Dialect = "datacenter"
+)
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is the site, e.g. https://acme.atlassian.net or https://jira.example.com/jira.
+	BaseURL string
+	// Dialect is Cloud or DataCenter; empty asks serverInfo.
+	Dialect Dialect
+	// Email and Token: Cloud authenticates with Basic email:API token, Data Center with the
+	// token alone as a Bearer personal access token.
+	Email, Token string
+	// HTTPClient is an optional base: its Transport and Timeout are kept, its redirect policy
+	// is replaced by one that refuses other hosts.
+	HTTPClient *http.Client
+	// Debug receives an HTTP dump of every attempt, with credentials redacted.
+	Debug io.Writer
+	// MaxRetries is how often a failed attempt is retried: 0 means 5, negative means never.
+	MaxRetries int
+	// BaseBackoff is the first retry delay, doubled per attempt (default 500ms).
+	BaseBackoff time.Duration
+	// MaxBackoff caps the exponential backoff (default 30s).
+	MaxBackoff time.Duration
+	// MaxRetryAfter is the longest Retry-After the client sits out; a longer one comes back as
+	// a RateLimitedError at once (default 2m).
+	MaxRetryAfter time.Duration
+	// RequestsPerSecond paces requests client-side: 0 means 20, negative means unpaced.
+	RequestsPerSecond float64
+	// OnEvent is told about retries and rate-limit waits, e.g. to show progress. It runs on the
+	// requesting goroutine and must be quick.
+	OnEvent func(Event)
+}
+
+// Client talks to one Jira site. It is safe for concurrent use.
+type Client struct {
+	jc      *gojira.Client
+	base    *url.URL
+	dialect Dialect
+	t       *transport
+	stats   *counters
+}
+
+// New builds a client and, when o.Dialect is empty, asks the site which dialect it runs.
+func New(ctx context.Context, o Options) (*Client, error) {
+	base, err := parseBaseURL(o.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	switch o.Dialect {
+	case "", Cloud, DataCenter:
+	default:
+		return nil, fmt.Errorf("jira: unknown dialect %q (want %q or %q)", o.Dialect, Cloud, DataCenter)
+	}
+	hc := &http.Client{}
+	var rt http.RoundTripper = http.DefaultTransport
+	if o.HTTPClient != nil {
+		hc.Timeout = o.HTTPClient.Timeout
+		if o.HTTPClient.Transport != nil {
+			rt = o.HTTPClient.Transport
+		}
+	}
+	stats := &counters{}
+	t := &transport{
+		base:          rt,
+		maxRetries:    o.MaxRetries,
+		baseBackoff:   o.BaseBackoff,
+		maxBackoff:    o.MaxBackoff,
+		maxRetryAfter: o.MaxRetryAfter,
+		pacer:         newPacer(o.RequestsPerSecond),
+		onEvent:       o.OnEvent,
+		stats:         stats,
+		debug:         o.Debug,
+		sleep:         sleepCtx,
+		jitter:        equalJitter,
+	}
+	if t.maxRetries == 0 {
+		t.maxRetries = 5
+	} else if t.maxRetries < 0 {
+		t.maxRetries = 0
+	}
+	if t.baseBackoff <= 0 {
+		t.baseBackoff = 500 * time.Millisecond
+	}
+	if t.maxBackoff <= 0 {
+		t.maxBackoff = 30 * time.Second
+	}
+	if t.maxRetryAfter <= 0 {
+		t.maxRetryAfter = 2 * time.Minute
+	}
+	if o.RequestsPerSecond == 0 {
+		t.pacer = newPacer(20)
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte(o.Email + ":" + o.Token))
+	t.secrets = []string{o.Token, basic}
+	hc.Transport = t
+	hc.CheckRedirect = checkRedirect(base)
+
+	jc, err := gojira.NewClient(hc, base.String()+"/")
+	if err != nil {
+		return nil, fmt.Errorf("jira: %w", err)
+	}
+	c := &Client{jc: jc, base: base, dialect: o.Dialect, t: t, stats: stats}
+
+	authFor := func(d Dialect) (string, error) {
+		switch {
+		case o.Token == "":
+			return "", nil // anonymous access
+		case d == Cloud && o.Email == "":
+			return "", errors.New("jira: a Cloud site needs the account email with the API token")
+		case d == Cloud:
+			return "Basic " + basic, nil
+		default:
+			return "Bearer " + o.Token, nil
+		}
+	}
+	if c.dialect == "" {
+		// Until serverInfo answers, guess from the credentials: only Cloud logs in by email.
+		guess := DataCenter
+		if o.Email != "" {
+			guess = Cloud
+		}
+		a, _ := authFor(guess)
+		t.authorization.Store(&a)
+		info, err := c.ServerInfo(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("jira: detect dialect of %s: %w", base.Host, err)
+		}
+		c.dialect = info.Dialect()
+	}
+	a, err := authFor(c.dialect)
+	if err != nil {
+		return nil, err
+	}
+	t.authorization.Store(&a)
+	return c, nil
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
+	if err != nil {
+		return nil, fmt.Errorf("jira: base URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("jira: base URL %q: want http(s)://host[/path]", u.Redacted())
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("jira: base URL %q: credentials belong in the token settings, not the URL", u.Redacted())
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("jira: base URL %q: no query or fragment allowed", u.Redacted())
+	}
+	return u, nil
+}
+
+// Dialect is the site's dialect, configured or detected.
+func (c *Client) Dialect() Dialect { return c.dialect }
+
+// BaseURL is the site's base URL without a trailing slash.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Stats returns the traffic counters so far.
+func (c *Client) Stats() Stats { return c.stats.snapshot() }
+
+// api is the REST path of a resource in the dialect's main API version: v3 on Cloud (ADF rich
+// text, the version the spec describes), v2 on Data Center (the only one it has).
+func (c *Client) api(resource string) string {
+	if c.dialect == Cloud {
+		return "/rest/api/3/" + resource
+	}
+	return "/rest/api/2/" + resource
+}
+
+// do sends one request through go-jira and decodes a 2xx JSON answer into out (when not nil).
+// Non-2xx answers become the typed errors of errors.go; every error names method and path.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	ref := path
+	if len(query) > 0 {
+		ref += "?" + query.Encode()
+	}
+	req, err := c.jc.NewRequestWithContext(ctx, method, ref, body)
+	if err != nil {
+		return fmt.Errorf("%s %s: build request: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body == nil {
+		req.Header.Del("Content-Type")
+	}
+	fullPath := req.URL.Path
+	resp, err := c.jc.Do(req, nil)
+	if resp == nil || resp.Response == nil {
+		if err == nil {
+			err = errors.New("no response")
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w (%w)", ctxErr, err)
+		}
+		return fmt.Errorf("%s %s: %w", method, fullPath, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return newStatusError(method, fullPath, resp.StatusCode, resp.Header, b)
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty 2xx body leaves out untouched
+		}
+		return fmt.Errorf("%s %s: decode response: %w", method, fullPath, err)
+	}
+	return nil
+}

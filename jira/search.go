@@ -1,0 +1,301 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Issue is an issue as Jira sends it, with its fields left raw by field id: what a field holds
+// depends on the site, and the cache stores the raw JSON anyway.
+type Issue struct {
+	ID     string
+	Key    string
+	Fields map[string]json.RawMessage
+}
+
+type wireIssue struct {
+	ID     string                     `json:"id"`
+	Key    string                     `json:"key"`
+	Fields map[string]json.RawMessage `json:"fields"`
+}
+
+func (w wireIssue) issue() Issue { return Issue{ID: w.ID, Key: w.Key, Fields: w.Fields} }
+
+// IssueRef names an issue by id and key.
+type IssueRef struct {
+	ID  int64
+	Key string
+}
+
+// SearchRequest is one JQL search.
+type SearchRequest struct {
+	JQL    string
+	Fields []string // field ids; Cloud returns only ids when empty, so ask for what you need
+	Expand []string
+	// PageSize is the page size asked for; the server may send fewer (default 100).
+	PageSize int
+	// ReconcileIssues are ids just written (Cloud, at most 50): search then reflects them even
+	// though its index is eventually consistent.
+	ReconcileIssues []int64
+}
+
+// Page is one page of search results.
+type Page struct {
+	Issues []Issue
+	// StartAt is the position of the first issue in the whole result: counted by Search on
+	// Cloud, Jira's own on Data Center; -1 from SearchPage on Cloud past the first page.
+	StartAt int
+	// Total is the result size on Data Center; -1 on Cloud, which does not say.
+	Total  int
+	IsLast bool
+}
+
+const (
+	defaultPageSize = 100
+	// idPageSize is for id-only scans: Cloud serves up to 5,000 ids a page; Data Center caps
+	// maxResults server-side (and says so in the response).
+	idPageSize   = 5000
+	maxReconcile = 50
+)
+
+// Search runs a JQL search and hands every page to fn, in order, until the last page or until
+// fn returns an error (returned as is).
+func (c *Client) Search(ctx context.Context, req SearchRequest, fn func(Page) error) error {
+	cursor := ""
+	seen := 0
+	for {
+		page, next, err := c.SearchPage(ctx, req, cursor)
+		if err != nil {
+			return err
+		}
+		if c.dialect == Cloud {
+			page.StartAt = seen
+		}
+		seen += len(page.Issues)
+		if err := fn(page); err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
+		}
+		if next == cursor {
+			return fmt.Errorf("search %q: server returned the same page cursor %q twice", req.JQL, next)
+		}
+		cursor = next
+	}
+}
+
+// SearchPage fetches one page. cursor is "" for the first page, then the returned next cursor:
+// Cloud's nextPageToken, or the decimal startAt on Data Center (so Data Center callers may
+// compute cursors themselves and fetch pages in parallel). next is "" after the last page.
+func (c *Client) SearchPage(ctx context.Context, req SearchRequest, cursor string) (Page, string, error) {
+	if strings.TrimSpace(req.JQL) == "" {
+		return Page{}, "", errors.New("search: empty JQL (Jira needs a bounded query)")
+	}
+	size := req.PageSize
+	if size <= 0 {
+		size = defaultPageSize
+	}
+	if c.dialect == Cloud {
+		return c.searchCloud(ctx, req, size, cursor)
+	}
+	return c.searchDC(ctx, req, size, cursor, false)
+}
+
+func (c *Client) searchCloud(ctx context.Context, req SearchRequest, size int, cursor string) (Page, string, error) {
+	body := map[string]any{"jql": req.JQL, "maxResults": size}
+	if len(req.Fields) > 0 {
+		body["fields"] = req.Fields
+	}
+	if len(req.Expand) > 0 {
+		// search/jql takes expand as one comma-separated string, unlike its siblings.
+		body["expand"] = strings.Join(req.Expand, ",")
+	}
+	if cursor != "" {
+		body["nextPageToken"] = cursor
+	}
+	if len(req.ReconcileIssues) > 0 {
+		ids := req.ReconcileIssues
+		if len(ids) > maxReconcile {
+			ids = ids[len(ids)-maxReconcile:] // the most recent writes matter most
+		}
+		body["reconcileIssues"] = ids
+	}
+	var out struct {
+		Issues        []wireIssue `json:"issues"`
+		IsLast        *bool       `json:"isLast"`
+		NextPageToken string      `json:"nextPageToken"`
+	}
+	if err := c.do(ctx, "POST", "/rest/api/3/search/jql", nil, body, &out); err != nil {
+		return Page{}, "", fmt.Errorf("search %q: %w", req.JQL, err)
+	}
+	page := Page{Issues: make([]Issue, len(out.Issues)), Total: -1, StartAt: -1}
+	if cursor == "" {
+		page.StartAt = 0
+	}
+	for i, w := range out.Issues {
+		page.Issues[i] = w.issue()
+	}
+	// isLast is authoritative; a missing token also ends the walk, since there is no next page
+	// to ask for.
+	page.IsLast = out.NextPageToken == "" || (out.IsLast != nil && *out.IsLast)
+	if page.IsLast {
+		return page, "", nil
+	}
+	return page, out.NextPageToken, nil
+}
+
+func (c *Client) searchDC(ctx context.Context, req SearchRequest, size int, cursor string, lenient bool) (Page, string, error) {
+	startAt := 0
+	if cursor != "" {
+		n, err := strconv.Atoi(cursor)
+		if err != nil || n < 0 {
+			return Page{}, "", fmt.Errorf("search %q: bad Data Center cursor %q (want a startAt)", req.JQL, cursor)
+		}
+		startAt = n
+	}
+	// POST so long JQL (bulk fetch by ids) does not overflow the URL.
+	body := map[string]any{"jql": req.JQL, "startAt": startAt, "maxResults": size}
+	if len(req.Fields) > 0 {
+		body["fields"] = req.Fields
+	}
+	if len(req.Expand) > 0 {
+		body["expand"] = req.Expand
+	}
+	if lenient {
+		// Missing or invisible keys turn into warnings instead of a 400, like bulkfetch on Cloud.
+		body["validateQuery"] = "warn"
+	}
+	var out struct {
+		StartAt    int         `json:"startAt"`
+		MaxResults int         `json:"maxResults"`
+		Total      int         `json:"total"`
+		Issues     []wireIssue `json:"issues"`
+	}
+	if err := c.do(ctx, "POST", "/rest/api/2/search", nil, body, &out); err != nil {
+		return Page{}, "", fmt.Errorf("search %q: %w", req.JQL, err)
+	}
+	page := Page{Issues: make([]Issue, len(out.Issues)), StartAt: out.StartAt, Total: out.Total}
+	for i, w := range out.Issues {
+		page.Issues[i] = w.issue()
+	}
+	// The server may cap maxResults below what was asked: advance by what came back.
+	next := out.StartAt + len(out.Issues)
+	page.IsLast = len(out.Issues) == 0 || next >= out.Total
+	if page.IsLast {
+		return page, "", nil
+	}
+	return page, strconv.Itoa(next), nil
+}
+
+// ScanIDs walks the ids (and keys) of every issue matching jql in large pages, for reconcile.
+func (c *Client) ScanIDs(ctx context.Context, jql string, fn func(ids []IssueRef) error) error {
+	req := SearchRequest{JQL: jql, Fields: []string{"id", "key"}, PageSize: idPageSize}
+	if c.dialect != Cloud {
+		// Data Center has no id-only field list: ask for one cheap field.
+		req.Fields = []string{"key"}
+	}
+	return c.Search(ctx, req, func(p Page) error {
+		refs := make([]IssueRef, 0, len(p.Issues))
+		for _, is := range p.Issues {
+			id, err := strconv.ParseInt(is.ID, 10, 64)
+			if err != nil {
+				return fmt.Errorf("scan %q: issue id %q: %w", jql, is.ID, err)
+			}
+			refs = append(refs, IssueRef{ID: id, Key: is.Key})
+		}
+		return fn(refs)
+	})
+}
+
+// bulkFetchSize is Jira's limit of ids or keys per bulkfetch call.
+const bulkFetchSize = 100
+
+// BulkFetch fetches issues by id or key, 100 a call. Missing and invisible issues are left out
+// silently, as Jira does. Data Center has no bulkfetch and searches by id and key instead.
+func (c *Client) BulkFetch(ctx context.Context, idsOrKeys []string, fields []string) ([]Issue, error) {
+	var out []Issue
+	for start := 0; start < len(idsOrKeys); start += bulkFetchSize {
+		chunk := idsOrKeys[start:min(start+bulkFetchSize, len(idsOrKeys))]
+		var got []Issue
+		var err error
+		if c.dialect == Cloud {
+			got, err = c.bulkFetchCloud(ctx, chunk, fields)
+		} else {
+			got, err = c.bulkFetchDC(ctx, chunk, fields)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bulk fetch %d issues from %d: %w", len(chunk), start, err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+func (c *Client) bulkFetchCloud(ctx context.Context, chunk, fields []string) ([]Issue, error) {
+	body := map[string]any{"issueIdsOrKeys": chunk}
+	if len(fields) > 0 {
+		body["fields"] = fields
+	}
+	var out struct {
+		Issues []wireIssue `json:"issues"`
+	}
+	if err := c.do(ctx, "POST", "/rest/api/3/issue/bulkfetch", nil, body, &out); err != nil {
+		return nil, err
+	}
+	issues := make([]Issue, len(out.Issues))
+	for i, w := range out.Issues {
+		issues[i] = w.issue()
+	}
+	return issues, nil
+}
+
+func (c *Client) bulkFetchDC(ctx context.Context, chunk, fields []string) ([]Issue, error) {
+	var ids, keys []string
+	for _, s := range chunk {
+		if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+			ids = append(ids, s)
+		} else {
+			keys = append(keys, strconv.Quote(s))
+		}
+	}
+	var clauses []string
+	if len(ids) > 0 {
+		clauses = append(clauses, "id in ("+strings.Join(ids, ", ")+")")
+	}
+	if len(keys) > 0 {
+		clauses = append(clauses, "key in ("+strings.Join(keys, ", ")+")")
+	}
+	req := SearchRequest{JQL: strings.Join(clauses, " OR "), Fields: fields, PageSize: bulkFetchSize}
+	var out []Issue
+	for cursor := ""; ; {
+		page, next, err := c.searchDC(ctx, req, bulkFetchSize, cursor, true)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Issues...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}
+
+// GetIssue fetches one issue; fields nil means Jira's default (all navigable fields).
+func (c *Client) GetIssue(ctx context.Context, key string, fields []string) (*Issue, error) {
+	var q url.Values
+	if len(fields) > 0 {
+		q = url.Values{"fields": {strings.Join(fields, ",")}}
+	}
+	var w wireIssue
+	if err := c.do(ctx, "GET", c.api("issue/"+url.PathEscape(key)), q, nil, &w); err != nil {
+		return nil, err
+	}
+	is := w.issue()
+	return &is, nil
+}
