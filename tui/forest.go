@@ -1,0 +1,204 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"foundation/jql"
+	"foundation/lens"
+)
+
+// NewBuilt adapts a built Lens to the TUI for one view ("" for the default), narrowed by a
+// JQL filter ("" for none). The filter keeps matching issue rows and the rows above them, so
+// a match never loses its place in the tree; a filter that does not parse or compile returns
+// the *jql.Error the TUI shows at its column. A Backend's Build is lens.Build plus this.
+func NewBuilt(f *lens.Forest, view, filter string, env jql.Env) (*Built, error) {
+	v, err := f.View(view)
+	if err != nil {
+		return nil, fmt.Errorf("view %q: %w", view, err)
+	}
+	ft := &forestTree{f: f, v: v}
+	ft.layoutColumns()
+	if strings.TrimSpace(filter) != "" {
+		q, err := jql.Parse(filter)
+		if err != nil {
+			return nil, err
+		}
+		match, err := q.Compile(env)
+		if err != nil {
+			return nil, err
+		}
+		keep := make([]bool, len(f.Rows))
+		for i := range f.Rows {
+			if is := f.Rows[i].Issue; is != nil && !keep[i] && match(is) {
+				for a := i; a >= 0 && !keep[a]; a = int(f.Rows[a].Parent) {
+					keep[a] = true
+				}
+			}
+		}
+		ft.subset(keep)
+	}
+	def := f.Definition()
+	var views []string
+	for _, vd := range def.Views {
+		views = append(views, vd.Name)
+	}
+	b := &Built{
+		Tree:  ft,
+		Views: views,
+		View:  v.Name(),
+		Total: len(f.Rows),
+		Issue: func(row int) *lens.Issue { return f.Rows[ft.row(row)].Issue },
+		Notes: f.Notes,
+	}
+	return b, nil
+}
+
+// forestTree is a lens view as a Tree: a frozen Key column (the tree column), a frozen
+// Summary column unless the view has its own, then the view's columns.
+type forestTree struct {
+	f    *lens.Forest
+	v    *lens.View
+	cols []Column
+	src  []int // per shown column: view column index, or colKey / colSummary
+	// A filtered forest keeps a subset of rows: rows maps shown row -> forest row and parent
+	// and end are recomputed for it. nil rows means all rows, as is.
+	rows        []int32
+	parent, end []int32
+}
+
+const (
+	colKey     = -1
+	colSummary = -2
+)
+
+func (t *forestTree) layoutColumns() {
+	vc := t.v.Columns()
+	t.cols = []Column{{Title: "Key", Frozen: true}}
+	t.src = []int{colKey}
+	hasSummary := false
+	for _, c := range vc {
+		if c.ID == "summary" {
+			hasSummary = true
+		}
+	}
+	if !hasSummary {
+		t.cols = append(t.cols, Column{Title: "Summary", Frozen: true})
+		t.src = append(t.src, colSummary)
+	}
+	for i, c := range vc {
+		t.cols = append(t.cols, Column{Title: c.Title, Frozen: c.ID == "summary", Right: c.Align == lens.AlignRight})
+		t.src = append(t.src, i)
+	}
+}
+
+// subset keeps the rows marked (an ancestor-closed set) in depth-first order.
+func (t *forestTree) subset(keep []bool) {
+	n := len(keep)
+	pos := make([]int32, n)
+	before := make([]int32, n+1) // kept rows among the first j
+	for i := 0; i < n; i++ {
+		before[i+1] = before[i]
+		pos[i] = -1
+		if keep[i] {
+			pos[i] = before[i]
+			before[i+1]++
+			t.rows = append(t.rows, int32(i))
+		}
+	}
+	t.parent = make([]int32, len(t.rows))
+	t.end = make([]int32, len(t.rows))
+	for k, r := range t.rows {
+		row := &t.f.Rows[r]
+		t.parent[k] = -1
+		if row.Parent >= 0 {
+			t.parent[k] = pos[row.Parent]
+		}
+		t.end[k] = before[row.End]
+	}
+}
+
+func (t *forestTree) row(i int) int {
+	if t.rows == nil {
+		return i
+	}
+	return int(t.rows[i])
+}
+
+func (t *forestTree) Len() int {
+	if t.rows == nil {
+		return len(t.f.Rows)
+	}
+	return len(t.rows)
+}
+
+func (t *forestTree) Depth(i int) int { return int(t.f.Rows[t.row(i)].Depth) }
+
+func (t *forestTree) Parent(i int) int {
+	if t.rows == nil {
+		return int(t.f.Rows[i].Parent)
+	}
+	return int(t.parent[i])
+}
+
+func (t *forestTree) End(i int) int {
+	if t.rows == nil {
+		return int(t.f.Rows[i].End)
+	}
+	return int(t.end[i])
+}
+
+func (t *forestTree) ID(i int) string   { return t.f.Rows[t.row(i)].Path }
+func (t *forestTree) Columns() []Column { return t.cols }
+
+func (t *forestTree) Cell(i, c int) Cell {
+	r := t.row(i)
+	row := &t.f.Rows[r]
+	switch t.src[c] {
+	case colKey:
+		if row.Issue != nil {
+			return Cell{Text: row.Issue.Key, Tone: ToneAccent}
+		}
+		return Cell{Text: row.Label, Bold: true}
+	case colSummary:
+		if row.Issue != nil {
+			return Cell{Text: row.Issue.Summary}
+		}
+		return Cell{Text: fmt.Sprintf("%d rows", row.End-int32(r)-1), Tone: ToneMuted}
+	}
+	lc := t.v.Cell(r, t.src[c])
+	out := Cell{Text: lc.Display, FG: colorName(lc.Style.Fg), BG: colorName(lc.Style.Bg), Bold: lc.Style.Bold}
+	if lc.Kind == lens.KindError {
+		out.Tone = ToneBad
+	}
+	if row.Issue == nil {
+		out.Bold = true
+	}
+	return out
+}
+
+// colorName turns the color words a Lens definition may use into what lipgloss takes (hex
+// and ANSI numbers pass through).
+func colorName(s string) string {
+	switch strings.ToLower(s) {
+	case "black":
+		return "0"
+	case "red":
+		return "1"
+	case "green":
+		return "2"
+	case "yellow":
+		return "3"
+	case "blue":
+		return "4"
+	case "magenta":
+		return "5"
+	case "cyan":
+		return "6"
+	case "white":
+		return "7"
+	case "gray", "grey":
+		return "8"
+	}
+	return s
+}
