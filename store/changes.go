@@ -19,9 +19,9 @@ const (
 	ChangeLinks        ChangeKind = "links"         // IssueKey's links changed; Detail: link id when one
 	ChangeFields       ChangeKind = "fields"        // the field catalog changed
 	ChangeProjects     ChangeKind = "projects"
-	ChangeUsers        ChangeKind = "users"       // Detail: user id when one was purged
-	ChangeLens         ChangeKind = "lens"        // Detail: the Lens name
-	ChangeGrants       ChangeKind = "grants"      // Detail: the identity
+	ChangeUsers        ChangeKind = "users"  // Detail: user id when one was purged
+	ChangeLens         ChangeKind = "lens"   // Detail: the Lens name
+	ChangeGrants       ChangeKind = "grants" // Detail: the identity
 )
 
 // Change is one change feed entry. Seq grows strictly with every entry, across processes.

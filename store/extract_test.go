@@ -1,0 +1,187 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"foundation/lens"
+)
+
+func rawFields(t testing.TB, s string) map[string]json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("bad test JSON: %v", err)
+	}
+	return m
+}
+
+func ptr(f float64) *float64 { return &f }
+
+func TestExtract(t *testing.T) {
+	wk := WellKnown{StoryPoints: "customfield_10016", EpicLink: "customfield_10014", Rank: "customfield_10019", Sprint: "customfield_10020"}
+	tests := []struct {
+		name   string
+		fields string
+		want   lens.Issue
+	}{
+		{
+			name: "cloud issue with every extracted field",
+			fields: `{
+				"project": {"id": "10000", "key": "ALPHA", "name": "Alpha"},
+				"issuetype": {"name": "Story", "subtask": false},
+				"status": {"name": "In Progress", "statusCategory": {"key": "indeterminate"}},
+				"priority": {"name": "High"},
+				"resolution": null,
+				"parent": {"key": "ALPHA-1", "id": "10001"},
+				"security": {"name": "Internal"},
+				"assignee": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Alice"},
+				"reporter": {"accountId": "5b10ac8d82e05b22cc7d4ef5"},
+				"summary": "Make it \"fast\"",
+				"labels": ["perf", "backend"],
+				"customfield_10016": 5.5,
+				"duedate": "2024-03-01",
+				"created": "2024-01-31T14:05:06.789+0000",
+				"updated": "2024-02-01T09:00:00.001+0100",
+				"customfield_10019": "0|i0000f:"
+			}`,
+			want: lens.Issue{
+				ID: 10042, Key: "ALPHA-42", ProjectID: 10000, Project: "ALPHA", Type: "Story",
+				Status: "In Progress", StatusCategory: "indeterminate", Priority: "High",
+				Parent: "ALPHA-1", SecurityLevel: "Internal", Assignee: "5b10a2844c20165700ede21g",
+				Reporter: "5b10ac8d82e05b22cc7d4ef5", Summary: `Make it "fast"`, Labels: []string{"perf", "backend"},
+				StoryPoints: ptr(5.5), DueDate: "2024-03-01",
+				Created: time.Date(2024, 1, 31, 14, 5, 6, 789e6, time.UTC),
+				Updated: time.Date(2024, 2, 1, 8, 0, 0, 1e6, time.UTC),
+				Rank:    "0|i0000f:",
+			},
+		},
+		{
+			name: "data center sub-task with epic link and user names",
+			fields: `{
+				"project": {"id": 10100, "key": "BETA"},
+				"issuetype": {"name": "Sub-task", "subtask": true},
+				"status": {"name": "Done", "statusCategory": {"key": "done"}},
+				"resolution": {"name": "Fixed"},
+				"parent": {"key": "BETA-3"},
+				"customfield_10014": "BETA-1",
+				"assignee": {"name": "bob", "key": "JIRAUSER10100"},
+				"reporter": {"name": "carol"},
+				"summary": "x",
+				"labels": [],
+				"customfield_10016": null,
+				"created": "2024-01-31T14:05:06+0000",
+				"updated": "2024-01-31T14:05:06.000Z"
+			}`,
+			want: lens.Issue{
+				ID: 10042, Key: "ALPHA-42", ProjectID: 10100, Project: "BETA", Type: "Sub-task", Subtask: true,
+				Status: "Done", StatusCategory: "done", Resolution: "Fixed", Parent: "BETA-3", EpicLink: "BETA-1",
+				Assignee: "bob", Reporter: "carol", Summary: "x", Labels: []string{},
+				Created: time.Date(2024, 1, 31, 14, 5, 6, 0, time.UTC),
+				Updated: time.Date(2024, 1, 31, 14, 5, 6, 0, time.UTC),
+			},
+		},
+		{
+			name:   "nulls and absences leave columns empty",
+			fields: `{"assignee": null, "priority": null, "labels": null, "duedate": null, "parent": null}`,
+			want:   lens.Issue{ID: 10042, Key: "ALPHA-42"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := rawFields(t, tt.fields)
+			got, err := Extract(10042, "ALPHA-42", f, wk)
+			if err != nil {
+				t.Fatalf("Extract: %v", err)
+			}
+			tt.want.Fields = f
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Extract:\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExtractErrors(t *testing.T) {
+	wk := WellKnown{StoryPoints: "customfield_10016"}
+	tests := []struct {
+		name, fields, field string
+	}{
+		{"project id not a number", `{"project": {"id": "ten"}}`, "project"},
+		{"status is a string", `{"status": "Done"}`, "status"},
+		{"labels not strings", `{"labels": [1, 2]}`, "labels"},
+		{"story points text", `{"customfield_10016": "five"}`, "customfield_10016"},
+		{"bad updated", `{"updated": "yesterday"}`, "updated"},
+		{"bad due date", `{"duedate": "2024-13-01"}`, "duedate"},
+		{"assignee is a number", `{"assignee": 7}`, "assignee"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Extract(1, "A-1", rawFields(t, tt.fields), wk)
+			var ee *ExtractError
+			if !errors.As(err, &ee) {
+				t.Fatalf("want *ExtractError, got %v", err)
+			}
+			if ee.Field != tt.field || ee.Key != "A-1" {
+				t.Errorf("error names %s/%s, want A-1/%s", ee.Key, ee.Field, tt.field)
+			}
+		})
+	}
+	if _, err := Extract(1, "", nil, wk); err == nil {
+		t.Error("empty key accepted")
+	}
+}
+
+// FuzzExtract feeds arbitrary JSON objects: Extract must never panic, and whatever it accepts
+// must survive a store round trip unchanged in its extracted columns.
+func FuzzExtract(f *testing.F) {
+	for _, s := range []string{
+		`{"project":{"id":"1","key":"A"},"status":{"name":"Done","statusCategory":{"key":"done"}},"updated":"2024-01-31T14:05:06.789+0000"}`,
+		`{"labels":["a","b\"c"],"customfield_1":3,"assignee":{"name":"x"}}`,
+		`{"parent":{"key":"A-1"},"customfield_2":"A-0","customfield_3":"0|a:"}`,
+		`{"created":"2024-01-31T14:05:06Z","duedate":"2024-02-29"}`,
+		`{}`,
+	} {
+		f.Add(s)
+	}
+	wk := WellKnown{StoryPoints: "customfield_1", EpicLink: "customfield_2", Rank: "customfield_3"}
+	f.Fuzz(func(t *testing.T, s string) {
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(s), &m) != nil {
+			return
+		}
+		is, err := Extract(7, "A-7", m, wk)
+		if err != nil {
+			var ee *ExtractError
+			if !errors.As(err, &ee) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if is.ID != 7 || is.Key != "A-7" {
+			t.Fatalf("identity lost: %d %s", is.ID, is.Key)
+		}
+		if !is.Updated.IsZero() && is.Updated.Location() != time.UTC {
+			t.Fatalf("updated not UTC: %v", is.Updated)
+		}
+		labels, err := json.Marshal(nonNil(is.Labels))
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := parseLabels(string(labels), interner{})
+		if err != nil {
+			t.Fatalf("labels %s do not parse back: %v", labels, err)
+		}
+		if len(back) != len(is.Labels) {
+			t.Fatalf("labels %q came back as %q", is.Labels, back)
+		}
+		for i := range back {
+			if back[i] != is.Labels[i] {
+				t.Fatalf("labels %q came back as %q", is.Labels, back)
+			}
+		}
+	})
+}
