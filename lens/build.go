@@ -166,7 +166,8 @@ func (b *builder) insert(in *cinsert) ([]int32, error) {
 		}
 		return out, nil
 	}
-	if in.remote {
+	m, err := in.query.Compile(b.env)
+	if in.remote && err != nil {
 		keys, ok := b.data.RemoteMembers[in.src]
 		if !ok {
 			b.notes = append(b.notes, fmt.Sprintf("JQL %q needs Jira to answer (%s); refresh the Lens to fetch its members", in.src, in.why))
@@ -179,7 +180,6 @@ func (b *builder) insert(in *cinsert) ([]int32, error) {
 		}
 		return out, nil
 	}
-	m, err := in.query.Compile(b.env)
 	if err != nil {
 		return nil, fmt.Errorf("lens: insert %q: %w", in.src, err)
 	}

@@ -270,7 +270,10 @@ func (c *compiled) insert(e *errs, p string, g *InsertGen) *cinsert {
 			return in
 		}
 		in.query = q
-		if _, err := q.Compile(fullEnv); err != nil {
+		// Without a group directory or sprint list, membersOf() and openSprints() cannot
+		// be answered here; refresh asks Jira for such queries' members. Build still
+		// evaluates them locally when Data supplies those functions.
+		if _, err := q.Compile(jql.Env{Location: time.UTC}); err != nil {
 			in.remote = true
 			in.why = err.Error()
 			c.remote = append(c.remote, g.JQL)

@@ -158,6 +158,26 @@ type Style struct {
 	Strike    bool   `yaml:"strike,omitempty" json:"strike,omitempty"`
 }
 
+// String lists the style's set attributes compactly, e.g. "fg=danger bold".
+func (s Style) String() string {
+	var parts []string
+	if s.Fg != "" {
+		parts = append(parts, "fg="+s.Fg)
+	}
+	if s.Bg != "" {
+		parts = append(parts, "bg="+s.Bg)
+	}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{s.Bold, "bold"}, {s.Italic, "italic"}, {s.Underline, "underline"}, {s.Faint, "faint"}, {s.Strike, "strike"}} {
+		if f.on {
+			parts = append(parts, f.name)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // IsZero reports whether the style changes nothing.
 func (s Style) IsZero() bool { return s == Style{} }
 

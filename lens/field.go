@@ -230,6 +230,13 @@ func (r fieldRef) sortValue(is *Issue, env *valueEnv) Value {
 		return numValue(priorityOrder(is.Priority))
 	case sysCategory:
 		return numValue(categoryOrder(is.StatusCategory))
+	case sysKey, sysParent, sysEpicLink:
+		// Keys sort by project, then numerically: ALPHA-9 before ALPHA-10.
+		k := r.values(is, env)
+		if len(k) == 0 {
+			return Value{}
+		}
+		return textValue(keySortText(k[0].Str))
 	case sysStatus:
 		// Status sorts by its category first so To Do < In Progress < Done.
 		if is.Status == "" {
@@ -379,4 +386,13 @@ func adfText(n map[string]any) string {
 	}
 	walk(n)
 	return strings.TrimSpace(b.String())
+}
+
+// keySortText pads an issue key's number so text order is key order.
+func keySortText(key string) string {
+	i := strings.LastIndexByte(key, '-')
+	if i < 0 {
+		return key
+	}
+	return fmt.Sprintf("%s-%012s", key[:i], key[i+1:])
 }

@@ -133,7 +133,7 @@ func runFormula(p *vm.Program, env map[string]any) (v Value) {
 	}()
 	out, err := expr.Run(p, env)
 	if err != nil {
-		return Value{Kind: KindError, Str: "#ERR " + firstLine(err.Error())}
+		return Value{Kind: KindError, Str: "#ERR " + strings.TrimSuffix(firstLine(err.Error()), ":")}
 	}
 	return toValue(out)
 }

@@ -1,7 +1,6 @@
 package lens
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -523,10 +522,11 @@ func (v *View) aggregate(i int, col *ccol, stamp []int32) Value {
 		}
 	}
 	if len(set) == 0 {
+		// A row with nothing under it counts nothing, and otherwise shows its own value.
+		if col.Kind == ColRollup && col.rollOp == "count" {
+			return numValue(0)
+		}
 		if r.Issue == nil {
-			if col.Kind == ColRollup && col.rollOp == "count" {
-				return numValue(0)
-			}
 			return Value{}
 		}
 		set = append(set, r.ord)
@@ -632,18 +632,4 @@ func progressOf(is *Issue, col *ccol, venv *valueEnv) (float64, bool) {
 		return 0.5, true
 	}
 	return 0, true
-}
-
-// MarshalJSON writes a value with its type: numbers and progress as numbers, times as
-// RFC 3339, text as strings, empty as null.
-func (v Value) MarshalJSON() ([]byte, error) {
-	switch v.Kind {
-	case KindNumber, KindProgress:
-		return json.Marshal(v.Num)
-	case KindTime:
-		return json.Marshal(v.Time)
-	case KindText, KindError:
-		return json.Marshal(v.Str)
-	}
-	return []byte("null"), nil
 }
