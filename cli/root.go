@@ -72,6 +72,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.BoolVar(&g.noColor, "no-color", false, "disable color (NO_COLOR is honoured too)")
 	root.AddCommand(
 		newFakeJiraCmd(g),
+		newSiteCmd(g),
 	)
 	return root
 }
