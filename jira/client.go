@@ -220,12 +220,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)
 		}
-		return fmt.Errorf("%s %s: %w", method, fullPath, err)
+		return c.t.scrubErr(fmt.Errorf("%s %s: %w", method, fullPath, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return newStatusError(method, fullPath, resp.StatusCode, resp.Header, b)
+		return c.t.scrubStatus(newStatusError(method, fullPath, resp.StatusCode, resp.Header, b))
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

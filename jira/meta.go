@@ -30,7 +30,7 @@ func (s *ServerInfo) Dialect() Dialect {
 // ServerInfo asks the site about itself. It works on both dialects, before and after login.
 func (c *Client) ServerInfo(ctx context.Context) (*ServerInfo, error) {
 	var info ServerInfo
-	if err := c.do(ctx, "GET", "/rest/api/2/serverInfo", nil, nil, &info); err != nil {
+	if err := c.do(ctx, "GET", c.api("serverInfo"), nil, nil, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -113,7 +113,7 @@ type Field struct {
 // Fields lists the site's fields, system and custom.
 func (c *Client) Fields(ctx context.Context) ([]Field, error) {
 	var fields []Field
-	if err := c.do(ctx, "GET", "/rest/api/2/field", nil, nil, &fields); err != nil {
+	if err := c.do(ctx, "GET", c.api("field"), nil, nil, &fields); err != nil {
 		return nil, err
 	}
 	return fields, nil

@@ -15,7 +15,6 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -378,11 +377,7 @@ func redactURL(u *url.URL) string {
 }
 
 func (t *transport) writeDump(s string) {
-	for _, secret := range t.secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "REDACTED")
-		}
-	}
+	s = t.scrub(s)
 	t.debugMu.Lock()
 	defer t.debugMu.Unlock()
 	_, _ = io.WriteString(t.debug, s)
@@ -486,4 +481,53 @@ func checkRedirect(base *url.URL) func(*http.Request, []*http.Request) error {
 	}
 }
 
-func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+// scrub removes the credentials from s. Jira never echoes them, but a proxy or a hostile
+// server might, and error messages end up in logs and on screen.
+func (t *transport) scrub(s string) string {
+	for _, secret := range t.secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "REDACTED")
+		}
+	}
+	return s
+}
+
+// scrubStatus cleans the server-supplied text of a status error in place.
+func (t *transport) scrubStatus(err error) error {
+	var api *APIError
+	if !errors.As(err, &api) {
+		return err
+	}
+	for i, m := range api.ErrorMessages {
+		api.ErrorMessages[i] = t.scrub(m)
+	}
+	for k, v := range api.Errors {
+		api.Errors[k] = t.scrub(v)
+	}
+	api.Body = t.scrub(api.Body)
+	return err
+}
+
+// scrubbedError is a transport error whose message had credentials or token-like query
+// parameters removed; errors.Is and errors.As still see the cause.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+func (t *transport) scrubErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			ue.URL = redactURL(u)
+		}
+	}
+	msg := err.Error()
+	if clean := t.scrub(msg); clean != msg {
+		return &scrubbedError{msg: clean, err: err}
+	}
+	return err
+}
