@@ -206,6 +206,14 @@ func New(ctx context.Context, opt Options) (*App, error) {
 	}
 	in := textinput.New()
 	in.Prompt = ""
+	// A steady cursor: a blinking one is a timer loop that would keep the app (and the
+	// headless test driver) from ever being idle.
+	st := textinput.DefaultStyles(true)
+	if opt.NoColor {
+		st = textinput.Styles{}
+	}
+	st.Cursor.Blink = false
+	in.SetStyles(st)
 	a := &App{ctx: ctx, opt: opt, keys: opt.Keymap, th: NewTheme(true, opt.NoColor), log: opt.Logger,
 		width: 80, height: 24, mouse: !opt.NoMouse, input: in}
 	return a, nil
@@ -231,7 +239,7 @@ func openURL(url string) error {
 
 // Init loads the Lens list, asks for the background color and starts the change feed poll.
 func (a *App) Init() tea.Cmd {
-	cmds := []tea.Cmd{tea.RequestBackgroundColor, a.loadLenses(), a.pollLater()}
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, a.loadLenses(), a.poll()}
 	if a.opt.RefreshInterval > 0 {
 		cmds = append(cmds, a.opt.Tick(a.opt.RefreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} }))
 	}

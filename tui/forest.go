@@ -167,7 +167,14 @@ func (t *forestTree) Cell(i, c int) Cell {
 		return Cell{Text: fmt.Sprintf("%d rows", row.End-int32(r)-1), Tone: ToneMuted}
 	}
 	lc := t.v.Cell(r, t.src[c])
-	out := Cell{Text: lc.Display, FG: colorName(lc.Style.Fg), BG: colorName(lc.Style.Bg), Bold: lc.Style.Bold}
+	st := lc.Style
+	out := Cell{Text: lc.Display, Bold: st.Bold, Italic: st.Italic, Underline: st.Underline, Faint: st.Faint, Strike: st.Strike}
+	if tn, ok := semanticTone(st.Fg); ok {
+		out.Tone = tn
+	} else {
+		out.FG = colorName(st.Fg)
+	}
+	out.BG = colorName(st.Bg)
 	if lc.Kind == lens.KindError {
 		out.Tone = ToneBad
 	}
@@ -175,6 +182,25 @@ func (t *forestTree) Cell(i, c int) Cell {
 		out.Bold = true
 	}
 	return out
+}
+
+// semanticTone maps a Lens style's semantic foreground names to theme tones.
+func semanticTone(name string) (Tone, bool) {
+	switch name {
+	case "default":
+		return ToneNormal, true
+	case "muted":
+		return ToneMuted, true
+	case "accent", "info":
+		return ToneAccent, true
+	case "success":
+		return ToneGood, true
+	case "warning":
+		return ToneWarn, true
+	case "danger":
+		return ToneBad, true
+	}
+	return ToneNormal, false
 }
 
 // colorName turns the color words a Lens definition may use into what lipgloss takes (hex
@@ -197,8 +223,18 @@ func colorName(s string) string {
 		return "6"
 	case "white":
 		return "7"
-	case "gray", "grey":
+	case "gray", "grey", "muted":
 		return "8"
+	case "danger":
+		return "1"
+	case "success":
+		return "2"
+	case "warning":
+		return "3"
+	case "accent", "info":
+		return "4"
+	case "default":
+		return ""
 	}
 	return s
 }

@@ -81,9 +81,7 @@ func (t *Theme) renderCell(c Cell, padded, query string) string {
 		return padded
 	}
 	st := t.tone(c.Tone)
-	if c.Bold {
-		st = st.Bold(true)
-	}
+	st = st.Bold(c.Bold).Italic(c.Italic).Underline(c.Underline).Faint(c.Faint).Strikethrough(c.Strike)
 	if c.FG != "" {
 		st = st.Foreground(lipgloss.Color(c.FG))
 	}

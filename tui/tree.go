@@ -43,10 +43,11 @@ const (
 // Cell is one rendered value. FG and BG carry explicit colors from conditional formatting
 // ("#rrggbb" or an ANSI number); empty means the theme's color for Tone.
 type Cell struct {
-	Text   string
-	Tone   Tone
-	Bold   bool
-	FG, BG string
+	Text                           string
+	Tone                           Tone
+	Bold, Italic, Underline, Faint bool
+	Strike                         bool
+	FG, BG                         string
 }
 
 // sortedTree presents a Tree with every group of siblings reordered by one column, keeping
