@@ -1,0 +1,127 @@
+package refresh
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"foundation/jira"
+	"foundation/lens"
+	"foundation/store"
+)
+
+// systemFields are the Jira system fields the cache keeps for every issue. Custom fields are
+// added from the site's field catalog (see Engine.fields).
+var systemFields = []string{
+	"summary", "issuetype", "project", "status", "priority", "resolution", "resolutiondate",
+	"parent", "security", "assignee", "reporter", "creator", "labels", "components",
+	"fixVersions", "versions", "duedate", "created", "updated", "description", "issuelinks",
+	"subtasks", "timeestimate", "timeoriginalestimate", "timespent", "environment",
+}
+
+// batch is one page of issues converted for the store.
+type batch struct {
+	issues []lens.Issue
+	links  map[string][]lens.Link // by issue key: the complete set read from its issuelinks
+	users  map[string]store.User
+	maxUpd int64 // newest updated in the page, ms since epoch
+}
+
+// convert turns Jira's issues into cache rows, links and users.
+func convert(in []jira.Issue, wk store.WellKnown) (*batch, error) {
+	b := &batch{
+		issues: make([]lens.Issue, 0, len(in)),
+		links:  make(map[string][]lens.Link, len(in)),
+		users:  make(map[string]store.User),
+	}
+	for _, ji := range in {
+		id, err := strconv.ParseInt(ji.ID, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("issue %s: id %q is not a number", ji.Key, ji.ID)
+		}
+		is, err := store.Extract(id, ji.Key, ji.Fields, wk)
+		if err != nil {
+			return nil, err
+		}
+		b.issues = append(b.issues, is)
+		if ms := is.Updated.UnixMilli(); ms > b.maxUpd {
+			b.maxUpd = ms
+		}
+		if raw, ok := ji.Fields["issuelinks"]; ok {
+			links, err := issueLinks(ji.Key, raw)
+			if err != nil {
+				return nil, err
+			}
+			b.links[ji.Key] = links
+		}
+		for _, f := range []string{"assignee", "reporter", "creator"} {
+			if u, ok := userOf(ji.Fields[f]); ok {
+				b.users[u.ID] = u
+			}
+		}
+	}
+	return b, nil
+}
+
+// issueLinks reads an issue's issuelinks field into links in Jira's outward direction.
+func issueLinks(key string, raw json.RawMessage) ([]lens.Link, error) {
+	var links []struct {
+		ID   string `json:"id"`
+		Type struct {
+			Name    string `json:"name"`
+			Inward  string `json:"inward"`
+			Outward string `json:"outward"`
+		} `json:"type"`
+		InwardIssue  *struct{ Key string } `json:"inwardIssue"`
+		OutwardIssue *struct{ Key string } `json:"outwardIssue"`
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if err := json.Unmarshal(raw, &links); err != nil {
+		return nil, fmt.Errorf("issue %s: field issuelinks: %w", key, err)
+	}
+	out := make([]lens.Link, 0, len(links))
+	for _, l := range links {
+		id, err := strconv.ParseInt(l.ID, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("issue %s: issuelinks: link id %q is not a number", key, l.ID)
+		}
+		link := lens.Link{ID: id, Type: l.Type.Name, Inward: l.Type.Inward, Outward: l.Type.Outward}
+		switch {
+		case l.OutwardIssue != nil: // this issue <outward> the other
+			link.From, link.To = key, l.OutwardIssue.Key
+		case l.InwardIssue != nil: // the other <outward> this issue
+			link.From, link.To = l.InwardIssue.Key, key
+		default:
+			continue
+		}
+		out = append(out, link)
+	}
+	return out, nil
+}
+
+// userOf reads the personal data of a user field, which goes to the users table only.
+func userOf(raw json.RawMessage) (store.User, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return store.User{}, false
+	}
+	var u struct {
+		AccountID    string            `json:"accountId"`
+		Name         string            `json:"name"`
+		DisplayName  string            `json:"displayName"`
+		EmailAddress string            `json:"emailAddress"`
+		AvatarURLs   map[string]string `json:"avatarUrls"`
+	}
+	if json.Unmarshal(raw, &u) != nil {
+		return store.User{}, false
+	}
+	id := u.AccountID
+	if id == "" {
+		id = u.Name
+	}
+	if id == "" {
+		return store.User{}, false
+	}
+	return store.User{ID: id, DisplayName: u.DisplayName, Email: u.EmailAddress, AvatarURL: u.AvatarURLs["48x48"]}, true
+}

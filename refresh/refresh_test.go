@@ -1,0 +1,199 @@
+package refresh_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"foundation/jira"
+	"foundation/jira/jiratest"
+	"foundation/refresh"
+	"foundation/store"
+)
+
+// fixture is a fake site, a client signed in as admin and an empty cache.
+type fixture struct {
+	site *jiratest.Site
+	srv  *httptest.Server
+	c    *jira.Client
+	db   *store.DB
+	eng  *refresh.Engine
+}
+
+func newFixture(t *testing.T, dialect string, issues int, scope string) *fixture {
+	t.Helper()
+	site, err := jiratest.New(jiratest.Options{Dialect: dialect, Issues: issues, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site)
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	c, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: "admin@example.com", Token: "admin-token", RequestsPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "site.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	eng, err := refresh.New(c, db, refresh.Options{Site: "test", Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{site: site, srv: srv, c: c, db: db, eng: eng}
+}
+
+// jiraKeys is what Jira itself says is in scope, for comparison.
+func (f *fixture) jiraKeys(t *testing.T, scope string) map[string]bool {
+	t.Helper()
+	keys := map[string]bool{}
+	err := f.c.ScanIDs(context.Background(), scope, func(ids []jira.IssueRef) error {
+		for _, r := range ids {
+			keys[r.Key] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func (f *fixture) cachedKeys(t *testing.T) map[string]bool {
+	t.Helper()
+	is, err := f.db.Issues(context.Background(), store.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, i := range is {
+		keys[i.Key] = true
+	}
+	return keys
+}
+
+func sameKeys(t *testing.T, got, want map[string]bool) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("cache holds %d issues, Jira %d", len(got), len(want))
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("%s missing from the cache", k)
+			return
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("%s cached but not in Jira's scope", k)
+			return
+		}
+	}
+}
+
+func TestFullSyncMatchesJira(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			scope := "project in (ALPHA, BETA)"
+			f := newFixture(t, dialect, 1500, scope)
+			sum, err := f.eng.Full(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := f.jiraKeys(t, scope)
+			t.Logf("summary %+v, jira %d", sum, len(want))
+			sameKeys(t, f.cachedKeys(t), want)
+			if sum.Fetched != len(want) || sum.Inserted != len(want) {
+				t.Errorf("summary fetched %d inserted %d, want %d", sum.Fetched, sum.Inserted, len(want))
+			}
+			if sum.Partial {
+				t.Error("complete sync reported partial")
+			}
+			st, err := f.db.SyncState(context.Background(), scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Cursor != "" || st.LastFull.IsZero() || st.Watermark.IsZero() {
+				t.Errorf("sync state after full sync: %+v", st)
+			}
+			// Field by field: every cached issue equals a fresh read from Jira.
+			cached, err := f.db.Issues(context.Background(), store.ReadOptions{WithRaw: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wk, _ := f.db.WellKnown(context.Background())
+			for _, ci := range cached[:50] {
+				ji, err := f.c.GetIssue(context.Background(), ci.Key, []string{"*all"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fresh, err := store.Extract(ci.ID, ji.Key, ji.Fields, wk)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fresh.Summary != ci.Summary || fresh.Status != ci.Status || fresh.Parent != ci.Parent ||
+					fresh.EpicLink != ci.EpicLink || !fresh.Updated.Equal(ci.Updated) || fresh.Assignee != ci.Assignee ||
+					fresh.SecurityLevel != ci.SecurityLevel || fresh.Rank != ci.Rank || fresh.Priority != ci.Priority {
+					t.Errorf("%s differs:\ncache %+v\njira  %+v", ci.Key, ci, fresh)
+				}
+			}
+		})
+	}
+}
+
+func TestPollPicksUpEditsAndReconcileDeletions(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			scope := "project = ALPHA"
+			f := newFixture(t, dialect, 300, scope)
+			ctx := context.Background()
+			if _, err := f.eng.Full(ctx); err != nil {
+				t.Fatal(err)
+			}
+			keys := f.jiraKeys(t, scope)
+			var victim, edited string
+			for k := range keys {
+				if victim == "" {
+					victim = k
+				} else if edited == "" {
+					edited = k
+				}
+			}
+			if err := f.c.EditIssue(ctx, edited, jira.Edit{Fields: map[string]any{"summary": "changed by test"}}); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := f.eng.Poll(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Updated < 1 {
+				t.Errorf("poll summary %+v: want the edited issue updated", sum)
+			}
+			if sum.Fetched > 20 {
+				t.Errorf("poll fetched %d issues for one change: its cost should follow the changes", sum.Fetched)
+			}
+			is, err := f.db.Issue(ctx, edited)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if is.Summary != "changed by test" {
+				t.Errorf("after poll %s summary = %q", edited, is.Summary)
+			}
+
+			if err := f.c.DeleteIssue(ctx, victim, true); err != nil {
+				t.Fatal(err)
+			}
+			sum, err = f.eng.Reconcile(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Deleted < 1 {
+				t.Errorf("reconcile deleted %d, want at least 1", sum.Deleted)
+			}
+			sameKeys(t, f.cachedKeys(t), f.jiraKeys(t, scope))
+		})
+	}
+}

@@ -1,0 +1,202 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"foundation/jira"
+	"foundation/lens"
+	"foundation/store"
+)
+
+// metadata refreshes the field catalog and projects, and returns the well-known field ids
+// and the fields to request for each issue.
+func (e *Engine) metadata(ctx context.Context) (store.WellKnown, []string, error) {
+	fields, err := e.c.Fields(ctx)
+	if err != nil {
+		return store.WellKnown{}, nil, fmt.Errorf("read field catalog: %w", err)
+	}
+	jwk := jira.ResolveWellKnown(fields)
+	wk := store.WellKnown{StoryPoints: jwk.StoryPoints, Sprint: jwk.Sprint, EpicLink: jwk.EpicLink, Rank: jwk.Rank}
+	cat := make([]lens.Field, 0, len(fields))
+	want := append([]string(nil), systemFields...)
+	for _, f := range fields {
+		cat = append(cat, lens.Field{ID: f.ID, Name: f.Name, Custom: f.Custom, SchemaType: f.Schema.Type, SchemaItems: f.Schema.Items, SchemaCustom: f.Schema.Custom})
+		// The cache keeps every custom field so any of them can become a Lens column
+		// without a resync.
+		if f.Custom {
+			want = append(want, f.ID)
+		}
+	}
+	if err := e.db.PutFields(ctx, cat, wk); err != nil {
+		return wk, nil, err
+	}
+	projects, err := e.c.Projects(ctx)
+	if err != nil {
+		return wk, nil, fmt.Errorf("read projects: %w", err)
+	}
+	ps := make([]store.Project, len(projects))
+	for i, p := range projects {
+		ps[i] = store.Project{ID: p.ID, Key: p.Key, Name: p.Name}
+	}
+	if err := e.db.PutProjects(ctx, ps); err != nil {
+		return wk, nil, err
+	}
+	return wk, want, nil
+}
+
+// since renders a JQL lower bound on updated as a relative date: Jira reads absolute JQL
+// dates in the profile's time zone, which we do not know, while "-Nm" is relative to Jira's
+// own clock. The bound is rounded down to whole minutes and widened by the overlap.
+func (e *Engine) since(t time.Time) string {
+	mins := int(math.Ceil(e.opt.Now().Sub(t.Add(-e.opt.Overlap)).Minutes()))
+	if mins < 1 {
+		mins = 1
+	}
+	return fmt.Sprintf(`updated >= "-%dm"`, mins)
+}
+
+// Full walks the whole scope and writes every issue, committing page by page. The cursor in
+// the sync state moves only after a commit, so an interrupted full sync resumes from the
+// last committed page.
+func (e *Engine) Full(ctx context.Context) (Summary, error) {
+	return e.run(ctx, ModeFull, func(rs *runState) error {
+		wk, fields, err := e.metadata(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := e.db.SyncState(ctx, e.opt.Scope)
+		if err != nil {
+			return err
+		}
+		jql := fmt.Sprintf("(%s) ORDER BY updated ASC", e.opt.Scope)
+		if ms, err := strconv.ParseInt(st.Cursor, 10, 64); err == nil && ms > 0 {
+			jql = fmt.Sprintf("(%s) AND %s ORDER BY updated ASC", e.opt.Scope, e.since(time.UnixMilli(ms)))
+		} else {
+			st.Cursor = "0"
+			if err := e.db.PutSyncState(ctx, st); err != nil {
+				return err
+			}
+		}
+		req := jira.SearchRequest{JQL: jql, Fields: fields, PageSize: e.opt.PageSize}
+		err = e.walk(ctx, req, wk, rs, func(maxUpd int64) error {
+			st.Cursor = strconv.FormatInt(max(maxUpd, 1), 10)
+			if t := time.UnixMilli(maxUpd); maxUpd > 0 && t.After(st.Watermark) {
+				st.Watermark = t
+			}
+			return e.db.PutSyncState(context.WithoutCancel(ctx), st)
+		})
+		if err != nil {
+			return err
+		}
+		st.Cursor = ""
+		st.LastFull = e.opt.Now()
+		st.LastPoll = st.LastFull
+		return e.db.PutSyncState(context.WithoutCancel(ctx), st)
+	})
+}
+
+// Poll fetches what changed since the watermark. Its cost follows the number of changes,
+// not the size of the cache.
+func (e *Engine) Poll(ctx context.Context) (Summary, error) {
+	return e.run(ctx, ModePoll, func(rs *runState) error {
+		wk, err := e.db.WellKnown(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := e.db.SyncState(ctx, e.opt.Scope)
+		if err != nil {
+			return err
+		}
+		if st.LastFull.IsZero() {
+			return errors.New("poll: the scope was never fully synced; run a full refresh first")
+		}
+		fields, err := e.cachedFieldList(ctx)
+		if err != nil {
+			return err
+		}
+		req := jira.SearchRequest{
+			JQL:             fmt.Sprintf("(%s) AND %s ORDER BY updated ASC", e.opt.Scope, e.since(st.Watermark)),
+			Fields:          fields,
+			PageSize:        e.opt.PageSize,
+			ReconcileIssues: e.takeWritten(),
+		}
+		if e.c.Dialect() != jira.Cloud {
+			req.ReconcileIssues = nil
+		}
+		err = e.walk(ctx, req, wk, rs, func(maxUpd int64) error {
+			if t := time.UnixMilli(maxUpd); maxUpd > 0 && t.After(st.Watermark) {
+				st.Watermark = t
+			}
+			return e.db.PutSyncState(context.WithoutCancel(ctx), st)
+		})
+		if err != nil {
+			return err
+		}
+		st.LastPoll = e.opt.Now()
+		return e.db.PutSyncState(context.WithoutCancel(ctx), st)
+	})
+}
+
+// cachedFieldList is the list of fields to request, from the cached catalog.
+func (e *Engine) cachedFieldList(ctx context.Context) ([]string, error) {
+	cat, err := e.db.Fields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	want := append([]string(nil), systemFields...)
+	for _, f := range cat {
+		if f.Custom {
+			want = append(want, f.ID)
+		}
+	}
+	return want, nil
+}
+
+// Reconcile scans the ids in scope and removes cached issues that are no longer there
+// (deleted, moved out of scope, or no longer visible to the refreshing identity). A scan
+// that fails part-way deletes nothing.
+func (e *Engine) Reconcile(ctx context.Context) (Summary, error) {
+	return e.run(ctx, ModeReconcile, func(rs *runState) error {
+		live := make(map[int64]bool)
+		err := e.c.ScanIDs(ctx, e.opt.Scope, func(ids []jira.IssueRef) error {
+			for _, r := range ids {
+				live[r.ID] = true
+			}
+			rs.pages++
+			rs.sum.Fetched += len(ids)
+			rs.report()
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("reconcile: scan %q: %w", e.opt.Scope, err)
+		}
+		cached, err := e.db.Issues(ctx, store.ReadOptions{})
+		if err != nil {
+			return err
+		}
+		var gone []int64
+		for _, is := range cached {
+			if !live[is.ID] {
+				gone = append(gone, is.ID)
+			}
+		}
+		if len(gone) > 0 {
+			n, err := e.db.DeleteIssues(ctx, gone, "not in scope "+e.opt.Scope)
+			if err != nil {
+				return err
+			}
+			rs.sum.Deleted = n
+		}
+		st, err := e.db.SyncState(ctx, e.opt.Scope)
+		if err != nil {
+			return err
+		}
+		st.LastReconcile = e.opt.Now()
+		return e.db.PutSyncState(context.WithoutCancel(ctx), st)
+	})
+}
