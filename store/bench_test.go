@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"foundation/lens"
+)
+
+// Benchmarks report their figure as a ratio against a floor measured in the same run
+// (the machine is small and noisy): run with
+//
+//	go test -run '^$' -bench . -benchtime 3x ./store/
+
+var benchWK = WellKnown{StoryPoints: "customfield_10016", Sprint: "customfield_10020", Rank: "customfield_10019"}
+
+// benchIssue builds a realistic issue: Cloud-shaped raw JSON of about 1 KB, extracted.
+func benchIssue(tb testing.TB, i int, updated time.Time) lens.Issue {
+	projects := []string{"ALPHA", "BETA", "GAMMA", "DELTA"}
+	statuses := []struct{ name, cat string }{{"To Do", "new"}, {"In Progress", "indeterminate"}, {"Review", "indeterminate"}, {"Done", "done"}}
+	p := projects[i%len(projects)]
+	s := statuses[i%len(statuses)]
+	parent := ""
+	if i%10 != 0 {
+		parent = fmt.Sprintf(`,"parent":{"id":"%d","key":"%s-%d"}`, i-i%10, p, i-i%10)
+	}
+	raw := fmt.Sprintf(`{
+		"project":{"id":"%d","key":"%s","name":"Project %s","self":"https://acme.atlassian.net/rest/api/3/project/%d"},
+		"issuetype":{"id":"10001","name":"Story","subtask":false,"iconUrl":"https://acme.atlassian.net/images/icons/story.svg"},
+		"status":{"id":"3","name":"%s","statusCategory":{"id":4,"key":"%s","name":"%s"}},
+		"priority":{"id":"3","name":"Medium"},"resolution":null%s,
+		"assignee":{"accountId":"acc-%d","displayName":"User %d","active":true},
+		"reporter":{"accountId":"acc-%d","displayName":"User %d","active":true},
+		"summary":"Implement the %d-th thing so that users can do what they need",
+		"labels":["team-%d","q%d"],"customfield_10016":%d,"duedate":"2025-0%d-1%d",
+		"created":"%s","updated":"%s","customfield_10019":"0|i%06d:",
+		"customfield_10020":[{"id":%d,"name":"Sprint %d","state":"active"}],
+		"description":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Some description text for the issue, long enough to be typical."}]}]}
+	}`, 10000+i%4, p, p, 10000+i%4, s.name, s.cat, s.name, parent, i%50, i%50, i%37, i%37, i, i%7, i%4+1, i%13, i%9+1, i%9,
+		updated.Add(-time.Hour).Format("2006-01-02T15:04:05.000-0700"), updated.Format("2006-01-02T15:04:05.000-0700"), i, i%20, i%20)
+	is, err := Extract(int64(10000+i), fmt.Sprintf("%s-%d", p, i), rawFields(tb, raw), benchWK)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return is
+}
+
+// floorSchema is a bare table with the same columns, for the floors.
+const floorSchema = `CREATE TABLE issues (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, project_id INTEGER, project TEXT,
+	type TEXT, subtask INTEGER, status TEXT, status_category TEXT, priority TEXT, resolution TEXT, parent_key TEXT,
+	epic_link TEXT, security_level TEXT, assignee TEXT, reporter TEXT, summary TEXT, labels TEXT, story_points REAL,
+	due_date TEXT, created INTEGER, updated INTEGER, rank TEXT, fetched_at INTEGER, hash INTEGER, fields BLOB)`
+
+func openFloor(tb testing.TB) *sql.DB {
+	tb.Helper()
+	p := filepath.Join(tb.TempDir(), "floor.db")
+	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(floorSchema); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// floorInsert is the least a batch write can cost: one transaction of plain INSERTs of the
+// same row values, with no guard, hash or change feed.
+func floorInsert(ctx context.Context, db *sql.DB, batch []lens.Issue) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO issues VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for i := range batch {
+		is := &batch[i]
+		raw, err := json.Marshal(is.Fields)
+		if err != nil {
+			return err
+		}
+		labels, err := json.Marshal(is.Labels)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, is.ID, is.Key, is.ProjectID, is.Project, is.Type, is.Subtask, is.Status, is.StatusCategory,
+			is.Priority, is.Resolution, is.Parent, is.EpicLink, is.SecurityLevel, is.Assignee, is.Reporter, is.Summary,
+			string(labels), is.StoryPoints, is.DueDate, ms(is.Created), ms(is.Updated), is.Rank, 0, 0, raw); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// BenchmarkUpsert measures version-guarded upserts of new issues in 500-issue batches
+// against the floor of bare INSERTs of the same rows, interleaved batch by batch.
+func BenchmarkUpsert(b *testing.B) {
+	const batchSize = 500
+	ctx := context.Background()
+	db := openTest(b)
+	floor := openFloor(b)
+	t0 := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	// Pre-build enough batches outside the timing.
+	const nBatches = 40
+	batches := make([][]lens.Issue, nBatches)
+	for j := range batches {
+		batches[j] = make([]lens.Issue, batchSize)
+		for i := range batches[j] {
+			batches[j][i] = benchIssue(b, j*batchSize+i, t0)
+		}
+	}
+	var ours, bare time.Duration
+	round := 0
+	for b.Loop() {
+		batch := batches[round%nBatches]
+		if round >= nBatches { // later rounds are updates: move every issue forward in time
+			for i := range batch {
+				batch[i].Updated = batch[i].Updated.Add(time.Second)
+			}
+		}
+		round++
+		start := time.Now()
+		if err := floorInsert(ctx, floor, batch); err != nil {
+			b.Fatal(err)
+		}
+		bare += time.Since(start)
+		start = time.Now()
+		st, err := db.UpsertIssues(ctx, batch, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ours += time.Since(start)
+		if st.Inserted+st.Updated != batchSize {
+			b.Fatalf("batch %d: %+v", round, st)
+		}
+	}
+	n := float64(round * batchSize)
+	b.ReportMetric(n/ours.Seconds(), "issues/s")
+	b.ReportMetric(n/bare.Seconds(), "floor-issues/s")
+	b.ReportMetric(ours.Seconds()/bare.Seconds(), "x-floor")
+}
+
+// BenchmarkIssues100k reads 100,000 issues (extracted columns, as a Lens build does) against
+// the floor of a bare SELECT scanning the same columns into reused variables.
+func BenchmarkIssues100k(b *testing.B) {
+	const total = 100_000
+	ctx := context.Background()
+	db := openTest(b)
+	t0 := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	batch := make([]lens.Issue, 0, 1000)
+	for i := range total {
+		batch = append(batch, benchIssue(b, i, t0))
+		if len(batch) == cap(batch) {
+			if _, err := db.UpsertIssues(ctx, batch, true); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+
+	bareScan := func() int {
+		rows, err := db.r.QueryContext(ctx, "SELECT "+issueColumns+" FROM issues ORDER BY id")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rows.Close()
+		var (
+			id, pid, created, updated                                              int64
+			key, project, typ, status, cat, prio, res, parent, epic, sec, asg, rep string
+			summary, labels, due, rank                                             string
+			sub                                                                    bool
+			sp                                                                     sql.NullFloat64
+		)
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(&id, &key, &pid, &project, &typ, &sub, &status, &cat, &prio, &res, &parent, &epic, &sec,
+				&asg, &rep, &summary, &labels, &sp, &due, &created, &updated, &rank); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+
+	var ours, bare time.Duration
+	rounds := 0
+	for b.Loop() {
+		start := time.Now()
+		if n := bareScan(); n != total {
+			b.Fatalf("floor scanned %d", n)
+		}
+		bare += time.Since(start)
+		start = time.Now()
+		got, err := db.Issues(ctx, ReadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ours += time.Since(start)
+		if len(got) != total {
+			b.Fatalf("read %d", len(got))
+		}
+		rounds++
+	}
+	b.ReportMetric(float64(ours.Milliseconds())/float64(rounds), "ms/read")
+	b.ReportMetric(float64(bare.Milliseconds())/float64(rounds), "floor-ms/scan")
+	b.ReportMetric(ours.Seconds()/bare.Seconds(), "x-floor")
+
+	// Memory, outside the timing: the heap the result keeps, and the heap's peak while
+	// reading (sampled), both over the heap before the read.
+	retained, peak := readMemory(b, func() any {
+		got, err := db.Issues(ctx, ReadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return got
+	})
+	b.ReportMetric(float64(retained)/(1<<20), "retained-MB")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+}
+
+// readMemory runs read once and returns the live heap its result holds and the peak live
+// heap seen during the read, both relative to the heap before it.
+func readMemory(tb testing.TB, read func() any) (retained, peak uint64) {
+	tb.Helper()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	heap := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	runtime.GC()
+	base := heap()
+	stop := make(chan struct{})
+	done := make(chan uint64)
+	go func() {
+		var max uint64
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			if h := heap(); h > max {
+				max = h
+			}
+			select {
+			case <-stop:
+				done <- max
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	result := read()
+	close(stop)
+	maxHeap := <-done
+	runtime.GC()
+	after := heap()
+	runtime.KeepAlive(result)
+	if after > base {
+		retained = after - base
+	}
+	if maxHeap > base {
+		peak = maxHeap - base
+	}
+	return retained, peak
+}
