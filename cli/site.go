@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -74,12 +75,24 @@ func newSiteAddCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.replace, "replace", false, "replace an existing profile of the same name")
 	_ = cmd.MarkFlagRequired("url")
 	_ = cmd.MarkFlagRequired("scope")
-	cmd.MarkFlagsMutuallyExclusive("token-env", "token-cmd", "keyring", "token")
-	cmd.MarkFlagsOneRequired("token-env", "token-cmd", "keyring", "token")
 	return cmd
 }
 
 func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) error {
+	var sources []string
+	for flag, set := range map[string]bool{"--token-env": f.tokenEnv != "", "--token-cmd": f.tokenCmd != "", "--keyring": f.keyring, "--token": f.token != ""} {
+		if set {
+			sources = append(sources, flag)
+		}
+	}
+	switch len(sources) {
+	case 0:
+		return usageError(errors.New("no token source: pass one of --token-env, --token-cmd, --keyring or --token"))
+	case 1:
+	default:
+		slices.Sort(sources)
+		return usageError(fmt.Errorf("several token sources (%s): pass one", strings.Join(sources, ", ")))
+	}
 	site := config.NewSite(name)
 	u, err := config.NormalizeURL(f.url)
 	if err != nil {
@@ -129,7 +142,7 @@ func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) erro
 		}
 		client, err := g.newClient(ctx, site, token)
 		if err != nil {
-			return fmt.Errorf("check credentials for %s: %w", site.URL, err)
+			return err
 		}
 		if who, err = client.Myself(ctx); err != nil {
 			return fmt.Errorf("check credentials for %s: %w", site.URL, err)
@@ -150,6 +163,9 @@ func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) erro
 		return err
 	}
 	fmt.Fprintf(g.stderr, "saved site profile %s to %s\n", name, path)
+	if f.token != "" {
+		fmt.Fprintln(g.stderr, "warning: the token is in the config file in plain text; prefer --token-env, --token-cmd or --keyring")
+	}
 	if who != nil {
 		if err := rememberIdentity(ctx, site, who, dialect); err != nil {
 			fmt.Fprintf(g.stderr, "warning: could not record the identity in the cache: %v\n", err)
