@@ -325,12 +325,19 @@ func (s *Site) searchOld(w http.ResponseWriter, r *http.Request, c *call) {
 	b = strconv.AppendInt(b, int64(len(res.hits)), 10)
 	b = append(b, `,"issues":[`...)
 	end := min(req.StartAt+max, len(res.hits))
+	now := s.now()
+	first := true
 	for k := req.StartAt; k < end; k++ {
-		if k > req.StartAt {
+		i := res.hits[k]
+		is := s.searchView(i, nil, now)
+		if is == nil || !s.canSeeSnapshot(c.v.user, is) {
+			continue
+		}
+		if !first {
 			b = append(b, ',')
 		}
-		i := res.hits[k]
-		b = s.appendIssue(b, c.v, i, &s.issues[i], fs)
+		first = false
+		b = s.appendIssue(b, c.v, i, is, fs)
 	}
 	b = append(b, ']')
 	if hasExpand(req.expand(), "names") {

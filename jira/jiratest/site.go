@@ -278,3 +278,14 @@ func (s *Site) canSee(u int, i int32) bool {
 }
 
 func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Close stops the site's background work (webhook deliveries). The handler keeps
+// answering; only deliveries stop.
+func (s *Site) Close() {
+	switch c := s.sink.(type) {
+	case interface{ Close() }:
+		c.Close()
+	case interface{ Close() error }:
+		_ = c.Close() // nothing left to report to: the site is going away
+	}
+}

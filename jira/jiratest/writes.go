@@ -1197,4 +1197,3 @@ func (s *Site) commentAdd(w http.ResponseWriter, r *http.Request, c *call) {
 	s.publish([]event{ev})
 	writeRaw(w, http.StatusCreated, out)
 }
-
