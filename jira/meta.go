@@ -187,13 +187,13 @@ type Project struct {
 }
 
 type wireProject struct {
-	ID   json.Number `json:"id"`
-	Key  string      `json:"key"`
-	Name string      `json:"name"`
+	ID   flexString `json:"id"`
+	Key  string     `json:"key"`
+	Name string     `json:"name"`
 }
 
 func (p wireProject) project() (Project, error) {
-	id, err := strconv.ParseInt(p.ID.String(), 10, 64)
+	id, err := strconv.ParseInt(string(p.ID), 10, 64)
 	if err != nil {
 		return Project{}, fmt.Errorf("project %s: id %q: %w", p.Key, p.ID, err)
 	}
