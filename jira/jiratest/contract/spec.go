@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -151,7 +152,118 @@ func adjust(doc *openapi3.T) error {
 				Value: doc.Components.Schemas["ErrorCollection"].Value})
 		op.Responses.Set("410", &openapi3.ResponseRef{Value: gone})
 	}
+
+	// Jira writes timestamps as 2020-03-26T22:20:59.000+0000 (no colon in the offset), as the
+	// spec's own examples show, while "format: date-time" means RFC 3339. Accept both.
+	doc.SetStringFormatValidator("date-time", openapi3.NewCallbackValidator(validateJiraDateTime))
+
+	// Schemas that name no type or structure ({} such as the values of IssueBean.fields)
+	// accept any JSON value, null included, per OpenAPI 3.0.3 ("nullable" only applies when
+	// a type is given). kin-openapi refuses null unless nullable is set, yet Jira sends
+	// "assignee": null and unset custom fields as null. Mark exactly those schemas nullable.
+	walkSchemas(doc, func(s *openapi3.Schema) {
+		if untyped(s) {
+			s.Nullable = true
+		}
+	})
+
+	// Properties the spec's own examples show but its schemas (additionalProperties: false)
+	// omit; Jira sends them.
+	for _, p := range []struct {
+		schema, property string
+		value            *openapi3.Schema
+	}{
+		// serverInfo example: "defaultLocale":{"locale":"en_AU"}.
+		{"ServerInformation", "defaultLocale", openapi3.NewObjectSchema().WithProperty("locale", openapi3.NewStringSchema())},
+		// bulkfetch example: "expand":"schema,names".
+		{"BulkIssueResults", "expand", openapi3.NewStringSchema()},
+	} {
+		ref := doc.Components.Schemas[p.schema]
+		if ref == nil || ref.Value == nil {
+			return fmt.Errorf("contract: spec has no schema %s to add %s to", p.schema, p.property)
+		}
+		if _, ok := ref.Value.Properties[p.property]; ok {
+			return fmt.Errorf("contract: %s.%s is in the spec now: drop the adjustment", p.schema, p.property)
+		}
+		ref.Value.Properties[p.property] = openapi3.NewSchemaRef("", p.value)
+	}
 	return nil
+}
+
+// jiraTimeLayouts are the timestamp forms Jira writes besides RFC 3339.
+var jiraTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.000-0700", "2006-01-02T15:04:05-0700"}
+
+func validateJiraDateTime(v string) error {
+	for _, layout := range jiraTimeLayouts {
+		if _, err := time.Parse(layout, v); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is neither RFC 3339 nor Jira's yyyy-MM-ddTHH:mm:ss.SSS+hhmm", v)
+}
+
+// untyped reports a schema that constrains nothing: no type, structure or composition.
+func untyped(s *openapi3.Schema) bool {
+	return (s.Type == nil || len(*s.Type) == 0) && len(s.OneOf) == 0 && len(s.AnyOf) == 0 &&
+		len(s.AllOf) == 0 && s.Not == nil && len(s.Properties) == 0 && s.Items == nil &&
+		len(s.Enum) == 0 && s.AdditionalProperties.Schema == nil && s.AdditionalProperties.Has == nil
+}
+
+// walkSchemas calls fn once for every schema reachable from the document's components and
+// operations.
+func walkSchemas(doc *openapi3.T, fn func(*openapi3.Schema)) {
+	seen := map[*openapi3.Schema]bool{}
+	var visit func(ref *openapi3.SchemaRef)
+	visit = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		fn(s)
+		for _, p := range s.Properties {
+			visit(p)
+		}
+		for _, group := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf, s.AllOf} {
+			for _, sub := range group {
+				visit(sub)
+			}
+		}
+		visit(s.Not)
+		visit(s.Items)
+		visit(s.AdditionalProperties.Schema)
+	}
+	content := func(c openapi3.Content) {
+		for _, mt := range c {
+			visit(mt.Schema)
+		}
+	}
+	params := func(ps openapi3.Parameters) {
+		for _, p := range ps {
+			if p != nil && p.Value != nil {
+				visit(p.Value.Schema)
+				content(p.Value.Content)
+			}
+		}
+	}
+	for _, s := range doc.Components.Schemas {
+		visit(s)
+	}
+	for _, path := range doc.Paths.Keys() {
+		item := doc.Paths.Value(path)
+		params(item.Parameters)
+		for _, op := range item.Operations() {
+			params(op.Parameters)
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				content(op.RequestBody.Value.Content)
+			}
+			for _, r := range op.Responses.Map() {
+				if r != nil && r.Value != nil {
+					content(r.Value.Content)
+				}
+			}
+		}
+	}
 }
 
 var pathParam = regexp.MustCompile(`\{[^{}]+\}`)
@@ -238,6 +350,8 @@ func Load() (*Spec, error) {
 			MultiError:            true,
 			// Validation must not rewrite the request it forwards.
 			SkipSettingDefaults: true,
+			// The document-scoped format validators (Jira's date-time) only apply when passed.
+			SchemaValidationOptions: c.doc.GetSchemaValidationOptions(),
 		},
 		recorder: &Recorder{},
 	}, nil
@@ -347,6 +461,11 @@ func (s *Spec) validateResponse(in *openapi3filter.RequestValidationInput, resp 
 			return fmt.Errorf("204 No Content with a %d-byte body", len(body))
 		}
 		opts.ExcludeResponseBody = true
+	} else if len(body) == 0 && bodyOptional(in.Route, resp.StatusCode) {
+		// E.g. POST issueLink: "201: application/json, schema {}", and Jira sends no body
+		// (hence no Content-Type). An empty body satisfies an empty schema; a declared
+		// schema with any structure still requires a body.
+		opts.ExcludeResponseBody = true
 	}
 	out := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: in,
@@ -362,6 +481,21 @@ func (s *Spec) validateResponse(in *openapi3filter.RequestValidationInput, resp 
 		return s.validateErrorShape(in.Route, resp, body)
 	}
 	return nil
+}
+
+// bodyOptional reports whether the spec's answer for status declares no body structure:
+// every media type's schema is absent or constrains nothing.
+func bodyOptional(route *routers.Route, status int) bool {
+	ref := route.Operation.Responses.Status(status)
+	if ref == nil || ref.Value == nil {
+		return false
+	}
+	for _, mt := range ref.Value.Content {
+		if mt.Schema != nil && mt.Schema.Value != nil && !untyped(mt.Schema.Value) {
+			return false
+		}
+	}
+	return true
 }
 
 // validateErrorShape holds error answers to Jira's documented error shape. Most operations

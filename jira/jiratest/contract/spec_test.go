@@ -143,6 +143,22 @@ func TestValidateExchange(t *testing.T) {
 		// DELETE /field/{id} was declared under a second template; it must still route.
 		{name: "merged path template routes", x: exchange{method: "DELETE", target: "/rest/api/3/field/customfield_10099"}},
 
+		// Adjustments to the spec (see adjust): each accepts what Jira really sends and no more.
+		{name: "Jira timestamp with +0000 offset", x: exchange{method: "GET", target: "/rest/api/3/serverInfo", status: 200, respCT: jsonCT,
+			respBody: `{"baseUrl":"http://x","buildDate":"2020-03-26T22:20:59.000+0000","serverTime":"2020-03-31T16:43:50.000Z","buildNumber":582,"deploymentType":"Cloud","defaultLocale":{"locale":"en_AU"}}`}},
+		{name: "timestamp that is no timestamp", x: exchange{method: "GET", target: "/rest/api/3/serverInfo", status: 200, respCT: jsonCT,
+			respBody: `{"baseUrl":"http://x","buildDate":"26/03/2020 22:20"}`}, wantErr: "buildDate", inSpec: true},
+		{name: "null issue field values", x: exchange{method: "GET", target: "/rest/api/3/issue/ALPHA-1", status: 200, respCT: jsonCT,
+			respBody: `{"id":"10000","key":"ALPHA-1","fields":{"assignee":null,"customfield_10016":null}}`}},
+		{name: "null where the spec gives a type", x: exchange{method: "GET", target: "/rest/api/3/myself", status: 200, respCT: jsonCT,
+			respBody: `{"accountId":null}`}, wantErr: "accountId", inSpec: true},
+		{name: "bulkfetch expand", x: exchange{method: "POST", target: "/rest/api/3/issue/bulkfetch", reqCT: jsonCT,
+			reqBody: `{"issueIdsOrKeys":["ALPHA-1"],"fields":["summary"]}`, status: 200, respCT: jsonCT, respBody: `{"expand":"schema,names","issues":[],"issueErrors":[]}`}},
+		{name: "issue link created without a body", x: exchange{method: "POST", target: "/rest/api/3/issueLink", reqCT: jsonCT,
+			reqBody: `{"type":{"name":"Blocks"},"inwardIssue":{"key":"ALPHA-1"},"outwardIssue":{"key":"ALPHA-2"}}`, status: 201}},
+		{name: "issue created without a body", x: exchange{method: "POST", target: "/rest/api/3/issue", reqCT: jsonCT,
+			reqBody: `{"fields":{"summary":"x"}}`, status: 201}, wantErr: "Content-Type", inSpec: true},
+
 		{name: "unknown path", x: exchange{method: "GET", target: "/rest/api/3/no-such-thing", status: 200, respCT: jsonCT, respBody: `{}`},
 			wantErr: "no operation", inSpec: false, reqFault: true},
 		{name: "unknown method", x: exchange{method: "PATCH", target: "/rest/api/3/myself"}, wantErr: "no operation", inSpec: false, reqFault: true},
