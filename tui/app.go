@@ -214,6 +214,9 @@ func New(ctx context.Context, opt Options) (*App, error) {
 	}
 	st.Cursor.Blink = false
 	in.SetStyles(st)
+	// The virtual cursor is drawn in reverse video; with colors off the terminal's own
+	// cursor marks the spot instead (View places it).
+	in.SetVirtualCursor(!opt.NoColor)
 	a := &App{ctx: ctx, opt: opt, keys: opt.Keymap, th: NewTheme(true, opt.NoColor), log: opt.Logger,
 		width: 80, height: 24, mouse: !opt.NoMouse, input: in}
 	return a, nil

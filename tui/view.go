@@ -20,8 +20,32 @@ func (a *App) View() tea.View {
 	if a.lens != nil {
 		v.WindowTitle = "Foundation · " + a.lens.info.Name
 	}
+	if c := a.input.Cursor(); c != nil {
+		x, y := a.inputOrigin()
+		c.X += x
+		c.Y = y
+		v.Cursor = c
+	}
 	return v
 }
+
+// inputOrigin is where the text input starts on screen in the current mode.
+func (a *App) inputOrigin() (x, y int) {
+	switch a.mode {
+	case modePalette:
+		return 2, 1 + a.bannerLines()
+	case modeFilter:
+		return ansi.StringWidth(filterPrompt), a.height - 3
+	case modeHomeFilter:
+		return ansi.StringWidth(homeFilterPrompt), a.height - 2
+	}
+	return 1, a.height - 2
+}
+
+const (
+	filterPrompt     = "filter (JQL) › "
+	homeFilterPrompt = "filter › "
+)
 
 // Render draws the whole screen as exactly height lines of at most width cells.
 func (a *App) Render() string {
@@ -145,17 +169,20 @@ func (a *App) statusLine() string {
 func (a *App) promptLines() []string {
 	switch a.mode {
 	case modeSearch:
-		return []string{"/" + a.input.View()}
+		line := "/" + a.input.View()
+		if a.message != "" {
+			line += "  " + a.th.Render(a.th.Error, a.message)
+		}
+		return []string{line}
 	case modeFilter:
-		const prompt = "filter (JQL) › "
-		first := prompt + a.input.View()
+		first := filterPrompt + a.input.View()
 		if e := a.filterErr; e != nil {
-			caret := strings.Repeat(" ", len(prompt)+max(e.Column-1, 0)) + "^ "
+			caret := strings.Repeat(" ", ansi.StringWidth(filterPrompt)+max(e.Column-1, 0)) + "^ "
 			return []string{first, a.th.Render(a.th.Error, caret+e.Msg)}
 		}
 		return []string{first, a.th.Render(a.th.Muted, "enter keeps the filter · esc restores the previous one")}
 	case modeHomeFilter:
-		return []string{"filter › " + a.input.View()}
+		return []string{homeFilterPrompt + a.input.View()}
 	}
 	if a.message != "" {
 		st := a.th.Muted

@@ -1,0 +1,580 @@
+package tui
+
+import (
+	"encoding/json"
+	"errors"
+	"image/color"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// openRoadmap starts the app and opens the first Lens (Roadmap).
+func openRoadmap(t *testing.T, w, h int) (*driver, *memBackend) {
+	t.Helper()
+	b := newMemBackend(t)
+	d := newDriver(t, b, w, h)
+	d.keys("enter")
+	if d.app.screen != screenLens {
+		t.Fatalf("enter on home did not open the Lens:\n%s", d.screen())
+	}
+	return d, b
+}
+
+func TestMovementKeys(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	d.keys("E") // everything open: 39 rows
+	tests := []struct {
+		keys []string
+		want string // cursor row id
+	}{
+		{[]string{"j"}, "ALPHA-1/ALPHA-2"},
+		{[]string{"down", "down"}, "ALPHA-1/ALPHA-2/ALPHA-4"},
+		{[]string{"k"}, "ALPHA-1/ALPHA-2/ALPHA-3"},
+		{[]string{"up"}, "ALPHA-1/ALPHA-2"},
+		{[]string{"G"}, "ALPHA-27/ALPHA-37/ALPHA-39"},
+		{[]string{"g"}, "ALPHA-1"},
+		{[]string{"end"}, "ALPHA-27/ALPHA-37/ALPHA-39"},
+		{[]string{"home"}, "ALPHA-1"},
+		{[]string{"ctrl+d"}, "ALPHA-1/ALPHA-11"}, // half of the 20-row body
+		{[]string{"ctrl+u"}, "ALPHA-1"},
+		{[]string{"pgdown", "pgup"}, "ALPHA-1"},
+	}
+	for _, tc := range tests {
+		d.keys(tc.keys...)
+		if got := d.app.lens.table.CursorID(); got != tc.want {
+			t.Fatalf("after %v cursor on %s, want %s", tc.keys, got, tc.want)
+		}
+	}
+}
+
+func TestTreeKeys(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	tb := func() *Table { return d.app.lens.table }
+	tests := []struct {
+		keys    []string
+		visible int
+	}{
+		{[]string{"l"}, 7},                // ALPHA-1 open: 3 epics + 4 stories
+		{[]string{"h"}, 3},                // closed again
+		{[]string{"right"}, 7},            // arrows too
+		{[]string{"left"}, 3},             //
+		{[]string{"space"}, 7},            // toggle
+		{[]string{"space"}, 3},            //
+		{[]string{"+"}, 15},               // subtree: 1 + 4 stories + 8 sub-tasks under ALPHA-1
+		{[]string{"-"}, 3},                // collapse subtree
+		{[]string{"E"}, 39},               // all
+		{[]string{"C"}, 3},                // none
+		{[]string{"2"}, 15},               // epics and stories
+		{[]string{"3"}, 39},               // and sub-tasks
+		{[]string{"1"}, 3},                // roots
+		{[]string{"j", "l", "j", "h"}, 7}, // h on a leaf goes to the parent, keeps it open
+	}
+	for _, tc := range tests {
+		d.keys(tc.keys...)
+		if got := tb().Visible(); got != tc.visible {
+			t.Fatalf("after %v: %d rows visible, want %d\n%s", tc.keys, got, tc.visible, d.screen())
+		}
+	}
+	if got := tb().CursorID(); got != "ALPHA-14" {
+		t.Errorf("h on a leaf: cursor on %s, want ALPHA-14", got)
+	}
+}
+
+func TestColumnKeysSortAndWidth(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	ls := func() *lensState { return d.app.lens }
+	d.keys("tab", "tab")
+	if c := ls().table.ColumnCursor(); ls().base.Columns()[c].Title != "Status" {
+		t.Fatalf("column cursor on %q, want Status", ls().base.Columns()[c].Title)
+	}
+	d.keys("shift+tab")
+	if c := ls().table.ColumnCursor(); ls().base.Columns()[c].Title != "Summary" {
+		t.Fatalf("column cursor on %q after shift+tab, want Summary", ls().base.Columns()[c].Title)
+	}
+	d.keys("L", "L", "L", "L") // to Points, the rollup (scrolls sideways at 80 columns)
+	if title := ls().base.Columns()[ls().table.ColumnCursor()].Title; title != "Points" {
+		t.Fatalf("column cursor on %q, want Points", title)
+	}
+	d.mustSee("Points")
+	d.keys("s")
+	if ls().sortCol != "Points" || ls().sortDesc {
+		t.Fatalf("sort = %q desc=%v, want Points ascending", ls().sortCol, ls().sortDesc)
+	}
+	d.keys("g")
+	if got := ls().table.CursorID(); got != "ALPHA-1" { // 11 points < 16 < 18
+		t.Fatalf("ascending by points starts with %s", got)
+	}
+	d.keys("s", "g")
+	if got := ls().table.CursorID(); got != "ALPHA-27" {
+		t.Fatalf("descending by points starts with %s", got)
+	}
+	d.mustSee("sort Points↓")
+	d.keys("s")
+	if ls().sortCol != "" {
+		t.Fatalf("third s should turn sorting off, got %q", ls().sortCol)
+	}
+	w := ls().table.layout().width[ls().table.ColumnCursor()]
+	d.keys(">", ">")
+	if got := ls().table.layout().width[ls().table.ColumnCursor()]; got != w+4 {
+		t.Fatalf("width %d after >>, want %d", got, w+4)
+	}
+	d.keys("<")
+	if got := ls().table.layout().width[ls().table.ColumnCursor()]; got != w+2 {
+		t.Fatalf("width %d after <, want %d", got, w+2)
+	}
+}
+
+func TestViewSwitchKeepsCursor(t *testing.T) {
+	d, b := openRoadmap(t, 100, 30)
+	d.keys("E", "j", "j")
+	id := d.app.lens.table.CursorID()
+	builds := b.builds
+	d.keys("v")
+	if d.app.lens.view != "dates" {
+		t.Fatalf("view %q after v, want dates", d.app.lens.view)
+	}
+	if b.builds != builds+1 {
+		t.Errorf("view switch made %d builds, want 1", b.builds-builds)
+	}
+	if got := d.app.lens.table.CursorID(); got != id {
+		t.Errorf("cursor on %s after view switch, want %s", got, id)
+	}
+	d.mustSee("Labels")
+	d.keys("v")
+	if d.app.lens.view != "plan" {
+		t.Fatalf("view %q after second v, want plan (wraps)", d.app.lens.view)
+	}
+}
+
+func TestChooseColumns(t *testing.T) {
+	d, _ := openRoadmap(t, 100, 30)
+	d.keys("c")
+	if d.app.mode != modeColumns {
+		t.Fatal("c did not open the column chooser")
+	}
+	d.mustSee("[x] Assignee")
+	d.keys("space") // the tree column cannot be hidden
+	d.mustSee("tree column always shows")
+	d.keys("j", "j", "j", "space")
+	d.mustSee("[ ] Assignee")
+	d.keys("esc")
+	if d.app.mode != modeNormal {
+		t.Fatal("esc did not close the column chooser")
+	}
+	if strings.Contains(strings.Split(d.screen(), "\n")[1], "Assignee") {
+		t.Fatalf("hidden column still drawn:\n%s", d.screen())
+	}
+}
+
+func TestSearch(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	d.keys("E", "/")
+	if d.app.mode != modeSearch {
+		t.Fatal("/ did not start a search")
+	}
+	d.typeText("story 2.")
+	if got := d.app.lens.table.CursorID(); got != "ALPHA-14/ALPHA-15" {
+		t.Fatalf("incremental search landed on %s", got)
+	}
+	d.keys("enter")
+	if d.app.mode != modeNormal {
+		t.Fatal("enter did not end the search prompt")
+	}
+	d.keys("n")
+	if got := d.app.lens.table.CursorID(); got != "ALPHA-14/ALPHA-18" {
+		t.Fatalf("n went to %s", got)
+	}
+	d.keys("N")
+	if got := d.app.lens.table.CursorID(); got != "ALPHA-14/ALPHA-15" {
+		t.Fatalf("N went to %s", got)
+	}
+	d.keys("esc") // clears the search
+	if d.app.lens.search != "" {
+		t.Fatal("esc kept the search")
+	}
+	d.keys("/")
+	d.typeText("zzz")
+	d.mustSee("no match")
+	d.keys("esc")
+	if d.app.mode != modeNormal || d.app.lens.search != "" {
+		t.Fatal("esc did not cancel the search prompt")
+	}
+}
+
+func TestFilterInstantWithErrorColumn(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	d.keys("f")
+	if d.app.mode != modeFilter {
+		t.Fatal("f did not open the filter prompt")
+	}
+	d.typeText("status = Done")
+	ls := d.app.lens
+	if ls.table.Tree().Len() >= ls.built.Total || ls.table.Tree().Len() == 0 {
+		t.Fatalf("filter kept %d of %d rows", ls.table.Tree().Len(), ls.built.Total)
+	}
+	// Ancestors of matches stay: every shown row is Done or above a Done row.
+	d.keys("backspace", "backspace", "backspace", "backspace")
+	if d.app.filterErr == nil {
+		t.Fatalf("no error for %q", d.app.input.Value())
+	}
+	col := d.app.filterErr.Column
+	lines := strings.Split(d.screen(), "\n")
+	caretLine := lines[len(lines)-2]
+	if i := strings.Index(caretLine, "^"); i != 15+col-1 { // the prompt is 15 cells wide
+		t.Errorf("caret at byte %d for column %d:\n%s", i, col, caretLine)
+	}
+	d.keys("enter") // refused while broken
+	if d.app.mode != modeFilter {
+		t.Fatal("enter accepted a broken filter")
+	}
+	d.typeText("Done")
+	d.keys("enter")
+	if d.app.mode != modeNormal || d.app.lens.filter != "status = Done" {
+		t.Fatalf("filter not kept: mode %v filter %q", d.app.mode, d.app.lens.filter)
+	}
+	d.mustSee("filter: status = Done")
+	// esc in a new prompt restores the previous filter.
+	d.keys("f")
+	d.typeText(" AND priority = High")
+	d.keys("esc")
+	if d.app.lens.filter != "status = Done" {
+		t.Fatalf("esc left filter %q", d.app.lens.filter)
+	}
+	d.keys("F")
+	if d.app.lens.filter != "" || d.app.lens.table.Tree().Len() != d.app.lens.built.Total {
+		t.Fatalf("F did not clear the filter: %q", d.app.lens.filter)
+	}
+}
+
+func TestPaletteRunsActionsAndJumps(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	d.keys(":")
+	if d.app.mode != modePalette {
+		t.Fatal(": did not open the palette")
+	}
+	// every action is listed by name
+	for _, b := range d.app.keys.Bindings() {
+		found := false
+		for _, it := range d.app.palette {
+			if it.label == string(b.Action) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("palette lacks action %s", b.Action)
+		}
+	}
+	d.typeText("expand-all")
+	d.keys("enter")
+	if d.app.lens.table.Visible() != 39 {
+		t.Fatalf("palette expand-all: %d visible", d.app.lens.table.Visible())
+	}
+	d.keys("C", ":")
+	d.typeText("alpha-33")
+	d.mustSee("jump to issue ALPHA-33")
+	d.keys("enter")
+	if got := d.app.lens.table.CursorID(); got != "ALPHA-27/ALPHA-31/ALPHA-33" {
+		t.Fatalf("jump landed on %s", got)
+	}
+	d.keys(":")
+	d.typeText("ALPHA-999")
+	d.keys("enter")
+	d.mustSee("ALPHA-999 is not in this Lens")
+	d.keys(":", "down", "up", "esc")
+	if d.app.mode != modeNormal {
+		t.Fatal("esc did not close the palette")
+	}
+	d.keys(":")
+	d.typeText("open bugs")
+	d.keys("enter")
+	if d.app.lens == nil || d.app.lens.info.ID != "bugs" {
+		t.Fatal("palette did not open the Bugs Lens")
+	}
+}
+
+func TestHelpIsGeneratedFromKeymap(t *testing.T) {
+	d, _ := openRoadmap(t, 120, 50)
+	d.keys("?")
+	if d.app.mode != modeHelp {
+		t.Fatal("? did not open help")
+	}
+	for _, b := range d.app.keys.Bindings() {
+		d.mustSee(b.Help().Desc)
+	}
+	d.keys("j", "k", "esc")
+	if d.app.mode != modeNormal {
+		t.Fatal("esc did not close help")
+	}
+	d.keys("?", "?")
+	if d.app.mode != modeNormal {
+		t.Fatal("? did not close help")
+	}
+}
+
+func TestDetailPane(t *testing.T) {
+	d, _ := openRoadmap(t, 160, 48)
+	d.keys("l", "j", "j", "j", "j", "enter")
+	if !d.app.lens.detail {
+		t.Fatal("enter did not open the detail pane")
+	}
+	d.mustSee("Story 1.4 of Checkout revamp")
+	d.mustSee("Make Story 1.4 of Checkout revamp happen.") // ADF description as text
+	d.mustSee("• first step")
+	d.mustSee("is blocked by ALPHA-2") // links
+	d.mustSee("Under      ALPHA-1")
+	d.keys("esc")
+	if d.app.lens.detail {
+		t.Fatal("esc did not close the detail pane")
+	}
+	d.keys("d")
+	if !d.app.lens.detail {
+		t.Fatal("d did not open the detail pane")
+	}
+}
+
+func TestOpenAndCopy(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	d.keys("o", "y")
+	if len(d.opened) != 1 || d.opened[0] != "https://acme.atlassian.net/browse/ALPHA-1" {
+		t.Fatalf("opened %v", d.opened)
+	}
+	if len(d.copied) != 1 || d.copied[0] != "ALPHA-1" {
+		t.Fatalf("copied %v", d.copied)
+	}
+	d.mustSee("copied ALPHA-1")
+	d.app.opt.Copy = func(string) error { return errors.New("no clipboard") }
+	d.keys("y")
+	d.mustSee("copy ALPHA-1: no clipboard")
+}
+
+func TestQuitSavesPrefsAndReopenRestores(t *testing.T) {
+	d, b := openRoadmap(t, 80, 24)
+	d.keys("E", "v", "j", "j", "L", "L", "s", "q")
+	if !d.quit {
+		t.Fatal("q did not quit")
+	}
+	var p lensPrefs
+	if err := json.Unmarshal(b.prefs[prefLensPrefix+"roadmap"], &p); err != nil {
+		t.Fatalf("prefs: %v", err)
+	}
+	if p.View != "dates" || len(p.Expanded) == 0 || p.SortCol == "" {
+		t.Fatalf("saved prefs %+v", p)
+	}
+	// Reopen: the last Lens opens directly, with its view, expansion and sort.
+	d2 := newDriver(t, b, 80, 24)
+	if d2.app.screen != screenLens || d2.app.lens.view != "dates" || d2.app.lens.sortCol != p.SortCol {
+		t.Fatalf("reopen: screen %v view %q sort %q", d2.app.screen, d2.app.lens.view, d2.app.lens.sortCol)
+	}
+	if d2.app.lens.table.Visible() != 39 {
+		t.Fatalf("reopen: %d rows visible, want all 39", d2.app.lens.table.Visible())
+	}
+	d2.keys("ctrl+c")
+	if !d2.quit {
+		t.Fatal("ctrl+c did not quit")
+	}
+}
+
+func TestHomeKeys(t *testing.T) {
+	b := newMemBackend(t)
+	d := newDriver(t, b, 80, 24)
+	d.keys("j")
+	if d.app.homeCursor != 1 {
+		t.Fatalf("j on home: cursor %d", d.app.homeCursor)
+	}
+	d.keys("k", "G", "g", "/")
+	if d.app.mode != modeHomeFilter {
+		t.Fatal("/ on home did not start the filter")
+	}
+	d.typeText("bgs")
+	if l := d.app.homeList(); len(l) != 1 || l[0].ID != "bugs" {
+		t.Fatalf("fuzzy filter bgs: %v", l)
+	}
+	d.keys("enter")
+	if d.app.lens == nil || d.app.lens.info.ID != "bugs" {
+		t.Fatal("enter in the home filter did not open the match")
+	}
+	d.mustSee("High")
+	d.keys("backspace")
+	if d.app.screen != screenHome {
+		t.Fatal("backspace did not go home")
+	}
+	d.keys("/")
+	d.typeText("x")
+	d.keys("esc")
+	if d.app.homeFilter != "" || d.app.mode != modeNormal {
+		t.Fatal("esc did not clear the home filter")
+	}
+}
+
+func TestChangeFeedRebuildsKeepsCursorAndFlashes(t *testing.T) {
+	d, b := openRoadmap(t, 80, 24)
+	d.keys("E", "j", "j", "j")
+	id := d.app.lens.table.CursorID()
+	builds := b.builds
+	d.fire() // poll: nothing changed
+	if b.builds != builds {
+		t.Fatalf("a quiet poll rebuilt (%d builds)", b.builds-builds)
+	}
+	b.edit("ALPHA-5", "Renamed by another process")
+	d.fire()
+	if b.builds != builds+1 {
+		t.Fatalf("change feed moved but %d rebuilds", b.builds-builds)
+	}
+	d.mustSee("Renamed by another process")
+	if got := d.app.lens.table.CursorID(); got != id {
+		t.Fatalf("cursor moved to %s after the rebuild, want %s", got, id)
+	}
+	if !d.app.lens.table.flash["ALPHA-1/ALPHA-5"] {
+		t.Fatal("changed row is not flashing")
+	}
+	d.fire() // flash end (and the next poll)
+	if len(d.app.lens.table.flash) != 0 {
+		t.Fatal("flash did not end")
+	}
+}
+
+func TestRefreshAndStatusBar(t *testing.T) {
+	d, b := openRoadmap(t, 120, 30)
+	d.keys("r")
+	if b.refreshes != 1 {
+		t.Fatalf("r ran %d refreshes", b.refreshes)
+	}
+	d.mustSee("refreshed")
+	b.refreshErr = errors.New("jira said 503")
+	d.keys("r")
+	d.mustSee("refresh: jira said 503")
+	b.status.PendingWebhooks = 4
+	b.status.Refreshing = true
+	b.status.Err = "token expired"
+	d.fire()
+	for _, s := range []string{"demo │ Roadmap", "view plan", "39/39 rows", "refreshed 3m ago", "refreshing…", "4 webhooks pending", "error: token expired"} {
+		d.mustSee(s)
+	}
+}
+
+func TestOfflineBanner(t *testing.T) {
+	b := newMemBackend(t)
+	b.status.Offline = true
+	d := newDriver(t, b, 80, 24)
+	d.mustSee("OFFLINE — Jira is unreachable")
+	d.keys("enter")
+	d.mustSee("OFFLINE")
+}
+
+func TestMouse(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	d.keys("E")
+	d.send(tea.MouseClickMsg{X: 10, Y: d.app.bodyTop() + 3, Button: tea.MouseLeft})
+	if got := d.app.lens.table.Cursor(); got != 3 {
+		t.Fatalf("click on body row 3: cursor %d", got)
+	}
+	d.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	if d.app.lens.table.offset != 3 {
+		t.Fatalf("wheel down: offset %d, want 3", d.app.lens.table.offset)
+	}
+	d.send(tea.MouseClickMsg{X: 0, Y: d.app.bodyTop(), Button: tea.MouseLeft}) // gutter toggles
+	d.keys("M")                                                                // mouse off
+	before := d.app.lens.table.Cursor()
+	d.send(tea.MouseClickMsg{X: 10, Y: d.app.bodyTop() + 5, Button: tea.MouseLeft})
+	if d.app.lens.table.Cursor() != before {
+		t.Fatal("click moved the cursor with the mouse off")
+	}
+	if d.app.View().MouseMode != tea.MouseModeNone {
+		t.Fatal("mouse mode still on")
+	}
+}
+
+func TestResizeKeepsCursorRow(t *testing.T) {
+	d, _ := openRoadmap(t, 160, 48)
+	d.keys("E", "G", "k", "k")
+	id := d.app.lens.table.CursorID()
+	for _, sz := range [][2]int{{80, 24}, {40, 10}, {200, 60}} {
+		d.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		d.app.Render()
+		if got := d.app.lens.table.CursorID(); got != id {
+			t.Fatalf("resize to %v: cursor on %s, want %s", sz, got, id)
+		}
+		if !strings.Contains(d.screen(), "▌") {
+			t.Fatalf("resize to %v: cursor row not drawn:\n%s", sz, d.screen())
+		}
+	}
+}
+
+func TestBackendErrorsShown(t *testing.T) {
+	b := newMemBackend(t)
+	b.lensesErr = errors.New("cache locked")
+	d := newDriver(t, b, 80, 24)
+	d.mustSee("list Lenses: cache locked")
+}
+
+func TestRemapFromConfig(t *testing.T) {
+	km := DefaultKeymap()
+	if err := km.Remap(map[string][]string{"down": {"ctrl+j", "x"}, "quit": {"Q"}}); err != nil {
+		t.Fatal(err)
+	}
+	b := newMemBackend(t)
+	d := newDriver(t, b, 80, 24, func(o *Options) { o.Keymap = km })
+	d.keys("enter", "x")
+	if d.app.lens.table.Cursor() != 1 {
+		t.Fatal("remapped down key did nothing")
+	}
+	d.keys("j")
+	if d.app.lens.table.Cursor() != 1 {
+		t.Fatal("old key j still moves down")
+	}
+	d.keys("?")
+	d.mustSee("ctrl+j/x")
+	d.keys("esc", "q")
+	if d.quit {
+		t.Fatal("q still quits after remapping quit to Q")
+	}
+	d.keys("Q")
+	if !d.quit {
+		t.Fatal("Q did not quit")
+	}
+
+	var ua *UnknownActionError
+	if err := km.Remap(map[string][]string{"fly": {"f"}}); !errors.As(err, &ua) || ua.Action != "fly" {
+		t.Fatalf("unknown action: %v", err)
+	}
+	if err := km.Remap(map[string][]string{"up": {}}); err == nil {
+		t.Fatal("empty key list accepted")
+	}
+}
+
+func TestNoColor(t *testing.T) {
+	if !NoColorEnv(func(string) string { return "1" }) || NoColorEnv(func(string) string { return "" }) {
+		t.Fatal("NO_COLOR: any non-empty value disables color, empty does not")
+	}
+	b := newMemBackend(t)
+	d := newDriver(t, b, 80, 24, func(o *Options) { o.NoColor = true })
+	d.keys("enter", "E", "/")
+	d.typeText("story")
+	if out := d.app.Render(); strings.Contains(out, "\x1b[") {
+		t.Fatalf("escape codes with no color: %q", out[:200])
+	}
+	d2 := newDriver(t, b, 80, 24)
+	d2.keys("enter")
+	if !strings.Contains(d2.app.Render(), "\x1b[") {
+		t.Fatal("no styling with colors on")
+	}
+	d2.send(tea.BackgroundColorMsg{Color: color.White})
+	if d2.app.th.Dark {
+		t.Fatal("white background resolved a dark theme")
+	}
+	d2.send(tea.BackgroundColorMsg{Color: color.Black})
+	if !d2.app.th.Dark {
+		t.Fatal("black background resolved a light theme")
+	}
+}
+
+func TestStaleBuildDropped(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	stale := builtMsg{seq: d.app.buildSeq - 1, info: d.app.lens.info, reason: reasonView, err: errors.New("stale")}
+	d.send(stale)
+	if d.app.message != "" {
+		t.Fatalf("stale answer was applied: %q", d.app.message)
+	}
+}
