@@ -177,8 +177,16 @@ func (a *App) promptLines() []string {
 	case modeFilter:
 		first := filterPrompt + a.input.View()
 		if e := a.filterErr; e != nil {
-			caret := strings.Repeat(" ", ansi.StringWidth(filterPrompt)+max(e.Column-1, 0)) + "^ "
-			return []string{first, a.th.Render(a.th.Error, caret+e.Msg)}
+			at := ansi.StringWidth(filterPrompt) + max(e.Column-1, 0)
+			msg := strings.TrimPrefix(e.Msg, "Error in the JQL Query: ")
+			after, before := a.width-at-2, at-1
+			line := strings.Repeat(" ", at) + "^ " + ansi.Truncate(msg, max(after, 0), "…")
+			if ansi.StringWidth(msg) > after && before > after {
+				// More room left of the caret: end the message at it instead.
+				msg = ansi.Truncate(msg, before, "…")
+				line = strings.Repeat(" ", at-1-ansi.StringWidth(msg)) + msg + " ^"
+			}
+			return []string{first, a.th.Render(a.th.Error, line)}
 		}
 		return []string{first, a.th.Render(a.th.Muted, "enter keeps the filter · esc restores the previous one")}
 	case modeHomeFilter:
@@ -194,7 +202,7 @@ func (a *App) promptLines() []string {
 	if a.screen == screenHome {
 		return []string{a.th.Render(a.th.Muted, "enter open · / filter · : commands · ? help · q quit")}
 	}
-	return []string{a.th.Render(a.th.Muted, "h/l fold · / search · f filter · v view · s sort · enter detail · : commands · ? help")}
+	return []string{a.th.Render(a.th.Muted, "h/l fold · / search · f filter · v view · s sort · enter detail · : cmds · ? help")}
 }
 
 func (a *App) renderHome() []string {
