@@ -133,12 +133,12 @@ func (s *Site) runSearch(u int, src string, reconcile []int64, cloud bool) (*res
 	if err != nil {
 		return nil, &queryError{err.Error()}
 	}
-	if cloud && !q.Bounded() {
-		return nil, &queryError{msgUnbounded}
-	}
 	match, err := q.Compile(s.jqlEnv(u))
 	if err != nil {
 		return nil, &queryError{err.Error()}
+	}
+	if cloud && !q.Bounded() {
+		return nil, &queryError{msgUnbounded}
 	}
 	reconciled := map[int32]bool{}
 	for _, id := range reconcile {

@@ -57,7 +57,8 @@ type Site struct {
 	search *resultCache
 
 	jv      *jqlValues
-	handler http.Handler
+	handler http.Handler // the routes wrapped with faults
+	faults  *Faults
 	// sink receives webhook events; nil until webhooks are wired (see wire).
 	sink     eventSink
 	registry webhookRegistry
@@ -176,12 +177,17 @@ func New(opts Options) (*Site, error) {
 	}
 	s.jv = s.buildJQLValues()
 	s.generate(opts.Issues)
-	s.handler = s.routes()
+	s.faults = NewFaults(uint64(opts.Seed))
+	s.faults.SetClock(opts.Now)
+	s.handler = WithFaults(s.routes(), s.faults)
 	return s, nil
 }
 
 // Dialect returns "cloud" or "datacenter".
 func (s *Site) Dialect() string { return s.dialect }
+
+// Faults returns the site's fault injection, off until configured.
+func (s *Site) Faults() *Faults { return s.faults }
 
 // Users returns the directory.
 func (s *Site) Users() []User {
