@@ -61,7 +61,7 @@ const floorSchema = `CREATE TABLE issues (id INTEGER PRIMARY KEY, key TEXT NOT N
 func openFloor(tb testing.TB) *sql.DB {
 	tb.Helper()
 	p := filepath.Join(tb.TempDir(), "floor.db")
-	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)&_txlock=immediate")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,16 +57,15 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 	at := ms(now())
 	err := db.write(ctx, "upsert issues", func(tx *sql.Tx) error {
 		st = UpsertStats{}
-		tomb, err := tx.PrepareContext(ctx, "SELECT last_updated FROM tombstones WHERE issue_id = ?")
+		// One lookup per issue for both what the guard needs: its tombstone and its cached version.
+		look, err := tx.PrepareContext(ctx, `SELECT
+			(SELECT last_updated FROM tombstones WHERE issue_id = ?1),
+			(SELECT updated FROM issues WHERE id = ?1),
+			(SELECT hash FROM issues WHERE id = ?1)`)
 		if err != nil {
 			return err
 		}
-		defer tomb.Close()
-		cur, err := tx.PrepareContext(ctx, "SELECT updated, hash FROM issues WHERE id = ?")
-		if err != nil {
-			return err
-		}
-		defer cur.Close()
+		defer look.Close()
 		// OR REPLACE also clears a stale row holding the same key under another id.
 		put, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO issues("+issueColumns+", fetched_at, hash, fields) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 		if err != nil {
@@ -88,20 +89,24 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 				return fmt.Errorf("issue %q (id %d): id and key are required", is.Key, is.ID)
 			}
 			updated := ms(is.Updated)
-			var lastUpdated int64
-			switch err := tomb.QueryRowContext(ctx, is.ID).Scan(&lastUpdated); {
-			case err == nil:
-				if !authoritative || updated <= lastUpdated {
+			var tombUpdated, curUpdated, curHash sql.NullInt64
+			if err := look.QueryRowContext(ctx, is.ID).Scan(&tombUpdated, &curUpdated, &curHash); err != nil {
+				return fmt.Errorf("issue %s: %w", is.Key, err)
+			}
+			if tombUpdated.Valid {
+				if !authoritative || updated <= tombUpdated.Int64 {
 					st.Blocked++
 					continue
 				}
 				if _, err := untomb.ExecContext(ctx, is.ID); err != nil {
 					return fmt.Errorf("issue %s: %w", is.Key, err)
 				}
-			case !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("issue %s: %w", is.Key, err)
 			}
 
+			if curUpdated.Valid && (updated < curUpdated.Int64 || (updated == curUpdated.Int64 && !authoritative)) {
+				st.Stale++
+				continue
+			}
 			raw, err := marshalFields(is.Fields)
 			if err != nil {
 				return fmt.Errorf("issue %s: %w", is.Key, err)
@@ -111,22 +116,13 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 				return fmt.Errorf("issue %s: labels: %w", is.Key, err)
 			}
 			h := rowHash(is, labels, raw)
-
 			kind := ChangeIssueCreated
-			var curUpdated, curHash int64
-			switch err := cur.QueryRowContext(ctx, is.ID).Scan(&curUpdated, &curHash); {
-			case err == nil:
-				if updated < curUpdated || (updated == curUpdated && !authoritative) {
-					st.Stale++
-					continue
-				}
-				if h == curHash {
+			if curUpdated.Valid {
+				if h == curHash.Int64 {
 					st.Unchanged++
 					continue
 				}
 				kind = ChangeIssueUpdated
-			case !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("issue %s: %w", is.Key, err)
 			}
 
 			var sp any
@@ -168,11 +164,10 @@ func (db *DB) DeleteIssues(ctx context.Context, ids []int64, reason string) (int
 			err := tx.QueryRowContext(ctx, "SELECT key, updated FROM issues WHERE id = ?", id).Scan(&key, &updated)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				// Unknown issue: block anything not newer than now.
-				var old string
-				_ = tx.QueryRowContext(ctx, "SELECT key FROM tombstones WHERE issue_id = ?", id).Scan(&old)
+				// Unknown issue: with no Updated to go by, block anything not newer than now.
+				// An existing tombstone already says more and is kept.
 				if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones(issue_id, key, deleted_at, last_updated, reason)
-					VALUES (?, ?, ?, ?, ?) ON CONFLICT(issue_id) DO NOTHING`, id, old, at, at, reason); err != nil {
+					VALUES (?, '', ?, ?, ?) ON CONFLICT(issue_id) DO NOTHING`, id, at, at, reason); err != nil {
 					return fmt.Errorf("tombstone %d: %w", id, err)
 				}
 				continue
@@ -394,16 +389,51 @@ func parseLabels(s string, in interner) ([]string, error) {
 	return out, nil
 }
 
-// marshalFields encodes raw fields with sorted keys, so equal content hashes equally.
+// marshalFields encodes raw fields as one JSON object with sorted keys, so equal content
+// hashes equally. Values are copied verbatim after a validity check: json.Marshal would
+// re-compact every value through reflection, a third of an upsert's cost.
 func marshalFields(f map[string]json.RawMessage) ([]byte, error) {
 	if len(f) == 0 {
 		return []byte("{}"), nil
 	}
-	b, err := json.Marshal(f)
-	if err != nil {
-		return nil, fmt.Errorf("raw fields: %w", err)
+	keys := make([]string, 0, len(f))
+	size := 2
+	for k, v := range f {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 4
 	}
-	return b, nil
+	slices.Sort(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		v := bytes.TrimSpace(f[k])
+		if len(v) == 0 {
+			v = []byte("null")
+		} else if !json.Valid(v) {
+			return nil, fmt.Errorf("raw field %s: invalid JSON", k)
+		}
+		b = append(b, v...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string; field ids are plain ASCII, so the common case
+// is a straight copy.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func nonNil(s []string) []string {

@@ -96,7 +96,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	ms := busyTimeout.Milliseconds()
 	// The writer's DSN leaves journal_mode alone: it is a persistent change to the file and
 	// must not happen before the schema version check.
-	wdsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate", pathURI(path), ms)
+	// temp_store=MEMORY keeps statement journals (INSERT OR REPLACE needs them) off disk;
+	// the larger page cache holds the issue table's indexes during a batch.
+	wdsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)&_txlock=immediate", pathURI(path), ms)
 	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
@@ -111,7 +113,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 
-	rdsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=query_only(1)", pathURI(path), ms)
+	rdsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-8192)&_pragma=query_only(1)", pathURI(path), ms)
 	r, err := sql.Open("sqlite", rdsn)
 	if err != nil {
 		w.Close()
