@@ -25,6 +25,17 @@ type builder struct {
 	venv  *valueEnv
 	env   jql.Env
 	notes []string
+	slab  []node // nodes are carved from slabs: one allocation per 4096 rows, not per row
+}
+
+func (b *builder) newNode(kind RowKind, ord int32, label string) *node {
+	if len(b.slab) == 0 {
+		b.slab = make([]node, 4096)
+	}
+	n := &b.slab[0]
+	b.slab = b.slab[1:]
+	n.kind, n.ord, n.label = kind, ord, label
+	return n
 }
 
 // Build runs the definition's generators over data and returns the forest. visible is the
@@ -115,7 +126,7 @@ func (b *builder) scope(s *cscope) ([]*node, error) {
 	add := func(ord int32) {
 		if !seen[ord] {
 			seen[ord] = true
-			rows = append(rows, &node{kind: RowIssue, ord: ord})
+			rows = append(rows, b.newNode(RowIssue, ord, ""))
 		}
 	}
 	for _, in := range s.inserts {
@@ -236,7 +247,7 @@ func (b *builder) addRelated(n *node, ex *cextend, path []int32, left int) {
 				return
 			}
 		}
-		n.kids = append(n.kids, &node{kind: RowIssue, ord: o})
+		n.kids = append(n.kids, b.newNode(RowIssue, o, ""))
 	})
 	for _, k := range n.kids[before:] {
 		b.addRelated(k, ex, append(path, k.ord), left-1)
@@ -249,7 +260,7 @@ func (b *builder) related(ord int32, ex *cextend, fn func(int32)) {
 	switch ex.by {
 	case "parent", "subtasks":
 		wantSub := ex.by == "subtasks"
-		for _, c := range b.idx.children[is.Key] {
+		for _, c := range b.idx.children[ord] {
 			ci := &b.data.Issues[c]
 			if ci.Subtask != wantSub {
 				continue

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/expr-lang/expr/vm"
-
 	"foundation/jql"
 )
 
@@ -68,14 +66,14 @@ type cgroup struct{ field fieldRef }
 
 type csort struct {
 	fields  []fieldRef
-	formula *vm.Program
+	formula *formula
 	desc    []bool
 }
 
 // keys computes the sort keys of one issue.
 func (s *csort) keys(b *builder, is *Issue) []Value {
 	if s.formula != nil {
-		return []Value{runFormula(s.formula, issueEnv(is, b.venv, b.data.Now, nil))}
+		return []Value{runFormula(s.formula.prog, issueEnv(is, b.venv, b.data.Now, nil, s.formula.uses))}
 	}
 	out := make([]Value, len(s.fields))
 	for i, f := range s.fields {

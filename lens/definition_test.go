@@ -275,10 +275,10 @@ func FuzzFormula(f *testing.F) {
 			return
 		}
 		for i := range data.Issues[:3] {
-			env := issueEnv(&data.Issues[i], venv, data.Now, nil)
+			env := issueEnv(&data.Issues[i], venv, data.Now, nil, nil)
 			env["sum_sp"], env["count"] = 3.0, 0.0
-			_ = runFormula(p, env)
+			_ = runFormula(p.prog, env)
 		}
-		_ = runFormula(p, issueEnv(nil, venv, data.Now, nil))
+		_ = runFormula(p.prog, issueEnv(nil, venv, data.Now, nil, p.uses))
 	})
 }

@@ -130,7 +130,7 @@ type dataIndex struct {
 	first    *Issue
 	links    int
 	byKey    map[string]int32
-	children map[string][]int32 // parent or epic key -> child ordinals, data order
+	children [][]int32          // parent (or epic) ordinal -> child ordinals, data order
 	linksOf  map[string][]int32 // issue key -> indexes into Links touching it
 }
 
@@ -147,12 +147,13 @@ func (d *Data) index() *dataIndex {
 		return x
 	}
 	x := &dataIndex{n: len(d.Issues), first: first, links: len(d.Links),
-		byKey: make(map[string]int32, len(d.Issues)), children: make(map[string][]int32),
+		byKey: make(map[string]int32, len(d.Issues)), children: make([][]int32, len(d.Issues)),
 		linksOf: make(map[string][]int32)}
 	for i := range d.Issues {
-		is := &d.Issues[i]
-		x.byKey[is.Key] = int32(i)
-		x.addChild(is, int32(i))
+		x.byKey[d.Issues[i].Key] = int32(i)
+	}
+	for i := range d.Issues {
+		x.addChild(&d.Issues[i], int32(i))
 	}
 	for i, l := range d.Links {
 		x.linksOf[l.From] = append(x.linksOf[l.From], int32(i))
@@ -168,7 +169,11 @@ func (d *Data) index() *dataIndex {
 // forest as a full re-index.
 func (x *dataIndex) addChild(is *Issue, ord int32) {
 	add := func(k string) {
-		s := x.children[k]
+		p, ok := x.byKey[k]
+		if !ok {
+			return // a parent outside the data cannot be a row
+		}
+		s := x.children[p]
 		i := len(s)
 		for i > 0 && s[i-1] > ord {
 			i--
@@ -176,7 +181,7 @@ func (x *dataIndex) addChild(is *Issue, ord int32) {
 		s = append(s, 0)
 		copy(s[i+1:], s[i:])
 		s[i] = ord
-		x.children[k] = s
+		x.children[p] = s
 	}
 	if is.Parent != "" {
 		add(is.Parent)
@@ -188,10 +193,14 @@ func (x *dataIndex) addChild(is *Issue, ord int32) {
 
 func (x *dataIndex) removeChild(is *Issue, ord int32) {
 	drop := func(k string) {
-		s := x.children[k]
+		p, ok := x.byKey[k]
+		if !ok {
+			return
+		}
+		s := x.children[p]
 		for i, o := range s {
 			if o == ord {
-				x.children[k] = append(s[:i:i], s[i+1:]...)
+				x.children[p] = append(s[:i:i], s[i+1:]...)
 				return
 			}
 		}

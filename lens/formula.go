@@ -8,8 +8,25 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 )
+
+// formula is a compiled expression and the variables it reads, so a row's environment
+// holds only those.
+type formula struct {
+	prog *vm.Program
+	uses map[string]bool
+}
+
+// identCollector records the identifiers of an expression as expr compiles it.
+type identCollector struct{ names map[string]bool }
+
+func (c *identCollector) Visit(n *ast.Node) {
+	if id, ok := (*n).(*ast.IdentifierNode); ok {
+		c.names[id.Value] = true
+	}
+}
 
 // Formula variables: the issue's fields under these names, plus "now" and, in view
 // columns, every roll-up and progress column of the view by its id.
@@ -61,15 +78,16 @@ var formulaFuncs = []expr.Option{
 
 // compileFormula compiles src once; extra names roll-up and progress columns available
 // as number variables. Unknown names are reported with the valid ones.
-func compileFormula(src string, extra []string) (prog *vm.Program, err error) {
+func compileFormula(src string, extra []string) (fm *formula, err error) {
 	defer func() {
 		// expr has panicked on pathological input before; a definition must never crash us.
 		if r := recover(); r != nil {
-			prog, err = nil, fmt.Errorf("formula %q: %v", src, r)
+			fm, err = nil, fmt.Errorf("formula %q: %v", src, r)
 		}
 	}()
-	opts := append([]expr.Option{expr.Env(formulaSample(extra))}, formulaFuncs...)
-	prog, err = expr.Compile(src, opts...)
+	ids := &identCollector{names: map[string]bool{}}
+	opts := append([]expr.Option{expr.Env(formulaSample(extra)), expr.Patch(ids)}, formulaFuncs...)
+	prog, err := expr.Compile(src, opts...)
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "unknown name") {
@@ -79,7 +97,7 @@ func compileFormula(src string, extra []string) (prog *vm.Program, err error) {
 		}
 		return nil, fmt.Errorf("formula %q: %s", src, msg)
 	}
-	return prog, nil
+	return &formula{prog: prog, uses: ids.names}, nil
 }
 
 func firstLine(s string) string {
@@ -90,37 +108,61 @@ func firstLine(s string) string {
 }
 
 // issueEnv fills a formula environment for one row; is is nil for group and folder rows.
-// m is reused between rows when given.
-func issueEnv(is *Issue, venv *valueEnv, now time.Time, m map[string]any) map[string]any {
+// m is reused between rows when given; uses, when not nil, limits it to those names.
+func issueEnv(is *Issue, venv *valueEnv, now time.Time, m map[string]any, uses map[string]bool) map[string]any {
 	if m == nil {
 		m = make(map[string]any, 24)
 	}
-	m["now"] = now
+	set := func(k string, v func() any) {
+		if uses == nil || uses[k] {
+			m[k] = v()
+		}
+	}
+	set("now", func() any { return now })
 	if is == nil {
 		for _, k := range []string{"key", "summary", "status", "category", "type", "priority", "resolution", "assignee", "reporter", "project", "parent", "epic", "rank"} {
-			m[k] = ""
+			set(k, func() any { return "" })
 		}
-		m["labels"], m["points"], m["isIssue"] = []string{}, 0.0, false
-		m["created"], m["updated"], m["due"] = time.Time{}, time.Time{}, time.Time{}
+		set("labels", func() any { return []string{} })
+		set("points", func() any { return 0.0 })
+		set("isIssue", func() any { return false })
+		for _, k := range []string{"created", "updated", "due"} {
+			set(k, func() any { return time.Time{} })
+		}
 		return m
 	}
-	m["key"], m["summary"], m["status"] = is.Key, is.Summary, is.Status
-	m["category"], m["type"], m["priority"] = categoryName(is.StatusCategory), is.Type, is.Priority
-	m["resolution"], m["assignee"], m["reporter"] = is.Resolution, venv.user(is.Assignee), venv.user(is.Reporter)
-	m["project"], m["parent"], m["epic"], m["rank"] = is.Project, is.Parent, is.EpicLink, is.Rank
-	labels := is.Labels
-	if labels == nil {
-		labels = []string{}
-	}
-	m["labels"], m["isIssue"] = labels, true
-	if is.StoryPoints != nil {
-		m["points"] = *is.StoryPoints
-	} else {
-		m["points"] = 0.0
-	}
-	m["created"], m["updated"] = is.Created, is.Updated
-	due, _ := time.Parse("2006-01-02", is.DueDate)
-	m["due"] = due
+	set("key", func() any { return is.Key })
+	set("summary", func() any { return is.Summary })
+	set("status", func() any { return is.Status })
+	set("category", func() any { return categoryName(is.StatusCategory) })
+	set("type", func() any { return is.Type })
+	set("priority", func() any { return is.Priority })
+	set("resolution", func() any { return is.Resolution })
+	set("assignee", func() any { return venv.user(is.Assignee) })
+	set("reporter", func() any { return venv.user(is.Reporter) })
+	set("project", func() any { return is.Project })
+	set("parent", func() any { return is.Parent })
+	set("epic", func() any { return is.EpicLink })
+	set("rank", func() any { return is.Rank })
+	set("labels", func() any {
+		if is.Labels == nil {
+			return []string{}
+		}
+		return is.Labels
+	})
+	set("isIssue", func() any { return true })
+	set("points", func() any {
+		if is.StoryPoints != nil {
+			return *is.StoryPoints
+		}
+		return 0.0
+	})
+	set("created", func() any { return is.Created })
+	set("updated", func() any { return is.Updated })
+	set("due", func() any {
+		due, _ := time.Parse("2006-01-02", is.DueDate)
+		return due
+	})
 	return m
 }
 

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-
-	"github.com/expr-lang/expr/vm"
 )
 
 // ColumnKind says where a column's values come from.
@@ -53,7 +51,7 @@ type ccol struct {
 	progBy   string
 	progF    fieldRef
 	weight   string
-	formula  *vm.Program
+	formula  *formula
 }
 
 type crule struct {
@@ -294,7 +292,8 @@ type View struct {
 	computed [][]Value // per column; nil for field columns
 	// issueBelow[i] says whether any issue row sits under row i: leaves have none.
 	issueBelow []bool
-	mark       int32 // generation for the stamp array in aggregate
+	mark       int32   // generation for the stamp array in aggregate
+	set        []int32 // aggregate's scratch list of issue ordinals
 }
 
 // Columns lists a view's columns ("" is the default view).
@@ -467,9 +466,9 @@ func (v *View) compute() {
 		}
 		out := make([]Value, n)
 		for i := range rows {
-			env = issueEnv(rows[i].Issue, v.f.venv, v.f.data.Now, env)
+			env = issueEnv(rows[i].Issue, v.f.venv, v.f.data.Now, env, col.formula.uses)
 			for k, other := range v.cv.cols {
-				if other.Kind == ColRollup || other.Kind == ColProgress {
+				if (other.Kind == ColRollup || other.Kind == ColProgress) && col.formula.uses[other.ID] {
 					x := v.computed[k][i]
 					if x.Kind == KindEmpty {
 						env[other.ID] = 0.0
@@ -478,7 +477,7 @@ func (v *View) compute() {
 					}
 				}
 			}
-			out[i] = runFormula(col.formula, env)
+			out[i] = runFormula(col.formula.prog, env)
 		}
 		v.computed[c] = out
 	}
@@ -492,7 +491,8 @@ func (v *View) aggregate(i int, col *ccol, stamp []int32) Value {
 	r := &rows[i]
 	v.mark++
 	mark := v.mark
-	var set []int32
+	set := v.set[:0]
+	defer func() { v.set = set[:0] }()
 	take := func(j int) {
 		o := rows[j].ord
 		if o >= 0 && stamp[o] != mark {
@@ -571,6 +571,26 @@ func (v *View) aggregate(i int, col *ccol, stamp []int32) Value {
 	for _, o := range set {
 		is := &issues[o]
 		if col.rollOp == "count" && col.field.sys == sysNone && col.field.id == "" {
+			cnt++
+			continue
+		}
+		if col.field.sys == sysStoryPoints {
+			// Fast path for the most rolled-up field: no value slice per issue.
+			if is.StoryPoints == nil {
+				continue
+			}
+			x := *is.StoryPoints
+			switch {
+			case col.rollOp == "count":
+			case cnt == 0:
+				acc = x
+			case col.rollOp == "min":
+				acc = math.Min(acc, x)
+			case col.rollOp == "max":
+				acc = math.Max(acc, x)
+			default:
+				acc += x
+			}
 			cnt++
 			continue
 		}

@@ -1,0 +1,153 @@
+package lens
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"foundation/jql"
+)
+
+// benchLens is the benchmark Lens of issue 4: JQL insert, parent extend (and sub-tasks, so
+// every issue is a row), three roll-ups and a formula.
+const benchLens = `name: bench
+generators:
+  - insert: {jql: "project in (ALPHA, BETA) AND issuetype = Epic"}
+  - extend: {by: parent}
+  - extend: {by: subtasks}
+views:
+  - name: v
+    columns:
+      - field: key
+      - field: summary
+      - {id: sp, rollup: {op: sum, field: story points}}
+      - {id: n, rollup: {op: count, over: leaves}}
+      - {id: hi, rollup: {op: max, field: story points, over: children}}
+      - {id: left, formula: "sp - hi"}
+`
+
+// benchData is about 100,000 issues (7,750 epics per project with stories and sub-tasks).
+func benchData(b *testing.B) *Data {
+	b.Helper()
+	d := testData(7750)
+	if n := len(d.Issues); n < 95000 || n > 110000 {
+		b.Fatalf("bench data has %d issues, want about 100,000", n)
+	}
+	return d
+}
+
+// floorScan is the floor a build is compared with: one pass of the same compiled JQL over
+// every issue, the least any Lens over this data must do.
+func floorScan(b *testing.B, d *Data) time.Duration {
+	b.Helper()
+	q, err := jql.Parse("project in (ALPHA, BETA) AND issuetype = Epic")
+	if err != nil {
+		b.Fatal(err)
+	}
+	best := time.Duration(1 << 62)
+	for range 5 {
+		start := time.Now()
+		m, err := q.Compile(jql.Env{Now: d.Now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec := &issueRecord{}
+		n := 0
+		for i := range d.Issues {
+			rec.is = &d.Issues[i]
+			if m(rec) {
+				n++
+			}
+		}
+		if n == 0 {
+			b.Fatal("floor matched nothing")
+		}
+		best = min(best, time.Since(start))
+	}
+	return best
+}
+
+func buildView(b *testing.B, def *Definition, d *Data) *Forest {
+	f, err := Build(def, d, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := f.View("v")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The TUI draws a window of cells; touch one screenful so field cells are exercised.
+	for i := 0; i < 50 && i < len(f.Rows); i++ {
+		for c := range v.Columns() {
+			_ = v.Cell(i, c)
+		}
+	}
+	return f
+}
+
+// BenchmarkBuild builds and opens the 100,000-issue Lens from a cold definition (JQL
+// parsed and formulas compiled inside the loop) and reports ns/row and the ratio to the
+// floor scan.
+func BenchmarkBuild(b *testing.B) {
+	d := benchData(b)
+	floor := floorScan(b, d)
+	var rows int
+	b.ResetTimer()
+	for b.Loop() {
+		def, err := Parse("bench.yaml", []byte(benchLens))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = len(buildView(b, def, d).Rows)
+	}
+	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(float64(rows), "rows")
+	b.ReportMetric(per/float64(rows), "ns/row")
+	b.ReportMetric(per/float64(floor.Nanoseconds()), "x-floor")
+}
+
+// BenchmarkRebuildOneChange changes one issue through Data.SetIssue and rebuilds with the
+// cached definition and index.
+func BenchmarkRebuildOneChange(b *testing.B) {
+	d := benchData(b)
+	floor := floorScan(b, d)
+	def, err := Parse("bench.yaml", []byte(benchLens))
+	if err != nil {
+		b.Fatal(err)
+	}
+	buildView(b, def, d)
+	sp := 1.0
+	b.ResetTimer()
+	for b.Loop() {
+		is := d.Issues[7]
+		sp++
+		is.StoryPoints = &sp
+		d.SetIssue(is)
+		buildView(b, def, d)
+	}
+	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(per/float64(floor.Nanoseconds()), "x-floor")
+}
+
+// BenchmarkForestMemory reports the heap a built and opened Lens keeps per row (the
+// issues themselves excluded: they belong to the cache snapshot).
+func BenchmarkForestMemory(b *testing.B) {
+	d := benchData(b)
+	def, err := Parse("bench.yaml", []byte(benchLens))
+	if err != nil {
+		b.Fatal(err)
+	}
+	buildView(b, def, d) // warm the index and compiled definition
+	var perRow float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		f := buildView(b, def, d)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perRow = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(f.Rows))
+		runtime.KeepAlive(f)
+	}
+	b.ReportMetric(perRow, "B/row")
+}
