@@ -9,7 +9,12 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden screens in testdata/")
+// updating reports the -update flag. teatest's golden package already defines it for the
+// test binary, so it is looked up rather than defined twice.
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 // TestGoldenScreens renders each screen at a narrow and a wide size and compares the text
 // (ANSI stripped) with testdata/<name>-<w>x<h>.golden. Run with -update after a deliberate
@@ -54,7 +59,7 @@ func TestGoldenScreens(t *testing.T) {
 				}
 				got = strings.Join(lines, "\n") + "\n"
 				path := filepath.Join("testdata", name+".golden")
-				if *update {
+				if updating() {
 					if err := os.MkdirAll("testdata", 0o755); err != nil {
 						t.Fatal(err)
 					}
