@@ -15,7 +15,9 @@ func TestADFText(t *testing.T) {
 	doc := func(blocks ...string) string {
 		return `{"type":"doc","version":1,"content":[` + strings.Join(blocks, ",") + `]}`
 	}
-	li := func(blocks ...string) string { return `{"type":"listItem","content":[` + strings.Join(blocks, ",") + `]}` }
+	li := func(blocks ...string) string {
+		return `{"type":"listItem","content":[` + strings.Join(blocks, ",") + `]}`
+	}
 	tests := []struct {
 		name, in, want string
 	}{
@@ -31,17 +33,17 @@ func TestADFText(t *testing.T) {
 		{"mention", doc(p(txt("ping "), `{"type":"mention","attrs":{"id":"abc","text":"@Alice"}}`)), "ping @Alice"},
 		{"mention without @", doc(p(`{"type":"mention","attrs":{"id":"abc","text":"Bob"}}`)), "@Bob"},
 		{"emoji date status", doc(p(`{"type":"emoji","attrs":{"shortName":":smile:","text":"😄"}}`, txt(" "), `{"type":"date","attrs":{"timestamp":"1767225600000"}}`, txt(" "), `{"type":"status","attrs":{"text":"DONE","color":"green"}}`)), "😄 2026-01-01 [DONE]"},
-		{"bullet list", doc(`{"type":"bulletList","content":[`+li(p(txt("a")))+`,`+li(p(txt("b")))+`]}`), "- a\n- b"},
-		{"ordered nested", doc(`{"type":"orderedList","attrs":{"order":3},"content":[`+li(p(txt("x")), `{"type":"bulletList","content":[`+li(p(txt("y")))+`]}`)+`]}`), "3. x\n   - y"},
-		{"code", doc(`{"type":"codeBlock","attrs":{"language":"go"},"content":[`+txt("a := 1\nb := 2")+`]}`), "    a := 1\n    b := 2"},
-		{"quote", doc(`{"type":"blockquote","content":[`+p(txt("said"))+`,`+p(txt("twice"))+`]}`), "> said\n>\n> twice"},
+		{"bullet list", doc(`{"type":"bulletList","content":[` + li(p(txt("a"))) + `,` + li(p(txt("b"))) + `]}`), "- a\n- b"},
+		{"ordered nested", doc(`{"type":"orderedList","attrs":{"order":3},"content":[` + li(p(txt("x")), `{"type":"bulletList","content":[`+li(p(txt("y")))+`]}`) + `]}`), "3. x\n   - y"},
+		{"code", doc(`{"type":"codeBlock","attrs":{"language":"go"},"content":[` + txt("a := 1\nb := 2") + `]}`), "    a := 1\n    b := 2"},
+		{"quote", doc(`{"type":"blockquote","content":[` + p(txt("said")) + `,` + p(txt("twice")) + `]}`), "> said\n>\n> twice"},
 		{"rule", doc(p(txt("a")), `{"type":"rule"}`, p(txt("b"))), "a\n\n---\n\nb"},
-		{"panel", doc(`{"type":"panel","attrs":{"panelType":"warning"},"content":[`+p(txt("careful"))+`]}`), "WARNING: careful"},
-		{"table", doc(`{"type":"table","content":[{"type":"tableRow","content":[{"type":"tableHeader","content":[`+p(txt("Key"))+`]},{"type":"tableHeader","content":[`+p(txt("Sum"))+`]}]},{"type":"tableRow","content":[{"type":"tableCell","content":[`+p(txt("A-1"))+`]},{"type":"tableCell","content":[`+p(txt("x"))+`,`+p(txt("y"))+`]}]}]}`), "Key | Sum\nA-1 | x y"},
-		{"tasks", doc(`{"type":"taskList","content":[{"type":"taskItem","attrs":{"state":"DONE"},"content":[`+txt("ship")+`]},{"type":"taskItem","attrs":{"state":"TODO"},"content":[`+txt("test")+`]}]}`), "[x] ship\n[ ] test"},
+		{"panel", doc(`{"type":"panel","attrs":{"panelType":"warning"},"content":[` + p(txt("careful")) + `]}`), "WARNING: careful"},
+		{"table", doc(`{"type":"table","content":[{"type":"tableRow","content":[{"type":"tableHeader","content":[` + p(txt("Key")) + `]},{"type":"tableHeader","content":[` + p(txt("Sum")) + `]}]},{"type":"tableRow","content":[{"type":"tableCell","content":[` + p(txt("A-1")) + `]},{"type":"tableCell","content":[` + p(txt("x")) + `,` + p(txt("y")) + `]}]}]}`), "Key | Sum\nA-1 | x y"},
+		{"tasks", doc(`{"type":"taskList","content":[{"type":"taskItem","attrs":{"state":"DONE"},"content":[` + txt("ship") + `]},{"type":"taskItem","attrs":{"state":"TODO"},"content":[` + txt("test") + `]}]}`), "[x] ship\n[ ] test"},
 		{"media and cards", doc(`{"type":"mediaSingle","content":[{"type":"media","attrs":{"type":"file","id":"1"}}]}`, p(`{"type":"inlineCard","attrs":{"url":"https://a.b/c"}}`), `{"type":"blockCard","attrs":{"url":"https://d.e"}}`), "[attachment]\n\nhttps://a.b/c\n\nhttps://d.e"},
-		{"expand", doc(`{"type":"expand","attrs":{"title":"More"},"content":[`+p(txt("hidden"))+`]}`), "More\nhidden"},
-		{"unknown block degrades", doc(`{"type":"fancyWidget","content":[`+p(txt("inside"))+`]}`), "inside"},
+		{"expand", doc(`{"type":"expand","attrs":{"title":"More"},"content":[` + p(txt("hidden")) + `]}`), "More\nhidden"},
+		{"unknown block degrades", doc(`{"type":"fancyWidget","content":[` + p(txt("inside")) + `]}`), "inside"},
 		{"unknown inline degrades", doc(p(`{"type":"sparkle","text":"✨"}`)), "✨"},
 	}
 	for _, tt := range tests {
