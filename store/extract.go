@@ -118,6 +118,9 @@ func Extract(id int64, key string, fields map[string]json.RawMessage, wk WellKno
 	if err := decode(fields["labels"], &is.Labels); err != nil {
 		return fail("labels", err)
 	}
+	if len(is.Labels) == 0 {
+		is.Labels = nil // one spelling of "no labels", as reads from the store give it
+	}
 	if wk.StoryPoints != "" {
 		if err := decode(fields[wk.StoryPoints], &is.StoryPoints); err != nil {
 			return fail(wk.StoryPoints, err)

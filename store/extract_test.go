@@ -79,7 +79,7 @@ func TestExtract(t *testing.T) {
 			want: lens.Issue{
 				ID: 10042, Key: "ALPHA-42", ProjectID: 10100, Project: "BETA", Type: "Sub-task", Subtask: true,
 				Status: "Done", StatusCategory: "done", Resolution: "Fixed", Parent: "BETA-3", EpicLink: "BETA-1",
-				Assignee: "bob", Reporter: "carol", Summary: "x", Labels: []string{},
+				Assignee: "bob", Reporter: "carol", Summary: "x",
 				Created: time.Date(2024, 1, 31, 14, 5, 6, 0, time.UTC),
 				Updated: time.Date(2024, 1, 31, 14, 5, 6, 0, time.UTC),
 			},

@@ -92,6 +92,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
 	}
+	// A file made by something else may be readable by others; the cache holds issue data.
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(path, 0o600); err != nil {
+			return nil, fmt.Errorf("open cache %s: restrict permissions: %w", path, err)
+		}
+	}
 
 	ms := busyTimeout.Milliseconds()
 	// The writer's DSN leaves journal_mode alone: it is a persistent change to the file and

@@ -77,6 +77,22 @@ func TestOpenPermissions(t *testing.T) {
 			t.Errorf("%s mode %v, want %v", filepath.Base(path), st.Mode(), want)
 		}
 	}
+	// A pre-existing world-readable file is tightened.
+	loose := filepath.Join(dir, "loose.db")
+	if err := os.WriteFile(loose, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ldb, err := Open(context.Background(), loose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ldb.Close()
+	if st, err := os.Stat(loose); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("pre-existing file mode %v (%v), want 0600", st.Mode(), err)
+	}
 	var mode string
 	if err := db.r.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode %q (%v), want wal", mode, err)
