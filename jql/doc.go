@@ -26,8 +26,9 @@
 // Fields (canonical names, as Record is asked for them; aliases in brackets): project, key
 // [issuekey], id, issuetype [type], status, statuscategory, assignee, reporter, priority,
 // labels, component, fixversion, sprint, parent, "epic link", summary, description, text,
-// created [createdDate], updated [updatedDate], duedate [due], resolution, "story points",
-// custom fields cf[N] [customfield_N], and rank for ORDER BY only.
+// created [createdDate], updated [updatedDate], duedate [due], resolution, resolutiondate
+// [resolved], "story points", custom fields cf[N] [customfield_N], and rank for ORDER BY
+// only.
 //
 // Functions: currentUser(), membersOf("group"), openSprints(), now(), startOfDay(),
 // endOfDay(), startOfWeek(), endOfWeek(), startOfMonth(), endOfMonth(), startOfYear(),

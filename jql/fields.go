@@ -53,6 +53,7 @@ var knownFields = map[string]fieldInfo{
 	"updated":        {typeTime},
 	"duedate":        {typeTime},
 	"resolution":     {typeString},
+	"resolutiondate": {typeTime},
 	"story points":   {typeNumber},
 	"rank":           {typeOrderOnly},
 }
@@ -64,6 +65,7 @@ var fieldAliases = map[string]string{
 	"due":          "duedate",
 	"createddate":  "created",
 	"updateddate":  "updated",
+	"resolved":     "resolutiondate",
 	"components":   "component",
 	"fixversions":  "fixversion",
 	"epic_link":    "epic link",

@@ -235,6 +235,8 @@ func TestCanonicalField(t *testing.T) {
 		{"duedate", "duedate", true},
 		{"due", "duedate", true},
 		{"resolution", "resolution", true},
+		{"resolved", "resolutiondate", true},
+		{"resolutionDate", "resolutiondate", true},
 		{"Story Points", "story points", true},
 		{"customfield_10016", "cf[10016]", true},
 		{"cf[10016]", "cf[10016]", true},

@@ -44,7 +44,8 @@ func TimeValue(t time.Time) Value { return Value{Kind: Time, Time: t} }
 // name: "project", "key", "id", "issuetype", "status", "statuscategory", "assignee",
 // "reporter", "priority", "labels", "component", "fixversion", "sprint", "parent",
 // "epic link", "summary", "description", "text", "created", "updated", "duedate",
-// "resolution", "story points", "rank" (ORDER BY only) and "cf[NNNNN]" for custom fields.
+// "resolution", "resolutiondate", "story points", "rank" (ORDER BY only) and "cf[NNNNN]"
+// for custom fields.
 //
 // Values returns nil (or an empty slice) when the field is empty; a single String value
 // with Str == "" and no Alt counts as empty too. Multi-valued fields (labels, component,
