@@ -173,7 +173,9 @@ func TestGrantRevoke(t *testing.T) {
 	}
 	var roles map[string]string
 	f.doJSON("bob", "GET", "/rest/api/3/project/GAMMA/role", nil, 200, &roles)
-	var dev struct{ Actors []struct{ DisplayName string } }
+	var dev struct {
+		Actors []struct{ DisplayName string }
+	}
 	u, _ := url.Parse(roles["Developers"])
 	f.doJSON("bob", "GET", u.Path, nil, 200, &dev)
 	if len(dev.Actors) != 1 || dev.Actors[0].DisplayName != "Bob Brown" {
