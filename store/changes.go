@@ -62,15 +62,25 @@ func (db *DB) Changes(ctx context.Context, afterSeq int64, limit int) ([]Change,
 // LastChange returns the newest change feed sequence number (0 for none). It reads one row
 // of sqlite_sequence, so TUIs can poll it every few hundred milliseconds.
 func (db *DB) LastChange(ctx context.Context) (int64, error) {
-	var seq int64
-	err := db.r.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = 'changes'").Scan(&seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
+	seq, err := lastChange(ctx, db.r)
 	if err != nil {
 		return 0, fmt.Errorf("last change: %w", err)
 	}
 	return seq, nil
+}
+
+// queryer is what both *sql.DB and *sql.Tx offer for single-row reads.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func lastChange(ctx context.Context, q queryer) (int64, error) {
+	var seq int64
+	err := q.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = 'changes'").Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, err
 }
 
 // TrimChanges deletes feed entries older than before, keeping sequence numbers monotonic.

@@ -233,41 +233,21 @@ type ReadOptions struct {
 	Keys     []string // only these issue keys (none: all)
 }
 
-// Issues reads cached issues ordered by id (Jira's creation order, and the cheapest scan). Raw field JSON is read only when asked: most Lenses need only the extracted columns.
+// Issues reads cached issues ordered by id (Jira's creation order, and the cheapest scan).
+// Raw field JSON is read only when asked: most Lenses need only the extracted columns.
 func (db *DB) Issues(ctx context.Context, opt ReadOptions) ([]lens.Issue, error) {
-	q := "SELECT " + issueColumns
-	if opt.WithRaw {
-		q += ", fields"
-	}
-	q += " FROM issues"
-	var where []string
-	var args []any
-	if len(opt.Projects) > 0 {
-		b, err := json.Marshal(opt.Projects)
-		if err != nil {
-			return nil, fmt.Errorf("read issues: %w", err)
-		}
-		where = append(where, "project IN (SELECT value FROM json_each(?))")
-		args = append(args, string(b))
-	}
-	if len(opt.Keys) > 0 {
-		b, err := json.Marshal(opt.Keys)
-		if err != nil {
-			return nil, fmt.Errorf("read issues: %w", err)
-		}
-		where = append(where, "key IN (SELECT value FROM json_each(?))")
-		args = append(args, string(b))
-	}
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id"
-	return db.readIssues(ctx, q, opt.WithRaw, args...)
+	var out []lens.Issue
+	err := db.read(ctx, "read issues", func(tx *sql.Tx) error {
+		var err error
+		out, err = readIssues(ctx, tx, opt)
+		return err
+	})
+	return out, err
 }
 
 // Issue reads one cached issue by key, raw fields included. A missing issue is ErrNotFound.
 func (db *DB) Issue(ctx context.Context, key string) (lens.Issue, error) {
-	out, err := db.readIssues(ctx, "SELECT "+issueColumns+", fields FROM issues WHERE key = ?", true, key)
+	out, err := db.Issues(ctx, ReadOptions{WithRaw: true, Keys: []string{key}})
 	if err != nil {
 		return lens.Issue{}, err
 	}
@@ -277,20 +257,66 @@ func (db *DB) Issue(ctx context.Context, key string) (lens.Issue, error) {
 	return out[0], nil
 }
 
-func (db *DB) readIssues(ctx context.Context, q string, withRaw bool, args ...any) ([]lens.Issue, error) {
-	// One read transaction: the count that sizes the slice and the rows come from one snapshot.
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("read issues: %w", err)
+// Snapshot is a consistent view of the cache for building a Lens: the issues, the links,
+// and the change feed position they include, all read in one transaction. Polling Changes
+// after Seq then yields exactly what the snapshot does not contain yet.
+type Snapshot struct {
+	Seq    int64
+	Issues []lens.Issue
+	Links  []lens.Link
+}
+
+// Snapshot reads issues (as Issues does with opt) and every link in one read transaction.
+func (db *DB) Snapshot(ctx context.Context, opt ReadOptions) (Snapshot, error) {
+	var s Snapshot
+	err := db.read(ctx, "snapshot", func(tx *sql.Tx) error {
+		var err error
+		if s.Seq, err = lastChange(ctx, tx); err != nil {
+			return err
+		}
+		if s.Issues, err = readIssues(ctx, tx, opt); err != nil {
+			return err
+		}
+		s.Links, err = readLinks(ctx, tx)
+		return err
+	})
+	return s, err
+}
+
+func readIssues(ctx context.Context, tx *sql.Tx, opt ReadOptions) ([]lens.Issue, error) {
+	q := "SELECT " + issueColumns
+	if opt.WithRaw {
+		q += ", fields"
 	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM issues").Scan(&n); err != nil {
-		return nil, fmt.Errorf("read issues: %w", err)
+	q += " FROM issues"
+	var where []string
+	var args []any
+	for _, f := range []struct {
+		col  string
+		vals []string
+	}{{"project", opt.Projects}, {"key", opt.Keys}} {
+		if len(f.vals) == 0 {
+			continue
+		}
+		b, err := json.Marshal(f.vals)
+		if err != nil {
+			return nil, err
+		}
+		// One JSON parameter instead of one per value: no limit on how many.
+		where = append(where, f.col+" IN (SELECT value FROM json_each(?))")
+		args = append(args, string(b))
 	}
+	n := 0
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	} else if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM issues").Scan(&n); err != nil {
+		return nil, err
+	}
+	q += " ORDER BY id"
+
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read issues: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := make([]lens.Issue, 0, n)
@@ -310,11 +336,11 @@ func (db *DB) readIssues(ctx context.Context, q string, withRaw bool, args ...an
 		dest := []any{&is.ID, &is.Key, &is.ProjectID, &is.Project, &is.Type, &sub, &is.Status,
 			&is.StatusCategory, &is.Priority, &is.Resolution, &is.Parent, &is.EpicLink, &is.SecurityLevel,
 			&is.Assignee, &is.Reporter, &is.Summary, &labels, &sp, &is.DueDate, &created, &updated, &is.Rank}
-		if withRaw {
+		if opt.WithRaw {
 			dest = append(dest, &raw)
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("read issues: %w", err)
+			return nil, err
 		}
 		is.Subtask = sub
 		is.Project = in.get(is.Project)
@@ -327,24 +353,21 @@ func (db *DB) readIssues(ctx context.Context, q string, withRaw bool, args ...an
 		is.Assignee = in.get(is.Assignee)
 		is.Reporter = in.get(is.Reporter)
 		if is.Labels, err = parseLabels(labels, in); err != nil {
-			return nil, fmt.Errorf("read issues: %s labels: %w", is.Key, err)
+			return nil, fmt.Errorf("%s labels: %w", is.Key, err)
 		}
 		if sp.Valid {
 			v := sp.Float64
 			is.StoryPoints = &v
 		}
 		is.Created, is.Updated = fromMS(created), fromMS(updated)
-		if withRaw {
+		if opt.WithRaw {
 			if err := json.Unmarshal(raw, &is.Fields); err != nil {
-				return nil, fmt.Errorf("read issues: %s fields: %w", is.Key, err)
+				return nil, fmt.Errorf("%s fields: %w", is.Key, err)
 			}
 		}
 		out = append(out, is)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read issues: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // interner shares one copy of each repeated string value within a read.

@@ -84,9 +84,19 @@ func (db *DB) DeleteLink(ctx context.Context, id int64) error {
 
 // Links returns every cached link, ordered by id.
 func (db *DB) Links(ctx context.Context) ([]lens.Link, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT id, type, outward, inward, from_key, to_key FROM links ORDER BY id")
+	var out []lens.Link
+	err := db.read(ctx, "links", func(tx *sql.Tx) error {
+		var err error
+		out, err = readLinks(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func readLinks(ctx context.Context, tx *sql.Tx) ([]lens.Link, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, type, outward, inward, from_key, to_key FROM links ORDER BY id")
 	if err != nil {
-		return nil, fmt.Errorf("links: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	in := interner{}
@@ -94,13 +104,10 @@ func (db *DB) Links(ctx context.Context) ([]lens.Link, error) {
 	for rows.Next() {
 		var l lens.Link
 		if err := rows.Scan(&l.ID, &l.Type, &l.Outward, &l.Inward, &l.From, &l.To); err != nil {
-			return nil, fmt.Errorf("links: %w", err)
+			return nil, err
 		}
 		l.Type, l.Outward, l.Inward = in.get(l.Type), in.get(l.Outward), in.get(l.Inward)
 		out = append(out, l)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("links: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }

@@ -181,6 +181,19 @@ func (db *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error)
 	return nil
 }
 
+// read runs fn in one read transaction, so everything it reads comes from one snapshot.
+func (db *DB) read(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // ms converts a time to the Unix milliseconds stored in the cache; the zero time is 0.
 func ms(t time.Time) int64 {
 	if t.IsZero() {

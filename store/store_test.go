@@ -756,3 +756,30 @@ func TestReadersNotBlockedByWriter(t *testing.T) {
 		t.Error("second writer got in while the first held the lock")
 	}
 }
+
+func TestSnapshot(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	t0 := time.Now()
+	if _, err := db.UpsertIssues(ctx, []lens.Issue{issue(1, "A-1", t0, "a"), issue(2, "A-2", t0, "b")}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UpsertLinks(ctx, []lens.Link{{ID: 9, Type: "Relates", Outward: "relates to", Inward: "relates to", From: "A-1", To: "A-2"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := db.Snapshot(ctx, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, _ := db.LastChange(ctx)
+	if s.Seq != last || len(s.Issues) != 2 || len(s.Links) != 1 || s.Links[0].ID != 9 {
+		t.Fatalf("snapshot seq %d (last %d), %d issues, links %+v", s.Seq, last, len(s.Issues), s.Links)
+	}
+	if _, err := db.UpsertIssues(ctx, []lens.Issue{issue(3, "A-3", t0, "c")}, true); err != nil {
+		t.Fatal(err)
+	}
+	after, err := db.Changes(ctx, s.Seq, 0)
+	if err != nil || len(after) != 1 || after[0].IssueKey != "A-3" {
+		t.Errorf("changes after snapshot: %+v, %v", after, err)
+	}
+}
