@@ -59,6 +59,7 @@ type Site struct {
 	jv      *jqlValues
 	handler http.Handler // the routes wrapped with faults
 	faults  *Faults
+	hooks   *Dispatcher
 	// sink receives webhook events; nil until webhooks are wired (see wire).
 	sink     eventSink
 	registry webhookRegistry
@@ -177,6 +178,8 @@ func New(opts Options) (*Site, error) {
 	}
 	s.jv = s.buildJQLValues()
 	s.generate(opts.Issues)
+	s.hooks = NewDispatcher(DispatcherOptions{Seed: uint64(opts.Seed)})
+	s.sink, s.registry = s.hooks, s.hooks
 	s.faults = NewFaults(uint64(opts.Seed))
 	s.faults.SetClock(opts.Now)
 	s.handler = WithFaults(s.routes(), s.faults)
@@ -188,6 +191,10 @@ func (s *Site) Dialect() string { return s.dialect }
 
 // Faults returns the site's fault injection, off until configured.
 func (s *Site) Faults() *Faults { return s.faults }
+
+// Webhooks returns the site's webhook dispatcher: register targets on it (or through
+// POST /rest/webhooks/1.0/webhook), Flush to wait for deliveries.
+func (s *Site) Webhooks() *Dispatcher { return s.hooks }
 
 // Users returns the directory.
 func (s *Site) Users() []User {
@@ -288,10 +295,5 @@ func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
 // Close stops the site's background work (webhook deliveries). The handler keeps
 // answering; only deliveries stop.
 func (s *Site) Close() {
-	switch c := s.sink.(type) {
-	case interface{ Close() }:
-		c.Close()
-	case interface{ Close() error }:
-		_ = c.Close() // nothing left to report to: the site is going away
-	}
+	s.hooks.Close()
 }
