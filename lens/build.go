@@ -14,6 +14,7 @@ type node struct {
 	ord   int32
 	label string
 	kids  []*node
+	group *GroupInfo // group rows only
 }
 
 // builder carries one Build's state.
@@ -113,6 +114,12 @@ func (f *Forest) flatten(ns []*node, parent int32, depth int32, prefix string, d
 		}
 		i := len(f.Rows)
 		f.Rows = append(f.Rows, r)
+		if n.group != nil {
+			if f.groups == nil {
+				f.groups = map[int32]*GroupInfo{}
+			}
+			f.groups[int32(i)] = n.group
+		}
 		f.flatten(n.kids, int32(i), depth+1, f.Rows[i].Path, data)
 		f.Rows[i].End = int32(len(f.Rows))
 	}
@@ -378,7 +385,7 @@ func (b *builder) group(rows []*node, g *cgroup) []*node {
 		vs := g.field.values(is, b.venv)
 		if len(vs) == 0 {
 			if none == nil {
-				none = &node{kind: RowGroup, ord: -1, label: "(none)"}
+				none = &node{kind: RowGroup, ord: -1, label: "(none)", group: &GroupInfo{Field: g.name, None: true}}
 			}
 			none.kids = append(none.kids, n)
 			continue
@@ -391,7 +398,7 @@ func (b *builder) group(rows []*node, g *cgroup) []*node {
 				if len(vs) == 1 {
 					sv = g.field.sortValue(is, b.venv)
 				}
-				gr = &grp{n: &node{kind: RowGroup, ord: -1, label: label}, sort: sv}
+				gr = &grp{n: &node{kind: RowGroup, ord: -1, label: label, group: &GroupInfo{Field: g.name, Value: g.field.rawID(is, v)}}, sort: sv}
 				byLabel[label] = gr
 				groups = append(groups, gr)
 			}

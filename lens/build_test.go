@@ -270,3 +270,43 @@ func mustTime(s string) (t time.Time) {
 	t, _ = time.Parse("2006-01-02", s)
 	return t
 }
+
+func TestSortedBy(t *testing.T) {
+	d := mustParse(t, generatorCases[len(generatorCases)-1].yaml)
+	f, err := Build(d, testData(2), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := f.View("")
+	sp := slices.IndexFunc(v.Columns(), func(c Column) bool { return c.ID == "sum_story_points" })
+	s, err := f.SortedBy("", sp, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShape(t, s)
+	if len(s.Rows) != len(f.Rows) {
+		t.Fatalf("%d rows, want %d", len(s.Rows), len(f.Rows))
+	}
+	sv, _ := s.View("")
+	for i := range s.Rows {
+		if j := f.Find(s.Rows[i].Path); j < 0 || v.Cell(j, sp).Display != sv.Cell(i, sp).Display {
+			t.Fatalf("row %s lost its values", s.Rows[i].Path)
+		}
+		if s.Rows[i].Kind == RowGroup && s.Group(i) == nil {
+			t.Fatalf("group row %d lost its GroupInfo", i)
+		}
+		kids := s.Children(i)
+		for k := 1; k < len(kids); k++ {
+			a, b := sv.Cell(kids[k-1], sp), sv.Cell(kids[k], sp)
+			if s.Rows[kids[k]].Kind == RowIssue && b.Kind != KindEmpty && (a.Kind == KindEmpty || a.Num < b.Num) {
+				t.Fatalf("children of %s not descending: %s then %s", s.Rows[i].Path, a.Display, b.Display)
+			}
+		}
+	}
+	if g := s.Group(0); g == nil || g.Field != "Team" || g.Value == "" {
+		t.Fatalf("Group(0) = %+v", g)
+	}
+	if _, err := f.SortedBy("", 99, false); err == nil {
+		t.Fatal("column out of range: no error")
+	}
+}

@@ -62,7 +62,10 @@ type cfilter struct {
 	dedupe        bool
 }
 
-type cgroup struct{ field fieldRef }
+type cgroup struct {
+	field fieldRef
+	name  string // as written in the definition
+}
 
 type csort struct {
 	fields  []fieldRef
@@ -223,7 +226,7 @@ func (c *compiled) scope(e *errs, prefix string, gens []Generator, folders []Fol
 			if err != nil {
 				e.add(p+".group.by", "%v", err)
 			}
-			s.groups = append(s.groups, &cgroup{field: f})
+			s.groups = append(s.groups, &cgroup{field: f, name: g.Group.By})
 		case "sort":
 			s.sorts = append(s.sorts, c.sort(e, p+".sort", g.Sort))
 		default:

@@ -396,3 +396,15 @@ func keySortText(key string) string {
 	}
 	return fmt.Sprintf("%s-%012s", key[:i], key[i+1:])
 }
+
+// rawID is the value to write back for a group row's value v of this field: the user id
+// for assignee and reporter (whose values show display names), else the value's text.
+func (r fieldRef) rawID(is *Issue, v Value) string {
+	switch r.sys {
+	case sysAssignee:
+		return is.Assignee
+	case sysReporter:
+		return is.Reporter
+	}
+	return v.display()
+}

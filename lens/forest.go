@@ -67,9 +67,22 @@ type Forest struct {
 	data *Data
 	venv *valueEnv
 
+	groups map[int32]*GroupInfo
+
 	mu    sync.Mutex
 	views map[string]*View
 }
+
+// GroupInfo tells what a group row stands for, so moving a row into a group can rewrite
+// the field (issue 6's edits).
+type GroupInfo struct {
+	Field string // the field as the definition names it, e.g. "assignee"
+	Value string // the value to write: a user id for user fields, else the shown text
+	None  bool   // the "(none)" group: the field is empty
+}
+
+// Group returns what group row i stands for, or nil for other rows.
+func (f *Forest) Group(i int) *GroupInfo { return f.groups[int32(i)] }
 
 // Definition returns the definition the forest was built from.
 func (f *Forest) Definition() *Definition { return f.def }
