@@ -174,3 +174,36 @@ func TestTransportLeavesRequestReusable(t *testing.T) {
 		t.Errorf("unexpected reports: %q", msgs)
 	}
 }
+
+// Clients fetch pages in parallel: validation and recording must hold up under -race.
+func TestTransportConcurrent(t *testing.T) {
+	srv, _ := cannedSite(t)
+	s := mustLoad(t)
+	tb := &failures{TB: t}
+	client := &http.Client{Transport: s.Transport(tb, srv.Client().Transport)}
+	const n = 16
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/rest/api/3/search/jql", strings.NewReader(`{"jql":"project = ALPHA"}`))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	if msgs := tb.list(); len(msgs) > 0 {
+		t.Errorf("unexpected reports: %q", msgs)
+	}
+	if got := len(s.Recorder().Exchanges()); got != n {
+		t.Errorf("recorded %d exchanges, want %d", got, n)
+	}
+}
