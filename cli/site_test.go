@@ -396,3 +396,24 @@ func TestOpenSite(t *testing.T) {
 		t.Errorf("unset token variable: %v", err)
 	}
 }
+
+func TestConfirm(t *testing.T) {
+	tests := []struct {
+		answer string
+		want   bool
+	}{
+		{"y\n", true}, {"YES\n", true}, {" yes ", true},
+		{"\n", false}, {"", false}, {"n\n", false}, {"yep\n", false}, {"no\n", false},
+	}
+	for _, tt := range tests {
+		var errOut bytes.Buffer
+		g := &globals{stdin: strings.NewReader(tt.answer), stderr: &errOut}
+		got, err := g.confirm("Remove it?")
+		if err != nil || got != tt.want {
+			t.Errorf("answer %q: %v, %v; want %v", tt.answer, got, err, tt.want)
+		}
+		if errOut.String() != "Remove it? [y/N] " {
+			t.Errorf("prompt = %q", errOut.String())
+		}
+	}
+}
