@@ -277,3 +277,59 @@ func readMemory(tb testing.TB, read func() any) (retained, peak uint64) {
 	}
 	return retained, peak
 }
+
+// BenchmarkJournalAppend measures durable journaling of webhook deliveries, one per
+// transaction and grouped 50 per transaction, against the floor of the same inserts without
+// the durability sync (synchronous=NORMAL, as the rest of the cache uses).
+func BenchmarkJournalAppend(b *testing.B) {
+	ctx := context.Background()
+	db := openTest(b)
+	body := []byte(`{"timestamp":1700000000000,"webhookEvent":"jira:issue_updated","issue":{"id":"10001","key":"A-1","fields":{"summary":"x"}}}`)
+	n := 0
+	entry := func() JournalEntry {
+		n++
+		return JournalEntry{Identifier: fmt.Sprintf("d-%d", n), Event: "jira:issue_updated", EventTime: time.UnixMilli(int64(n)), Body: body}
+	}
+	var single, grouped, floor time.Duration
+	const group = 50
+	rounds := 0
+	for b.Loop() {
+		start := time.Now()
+		for range group {
+			if _, err := db.AppendJournal(ctx, entry()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		single += time.Since(start)
+
+		batch := make([]JournalEntry, group)
+		for i := range batch {
+			batch[i] = entry()
+		}
+		start = time.Now()
+		if _, err := db.AppendJournal(ctx, batch...); err != nil {
+			b.Fatal(err)
+		}
+		grouped += time.Since(start)
+
+		start = time.Now()
+		for range group {
+			e := entry()
+			if err := db.write(ctx, "floor", func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, "INSERT INTO journal(identifier, event, event_time, received_at, body) VALUES (?, ?, ?, ?, ?)",
+					e.Identifier, e.Event, ms(e.EventTime), ms(time.Now()), e.Body)
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		floor += time.Since(start)
+		rounds++
+	}
+	total := float64(rounds * group)
+	b.ReportMetric(total/single.Seconds(), "durable-single/s")
+	b.ReportMetric(total/grouped.Seconds(), "durable-grouped50/s")
+	b.ReportMetric(total/floor.Seconds(), "floor-nosync/s")
+	b.ReportMetric(single.Seconds()/floor.Seconds(), "x-floor-single")
+	b.ReportMetric(grouped.Seconds()/floor.Seconds(), "x-floor-grouped")
+}

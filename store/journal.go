@@ -42,41 +42,73 @@ type JournalStats struct {
 	OldestPending                        time.Time // zero when nothing is pending
 }
 
-// AppendJournal stores a delivery. A delivery whose Identifier is already journaled (a retry
-// by Jira) is not stored again: duplicate is true, seq is the first one's, and the higher
-// retry count is kept.
-func (db *DB) AppendJournal(ctx context.Context, e JournalEntry) (seq int64, duplicate bool, err error) {
-	if e.Identifier == "" {
-		return 0, false, errors.New("journal: empty delivery identifier")
+// Appended is what AppendJournal did with one delivery.
+type Appended struct {
+	Seq       int64 // the entry's sequence number (the first delivery's, for a duplicate)
+	Duplicate bool  // the Identifier was already journaled: Jira retried; nothing new stored
+}
+
+// AppendJournal stores deliveries durably (synced to disk before it returns) in one
+// transaction, so a listener can group the deliveries that arrive together into one sync.
+// A delivery whose Identifier is already journaled is a retry by Jira: it is not stored
+// again, and the higher retry count is kept.
+func (db *DB) AppendJournal(ctx context.Context, entries ...JournalEntry) ([]Appended, error) {
+	if len(entries) == 0 {
+		return nil, nil
 	}
-	headers, err := json.Marshal(e.Headers)
-	if err != nil {
-		return 0, false, fmt.Errorf("journal: headers: %w", err)
+	type row struct {
+		headers string
+		recv    int64
+		body    []byte
 	}
-	recv := e.ReceivedAt
-	if recv.IsZero() {
-		recv = now()
-	}
-	body := e.Body
-	if body == nil {
-		body = []byte{}
-	}
-	err = db.write(ctx, "journal", func(tx *sql.Tx) error {
-		duplicate = false
-		err := tx.QueryRowContext(ctx, "SELECT seq FROM journal WHERE identifier = ?", e.Identifier).Scan(&seq)
-		if err == nil {
-			duplicate = true
-			_, err = tx.ExecContext(ctx, "UPDATE journal SET retry = max(retry, ?) WHERE seq = ?", e.Retry, seq)
-			return err
+	rows := make([]row, len(entries))
+	at := now()
+	for i, e := range entries {
+		if e.Identifier == "" {
+			return nil, errors.New("journal: empty delivery identifier")
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
+		h, err := json.Marshal(e.Headers)
+		if err != nil {
+			return nil, fmt.Errorf("journal %s: headers: %w", e.Identifier, err)
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO journal(identifier, event, event_time, retry, received_at, headers, body)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-			e.Identifier, e.Event, ms(e.EventTime), e.Retry, ms(recv), string(headers), body).Scan(&seq)
+		recv := e.ReceivedAt
+		if recv.IsZero() {
+			recv = at
+		}
+		body := e.Body
+		if body == nil {
+			body = []byte{}
+		}
+		rows[i] = row{string(h), ms(recv), body}
+	}
+	out := make([]Appended, len(entries))
+	err := db.writeDurable(ctx, "journal", func(tx *sql.Tx) error {
+		for i, e := range entries {
+			var seq int64
+			err := tx.QueryRowContext(ctx, "SELECT seq FROM journal WHERE identifier = ?", e.Identifier).Scan(&seq)
+			if err == nil {
+				out[i] = Appended{Seq: seq, Duplicate: true}
+				if _, err := tx.ExecContext(ctx, "UPDATE journal SET retry = max(retry, ?) WHERE seq = ?", e.Retry, seq); err != nil {
+					return err
+				}
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, `INSERT INTO journal(identifier, event, event_time, retry, received_at, headers, body)
+				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+				e.Identifier, e.Event, ms(e.EventTime), e.Retry, rows[i].recv, rows[i].headers, rows[i].body).Scan(&seq); err != nil {
+				return err
+			}
+			out[i] = Appended{Seq: seq}
+		}
+		return nil
 	})
-	return seq, duplicate, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // PendingJournal returns up to limit entries neither applied nor quarantined, in replay

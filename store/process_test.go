@@ -138,10 +138,11 @@ func runHelper(ctx context.Context, role, path string, n int) error {
 		// Journal each delivery first, then apply it and mark it applied, one by one.
 		for i := range procWebhooks {
 			id := int64(900_000_000 + i)
-			seq, _, err := db.AppendJournal(ctx, JournalEntry{Identifier: fmt.Sprintf("w-%d", i), Event: "jira:issue_created", EventTime: base, Body: []byte("{}")})
+			res, err := db.AppendJournal(ctx, JournalEntry{Identifier: fmt.Sprintf("w-%d", i), Event: "jira:issue_created", EventTime: base, Body: []byte("{}")})
 			if err != nil {
 				return err
 			}
+			seq := res[0].Seq
 			if _, err := db.UpsertIssues(ctx, []lens.Issue{issue(id, fmt.Sprintf("W-%d", i), base, "hook")}, false); err != nil {
 				return err
 			}

@@ -181,6 +181,35 @@ func (db *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error)
 	return nil
 }
 
+// writeDurable is write with synchronous=FULL for this one transaction: the commit is on
+// stable storage when it returns, not just safe against a process crash. The webhook
+// journal needs that before the listener answers 2xx; the rest of the cache can be re-read
+// from Jira and keeps the cheaper NORMAL.
+func (db *DB) writeDurable(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	conn, err := db.w.Conn(ctx) // the only writer connection: held, nothing interleaves
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	// Restore even when ctx is done: a connection left at FULL would only be slower.
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", what, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
+
 // read runs fn in one read transaction, so everything it reads comes from one snapshot.
 func (db *DB) read(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})

@@ -566,12 +566,12 @@ func TestJournal(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	add := func(id string, evt time.Time, retry int) (int64, bool) {
 		t.Helper()
-		seq, dup, err := db.AppendJournal(ctx, JournalEntry{Identifier: id, Event: "jira:issue_updated", EventTime: evt, Retry: retry,
+		res, err := db.AppendJournal(ctx, JournalEntry{Identifier: id, Event: "jira:issue_updated", EventTime: evt, Retry: retry,
 			Headers: map[string][]string{"X-Atlassian-Webhook-Identifier": {id}}, Body: []byte(`{"n":"` + id + `"}`)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return seq, dup
+		return res[0].Seq, res[0].Duplicate
 	}
 	s1, _ := add("d1", t0.Add(2*time.Second), 0)
 	s2, _ := add("d2", t0, 0)
@@ -619,6 +619,23 @@ func TestJournal(t *testing.T) {
 	}
 	if n, err := db.PruneJournal(ctx, time.Now().Add(time.Minute)); err != nil || n != 2 {
 		t.Errorf("prune: %d, %v", n, err)
+	}
+
+	// A batch: new deliveries, a retry of a known one and a duplicate within the batch.
+	res, err := db.AppendJournal(ctx,
+		JournalEntry{Identifier: "b1", EventTime: t0}, JournalEntry{Identifier: "d1", Retry: 5}, JournalEntry{Identifier: "b1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Duplicate || !res[1].Duplicate || res[1].Seq != s1 || !res[2].Duplicate || res[2].Seq != res[0].Seq {
+		t.Errorf("batch append %+v", res)
+	}
+	if _, err := db.AppendJournal(ctx, JournalEntry{Identifier: "ok"}, JournalEntry{}); err == nil {
+		t.Error("entry without identifier accepted")
+	}
+	var sync int
+	if err := db.w.QueryRow("PRAGMA synchronous").Scan(&sync); err != nil || sync != 1 {
+		t.Errorf("writer left at synchronous=%d (%v), want NORMAL (1)", sync, err)
 	}
 }
 
