@@ -138,6 +138,9 @@ func TestContractCloudClient(t *testing.T) {
 	}
 	_, _, err = alice.SearchPage(ctx, jira.SearchRequest{JQL: "project = BETA", Fields: []string{"summary"}, PageSize: 10}, "")
 	check("SearchPage", err)
+	_, _, err = admin.SearchPage(ctx, jira.SearchRequest{JQL: "project = ALPHA", Fields: []string{"summary"}, Expand: []string{"names", "schema"},
+		ReconcileIssues: ids[:3], PageSize: 5}, "")
+	check("SearchPage with expand and reconcileIssues", err)
 
 	var scanned int
 	check("ScanIDs", admin.ScanIDs(ctx, "project in (ALPHA, BETA, GAMMA)", func(refs []jira.IssueRef) error {
