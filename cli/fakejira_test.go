@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"foundation/jira/jiratest"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while the command writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestFakeJiraServesUntilCancelled(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		out, errOut := &syncBuffer{}, &syncBuffer{}
+		g := &globals{stdout: out, stderr: errOut}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- runFakeJira(ctx, g, "127.0.0.1:0", jiratest.Options{Dialect: dialect, Issues: 50, Seed: 1})
+		}()
+		urlRE := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
+		var base string
+		for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if m := urlRE.FindStringSubmatch(out.String()); m != nil {
+				base = m[1]
+			}
+		}
+		if base == "" {
+			cancel()
+			t.Fatalf("%s: no base URL printed: %q", dialect, out.String())
+		}
+		for _, want := range []string{"alice@example.com", "alice-token", "bob-token", "admin-token", "61a0000000000000000000a2"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s: output lacks %q", dialect, want)
+			}
+		}
+		req, _ := http.NewRequest("GET", base+"/rest/api/2/myself", nil)
+		if dialect == "cloud" {
+			req.SetBasicAuth("bob@example.com", "bob-token")
+		} else {
+			req.Header.Set("Authorization", "Bearer bob-token")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: myself answered %d", dialect, resp.StatusCode)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: stopped with %v", dialect, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: did not stop after cancel", dialect)
+		}
+	}
+}
+
+func TestFakeJiraFlags(t *testing.T) {
+	for _, args := range [][]string{{"fake-jira", "--dialect", "server"}, {"fake-jira", "--issues", "-1"}} {
+		g := &globals{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+		root := newRoot(g)
+		root.SetArgs(args)
+		root.SetOut(&bytes.Buffer{})
+		root.SetErr(&bytes.Buffer{})
+		err := root.ExecuteContext(context.Background())
+		if err == nil || exitCode(err) != ExitUsage {
+			t.Errorf("%v: err %v (exit %d), want a usage error", args, err, exitCode(err))
+		}
+	}
+}
