@@ -46,15 +46,20 @@ func (g *globals) configFile() (string, error) {
 // only one), reads its token and returns a Jira client for it. The client is not checked
 // against the site: the first request will say whether the credentials work.
 func (g *globals) openSite(ctx context.Context) (*config.Site, *jira.Client, error) {
+	return g.openSiteWith(ctx)
+}
+
+// openSiteWith is openSite with adjustments to the client's options (progress hooks...).
+func (g *globals) openSiteWith(ctx context.Context, adjust ...func(*jira.Options)) (*config.Site, *jira.Client, error) {
 	c, _, err := g.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	return g.connect(ctx, c)
+	return g.connect(ctx, c, adjust...)
 }
 
 // connect is openSite for a command that has already loaded the config.
-func (g *globals) connect(ctx context.Context, c *config.Config) (*config.Site, *jira.Client, error) {
+func (g *globals) connect(ctx context.Context, c *config.Config, adjust ...func(*jira.Options)) (*config.Site, *jira.Client, error) {
 	site, err := g.pickSite(c)
 	if err != nil {
 		return nil, nil, err
@@ -63,7 +68,7 @@ func (g *globals) connect(ctx context.Context, c *config.Config) (*config.Site, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("site %s: %w", site.Name, err)
 	}
-	client, err := g.newClient(ctx, site, token)
+	client, err := g.newClient(ctx, site, token, adjust...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,8 +86,11 @@ func (g *globals) pickSite(c *config.Config) (*config.Site, error) {
 }
 
 // newClient builds the Jira client of a profile with the token already read.
-func (g *globals) newClient(ctx context.Context, site *config.Site, token string) (*jira.Client, error) {
+func (g *globals) newClient(ctx context.Context, site *config.Site, token string, adjust ...func(*jira.Options)) (*jira.Client, error) {
 	opts := jira.Options{BaseURL: site.URL, Dialect: jiraDialect(site.Dialect), Email: site.Email, Token: token}
+	for _, a := range adjust {
+		a(&opts)
+	}
 	if g.debug {
 		w, err := debugLog()
 		if err != nil {

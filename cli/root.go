@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/signal"
@@ -33,10 +34,21 @@ func Main(ctx context.Context, args []string) int {
 	root := newRoot(g)
 	root.SetArgs(args)
 	err := fang.Execute(ctx, root, fang.WithoutManpage(), fang.WithErrorHandler(errorHandler))
-	if err != nil && ctx.Err() != nil {
+	return finalCode(ctx, err)
+}
+
+// finalCode picks the exit code: an explicit code from the command wins, then an interrupt,
+// then cobra's usage errors, then the mapping of typed errors.
+func finalCode(ctx context.Context, err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case ctx.Err() != nil:
 		return ExitInterrupted
-	}
-	if err != nil && isUsage(err) {
+	case isUsage(err):
 		return ExitUsage
 	}
 	return exitCode(err)
@@ -73,6 +85,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.AddCommand(
 		newFakeJiraCmd(g),
 		newSiteCmd(g),
+		newRefreshCmd(g),
 	)
 	return root
 }

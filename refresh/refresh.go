@@ -69,10 +69,10 @@ type Options struct {
 
 // Engine refreshes one cache from one Jira client.
 type Engine struct {
-	c    *jira.Client
-	db   *store.DB
-	opt  Options
-	mu   sync.Mutex
+	c     *jira.Client
+	db    *store.DB
+	opt   Options
+	mu    sync.Mutex
 	wrote []int64 // ids written by us since the last poll: passed as reconcileIssues (Cloud)
 }
 

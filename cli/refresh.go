@@ -1,0 +1,250 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"foundation/jira"
+	"foundation/refresh"
+)
+
+type refreshFlags struct {
+	full, reconcile, json, quiet bool
+	timeout                      time.Duration
+}
+
+func newRefreshCmd(g *globals) *cobra.Command {
+	var f refreshFlags
+	cmd := &cobra.Command{
+		Use:   "refresh",
+		Short: "Bring the site's cache up to date with Jira (headless)",
+		Long: `Refresh the cache of a site profile from Jira.
+
+Without flags it runs a full sync the first time (or resumes an interrupted one) and an
+incremental poll afterwards. --full walks the whole scope again and then removes what
+left it; --reconcile also removes deleted issues after a poll.
+
+Exit codes: 0 ok, 1 error, 3 partial (timeout or interrupt after some pages were
+committed; rerun to resume), 4 authentication or permission, 130 interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRefresh(cmd.Context(), g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.full, "full", false, "walk the whole scope, then remove what left it")
+	fl.BoolVar(&f.reconcile, "reconcile", false, "after the sync, remove cached issues deleted in Jira or gone from the scope")
+	fl.BoolVar(&f.json, "json", false, "print a JSON summary on stdout")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fl.DurationVar(&f.timeout, "timeout", 0, "stop after this long, keeping what was committed (exit 3)")
+	return cmd
+}
+
+func runRefresh(ctx context.Context, g *globals, f refreshFlags) error {
+	if f.timeout < 0 {
+		return usageError(fmt.Errorf("--timeout %s: must not be negative", f.timeout))
+	}
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	prog := newProgress(g.stderr, f.quiet)
+	site, client, err := g.openSiteWith(ctx, func(o *jira.Options) { o.OnEvent = prog.event })
+	if err != nil {
+		return err
+	}
+	db, err := openCache(ctx, site)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	eng, err := refresh.New(client, db, refresh.Options{Site: site.Name, Scope: site.Scope, Progress: prog.update})
+	if err != nil {
+		return usageError(err)
+	}
+
+	var sums []refresh.Summary
+	step := func(fn func(context.Context) (refresh.Summary, error)) error {
+		s, err := fn(ctx)
+		sums = append(sums, s)
+		prog.done(s, err)
+		return err
+	}
+	switch {
+	case f.full:
+		err = step(eng.Full)
+	default:
+		err = step(eng.Auto)
+	}
+	if err == nil && (f.full || f.reconcile) {
+		err = step(eng.Reconcile)
+	}
+	total := combine(sums)
+	if f.json {
+		if jerr := writeSummary(g.stdout, total); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
+	return refreshError(ctx, site.Name, total, err)
+}
+
+// refreshError gives a failed refresh its exit code and a message that says what to do.
+func refreshError(ctx context.Context, site string, s refresh.Summary, err error) error {
+	if err == nil {
+		return nil
+	}
+	interrupted := ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	if interrupted && s.Fetched > 0 {
+		return withCode(ExitPartial, fmt.Errorf("refresh of %s stopped after committing %d issues; run it again to resume: %w", site, s.Fetched, err))
+	}
+	if interrupted {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return withCode(ExitPartial, fmt.Errorf("refresh of %s timed out before the first page: %w", site, err))
+		}
+		return withCode(ExitInterrupted, fmt.Errorf("refresh of %s interrupted: %w", site, err))
+	}
+	var gone *jira.GoneError
+	if errors.As(err, &gone) {
+		return fmt.Errorf("refresh of %s: Jira removed an endpoint this request used (is the dialect right? set `dialect: cloud`): %w", site, err)
+	}
+	return fmt.Errorf("refresh of %s: %w", site, err)
+}
+
+// combine adds the runs of one command into one summary.
+func combine(sums []refresh.Summary) refresh.Summary {
+	var t refresh.Summary
+	var modes []string
+	for _, s := range sums {
+		t.Site = s.Site
+		modes = append(modes, string(s.Mode))
+		t.Fetched += s.Fetched
+		t.Inserted += s.Inserted
+		t.Updated += s.Updated
+		t.Deleted += s.Deleted
+		t.Requests += s.Requests
+		t.Retries += s.Retries
+		t.Waits += s.Waits
+		t.Duration += s.Duration
+		t.Partial = t.Partial || s.Partial
+		if s.Watermark.After(t.Watermark) {
+			t.Watermark = s.Watermark
+		}
+	}
+	t.Mode = refresh.Mode(strings.Join(modes, "+"))
+	return t
+}
+
+func writeSummary(w io.Writer, s refresh.Summary) error {
+	out := struct {
+		refresh.Summary
+		Duration string `json:"duration"`
+	}{s, s.Duration.Round(time.Millisecond).String()}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// progress shows a refresh on stderr: a bar redrawn in place on a terminal, plain lines
+// otherwise, nothing with --quiet.
+type progress struct {
+	w        io.Writer
+	quiet    bool
+	tty      bool
+	last     time.Time
+	drawn    bool
+	lastPage int
+}
+
+func newProgress(w io.Writer, quiet bool) *progress {
+	p := &progress{w: w, quiet: quiet}
+	if f, ok := w.(*os.File); ok {
+		p.tty = term.IsTerminal(f.Fd())
+	}
+	return p
+}
+
+func (p *progress) update(pr refresh.Progress) {
+	if p.quiet {
+		return
+	}
+	now := time.Now()
+	if p.tty {
+		if now.Sub(p.last) < 80*time.Millisecond {
+			return
+		}
+		p.last = now
+		fmt.Fprintf(p.w, "\r\x1b[K%s %s", pr.Mode, bar(pr.Issues, pr.Total))
+		fmt.Fprintf(p.w, "  %d pages  %d requests", pr.Pages, pr.Requests)
+		if pr.Retries > 0 || pr.Waits > 0 {
+			fmt.Fprintf(p.w, "  %d retries  %d rate-limit waits", pr.Retries, pr.Waits)
+		}
+		p.drawn = true
+		return
+	}
+	// Plain lines: one every 10 pages, enough to follow a log without flooding it.
+	if pr.Pages-p.lastPage < 10 && pr.Pages != 1 {
+		return
+	}
+	p.lastPage = pr.Pages
+	total := "?"
+	if pr.Total >= 0 {
+		total = fmt.Sprint(pr.Total)
+	}
+	fmt.Fprintf(p.w, "%s: %d/%s issues, %d pages, %d requests\n", pr.Mode, pr.Issues, total, pr.Pages, pr.Requests)
+}
+
+// event reports retries and rate-limit waits as they happen.
+func (p *progress) event(ev jira.Event) {
+	if p.quiet {
+		return
+	}
+	what := "retrying"
+	if ev.Kind != jira.EventRetry {
+		what = "rate limited, waiting"
+	}
+	msg := fmt.Sprintf("%s %s %s (attempt %d, status %d) %s", what, ev.Method, ev.Path, ev.Attempt, ev.Status, ev.Wait.Round(time.Millisecond))
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\x1b[K%s", msg)
+		p.drawn = true
+		return
+	}
+	fmt.Fprintln(p.w, msg)
+}
+
+func (p *progress) done(s refresh.Summary, err error) {
+	if p.quiet {
+		return
+	}
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+	state := "done"
+	if err != nil {
+		state = "stopped"
+	}
+	fmt.Fprintf(p.w, "%s %s: %d fetched, %d new, %d updated, %d deleted, %d requests in %s\n",
+		s.Mode, state, s.Fetched, s.Inserted, s.Updated, s.Deleted, s.Requests, s.Duration.Round(time.Millisecond))
+}
+
+func bar(n, total int) string {
+	const width = 30
+	if total <= 0 {
+		return fmt.Sprintf("%d issues", n)
+	}
+	fill := min(width, n*width/total)
+	return fmt.Sprintf("[%s%s] %d/%d issues", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), n, total)
+}
