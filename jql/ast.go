@@ -229,19 +229,58 @@ func writeOperand(b *strings.Builder, o Operand) {
 	}
 }
 
-// reservedWords are the words the parser gives a meaning to; as values or field names they
-// must be quoted, as in Jira.
+// reservedWords are Jira's reserved JQL words (Atlassian's "Reserved words" list): as
+// values or field names they must be quoted, and Jira answers 400 when they are not.
 var reservedWords = map[string]bool{
-	"and": true, "or": true, "not": true, "in": true, "is": true,
-	"order": true, "by": true, "empty": true, "null": true,
+	"a": true, "an": true, "abort": true, "access": true, "add": true, "after": true,
+	"alias": true, "all": true, "alter": true, "and": true, "any": true, "are": true,
+	"as": true, "asc": true, "at": true, "audit": true, "avg": true, "be": true,
+	"before": true, "begin": true, "between": true, "boolean": true, "break": true,
+	"but": true, "by": true, "byte": true, "catch": true, "cf": true, "char": true,
+	"character": true, "check": true, "checkpoint": true, "collate": true, "collation": true,
+	"column": true, "commit": true, "connect": true, "continue": true, "count": true,
+	"create": true, "current": true, "date": true, "decimal": true, "declare": true,
+	"decrement": true, "default": true, "defaults": true, "define": true, "delete": true,
+	"delimiter": true, "desc": true, "difference": true, "distinct": true, "divide": true,
+	"do": true, "double": true, "drop": true, "else": true, "empty": true, "encoding": true,
+	"end": true, "equals": true, "escape": true, "exclusive": true, "exec": true,
+	"execute": true, "exists": true, "explain": true, "false": true, "fetch": true,
+	"field": true, "file": true, "first": true, "float": true, "for": true, "from": true,
+	"function": true, "go": true, "goto": true, "grant": true, "greater": true, "group": true,
+	"having": true, "identified": true, "if": true, "immediate": true, "in": true,
+	"increment": true, "index": true, "initial": true, "inner": true, "inout": true,
+	"input": true, "insert": true, "int": true, "integer": true, "intersect": true,
+	"intersection": true, "into": true, "is": true, "isempty": true, "isnull": true,
+	"it": true, "join": true, "last": true, "left": true, "less": true, "like": true,
+	"limit": true, "lock": true, "long": true, "max": true, "min": true, "minus": true,
+	"mode": true, "modify": true, "modulo": true, "more": true, "multiply": true,
+	"next": true, "no": true, "noaudit": true, "not": true, "notin": true, "nowait": true,
+	"null": true, "number": true, "object": true, "of": true, "on": true, "option": true,
+	"or": true, "order": true, "outer": true, "output": true, "power": true, "previous": true,
+	"prior": true, "privileges": true, "public": true, "raise": true, "raw": true,
+	"remainder": true, "rename": true, "resource": true, "return": true, "returns": true,
+	"revoke": true, "right": true, "row": true, "rowid": true, "rownum": true, "rows": true,
+	"select": true, "session": true, "set": true, "share": true, "size": true, "sqrt": true,
+	"start": true, "strict": true, "string": true, "subtract": true, "such": true,
+	"sum": true, "synonym": true, "table": true, "that": true, "the": true, "their": true,
+	"then": true, "there": true, "these": true, "they": true, "this": true, "to": true,
+	"trans": true, "transaction": true, "trigger": true, "true": true, "uid": true,
+	"union": true, "unique": true, "update": true, "user": true, "validate": true,
+	"values": true, "view": true, "was": true, "when": true, "whenever": true, "where": true,
+	"while": true, "will": true, "with": true,
 }
 
 func isReserved(s string) bool {
-	if len(s) > 5 {
+	if len(s) > 12 {
 		return false
 	}
 	return reservedWords[strings.ToLower(s)]
 }
+
+// Quote renders a value for inclusion in JQL: bare when Jira reads it back as the same word,
+// double-quoted with escapes otherwise (spaces, operators, reserved words such as AS or
+// SET). Use it when building JQL from data, e.g. project keys or dates.
+func Quote(s string) string { return quoteIfNeeded(s) }
 
 // quoteIfNeeded leaves s bare when it lexes back as the same single word, and otherwise
 // double-quotes it with escapes. Bytes that are not UTF-8 are written as they are, so the

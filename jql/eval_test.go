@@ -328,12 +328,12 @@ func TestCompileErrors(t *testing.T) {
 		msg       string
 	}{
 		{`foo = bar`, 1, 1, `Field 'foo' does not exist or you do not have permission to view it.`},
-		{`project = A AND "my field" = x`, 1, 17, `Field 'my field' does not exist`},
-		{`project = A ORDER BY nosuch`, 1, 22, `Field 'nosuch' does not exist`},
+		{`project = P AND "my field" = x`, 1, 17, `Field 'my field' does not exist`},
+		{`project = P ORDER BY nosuch`, 1, 22, `Field 'nosuch' does not exist`},
 		{`ORDER BY description`, 1, 10, `Field 'description' does not support sorting.`},
 		{`rank = x`, 1, 1, `does not support searching`},
 		{`summary = x`, 1, 9, `The operator '=' is not supported by the 'summary' field.`},
-		{`text in (a)`, 1, 6, `The operator 'IN' is not supported by the 'text' field.`},
+		{`text in (x)`, 1, 6, `The operator 'IN' is not supported by the 'text' field.`},
 		{`status ~ x`, 1, 8, `The operator '~' is not supported by the 'status' field.`},
 		{`labels > x`, 1, 8, `The operator '>' is not supported by the 'labels' field.`},
 		{`assignee < bob`, 1, 10, `The operator '<' is not supported by the 'assignee' field.`},
@@ -345,7 +345,7 @@ func TestCompileErrors(t *testing.T) {
 		{`statusCategory = Nope`, 1, 18, `The value 'Nope' does not exist for the field 'statusCategory'.`},
 		{`priority > Urgent`, 1, 12, `The value 'Urgent' does not exist for the field 'priority'.`},
 		{`key > banana`, 1, 7, `The issue key 'banana' for field 'key' is invalid.`},
-		{`status = (a, b)`, 1, 10, `The operator '=' does not support multi-value operands.`},
+		{`status = (x, y)`, 1, 10, `The operator '=' does not support multi-value operands.`},
 		{`status in Done`, 1, 11, `needs a list of values`},
 		{`assignee = membersOf(devs)`, 1, 12, `does not support multi-value operands`},
 		{`assignee = whoami()`, 1, 12, `Unable to find JQL function 'whoami()'.`},
@@ -358,7 +358,7 @@ func TestCompileErrors(t *testing.T) {
 		{`created > startOfDay(1, 2)`, 1, 11, `The arguments of function 'startOfDay' are invalid`},
 		{`summary ~ "*"`, 1, 9, `The field 'summary' does not support searching for an empty string.`},
 		{`created < EMPTY`, 1, 9, `The operator '<' does not support the EMPTY value.`},
-		{"project = A\nAND bogus = 1", 2, 5, `Field 'bogus' does not exist`},
+		{"project = P\nAND bogus = 1", 2, 5, `Field 'bogus' does not exist`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.q, func(t *testing.T) {

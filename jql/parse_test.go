@@ -84,24 +84,28 @@ func TestParseString(t *testing.T) {
 		{`sprint in openSprints()`, `sprint IN openSprints()`},
 		{`updated > startOfDay(-1d)`, `updated > startOfDay(-1d)`},
 		{`created > now()`, `created > now()`},
-		{`a = b AND c = d OR e = f`, `a = b AND c = d OR e = f`},
-		{`a = b AND (c = d OR e = f)`, `a = b AND (c = d OR e = f)`},
-		{`(a = b AND c = d) AND e = f`, `a = b AND c = d AND e = f`},
-		{`a = b AND (c = d AND e = f)`, `a = b AND c = d AND e = f`},
-		{`(a = b OR c = d) OR e = f`, `a = b OR c = d OR e = f`},
-		{`NOT a = b`, `NOT a = b`},
-		{`not (a = b or c = d)`, `NOT (a = b OR c = d)`},
-		{`NOT NOT a = b`, `NOT NOT a = b`},
+		{`f1 = b AND c = d OR e = f`, `f1 = b AND c = d OR e = f`},
+		{`f1 = b AND (c = d OR e = f)`, `f1 = b AND (c = d OR e = f)`},
+		{`(f1 = b AND c = d) AND e = f`, `f1 = b AND c = d AND e = f`},
+		{`f1 = b AND (c = d AND e = f)`, `f1 = b AND c = d AND e = f`},
+		{`(f1 = b OR c = d) OR e = f`, `f1 = b OR c = d OR e = f`},
+		{`NOT f1 = b`, `NOT f1 = b`},
+		{`not (f1 = b or c = d)`, `NOT (f1 = b OR c = d)`},
+		{`NOT NOT f1 = b`, `NOT NOT f1 = b`},
 		{`order by updated`, `ORDER BY updated ASC`},
-		{`project = A order by updated desc, KEY asc, priority`, `project = A ORDER BY updated DESC, key ASC, priority ASC`},
+		{`project = P order by updated desc, KEY asc, priority`, `project = P ORDER BY updated DESC, key ASC, priority ASC`},
 		{`summary ~ "say \"hi\"\n"`, `summary ~ "say \"hi\"\n"`},
 		{`summary ~ 'single'`, `summary ~ single`},
 		{`summary ~ "and"`, `summary ~ "and"`},
-		{`summary ~ "\u0041"`, `summary ~ A`},
+		{`summary ~ "\u0041"`, `summary ~ "A"`},
+		{`summary ~ "\u0042"`, `summary ~ B`},
 		{`labels = a\ b`, `labels = "a b"`},
-		{"project = A\nAND status = B", `project = A AND status = B`},
-		{`project in (A, EMPTY)`, `project IN (A, EMPTY)`},
+		{"project = P\nAND status = B", `project = P AND status = B`},
+		{`project in (P, EMPTY)`, `project IN (P, EMPTY)`},
 		{`"my field" = x`, `"my field" = x`},
+		{`project = "AS"`, `project = "AS"`},
+		{`labels in ('start', "End", desc2)`, `labels IN ("start", "End", desc2)`},
+		{`"date" = x`, `"date" = x`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -125,13 +129,13 @@ func TestParseString(t *testing.T) {
 }
 
 func TestParseTree(t *testing.T) {
-	q, err := Parse(`project in (A, "B", EMPTY) AND NOT (status = Done OR assignee = currentUser()) ORDER BY updated DESC`)
+	q, err := Parse(`project in (P, "B", EMPTY) AND NOT (status = Done OR assignee = currentUser()) ORDER BY updated DESC`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &Query{
 		Where: &And{Terms: []Expr{
-			&Clause{Field: "project", Op: OpIn, Operand: &List{Items: []Operand{&Literal{Text: "A"}, &Literal{Text: "B"}, &Empty{}}}},
+			&Clause{Field: "project", Op: OpIn, Operand: &List{Items: []Operand{&Literal{Text: "P"}, &Literal{Text: "B"}, &Empty{}}}},
 			&Not{X: &Or{Terms: []Expr{
 				&Clause{Field: "status", Op: OpEq, Operand: &Literal{Text: "Done"}},
 				&Clause{Field: "assignee", Op: OpEq, Operand: &Func{Name: "currentUser"}},
@@ -153,22 +157,27 @@ func TestParseErrors(t *testing.T) {
 		{`project foo`, 1, 9, `Error in the JQL Query: Expecting operator but got 'foo'. (line 1, character 9)`},
 		{`project`, 1, 8, `Expecting operator before the end of the query.`},
 		{`project = `, 1, 11, `Expecting either a value, list or function before the end of the query.`},
-		{`project = A status = B`, 1, 13, `Expecting either 'OR' or 'AND' but got 'status'.`},
+		{`project = P status = B`, 1, 13, `Expecting either 'OR' or 'AND' but got 'status'.`},
 		{`project = "abc`, 1, 11, `The quoted string '"abc' has not been completed.`},
-		{`project in (a, b`, 1, 17, `Expecting ',' or ')' before the end of the query.`},
-		{`project in (a b)`, 1, 15, `Expecting ',' or ')' but got 'b'.`},
+		{`project in (x, y`, 1, 17, `Expecting ',' or ')' before the end of the query.`},
+		{`project in (x y)`, 1, 15, `Expecting ',' or ')' but got 'y'.`},
 		{`status = order`, 1, 10, `'order' is a reserved JQL word.`},
+		{`project = AS`, 1, 11, `Error in the JQL Query: 'AS' is a reserved JQL word. You must surround it in quotation marks to use it in a query. (line 1, character 11)`},
+		{`project in (ALPHA, set)`, 1, 20, `'set' is a reserved JQL word.`},
+		{`status = OR`, 1, 10, `Expecting either a value, list or function but got 'OR'. You must surround 'OR' in quotation marks to use it as a value.`},
+		{`date = x`, 1, 1, `'date' is a reserved JQL word.`},
+		{`ORDER BY user`, 1, 10, `'user' is a reserved JQL word.`},
 		{`= A`, 1, 1, `Expecting a field name but got '='.`},
-		{`project = A AND`, 1, 16, `Expecting a field name at the end of the query.`},
-		{`(project = A`, 1, 13, `Expecting ')' before the end of the query.`},
-		{`project = A)`, 1, 12, `A ')' has no matching '('.`},
+		{`project = P AND`, 1, 16, `Expecting a field name at the end of the query.`},
+		{`(project = P`, 1, 13, `Expecting ')' before the end of the query.`},
+		{`project = P)`, 1, 12, `A ')' has no matching '('.`},
 		{`project is A`, 1, 12, `The operator 'IS' only supports the 'EMPTY' or 'NULL' values`},
 		{`project not = A`, 1, 13, `Expecting 'IN' but got '='.`},
-		{`project = A ORDER updated`, 1, 19, `Expecting 'by' but got 'updated'.`},
+		{`project = P ORDER updated`, 1, 19, `Expecting 'by' but got 'updated'.`},
 		{`ORDER BY`, 1, 9, `Expecting a field name at the end of the query.`},
 		{`ORDER BY updated sideways`, 1, 18, `Expecting either 'ASC', 'DESC' or ',' but got 'sideways'.`},
 		{`project ! A`, 1, 9, `The character '!' is a reserved JQL character.`},
-		{"project = A\n  AND foo", 2, 10, `Expecting operator before the end of the query.`},
+		{"project = P\n  AND foo", 2, 10, `Expecting operator before the end of the query.`},
 		{"summary ~ \"x\\q\"", 1, 11, `The escape sequence '\q' is illegal.`},
 		{`assignee = f(a b)`, 1, 16, `Expecting ',' or ')' but got 'b'.`},
 		{`project = ()`, 1, 12, `Expecting either a value, list or function but got ')'.`},
@@ -195,11 +204,11 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseDepthLimit(t *testing.T) {
-	deep := strings.Repeat("(", 10000) + "a = b" + strings.Repeat(")", 10000)
+	deep := strings.Repeat("(", 10000) + "x = y" + strings.Repeat(")", 10000)
 	if _, err := Parse(deep); err == nil || !strings.Contains(err.Error(), "nested too deeply") {
 		t.Fatalf("deep nesting: err = %v", err)
 	}
-	nots := strings.Repeat("NOT ", 10000) + "a = b"
+	nots := strings.Repeat("NOT ", 10000) + "x = y"
 	if _, err := Parse(nots); err == nil {
 		t.Fatal("deep NOT chain parsed without error")
 	}

@@ -59,6 +59,20 @@ func isKeyword(t token, kw string) bool {
 	return t.kind == tokWord && strings.EqualFold(t.text, kw)
 }
 
+// isGrammarWord reports whether s is a keyword of the grammar itself (as opposed to a word
+// Jira merely reserves), for choosing between "Expecting ..." and "reserved word" messages.
+func isGrammarWord(s string) bool {
+	switch strings.ToLower(s) {
+	case "and", "or", "not", "in", "is", "order", "by", "empty", "null", "asc", "desc":
+		return true
+	}
+	return false
+}
+
+func reservedErr(t token) *Error {
+	return syntaxErr(t.pos, "'%s' is a reserved JQL word. You must surround it in quotation marks to use it in a query.", t.raw)
+}
+
 // got renders a token for "but got ..." messages.
 func got(t token) string {
 	return "'" + t.raw + "'"
@@ -85,6 +99,9 @@ func (p *parser) query() (*Query, *Error) {
 		}
 		for {
 			f := p.take()
+			if f.kind == tokWord && isReserved(f.text) && !isGrammarWord(f.text) {
+				return nil, reservedErr(f)
+			}
 			if f.kind != tokWord && f.kind != tokString || f.kind == tokWord && isReserved(f.text) {
 				if f.kind == tokEOF {
 					return nil, syntaxErr(f.pos, "Expecting a field name at the end of the query.")
@@ -228,6 +245,9 @@ func (p *parser) unary() (Expr, *Error) {
 
 func (p *parser) clause() (Expr, *Error) {
 	f := p.take()
+	if f.kind == tokWord && isReserved(f.text) && !isGrammarWord(f.text) {
+		return nil, reservedErr(f)
+	}
 	if f.kind != tokWord && f.kind != tokString || f.kind == tokWord && isReserved(f.text) {
 		if f.kind == tokEOF {
 			return nil, syntaxErr(f.pos, "Expecting a field name at the end of the query.")
@@ -292,8 +312,11 @@ func (p *parser) operand(allowList bool) (Operand, *Error) {
 		if p.peek().kind == tokLParen {
 			return p.function(t)
 		}
+		if isKeyword(t, "and") || isKeyword(t, "or") || isKeyword(t, "not") {
+			return nil, syntaxErr(t.pos, "Expecting either a value, list or function but got %s. You must surround %s in quotation marks to use it as a value.", got(t), got(t))
+		}
 		if isReserved(t.text) {
-			return nil, syntaxErr(t.pos, "'%s' is a reserved JQL word. You must surround it in quotation marks to use it in a query.", t.raw)
+			return nil, reservedErr(t)
 		}
 		return &Literal{Text: t.text, pos: t.pos}, nil
 	case tokLParen:
