@@ -2,6 +2,7 @@ package lens
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +14,8 @@ import (
 // call; Build uses a buffered record instead.
 func (is *Issue) Values(field string) []jql.Value {
 	r := issueRecord{is: is}
-	return r.Values(field)
+	// Copy out of r's buffers so r itself stays on the stack.
+	return slices.Clone(r.Values(field))
 }
 
 // issueRecord is a jql.Record over one issue that reuses its buffers from call to call, so
