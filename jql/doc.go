@@ -20,8 +20,11 @@
 // EMPTY, and "= EMPTY" of "IS EMPTY"); AND binds tighter than OR; NOT; parentheses; ORDER BY
 // with several fields, each ASC (default) or DESC. Keywords, field names and function names
 // are case-insensitive. Values are unquoted words (ALPHA-12, -2d, 3.5) or strings in double
-// or single quotes with the escapes \" \' \\ \n \r \t \uXXXX and "\ ". The words AND, OR,
-// NOT, IN, IS, ORDER, BY, EMPTY and NULL must be quoted to be used as values.
+// or single quotes with the escapes \" \' \\ \n \r \t \uXXXX and "\ ". Jira's reserved
+// words (AND, OR, NOT, IN, IS, ORDER, BY, EMPTY, NULL, and the rest of Atlassian's list: A,
+// AS, DATE, END, SET, START, USER, ...) must be quoted to be used as values or field names;
+// unquoted, they are a syntax error as in Jira. Quote renders a value safely for JQL built
+// from data.
 //
 // Fields (canonical names, as Record is asked for them; aliases in brackets): project, key
 // [issuekey], id, issuetype [type], status, statuscategory, assignee, reporter, priority,
