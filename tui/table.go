@@ -46,6 +46,17 @@ func (t *Table) SetTree(tree Tree) {
 	var curID string
 	var expandedIDs map[string]bool
 	screenLine := t.cursor - t.offset
+	if t.tree != nil && sameRows(t.tree, tree) {
+		// A view switch or an edit that moved nothing: same rows, same places. Keep the
+		// expansion and the cursor as they are, without hashing every id.
+		t.tree = tree
+		t.fit = nil
+		if cols := len(tree.Columns()); t.colCur >= cols {
+			t.colCur = max(cols-1, 0)
+		}
+		t.scrollToCursor()
+		return
+	}
 	if t.tree != nil && len(t.vis) > 0 {
 		curID = t.tree.ID(int(t.vis[t.cursor]))
 		expandedIDs = make(map[string]bool)
@@ -86,6 +97,21 @@ func (t *Table) SetTree(tree Tree) {
 	if cols := len(tree.Columns()); t.colCur >= cols {
 		t.colCur = max(cols-1, 0)
 	}
+}
+
+// sameRows reports whether two forests have the same rows in the same places. Ids usually
+// share storage between builds, so the comparison is mostly pointer checks.
+func sameRows(a, b Tree) bool {
+	n := a.Len()
+	if b.Len() != n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if a.End(i) != b.End(i) || a.ID(i) != b.ID(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // Tree returns the forest being shown.
@@ -625,11 +651,11 @@ func (t *Table) View(th *Theme) string {
 			title = "‹" + title
 		}
 		txt := pad(title, lay.width[c], cols[c].Right)
-		st := th.Header
 		if c == t.colCur {
-			st = th.HeaderCursor
+			b.WriteString(th.paintNamed("headerCursor", th.HeaderCursor, txt))
+		} else {
+			b.WriteString(th.paintNamed("header", th.Header, txt))
 		}
-		b.WriteString(th.Render(st, txt))
 		b.WriteByte(' ')
 	}
 	if lay.moreRight {
@@ -642,7 +668,7 @@ func (t *Table) View(th *Theme) string {
 		cur := k == t.cursor
 		id := t.tree.ID(row)
 		if cur {
-			b.WriteString(th.Render(th.Cursor, "▌ "))
+			b.WriteString(th.paintNamed("cursor", th.Cursor, "▌ "))
 		} else {
 			b.WriteString("  ")
 		}
@@ -653,15 +679,15 @@ func (t *Table) View(th *Theme) string {
 			if c == 0 {
 				g := t.guide(row)
 				gw := ansi.StringWidth(g)
-				b.WriteString(th.Render(th.Guide, ansi.Truncate(g, w, "")))
+				b.WriteString(th.paintNamed("guide", th.Guide, ansi.Truncate(g, w, "")))
 				w = max(w-gw, 0)
 			}
 			txt := pad(text, w, cols[c].Right)
 			switch {
 			case cur:
-				b.WriteString(th.Render(th.Cursor, txt))
+				b.WriteString(th.paintNamed("cursor", th.Cursor, txt))
 			case t.flash[id]:
-				b.WriteString(th.Render(th.Flash, txt))
+				b.WriteString(th.paintNamed("flash", th.Flash, txt))
 			default:
 				b.WriteString(th.renderCell(cell, txt, t.query))
 			}

@@ -20,6 +20,8 @@ type synthTree struct {
 	cols   []Column
 	// version changes the cell text without changing ids, like a rebuild after an edit.
 	version int
+	ids     []string // precomputed ids (see withIDs); nil computes them per call
+	fixed   bool     // numbers in cells zero-padded, so every row has the same text width
 }
 
 func newSynth(fanout ...int) *synthTree {
@@ -45,18 +47,27 @@ func newSynth(fanout ...int) *synthTree {
 	return t
 }
 
-func (t *synthTree) Len() int          { return len(t.depth) }
-func (t *synthTree) Depth(i int) int   { return int(t.depth[i]) }
-func (t *synthTree) Parent(i int) int  { return int(t.parent[i]) }
-func (t *synthTree) End(i int) int     { return int(t.end[i]) }
-func (t *synthTree) ID(i int) string   { return "R-" + strconv.Itoa(i) }
+func (t *synthTree) Len() int         { return len(t.depth) }
+func (t *synthTree) Depth(i int) int  { return int(t.depth[i]) }
+func (t *synthTree) Parent(i int) int { return int(t.parent[i]) }
+func (t *synthTree) End(i int) int    { return int(t.end[i]) }
+func (t *synthTree) ID(i int) string {
+	if t.ids != nil {
+		return t.ids[i]
+	}
+	return "R-" + strconv.Itoa(i)
+}
 func (t *synthTree) Columns() []Column { return t.cols }
 func (t *synthTree) Cell(i, c int) Cell {
+	num := strconv.Itoa(i)
+	if t.fixed {
+		num = fmt.Sprintf("%07d", i)
+	}
 	switch c {
 	case 0:
-		return Cell{Text: "R-" + strconv.Itoa(i), Tone: ToneAccent}
+		return Cell{Text: "R-" + num, Tone: ToneAccent}
 	case 1:
-		return Cell{Text: "Summary of row " + strconv.Itoa(i) + strings.Repeat("!", t.version)}
+		return Cell{Text: "Summary of row " + num + strings.Repeat("!", t.version)}
 	case 2:
 		return Cell{Text: [...]string{"To Do", "In Progress", "Done"}[i%3], Tone: [...]Tone{ToneNormal, ToneWarn, ToneGood}[i%3]}
 	case 3:
@@ -182,15 +193,17 @@ func TestTableSetTreeKeepsCursorAndExpansion(t *testing.T) {
 		t.Errorf("resize lost the cursor: %s at %d (offset %d)", tb.CursorID(), tb.cursor, tb.offset)
 	}
 
-	// The cursor row vanishes under a now-collapsed parent: land on the visible ancestor.
-	tb.CollapseAll()
-	tb.ExpandAll()
-	tb.GoToID("R-5")
-	parent := tb.tree.ID(tb.tree.Parent(5))
-	tb.expanded[tb.tree.Parent(5)] = false
-	tb.SetTree(newSynth(3, 3, 3))
-	if tb.CursorID() != parent {
-		t.Errorf("cursor on %s, want the visible ancestor %s", tb.CursorID(), parent)
+	// The cursor row moves under a collapsed parent: land on its visible ancestor.
+	tb = NewTable(newSynth(2, 3)) // R-0 [R-1 R-2 R-3], R-4 [R-5 R-6 R-7]
+	tb.SetSize(80, 5)
+	tb.Expand()
+	tb.Move(2)
+	if tb.CursorID() != "R-2" {
+		t.Fatalf("setup: cursor on %s", tb.CursorID())
+	}
+	tb.SetTree(newSynth(1, 1, 6)) // R-0 [R-1 [R-2 .. R-7]], R-1 closed
+	if tb.CursorID() != "R-1" {
+		t.Errorf("cursor on %s, want the visible ancestor R-1", tb.CursorID())
 	}
 }
 

@@ -15,6 +15,40 @@ type Theme struct {
 
 	Title, Header, HeaderCursor, Cursor, Guide, Muted, Accent, Good, Warn, Bad,
 	Match, Flash, Error, Status, StatusKey, Selected, Border lipgloss.Style
+
+	// sgr caches each style's escape sequences. Rendering through lipgloss per cell is the
+	// bulk of a frame's cost; wrapping text in a cached prefix and suffix is a concatenation.
+	sgr map[sgrKey]sgrPair
+}
+
+type sgrKey struct {
+	named string // a fixed style by name, or "" for a cell style
+	cell  Cell   // Text unused
+}
+
+type sgrPair struct{ pre, post string }
+
+// paint renders text with a style through the escape-sequence cache.
+func (t *Theme) paint(k sgrKey, st func() lipgloss.Style, text string) string {
+	if t.NoColor || text == "" {
+		return text
+	}
+	p, ok := t.sgr[k]
+	if !ok {
+		r := st().Render("X")
+		i := strings.Index(r, "X") // SGR sequences never contain X
+		p = sgrPair{r[:i], r[i+1:]}
+		if t.sgr == nil {
+			t.sgr = map[sgrKey]sgrPair{}
+		}
+		t.sgr[k] = p
+	}
+	return p.pre + text + p.post
+}
+
+// paintNamed renders text with one of the theme's fixed styles, cached by name.
+func (t *Theme) paintNamed(name string, s lipgloss.Style, text string) string {
+	return t.paint(sgrKey{named: name}, func() lipgloss.Style { return s }, text)
 }
 
 // NoColorEnv reports whether the NO_COLOR convention asks for no color: any non-empty value.
@@ -80,19 +114,25 @@ func (t *Theme) renderCell(c Cell, padded, query string) string {
 	if t.NoColor {
 		return padded
 	}
-	st := t.tone(c.Tone)
-	st = st.Bold(c.Bold).Italic(c.Italic).Underline(c.Underline).Faint(c.Faint).Strikethrough(c.Strike)
-	if c.FG != "" {
-		st = st.Foreground(lipgloss.Color(c.FG))
+	c.Text = ""
+	st := func() lipgloss.Style {
+		st := t.tone(c.Tone)
+		st = st.Bold(c.Bold).Italic(c.Italic).Underline(c.Underline).Faint(c.Faint).Strikethrough(c.Strike)
+		if c.FG != "" {
+			st = st.Foreground(lipgloss.Color(c.FG))
+		}
+		if c.BG != "" {
+			st = st.Background(lipgloss.Color(c.BG))
+		}
+		return st
 	}
-	if c.BG != "" {
-		st = st.Background(lipgloss.Color(c.BG))
-	}
+	k := sgrKey{cell: c}
 	if query != "" {
-		if i := strings.Index(strings.ToLower(padded), strings.ToLower(query)); i >= 0 && len(strings.ToLower(padded)) == len(padded) {
+		lp, lq := strings.ToLower(padded), strings.ToLower(query)
+		if i := strings.Index(lp, lq); i >= 0 && len(lp) == len(padded) {
 			j := i + len(query)
-			return st.Render(padded[:i]) + t.Match.Render(padded[i:j]) + st.Render(padded[j:])
+			return t.paint(k, st, padded[:i]) + t.paintNamed("match", t.Match, padded[i:j]) + t.paint(k, st, padded[j:])
 		}
 	}
-	return st.Render(padded)
+	return t.paint(k, st, padded)
 }

@@ -1,0 +1,148 @@
+package tui
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Benchmarks report each figure as a ratio against a floor measured in the same run,
+// interleaved with it, so the noise of a small shared machine hits both alike:
+//
+//	go test ./tui -run '^$' -bench . -benchtime 200x
+//
+// The ratio metrics (x-floor) are the numbers to compare with the budget; ns/op is the sum.
+
+// withIDs precomputes row ids, as the Lens engine's forest stores its row paths.
+func (t *synthTree) withIDs() *synthTree {
+	ids := make([]string, t.Len())
+	for i := range ids {
+		ids[i] = "R-" + strconv.Itoa(i)
+	}
+	t.ids = ids
+	return t
+}
+
+// BenchmarkFrame draws a full 160x48 frame of a 1,000-row and a 1,000,000-row forest of the
+// same depth and cell widths, all expanded, cursor mid-way: the target is the same cost
+// (within 1.2x).
+func BenchmarkFrame(b *testing.B) {
+	th := NewTheme(true, false)
+	s, l := newSynth(10, 10, 9), newSynth(100, 100, 99)
+	s.fixed, l.fixed = true, true
+	small, large := NewTable(s), NewTable(l)
+	for _, tb := range []*Table{small, large} {
+		tb.SetSize(160, 46)
+		tb.ExpandAll()
+		tb.Move(tb.Visible() / 2)
+	}
+	if small.tree.Len() != 1010 || large.tree.Len() != 1000100 {
+		b.Fatalf("sizes %d and %d", small.tree.Len(), large.tree.Len())
+	}
+	var tSmall, tLarge time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := 1 - 2*(i%2) // move so no frame repeats the last one exactly
+		small.Move(d)
+		large.Move(d)
+		t0 := time.Now()
+		_ = small.View(th)
+		t1 := time.Now()
+		_ = large.View(th)
+		t2 := time.Now()
+		tSmall += t1.Sub(t0)
+		tLarge += t2.Sub(t1)
+	}
+	b.ReportMetric(float64(tSmall.Nanoseconds())/float64(b.N), "ns/frame-1k")
+	b.ReportMetric(float64(tLarge.Nanoseconds())/float64(b.N), "ns/frame-1M")
+	b.ReportMetric(float64(tLarge)/float64(tSmall), "x-floor")
+}
+
+// benchApp opens a synthetic Lens of the given shape in the headless driver.
+func benchApp(b *testing.B, fanout ...int) *driver {
+	back := &synthBackend{trees: map[string]*synthTree{}}
+	plan := newSynth(fanout...).withIDs()
+	dates := &synthTree{depth: plan.depth, parent: plan.parent, end: plan.end, ids: plan.ids,
+		cols: []Column{{Title: "Key", Frozen: true}, {Title: "Summary", Frozen: true}, {Title: "Due"}, {Title: "Assignee"}}}
+	back.trees["plan"], back.trees["dates"] = plan, dates
+	d := newDriver(b, back, 160, 48)
+	d.keys("enter")
+	if d.app.lens == nil {
+		b.Fatal("Lens did not open")
+	}
+	return d
+}
+
+// keyToFrame measures pressing keys (through Update and every command they cause) and
+// drawing the frame, against drawing the same frame alone, interleaved.
+func keyToFrame(b *testing.B, d *driver, press func(i int)) {
+	var tKey, tFloor time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		_ = d.app.Render()
+		t1 := time.Now()
+		press(i)
+		_ = d.app.Render()
+		t2 := time.Now()
+		tFloor += t1.Sub(t0)
+		tKey += t2.Sub(t1)
+	}
+	b.ReportMetric(float64(tFloor.Nanoseconds())/float64(b.N), "ns/frame")
+	b.ReportMetric(float64(tKey.Nanoseconds())/float64(b.N), "ns/key+frame")
+	b.ReportMetric(float64(tKey)/float64(tFloor), "x-floor")
+}
+
+// BenchmarkKeyCursorMove: j/k on a 100,000-row Lens, all expanded.
+func BenchmarkKeyCursorMove(b *testing.B) {
+	d := benchApp(b, 100, 10, 99)
+	d.keys("E", "ctrl+d")
+	keys := []string{"j", "j", "k"}
+	keyToFrame(b, d, func(i int) { d.keys(keys[i%3]) })
+}
+
+// BenchmarkKeyExpand10k: space on a node with 10,000 children (expand, then collapse) in a
+// 100,000-row Lens.
+func BenchmarkKeyExpand10k(b *testing.B) {
+	d := benchApp(b, 10, 10000)
+	if n := d.app.lens.table.tree.End(0) - 1; n != 10000 {
+		b.Fatalf("first node has %d children", n)
+	}
+	keyToFrame(b, d, func(int) { d.keys("space") })
+}
+
+// BenchmarkKeyViewSwitch: v on a 100,000-row Lens with 1,000 rows expanded: the new view's
+// tree replaces the old, the cursor and expansion carried over by row id.
+func BenchmarkKeyViewSwitch(b *testing.B) {
+	d := benchApp(b, 100, 10, 99)
+	d.keys("2", "j", "j")
+	keyToFrame(b, d, func(int) { d.keys("v") })
+}
+
+// synthBackend serves prebuilt synthetic trees, so the benchmarks measure the TUI alone.
+type synthBackend struct {
+	trees map[string]*synthTree
+}
+
+func (s *synthBackend) Lenses(context.Context) ([]LensInfo, error) {
+	return []LensInfo{{ID: "big", Name: "Big", Size: s.trees["plan"].Len()}}, nil
+}
+
+func (s *synthBackend) Build(_ context.Context, req BuildRequest) (*Built, error) {
+	v := req.View
+	if v == "" {
+		v = "plan"
+	}
+	t := s.trees[v]
+	return &Built{Tree: t, Views: []string{"plan", "dates"}, View: v, Total: t.Len()}, nil
+}
+
+func (s *synthBackend) Refresh(context.Context) error                 { return nil }
+func (s *synthBackend) LastChange(context.Context) (int64, error)     { return 0, nil }
+func (s *synthBackend) Status(context.Context) (Status, error)        { return Status{Profile: "bench"}, nil }
+func (s *synthBackend) Pref(context.Context, string) ([]byte, error)  { return nil, nil }
+func (s *synthBackend) SetPref(context.Context, string, []byte) error { return nil }
+func (s *synthBackend) ChangedKeys(context.Context, int64) ([]string, int64, error) {
+	return nil, 0, nil
+}
