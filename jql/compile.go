@@ -136,13 +136,18 @@ type lit struct {
 	keyProj string
 	keyNum  int64
 	isKey   bool
+	dateLoc *time.Location // see litSet.dateLoc
 }
 
 // litSet is the resolved right-hand side of a clause.
 type litSet struct {
 	lits  []lit
-	empty bool                // the list held EMPTY
-	fold  map[string]struct{} // lower-cased spellings, when there are many
+	empty bool // the list held EMPTY
+	// dateLoc is set for date-only fields (duedate): a record's value counts as midnight
+	// of its calendar day in this zone, so a due date stored as UTC midnight compares
+	// right for a viewer in another zone.
+	dateLoc *time.Location
+	fold    map[string]struct{} // lower-cased spellings, when there are many
 }
 
 // foldMapThreshold is the number of spellings above which a map beats a linear EqualFold
@@ -200,7 +205,7 @@ func (s *litSet) eq(v *Value) bool {
 		}
 		return false
 	case Time:
-		m := minuteOf(v.Time)
+		m := s.minute(v.Time)
 		for i := range s.lits {
 			if s.lits[i].hasTime && s.lits[i].minute == m {
 				return true
@@ -217,6 +222,15 @@ func (s *litSet) eq(v *Value) bool {
 		}
 	}
 	return false
+}
+
+// minute is the minute of a record's time value, dates re-anchored to dateLoc.
+func (s *litSet) minute(t time.Time) int64 {
+	if s.dateLoc != nil {
+		y, m, d := t.Date()
+		return minuteOf(time.Date(y, m, d, 0, 0, 0, 0, s.dateLoc))
+	}
+	return minuteOf(t)
 }
 
 // anyEq reports whether any of vals equals one of the set's values.
@@ -308,6 +322,9 @@ func emptyMatcher(field string, not bool) Matcher {
 // operand resolves the right-hand side of a clause into values the field understands.
 func (c *compiler) operand(cl *Clause, fi fieldInfo) (*litSet, *Error) {
 	set := &litSet{}
+	if cl.Field == "duedate" {
+		set.dateLoc = c.env.Location
+	}
 	isList := cl.Op == OpIn || cl.Op == OpNotIn
 	switch x := cl.Operand.(type) {
 	case *List:
@@ -552,6 +569,7 @@ func (c *compiler) orderMatcher(cl *Clause, set *litSet, fi fieldInfo) (Matcher,
 		return nil, semanticErr(cl.opPos, "The operator '%s' needs a single value.", cl.Op)
 	}
 	l := set.lits[0]
+	l.dateLoc = set.dateLoc
 	op := cl.Op
 	ok := func(c int) bool {
 		switch op {
@@ -589,7 +607,12 @@ func compareToLit(typ fieldType, v *Value, l *lit) (int, bool) {
 		if !l.hasTime {
 			return 0, false
 		}
-		return cmp3(minuteOf(v.Time), l.minute), true
+		m := minuteOf(v.Time)
+		if l.dateLoc != nil {
+			y, mo, d := v.Time.Date()
+			m = minuteOf(time.Date(y, mo, d, 0, 0, 0, 0, l.dateLoc))
+		}
+		return cmp3(m, l.minute), true
 	}
 	switch typ {
 	case typeKey:

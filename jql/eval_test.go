@@ -321,6 +321,26 @@ func TestLocation(t *testing.T) {
 	}
 }
 
+func TestDueDateIsACalendarDay(t *testing.T) {
+	// The site stores due dates as UTC midnight; a viewer in UTC-8 still sees ALPHA-1 due
+	// on 2024-02-01, not on the evening of January 31st.
+	env := testEnv()
+	env.Location = time.FixedZone("UTC-8", -8*3600)
+	for _, tt := range []struct {
+		q    string
+		want []string
+	}{
+		{`duedate = "2024-02-01"`, []string{"ALPHA-1"}},
+		{`duedate >= "2024-02-01"`, []string{"ALPHA-1"}},
+		{`duedate < "2024-02-01"`, []string{"ALPHA-10"}},
+		{`duedate in ("2024-01-31", "2024-01-30")`, []string{"ALPHA-10"}},
+	} {
+		if got := keysOf(t, tt.q, env); !slices.Equal(got, tt.want) {
+			t.Errorf("%s (UTC-8) = %v, want %v", tt.q, got, tt.want)
+		}
+	}
+}
+
 func TestCompileErrors(t *testing.T) {
 	tests := []struct {
 		q         string

@@ -13,7 +13,7 @@ type Kind uint8
 const (
 	String Kind = iota // Str, with optional other spellings in Alt
 	Number             // Num
-	Time               // Time; dates (duedate) are midnight in Env.Location
+	Time               // Time; for duedate only the calendar date (in Time's own zone) counts
 )
 
 // Value is one value of a field on a record. A string value may be known by several
