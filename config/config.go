@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/goccy/go-yaml"
 )
 
 // Dialect selects how Foundation talks to a site (JIRA.md, "Two dialects").
@@ -41,7 +43,8 @@ type Config struct {
 	// Each names the file and line.
 	Warnings []string
 
-	env LookupEnv
+	env      LookupEnv
+	comments yaml.CommentMap // the loaded file's comments by YAML path, written back by Save
 }
 
 // TUI holds the terminal UI preferences.

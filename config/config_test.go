@@ -600,3 +600,51 @@ func TestNormalizeURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveKeepsComments edits a hand-written file the way `site add` and `site remove` do:
+// comments of fields that remain must survive.
+func TestSaveKeepsComments(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "commented.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.RemoveSite("legacy")
+	s := NewSite("dc")
+	s.URL, s.Scope, s.Dialect, s.TokenSource = "https://jira.example.com", "project = OPS", DialectDataCenter, SecretRef{Keyring: true}
+	if err := c.AddSite(s, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "commented.golden.yaml")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("saved config differs from %s (rerun with -update):\n%s", golden, got)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameConfig(t, back, c)
+}

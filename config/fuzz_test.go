@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -15,6 +17,9 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("sites: [a]\n---\nx: 1\n"))
 	f.Add([]byte("? a\n: b\n"))
 	f.Add([]byte("sites:\n  a:\n    url: |\n      https://a.example\n    token_env: T\n    scope: >\n      project = A\n"))
+	if src, err := os.ReadFile(filepath.Join("testdata", "commented.yaml")); err == nil {
+		f.Add(src)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("config.yaml", data)
 		if err != nil {

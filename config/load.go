@@ -110,8 +110,21 @@ func Parse(file string, data []byte) (*Config, error) {
 	for _, w := range l.warnings {
 		c.Warnings = append(c.Warnings, formatProblem(file, w))
 	}
+	c.comments = comments(data)
 	c.SetEnv(OSEnv())
 	return c, nil
+}
+
+// comments collects the file's comments by YAML path, so that Save can put them back and
+// `site add` does not strip a user's notes. It is best effort: a file go-yaml cannot decode
+// generically simply loses its comments on the next save.
+func comments(data []byte) yaml.CommentMap {
+	cm := yaml.CommentMap{}
+	var v any
+	if err := yaml.UnmarshalWithOptions(data, &v, yaml.CommentToMap(cm)); err != nil || len(cm) == 0 {
+		return nil
+	}
+	return cm
 }
 
 // loader walks the YAML syntax tree rather than decoding into structs, so that every

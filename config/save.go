@@ -10,7 +10,8 @@ import (
 )
 
 // Marshal renders c as the config file would hold it: sites in their order, each field in a
-// fixed order, defaults written out so the file documents them.
+// fixed order, defaults written out so the file documents them, and the comments of the file
+// c was loaded from kept where their field still is.
 func Marshal(c *Config) ([]byte, error) {
 	var doc yaml.MapSlice
 	if c.DefaultSite != "" {
@@ -34,7 +35,11 @@ func Marshal(c *Config) ([]byte, error) {
 		yaml.MapItem{Key: "keys", Value: keys},
 		yaml.MapItem{Key: "tui", Value: yaml.MapSlice{{Key: "mouse", Value: c.TUI.Mouse}}},
 	)
-	out, err := yaml.MarshalWithOptions(doc, yaml.Indent(2), yaml.IndentSequence(true))
+	opts := []yaml.EncodeOption{yaml.Indent(2), yaml.IndentSequence(true)}
+	if len(c.comments) > 0 {
+		opts = append(opts, yaml.WithComment(c.comments))
+	}
+	out, err := yaml.MarshalWithOptions(doc, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("render config: %w", err)
 	}
