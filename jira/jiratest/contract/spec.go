@@ -363,6 +363,7 @@ func (s *Spec) Recorder() *Recorder { return s.recorder }
 // Ignore exempts requests whose path starts with pathPrefix from validation: traffic the
 // Cloud spec does not describe, such as admin webhooks (/rest/webhooks/1.0/webhook) or
 // Data Center's /rest/api/2/search. Ignored exchanges are passed through and not recorded.
+// It is a plain prefix: "/rest/api/2/search" also covers "/rest/api/2/search/jql".
 func (s *Spec) Ignore(pathPrefix string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -411,7 +412,8 @@ func (s *Spec) route(req *http.Request) (*routers.Route, map[string]string, erro
 // ValidateExchange checks req (with its body reqBody) and, when resp is not nil, resp (with
 // respBody) against the spec. Bodies are passed separately so the caller keeps its own
 // readers; req.Body and resp.Body are not touched. A contract violation is a *MismatchError
-// (wrapping ErrNotInSpec when no operation matches).
+// (wrapping ErrNotInSpec when no operation matches); when both the request and the response
+// are at fault, the two are joined (errors.As finds the request's first).
 func (s *Spec) ValidateExchange(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) error {
 	in, reqErr := s.checkRequest(req, reqBody)
 	if in == nil || resp == nil {
