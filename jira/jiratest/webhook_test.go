@@ -1,6 +1,7 @@
 package jiratest
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"errors"
@@ -432,4 +433,58 @@ func TestWebhookConcurrentEmit(t *testing.T) {
 	if len(ids) != 200 {
 		t.Fatalf("%d distinct identifiers, want 200", len(ids))
 	}
+}
+
+// BenchmarkDispatch measures delivery throughput to a local receiver and, in the same
+// iterations, a floor: a bare client POSTing the same body sequentially. It reports
+// deliveries/s for both and their ratio (floor time over dispatcher time, so 1.0 means as
+// fast as the bare client).
+func BenchmarkDispatch(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	d := NewDispatcher(DispatcherOptions{Client: client, Backoff: time.Millisecond})
+	defer d.Close()
+	d.Register(srv.URL, "secret", nil, "")
+	body := []byte(`{"timestamp":1700000000000,"webhookEvent":"jira:issue_updated","issue":{"id":"10001","key":"ALPHA-1","fields":{"summary":"Login page crashes"}}}`)
+	const batch = 200
+	var floorT, dispT time.Duration
+	iters := 0
+	for b.Loop() {
+		t0 := time.Now()
+		for range batch {
+			req, err := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Hub-Signature", Sign("secret", body))
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+		}
+		t1 := time.Now()
+		for range batch {
+			d.Emit("jira:issue_updated", body, nil)
+		}
+		if err := d.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		floorT += t1.Sub(t0)
+		dispT += t2.Sub(t1)
+		iters++
+	}
+	if st := d.Stats(); st.Delivered != iters*batch {
+		b.Fatalf("delivered %d of %d", st.Delivered, iters*batch)
+	}
+	n := float64(iters * batch)
+	b.ReportMetric(n/dispT.Seconds(), "dispatch-deliveries/s")
+	b.ReportMetric(n/floorT.Seconds(), "floor-deliveries/s")
+	b.ReportMetric(floorT.Seconds()/dispT.Seconds(), "speed-vs-floor")
 }
