@@ -8,10 +8,13 @@ package jira_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"foundation/jira"
@@ -261,5 +264,63 @@ func TestContractCloudClient(t *testing.T) {
 		if got := rec.Statuses(e.operation); !slices.Contains(got, e.status) {
 			t.Errorf("%s: no validated %d answer (saw %v)", e.operation, e.status, got)
 		}
+	}
+}
+
+// reports collects what the validating transport reports, without failing the test.
+type reports struct {
+	testing.TB
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *reports) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+}
+
+// The contract test can fail: a fake that drifts from the spec (here, one extra property in
+// GET myself, as a Data Center-ism would add) is caught on the client's real traffic.
+func TestContractDetectsDrift(t *testing.T) {
+	spec, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 10, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/rest/api/3/myself" {
+			site.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		site.ServeHTTP(rec, r)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Errorf("fake myself: %v", err)
+		}
+		body["name"] = "alice" // Data Center's login name: Cloud has none
+		body["login"] = "alice"
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(body)
+	}))
+	defer srv.Close()
+	tb := &reports{TB: t}
+	c, err := jira.New(t.Context(), jira.Options{BaseURL: srv.URL, Dialect: jira.Cloud, Email: "alice@example.com", Token: "alice-token",
+		HTTPClient: &http.Client{Transport: spec.Transport(tb, srv.Client().Transport)}, MaxRetries: -1, RequestsPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Myself(t.Context()); err != nil {
+		t.Fatalf("Myself: %v", err)
+	}
+	if len(tb.msgs) != 1 || !strings.Contains(tb.msgs[0], "GET /rest/api/3/myself") || !strings.Contains(tb.msgs[0], "login") {
+		t.Errorf("reports %q, want one naming GET /rest/api/3/myself and the property login", tb.msgs)
+	}
+	if missing := spec.Recorder().Missing("GET /rest/api/3/myself"); len(missing) != 1 {
+		t.Error("a mismatched exchange was recorded as validated")
 	}
 }
