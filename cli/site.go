@@ -115,6 +115,10 @@ func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) erro
 	if old != nil && !f.replace {
 		return usageError(fmt.Errorf("site profile %q already exists in %s: pass --replace to overwrite it", name, path))
 	}
+	if old != nil {
+		// site add has no webhook flags: a replaced profile keeps its webhook secret source.
+		site.WebhookSource = old.WebhookSource
+	}
 	if err := cfg.AddSite(site, f.replace); err != nil {
 		return err
 	}
@@ -163,6 +167,11 @@ func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) erro
 		return err
 	}
 	fmt.Fprintf(g.stderr, "saved site profile %s to %s\n", name, path)
+	if old != nil && old.TokenSource.Keyring && !f.keyring {
+		if err := config.DeleteStoredToken(name); err != nil {
+			fmt.Fprintf(g.stderr, "warning: the old token is still in the OS keyring: %v\n", err)
+		}
+	}
 	if f.token != "" {
 		fmt.Fprintln(g.stderr, "warning: the token is in the config file in plain text; prefer --token-env, --token-cmd or --keyring")
 	}

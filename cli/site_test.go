@@ -206,6 +206,28 @@ func TestSiteAddExisting(t *testing.T) {
 	if s := e.load().Lookup("acme"); s.PollInterval != 2*time.Minute {
 		t.Errorf("not replaced: %s", s)
 	}
+	// Moving a profile off the keyring drops its stored token; its webhook source stays.
+	c := e.load()
+	c.Lookup("acme").WebhookSource = config.SecretRef{Env: "HOOK"}
+	if err := config.Save(e.config, c); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"site", "add", "acme", "--url", "https://a.example", "--scope", "project = A", "--no-check", "--replace"}
+	if r := e.run("kr-s3cr3t\n", append(base, "--keyring")...); r.code != 0 {
+		t.Fatalf("replace with keyring: %d %s", r.code, r.stderr)
+	}
+	if v, err := keyring.Get(config.KeyringService, "acme"); err != nil || v != "kr-s3cr3t" {
+		t.Fatalf("keyring token not stored: %v", err)
+	}
+	if r := e.run("", append(base, "--token-env", "T")...); r.code != 0 {
+		t.Fatalf("replace off the keyring: %d %s", r.code, r.stderr)
+	}
+	if _, err := keyring.Get(config.KeyringService, "acme"); !errors.Is(err, keyring.ErrNotFound) {
+		t.Errorf("old keyring token kept: %v", err)
+	}
+	if s := e.load().Lookup("acme"); s.WebhookSource.Env != "HOOK" || s.TokenSource.Env != "T" {
+		t.Errorf("after replaces: %s", s)
+	}
 	r := e.run("", "site", "add", "beta", "--url", "https://b.example", "--token-env", "T", "--scope", "project = B", "--no-check")
 	if r.code != 0 || e.load().DefaultSite != "acme" {
 		t.Fatalf("second profile changed the default: %d %s", r.code, r.stderr)

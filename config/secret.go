@@ -240,6 +240,15 @@ func StoreWebhookSecret(name, secret string) error {
 	return nil
 }
 
+// DeleteStoredToken removes the token of profile name from the OS keyring, leaving its
+// webhook secret. Nothing stored is not an error.
+func DeleteStoredToken(name string) error {
+	if err := keyring.Delete(KeyringService, name); err != nil && !errors.Is(err, keyring.ErrNotFound) {
+		return fmt.Errorf("delete %s/%s from the OS keyring: %w", KeyringService, name, err)
+	}
+	return nil
+}
+
 // DeleteStoredSecrets removes whatever the OS keyring holds for profile name. Nothing stored
 // is not an error.
 func DeleteStoredSecrets(name string) error {
