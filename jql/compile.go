@@ -336,6 +336,10 @@ func (c *compiler) operand(cl *Clause, fi fieldInfo) (*litSet, *Error) {
 			case *Empty:
 				set.empty = true
 			case *Literal:
+				if isUnresolved(cl.Field, y.Text) {
+					set.empty = true
+					continue
+				}
 				l, err := c.literal(cl, fi, y.Text, y.pos)
 				if err != nil {
 					return nil, err
@@ -351,6 +355,10 @@ func (c *compiler) operand(cl *Clause, fi fieldInfo) (*litSet, *Error) {
 		if isList {
 			return nil, semanticErr(x.pos, "The operator '%s' needs a list of values or a function that returns a list, e.g. (%s), but got '%s'.", cl.Op, quoteIfNeeded(x.Text), x.Text)
 		}
+		if isUnresolved(cl.Field, x.Text) {
+			set.empty = true
+			break
+		}
 		l, err := c.literal(cl, fi, x.Text, x.pos)
 		if err != nil {
 			return nil, err
@@ -363,6 +371,11 @@ func (c *compiler) operand(cl *Clause, fi fieldInfo) (*litSet, *Error) {
 	}
 	set.finish()
 	return set, nil
+}
+
+// isUnresolved reports Jira's "resolution = Unresolved", which means an empty resolution.
+func isUnresolved(field, text string) bool {
+	return field == "resolution" && strings.EqualFold(text, "Unresolved")
 }
 
 // literal reads one value for a field, failing as Jira does when the field cannot hold it.

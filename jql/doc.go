@@ -54,7 +54,8 @@
 //     any value matches, != and NOT IN when none does, IS EMPTY when it has no value.
 //   - != and NOT IN never match an empty field, as in Jira ("assignee != bob" leaves out
 //     unassigned issues). NOT negates plainly: "NOT assignee = bob" includes them.
-//   - IN (..., EMPTY) also matches empty fields.
+//   - IN (..., EMPTY) also matches empty fields. resolution = Unresolved means resolution IS
+//     EMPTY, as in Jira.
 //   - priority compares by name, and orders (<, >, ORDER BY) by Jira's default scheme:
 //     Lowest < Low < Medium < High < Highest. status compares by name. statusCategory accepts
 //     the names "To Do", "In Progress", "Done", the keys "new", "indeterminate", "done" and

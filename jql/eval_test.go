@@ -262,7 +262,10 @@ func TestEvaluate(t *testing.T) {
 		// resolution
 		{`resolution = Fixed`, []string{a2}},
 		{`resolution is empty`, []string{a1, a10, b3}},
-		{`resolution = Unresolved`, nil},
+		{`resolution = Unresolved`, []string{a1, a10, b3}},
+		{`resolution != unresolved`, []string{a2}},
+		{`resolution in (Unresolved, Fixed)`, []string{a1, a2, a10, b3}},
+		{`resolution not in (Unresolved, Fixed)`, nil},
 		// Story Points
 		{`"Story Points" = 8`, []string{a1}},
 		{`"story points" > 3`, []string{a1, b3}},
