@@ -26,7 +26,9 @@ type builder struct {
 	venv  *valueEnv
 	env   jql.Env
 	notes []string
-	slab  []node // nodes are carved from slabs: one allocation per 4096 rows, not per row
+	slab  []node  // nodes are carved from slabs: one allocation per 4096 rows, not per row
+	stamp []int32 // per issue: the nodeSet generation that last took it
+	mark  int32
 }
 
 func (b *builder) newNode(kind RowKind, ord int32, label string) *node {
@@ -446,7 +448,7 @@ func (b *builder) sort(rows []*node, so *csort) {
 		}
 		ks := make([]keyed, len(ns)-first)
 		for i, n := range ns[first:] {
-			ks[i] = keyed{n: n, keys: so.keys(b, &b.data.Issues[n.ord])}
+			ks[i] = keyed{n: n, keys: so.values(b, n)}
 		}
 		slices.SortStableFunc(ks, func(x, y keyed) int {
 			for i := range x.keys {
@@ -468,4 +470,95 @@ func (b *builder) sort(rows []*node, so *csort) {
 		}
 	}
 	walk(rows)
+}
+
+// columnValue computes a default-view column for a node while the tree is still being
+// shaped, so sort generators can order by roll-ups and formulas.
+func (b *builder) columnValue(n *node, col *ccol, cv *cview) Value {
+	switch col.Kind {
+	case ColField:
+		if n.kind != RowIssue {
+			return Value{}
+		}
+		return col.field.sortValue(&b.data.Issues[n.ord], b.venv)
+	case ColRollup, ColProgress:
+		over := col.rollOver
+		if col.Kind == ColProgress {
+			over = "leaves"
+		}
+		self := int32(-1)
+		if n.kind == RowIssue {
+			self = n.ord
+		}
+		set := b.nodeSet(n, over)
+		if self >= 0 && over == "descendants" && includesSelf(col) {
+			set = append(set, self)
+		}
+		return aggregateSet(b.data.Issues, set, self, col, b.venv)
+	case ColFormula:
+		if col.formula == nil {
+			return Value{}
+		}
+		return b.formulaValue(n, col.formula, cv)
+	}
+	return Value{}
+}
+
+// formulaValue evaluates a formula for a node, with the roll-up and progress columns of
+// cv it uses.
+func (b *builder) formulaValue(n *node, fm *formula, cv *cview) Value {
+	var is *Issue
+	if n.kind == RowIssue {
+		is = &b.data.Issues[n.ord]
+	}
+	env := issueEnv(is, b.venv, b.data.Now, nil, fm.uses)
+	if cv != nil {
+		for _, other := range cv.cols {
+			if (other.Kind == ColRollup || other.Kind == ColProgress) && fm.uses[other.ID] {
+				env[other.ID] = b.columnValue(n, other, cv).Num
+			}
+		}
+	}
+	return runFormula(fm.prog, env)
+}
+
+// nodeSet lists the distinct issues under n that a roll-up over "over" reads.
+func (b *builder) nodeSet(n *node, over string) []int32 {
+	if b.stamp == nil {
+		b.stamp = make([]int32, len(b.data.Issues))
+	}
+	b.mark++
+	var set []int32
+	take := func(k *node) {
+		if k.kind == RowIssue && b.stamp[k.ord] != b.mark {
+			b.stamp[k.ord] = b.mark
+			set = append(set, k.ord)
+		}
+	}
+	var walk func(n *node) bool // reports whether an issue sits at or under n
+	walk = func(n *node) bool {
+		below := false
+		for _, k := range n.kids {
+			if walk(k) {
+				below = true
+			}
+		}
+		if over == "leaves" && !below {
+			take(n)
+		} else if over != "leaves" {
+			take(n)
+		}
+		return below || n.kind == RowIssue
+	}
+	switch over {
+	case "children":
+		for _, k := range n.kids {
+			take(k)
+		}
+	default:
+		for _, k := range n.kids {
+			walk(k)
+		}
+	}
+	return set
 }

@@ -70,11 +70,11 @@ views:
 			"f:by label/g:(none)/ALPHA-4: 3 0 0%",
 			// ALPHA-2 is under ALPHA-1 twice (child, and linked from ALPHA-4): counted once.
 			"ALPHA-1: 8 3 50%",
-			"ALPHA-1/ALPHA-2:  1 0%",
+			"ALPHA-1/ALPHA-2: 5 1 0%", // a sum over descendants includes the row's own points
 			"ALPHA-1/ALPHA-2/ALPHA-3:  0 0%",
-			"ALPHA-1/ALPHA-4: 5 1 100%",
+			"ALPHA-1/ALPHA-4: 8 1 100%",
 			"ALPHA-1/ALPHA-4/ALPHA-2: 5 0 100%",
-			"ALPHA-2:  1 0%",
+			"ALPHA-2: 5 1 0%",
 			"ALPHA-2/ALPHA-3:  0 0%",
 			"ALPHA-5: 1 0 0%",
 		}},

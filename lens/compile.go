@@ -22,6 +22,8 @@ type compiled struct {
 	remote []string
 	// sprintID is the site's sprint custom field, which JQL "sprint" reads.
 	sprintID string
+	// sortCols is the default view, whose columns sort generators may sort by.
+	sortCols *cview
 }
 
 type cscope struct {
@@ -68,19 +70,31 @@ type cgroup struct {
 }
 
 type csort struct {
-	fields  []fieldRef
+	keys    []sortKey
 	formula *formula
+	cols    *cview // the default view, for column ids in the formula
 	desc    []bool
 }
 
-// keys computes the sort keys of one issue.
-func (s *csort) keys(b *builder, is *Issue) []Value {
+// sortKey is a field, or a column of the default view (roll-ups and formulas included).
+type sortKey struct {
+	field fieldRef
+	col   *ccol
+}
+
+// values computes the sort keys of one issue row.
+func (s *csort) values(b *builder, n *node) []Value {
 	if s.formula != nil {
-		return []Value{runFormula(s.formula.prog, issueEnv(is, b.venv, b.data.Now, nil, s.formula.uses))}
+		return []Value{b.formulaValue(n, s.formula, s.cols)}
 	}
-	out := make([]Value, len(s.fields))
-	for i, f := range s.fields {
-		out[i] = f.sortValue(is, b.venv)
+	is := &b.data.Issues[n.ord]
+	out := make([]Value, len(s.keys))
+	for i, k := range s.keys {
+		if k.col != nil {
+			out[i] = b.columnValue(n, k.col, s.cols)
+		} else {
+			out[i] = k.field.sortValue(is, b.venv)
+		}
 	}
 	return out
 }
@@ -184,7 +198,6 @@ func (d *Definition) compileWith(cat Catalog) (*compiled, error) {
 			e.add(p+".level", "unknown level %q; valid: %s", a.Level, strings.Join(aclLevels, ", "))
 		}
 	}
-	c.root = c.scope(e, "", d.Generators, d.Folders)
 	seenView := map[string]bool{}
 	defaults := 0
 	for i, v := range d.Views {
@@ -204,6 +217,9 @@ func (d *Definition) compileWith(cat Catalog) (*compiled, error) {
 	if defaults > 1 {
 		e.add("views", "%d views are marked default; mark one", defaults)
 	}
+	// Sort generators may name the default view's columns, so views compile first.
+	c.sortCols = c.views[d.DefaultView()]
+	c.root = c.scope(e, "", d.Generators, d.Folders)
 	if len(e.out) > 0 {
 		return nil, e.out
 	}
@@ -357,7 +373,16 @@ func (c *compiled) sort(e *errs, p string, g *SortGen) *csort {
 	case g.Formula != "" && len(g.By) > 0:
 		e.add(p, "sort takes by or formula, not both")
 	case g.Formula != "":
-		prog, err := compileFormula(g.Formula, nil)
+		var ids []string
+		if c.sortCols != nil {
+			so.cols = c.sortCols
+			for _, col := range c.sortCols.cols {
+				if (col.Kind == ColRollup || col.Kind == ColProgress) && identRE.MatchString(col.ID) {
+					ids = append(ids, col.ID)
+				}
+			}
+		}
+		prog, err := compileFormula(g.Formula, ids)
 		if err != nil {
 			e.add(p+".formula", "%v", err)
 		}
@@ -369,11 +394,24 @@ func (c *compiled) sort(e *errs, p string, g *SortGen) *csort {
 			if strings.HasPrefix(by, "-") {
 				desc, by = !desc, by[1:]
 			}
+			var k sortKey
 			f, err := c.cat.resolve(by)
-			if err != nil {
-				e.add(fmt.Sprintf("%s.by[%d]", p, i), "%v", err)
+			if err == nil {
+				k.field = f
+			} else if col := c.sortCols.column(by); col != nil {
+				k.col, so.cols = col, c.sortCols
+			} else {
+				msg := err.Error()
+				if c.sortCols != nil {
+					var ids []string
+					for _, col := range c.sortCols.cols {
+						ids = append(ids, col.ID)
+					}
+					msg += "; or a column of the default view: " + strings.Join(ids, ", ")
+				}
+				e.add(fmt.Sprintf("%s.by[%d]", p, i), "%s", msg)
 			}
-			so.fields = append(so.fields, f)
+			so.keys = append(so.keys, k)
 			so.desc = append(so.desc, desc)
 		}
 	default:

@@ -47,6 +47,7 @@
 //	  - group: {by: assignee}          # any field; multi-valued fields: one group per value
 //	  - sort: {by: [priority, -updated]}   # "-" descending; "rank" is Jira's rank
 //	  - sort: {formula: "points * 2", desc: true}
+//	  - sort: {by: [-sp]}              # a column id of the default view: roll-ups too
 //	folders:                           # non-issue rows, each with its own generators
 //	  - name: Bugs
 //	    generators: [{insert: {jql: "issuetype = Bug"}}]
@@ -69,15 +70,17 @@
 // row of the level, recursively, never an issue under itself. A filter without
 // keep_ancestors lifts the matches under a dropped row into its place. Grouping twice
 // groups within groups. Sort orders issue siblings at every level; group and folder rows
-// keep their place.
+// keep their place. A sort key that is not a field may name a column of the default
+// view, and a sort formula may use its roll-up and progress columns by id.
 //
 // A JQL that local evaluation cannot answer (membersOf() or openSprints() when Data
 // lacks MembersOf or OpenSprints) is listed by RemoteQueries; Build takes its members from
 // Data.RemoteMembers, or adds a Forest note when refresh has not fetched them.
 //
 // Roll-ups (sum, count, min, max, avg) aggregate over children, leaves or descendants
-// (default), counting an issue present twice once. A row with no issue rows under it
-// shows its own value (count shows 0). Progress is 0..1 per leaf issue: by status category
+// (default), counting an issue present twice once. Over descendants, sum, min, max and
+// avg include the row's own issue; count counts the issues under the row. A row with no
+// issue rows under it shows its own value (count shows 0). Progress is 0..1 per leaf issue: by status category
 // (To Do 0, In Progress 0.5, Done 1), by resolution (resolved 1) or by a 0..100 numeric
 // field, averaged with weights equal, story points or estimate (timeoriginalestimate);
 // all-zero weights fall back to equal.

@@ -155,6 +155,26 @@ folders:
       - insert: {jql: "project = BETA AND issuetype = Story"}
       - sort: {formula: "points * 10 + len(labels)", desc: true}
 ` + viewsYAML},
+	{"sort_by_rollup_column_and_formula", `name: t
+generators:
+  - insert: {jql: "project = ALPHA AND issuetype = Epic"}
+  - extend: {by: parent}
+  - extend: {by: subtasks}
+  - sort: {by: [-sp, key]}
+folders:
+  - name: By open points
+    generators:
+      - insert: {jql: "project = BETA AND issuetype = Epic"}
+      - extend: {by: parent}
+      - sort: {formula: "sp * (1 - done)", desc: true}
+views:
+  - name: main
+    columns:
+      - field: key
+      - {id: sp, rollup: {op: sum, field: story points}}
+      - {id: done, progress: {by: status, weight: story points}}
+      - {id: open, formula: "sp * (1 - done)"}
+`},
 	{"folders_nested", `name: t
 folders:
   - name: Alpha

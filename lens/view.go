@@ -517,29 +517,39 @@ func (v *View) aggregate(i int, col *ccol, stamp []int32) Value {
 			}
 		}
 	default:
+		if includesSelf(col) {
+			take(i)
+		}
 		for j := i + 1; j < end; j++ {
 			take(j)
 		}
 	}
+	return aggregateSet(v.f.data.Issues, set, r.ord, col, v.f.venv)
+}
+
+// aggregateSet computes a roll-up or progress over distinct issue ordinals. An empty set
+// counts 0 and otherwise falls back to the row's own issue (self, -1 for none).
+func aggregateSet(issues []Issue, set []int32, self int32, col *ccol, venv *valueEnv) Value {
 	if len(set) == 0 {
 		// A row with nothing under it counts nothing, and otherwise shows its own value.
 		if col.Kind == ColRollup && col.rollOp == "count" {
 			return numValue(0)
 		}
-		if r.Issue == nil {
+		if self < 0 {
 			return Value{}
 		}
-		set = append(set, r.ord)
+		set = []int32{self}
 	}
-	issues := v.f.data.Issues
 	if col.Kind == ColProgress {
 		var sum, wsum, esum float64
+		n := 0
 		for _, o := range set {
 			is := &issues[o]
-			p, ok := progressOf(is, col, v.f.venv)
+			p, ok := progressOf(is, col, venv)
 			if !ok {
 				continue
 			}
+			n++
 			w := 1.0
 			switch col.weight {
 			case "story points":
@@ -549,7 +559,7 @@ func (v *View) aggregate(i int, col *ccol, stamp []int32) Value {
 				}
 			case "estimate":
 				w = 0
-				if vs := rawValues(is.Fields["timeoriginalestimate"], "number", v.f.venv); len(vs) == 1 && vs[0].Kind == KindNumber {
+				if vs := rawValues(is.Fields["timeoriginalestimate"], "number", venv); len(vs) == 1 && vs[0].Kind == KindNumber {
 					w = vs[0].Num
 				}
 			}
@@ -559,10 +569,10 @@ func (v *View) aggregate(i int, col *ccol, stamp []int32) Value {
 		}
 		if wsum == 0 {
 			// No weights at all (e.g. nothing estimated): fall back to equal weights.
-			if len(set) == 0 {
+			if n == 0 {
 				return Value{}
 			}
-			return Value{Kind: KindProgress, Num: esum / float64(len(set))}
+			return Value{Kind: KindProgress, Num: esum / float64(n)}
 		}
 		return Value{Kind: KindProgress, Num: sum / wsum}
 	}
@@ -594,7 +604,7 @@ func (v *View) aggregate(i int, col *ccol, stamp []int32) Value {
 			cnt++
 			continue
 		}
-		for _, x := range col.field.values(is, v.f.venv) {
+		for _, x := range col.field.values(is, venv) {
 			if col.rollOp == "count" {
 				cnt++
 				break
@@ -652,4 +662,24 @@ func progressOf(is *Issue, col *ccol, venv *valueEnv) (float64, bool) {
 		return 0.5, true
 	}
 	return 0, true
+}
+
+// column finds a column by id; nil when absent (or when cv is nil).
+func (cv *cview) column(id string) *ccol {
+	if cv == nil {
+		return nil
+	}
+	for _, c := range cv.cols {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// includesSelf reports whether a roll-up over descendants counts the row's own issue
+// too: sum, min, max and avg over descendants do (an epic with points of its own adds
+// them to its stories'); count counts what is under the row.
+func includesSelf(col *ccol) bool {
+	return col.Kind == ColRollup && col.rollOp != "count" && (col.rollOver == "" || col.rollOver == "descendants")
 }
