@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"image/color"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -577,4 +579,83 @@ func TestStaleBuildDropped(t *testing.T) {
 	if d.app.message != "" {
 		t.Fatalf("stale answer was applied: %q", d.app.message)
 	}
+}
+
+func TestBackgroundRefreshTimer(t *testing.T) {
+	b := newMemBackend(t)
+	d := newDriver(t, b, 80, 24, func(o *Options) { o.RefreshInterval = time.Minute })
+	if b.refreshes != 0 {
+		t.Fatalf("%d refreshes before the interval", b.refreshes)
+	}
+	d.fire()
+	if b.refreshes != 1 {
+		t.Fatalf("%d refreshes after one interval, want 1", b.refreshes)
+	}
+	d.fire()
+	if b.refreshes != 2 {
+		t.Fatalf("%d refreshes after two intervals, want 2 (the timer re-arms)", b.refreshes)
+	}
+}
+
+func TestADFText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`"plain"`, "plain"},
+		{`{"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":"a"},{"type":"hardBreak"},{"type":"mention","attrs":{"text":"@bob"}}]},{"type":"paragraph","content":[{"type":"text","text":"b"}]}]}`, "a\n@bob\nb"},
+		{`{"type":"doc","content":[{"type":"bulletList","content":[{"type":"listItem","content":[{"type":"paragraph","content":[{"type":"text","text":"x"}]}]}]}]}`, "• x"},
+		{`not json`, ""},
+		{`null`, ""},
+	}
+	for _, tc := range tests {
+		if got := adfText([]byte(tc.in)); got != tc.want {
+			t.Errorf("adfText(%s) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func FuzzADFText(f *testing.F) {
+	f.Add([]byte(`{"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":"a"}]}]}`))
+	f.Add([]byte(`"s"`))
+	f.Add([]byte(`[1,{"type":"text"}]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		out := adfText(raw)
+		if strings.HasSuffix(out, "\n") {
+			t.Fatalf("trailing newline in %q", out)
+		}
+	})
+}
+
+func FuzzTableOps(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		tb := NewTable(newSynth(3, 2, 2))
+		tb.SetSize(40, 4)
+		for _, op := range ops {
+			switch op % 10 {
+			case 0:
+				tb.Expand()
+			case 1:
+				tb.Collapse()
+			case 2:
+				tb.ExpandSubtree()
+			case 3:
+				tb.CollapseSubtree()
+			case 4:
+				tb.ExpandToLevel(int(op/10)%4 + 1)
+			case 5:
+				tb.Move(int(op/10)%7 - 3)
+			case 6:
+				tb.MoveColumn(int(op/10)%3 - 1)
+			case 7:
+				tb.ResizeColumn(int(op/10)%5 - 2)
+			case 8:
+				tb.Scroll(int(op/10)%7 - 3)
+			case 9:
+				tb.Toggle()
+			}
+			if want := naiveVisible(tb); !slices.Equal(tb.vis, want) {
+				t.Fatalf("visible %v, want %v", tb.vis, want)
+			}
+		}
+		_ = tb.View(NewTheme(true, true))
+	})
 }
