@@ -49,6 +49,9 @@ func dump(t *testing.T, f *Forest, view string) []byte {
 	for _, n := range f.Notes {
 		fmt.Fprintf(&b, "note %s\n", n)
 	}
+	for _, p := range v.Problems() {
+		fmt.Fprintf(&b, "problem %s\n", p)
+	}
 	for i := range f.Rows {
 		r := &f.Rows[i]
 		fmt.Fprintf(&b, "%s%s %s [p=%d e=%d]", strings.Repeat("  ", int(r.Depth)), r.Kind, r.Path, r.Parent, r.End)

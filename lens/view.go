@@ -683,3 +683,27 @@ func (cv *cview) column(id string) *ccol {
 func includesSelf(col *ccol) bool {
 	return col.Kind == ColRollup && col.rollOp != "count" && (col.rollOver == "" || col.rollOver == "descendants")
 }
+
+// Problems summarizes the formula cells that failed, one line per column with the number
+// of rows and the first message, for `foundation lens show`.
+func (v *View) Problems() []string {
+	var out []string
+	for c, col := range v.cv.cols {
+		if col.Kind != ColFormula {
+			continue
+		}
+		n, first := 0, ""
+		for _, val := range v.computed[c] {
+			if val.Kind == KindError {
+				if n == 0 {
+					first = val.Str
+				}
+				n++
+			}
+		}
+		if n > 0 {
+			out = append(out, fmt.Sprintf("column %s: %d rows failed, e.g. %s", col.ID, n, first))
+		}
+	}
+	return out
+}
