@@ -349,7 +349,32 @@ func FuzzParse(f *testing.F) {
 		if !reflect.DeepEqual(stripPos(q), stripPos(q2)) {
 			t.Fatalf("reparse of %q differs structurally", s1)
 		}
-		// Compiling must not panic whatever the query holds.
-		_, _ = q.Compile(Env{CurrentUser: "u", MembersOf: func(string) []string { return []string{"u"} }, OpenSprints: func() []string { return nil }})
+		// Compiling must not panic whatever the query holds; when it succeeds, the reparsed
+		// query selects the same records and NOT selects the complement.
+		env := testEnv()
+		m1, err := q.Compile(env)
+		if err != nil {
+			return
+		}
+		m2, err := q2.Compile(env)
+		if err != nil {
+			t.Fatalf("%q compiles but its String %q does not: %v", src, s1, err)
+		}
+		var mNot Matcher
+		if q.Where != nil {
+			mNot, err = (&Query{Where: &Not{X: q.Where}}).Compile(env)
+			if err != nil {
+				t.Fatalf("NOT of a compiling query fails: %v", err)
+			}
+		}
+		for _, r := range issues {
+			a := m1(r)
+			if m2(r) != a {
+				t.Fatalf("%q and its String %q disagree on %v", src, s1, r["key"])
+			}
+			if mNot != nil && mNot(r) == a {
+				t.Fatalf("NOT (%s) does not complement it on %v", s1, r["key"])
+			}
+		}
 	})
 }
