@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/goccy/go-yaml"
 )
 
 // Dialect selects how Foundation talks to a site (JIRA.md, "Two dialects").
@@ -43,8 +41,8 @@ type Config struct {
 	// Each names the file and line.
 	Warnings []string
 
-	env      LookupEnv
-	comments yaml.CommentMap // the loaded file's comments by YAML path, written back by Save
+	env    LookupEnv
+	source []byte // the file this config was loaded from, for its comments
 }
 
 // TUI holds the terminal UI preferences.

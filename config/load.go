@@ -110,14 +110,15 @@ func Parse(file string, data []byte) (*Config, error) {
 	for _, w := range l.warnings {
 		c.Warnings = append(c.Warnings, formatProblem(file, w))
 	}
-	c.comments = comments(data)
+	c.source = data
 	c.SetEnv(OSEnv())
 	return c, nil
 }
 
-// comments collects the file's comments by YAML path, so that Save can put them back and
+// comments collects a file's comments by YAML path, so that Save can put them back and
 // `site add` does not strip a user's notes. It is best effort: a file go-yaml cannot decode
-// generically simply loses its comments on the next save.
+// generically simply loses its comments on the next save. It costs a second parse, so it
+// runs when saving, not when loading.
 func comments(data []byte) yaml.CommentMap {
 	cm := yaml.CommentMap{}
 	var v any

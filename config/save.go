@@ -36,8 +36,8 @@ func Marshal(c *Config) ([]byte, error) {
 		yaml.MapItem{Key: "tui", Value: yaml.MapSlice{{Key: "mouse", Value: c.TUI.Mouse}}},
 	)
 	opts := []yaml.EncodeOption{yaml.Indent(2), yaml.IndentSequence(true)}
-	if len(c.comments) > 0 {
-		opts = append(opts, yaml.WithComment(c.comments))
+	if cm := comments(c.source); cm != nil {
+		opts = append(opts, yaml.WithComment(cm))
 	}
 	out, err := yaml.MarshalWithOptions(doc, opts...)
 	if err != nil {
