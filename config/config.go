@@ -118,6 +118,15 @@ func (s *Site) Host() string {
 	return strings.ToLower(u.Host)
 }
 
+// String summarises the config without any secret.
+func (c Config) String() string {
+	return fmt.Sprintf("config: default_site=%q sites=[%s]", c.DefaultSite, strings.Join(c.Names(), " "))
+}
+
+// Format makes every verb print String: the raw fields include the loaded file, which may
+// hold a plain token.
+func (c Config) Format(f fmt.State, verb rune) { formatSafe(f, verb, c.String()) }
+
 // SetEnv makes the config read the environment through l (tests, or an embedding program).
 // It applies to every profile, present and future.
 func (c *Config) SetEnv(l LookupEnv) {
@@ -128,7 +137,7 @@ func (c *Config) SetEnv(l LookupEnv) {
 }
 
 // Names lists the profile names in file order.
-func (c *Config) Names() []string {
+func (c Config) Names() []string {
 	names := make([]string, len(c.Sites))
 	for i, s := range c.Sites {
 		names[i] = s.Name

@@ -461,6 +461,15 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			t.Errorf("secret printed: %s", out)
 		}
 	}
+	loaded, err := Parse("config.yaml", []byte("sites:\n  a:\n    url: https://a.example\n    scope: s\n    token: tok-s3cr3t\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v"} {
+		if got := fmt.Sprintf(verb, *loaded); got != loaded.String() {
+			t.Errorf("%s of a loaded config = %s", verb, got)
+		}
+	}
 	if !strings.Contains(s.String(), "token=plain:<redacted>") {
 		t.Errorf("String = %s", s)
 	}
