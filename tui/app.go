@@ -562,13 +562,18 @@ func (a *App) onChange(msg changeMsg) tea.Cmd {
 		return tea.Batch(cmds...)
 	}
 	moved := a.seqKnown && msg.last > a.lastSeq
+	if moved && a.lens != nil && a.building {
+		// A build is in flight (a filter keystroke, a view switch): leave the feed position
+		// where it was, so the next poll sees these changes again once the build lands.
+		return tea.Batch(cmds...)
+	}
 	a.lastSeq, a.seqKnown = msg.last, true
 	if !moved {
 		return tea.Batch(cmds...)
 	}
 	a.log.Debug("change feed moved", "seq", msg.last, "keys", len(msg.keys))
 	cmds = append(cmds, a.loadLensesQuiet())
-	if a.lens != nil && !a.building {
+	if a.lens != nil {
 		ls := a.lens
 		cmds = append(cmds, a.build(BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: ls.filter}, ls.info, reasonChange, msg.keys))
 	}

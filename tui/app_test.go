@@ -659,3 +659,14 @@ func FuzzTableOps(f *testing.F) {
 		_ = tb.View(NewTheme(true, true))
 	})
 }
+
+func TestChangeDuringBuildIsNotLost(t *testing.T) {
+	d, b := openRoadmap(t, 80, 24)
+	d.app.building = true // as if a filter build were in flight
+	b.edit("ALPHA-1", "Edited while building")
+	d.fire()
+	d.mustNotSee("Edited while building")
+	d.app.building = false
+	d.fire()
+	d.mustSee("Edited while building")
+}
