@@ -27,6 +27,8 @@ type builder struct {
 	env   jql.Env
 	notes []string
 	slab  []node  // nodes are carved from slabs: one allocation per 4096 rows, not per row
+	path  []int32 // ordinals of the issue rows above the one being extended
+	rel   []int32 // scratch list of related ordinals
 	stamp []int32 // per issue: the nodeSet generation that last took it
 	mark  int32
 }
@@ -149,7 +151,7 @@ func (b *builder) scope(s *cscope) ([]*node, error) {
 	}
 	for _, ex := range s.extends {
 		for _, n := range rows {
-			b.extend(n, ex, nil)
+			b.extend(n, ex)
 		}
 	}
 	for _, fl := range s.filters {
@@ -227,44 +229,55 @@ func (b *builder) record() *issueRecord {
 }
 
 // extend adds related issues under n and, recursively, under every row already below n.
-// path holds the ordinals of n's ancestors, so an issue never appears under itself.
-func (b *builder) extend(n *node, ex *cextend, path []int32) {
+// b.path holds the ordinals of n's ancestors, so an issue never appears under itself.
+func (b *builder) extend(n *node, ex *cextend) {
 	if n.kind != RowIssue {
 		for _, k := range n.kids {
-			b.extend(k, ex, path)
+			b.extend(k, ex)
 		}
 		return
 	}
-	path = append(path, n.ord)
+	b.path = append(b.path, n.ord)
 	for _, k := range n.kids {
-		b.extend(k, ex, path)
+		b.extend(k, ex)
 	}
-	b.addRelated(n, ex, path, ex.depth)
+	b.addRelated(n, ex, ex.depth)
+	b.path = b.path[:len(b.path)-1]
 }
 
-func (b *builder) addRelated(n *node, ex *cextend, path []int32, left int) {
+// addRelated adds up to left levels of related issues under n, whose ordinal is the last
+// of b.path.
+func (b *builder) addRelated(n *node, ex *cextend, left int) {
 	if left <= 0 {
 		return
 	}
 	before := len(n.kids)
-	b.related(n.ord, ex, func(o int32) {
-		if !b.vis[o] || slices.Contains(path, o) {
-			return
+	b.rel = b.related(n.ord, ex, b.rel[:0])
+	if len(b.rel) > 0 && cap(n.kids)-len(n.kids) < len(b.rel) {
+		// Size kids once instead of growing per child.
+		n.kids = append(make([]*node, 0, len(n.kids)+len(b.rel)), n.kids...)
+	}
+next:
+	for _, o := range b.rel {
+		if !b.vis[o] || slices.Contains(b.path, o) {
+			continue
 		}
 		for _, k := range n.kids {
 			if k.kind == RowIssue && k.ord == o {
-				return
+				continue next
 			}
 		}
 		n.kids = append(n.kids, b.newNode(RowIssue, o, ""))
-	})
+	}
 	for _, k := range n.kids[before:] {
-		b.addRelated(k, ex, append(path, k.ord), left-1)
+		b.path = append(b.path, k.ord)
+		b.addRelated(k, ex, left-1)
+		b.path = b.path[:len(b.path)-1]
 	}
 }
 
-// related calls fn with the ordinal of each issue related to ord the way ex says.
-func (b *builder) related(ord int32, ex *cextend, fn func(int32)) {
+// related appends to out the ordinal of each issue related to ord the way ex says.
+func (b *builder) related(ord int32, ex *cextend, out []int32) []int32 {
 	is := &b.data.Issues[ord]
 	switch ex.by {
 	case "parent", "subtasks":
@@ -277,7 +290,7 @@ func (b *builder) related(ord int32, ex *cextend, fn func(int32)) {
 			if ci.Parent != is.Key && b.data.Dialect != "datacenter" {
 				continue // Epic Link children count on Data Center only
 			}
-			fn(c)
+			out = append(out, c)
 		}
 	case "links":
 		for _, li := range b.idx.linksOf[is.Key] {
@@ -295,10 +308,11 @@ func (b *builder) related(ord int32, ex *cextend, fn func(int32)) {
 				continue
 			}
 			if o, ok := b.idx.byKey[other]; ok {
-				fn(o)
+				out = append(out, o)
 			}
 		}
 	}
+	return out
 }
 
 // filter keeps matching issue rows. Rows above a match stay when keepAncestors is set;
