@@ -98,7 +98,10 @@ func newMemBackend(t testing.TB) *memBackend {
 }
 
 // memData is 3 epics x 4 stories x 2 sub-tasks in ALPHA, plus 6 bugs, deterministically.
-func memData() *lens.Data {
+func memData() *lens.Data { return genData(3, 4, 2, 6) }
+
+// genData generates epics x stories x sub-tasks plus bugs, deterministically.
+func genData(nEpics, nStories, nSubs, nBugs int) *lens.Data {
 	d := &lens.Data{Dialect: "cloud", Now: testNow, CurrentUser: "alice",
 		Fields: []lens.Field{
 			{ID: "summary", Name: "Summary", SchemaType: "string"},
@@ -137,17 +140,21 @@ func memData() *lens.Data {
 		d.Issues = append(d.Issues, is)
 		return is.Key
 	}
-	epics := []string{"Checkout revamp", "Search speed", "Mobile offline mode"}
-	for e, es := range epics {
+	names := []string{"Checkout revamp", "Search speed", "Mobile offline mode"}
+	for e := 0; e < nEpics; e++ {
+		es := fmt.Sprintf("Epic %d", e+1)
+		if e < len(names) {
+			es = names[e]
+		}
 		ek := add("Epic", "", es)
-		for s := 0; s < 4; s++ {
+		for s := 0; s < nStories; s++ {
 			sk := add("Story", ek, fmt.Sprintf("Story %d.%d of %s", e+1, s+1, es))
-			for k := 0; k < 2; k++ {
+			for k := 0; k < nSubs; k++ {
 				add("Sub-task", sk, fmt.Sprintf("Task %d.%d.%d", e+1, s+1, k+1))
 			}
 		}
 	}
-	for i := 0; i < 6; i++ {
+	for i := 0; i < nBugs; i++ {
 		add("Bug", "", fmt.Sprintf("Crash number %d when paying", i+1))
 	}
 	d.Links = []lens.Link{{ID: 1, Type: "Blocks", Outward: "blocks", Inward: "is blocked by", From: "ALPHA-2", To: "ALPHA-11"}}

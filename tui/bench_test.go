@@ -2,9 +2,13 @@ package tui
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
+
+	"foundation/jql"
+	"foundation/lens"
 )
 
 // Benchmarks report each figure as a ratio against a floor measured in the same run,
@@ -145,4 +149,58 @@ func (s *synthBackend) Pref(context.Context, string) ([]byte, error)  { return n
 func (s *synthBackend) SetPref(context.Context, string, []byte) error { return nil }
 func (s *synthBackend) ChangedKeys(context.Context, int64) ([]string, int64, error) {
 	return nil, 0, nil
+}
+
+// BenchmarkOpen100k opens a 100,000-issue Lens (1,000 epics x 9 stories x 10 sub-tasks)
+// through the real Lens engine: lens.Build and the view (the floor: what any client of the
+// engine pays) against that plus what the TUI adds (adapter, visible index, first frame).
+// heap-MB is the live heap with the Lens open, for the 400 MB budget.
+func BenchmarkOpen100k(b *testing.B) {
+	data := genData(1000, 9, 10, 0)
+	def, err := lens.Parse("roadmap.yaml", []byte(roadmapYAML))
+	if err != nil {
+		b.Fatal(err)
+	}
+	th := NewTheme(true, false)
+	var tFloor, tTUI time.Duration
+	var heap uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		f, err := lens.Build(def, data, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.View(""); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		built, err := NewBuilt(f, "", "", jql.Env{Now: testNow})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tb := NewTable(built.Tree)
+		tb.SetSize(160, 46)
+		tb.ExpandToLevel(2)
+		_ = tb.View(th)
+		t2 := time.Now()
+		tFloor += t1.Sub(t0)
+		tTUI += t2.Sub(t1)
+		if i == b.N-1 {
+			if built.Tree.Len() != 100000 {
+				b.Fatalf("%d rows, want 100,000", built.Tree.Len())
+			}
+			b.StopTimer()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			heap = ms.HeapAlloc
+			runtime.KeepAlive(tb)
+			b.StartTimer()
+		}
+	}
+	b.ReportMetric(float64(tFloor.Nanoseconds())/float64(b.N), "ns/build")
+	b.ReportMetric(float64(tTUI.Nanoseconds())/float64(b.N), "ns/tui-open")
+	b.ReportMetric(float64(tFloor+tTUI)/float64(tFloor), "x-floor")
+	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
 }
