@@ -142,6 +142,20 @@ views: [{name: v, columns: [{field: key}]}]
 	if len(f.Rows) != 1 || f.Rows[0].Issue.Key != "ALPHA-5" || len(f.Notes) != 0 {
 		t.Fatalf("rows %v notes %v", f.Rows, f.Notes)
 	}
+	nested := mustParse(t, `name: n
+generators:
+  - insert: {jql: "project = ALPHA"}
+folders:
+  - name: f
+    generators:
+      - insert: {jql: "sprint in openSprints()"}
+      - insert: {jql: "Flavour = sweet"}
+      - insert: {jql: "sprint in openSprints()"}
+views: [{name: v, columns: [{field: Sprint}]}]
+`)
+	if got := nested.RemoteQueries(); !slices.Equal(got, []string{"sprint in openSprints()", "Flavour = sweet"}) {
+		t.Fatalf("nested RemoteQueries = %q", got)
+	}
 	// With a group directory, the same query is answered locally.
 	data.RemoteMembers = nil
 	data.Issues[3].Assignee = "bob"

@@ -19,7 +19,6 @@ type compiled struct {
 	cat    Catalog
 	root   *cscope
 	views  map[string]*cview
-	remote []string
 	// sprintID is the site's sprint custom field, which JQL "sprint" reads.
 	sprintID string
 	// sortCols is the default view, whose columns sort generators may sort by.
@@ -135,14 +134,31 @@ func (d *Definition) Validate(cat Catalog) error {
 	return err
 }
 
-// RemoteQueries lists the JQL of insert generators that local evaluation cannot answer;
-// refresh asks Jira for their members and passes them in Data.RemoteMembers.
+// RemoteQueries lists the JQL of insert generators (at every level) that local
+// evaluation cannot answer without a group directory or sprint list: refresh asks Jira
+// for their members and passes them in Data.RemoteMembers. It needs no field catalog.
 func (d *Definition) RemoteQueries() []string {
-	c, err := d.compile(nil)
-	if err != nil {
-		return nil
+	var out []string
+	var walk func(gens []Generator, folders []Folder)
+	walk = func(gens []Generator, folders []Folder) {
+		for _, g := range gens {
+			if g.Insert == nil || g.Insert.JQL == "" {
+				continue
+			}
+			q, err := jql.Parse(g.Insert.JQL)
+			if err != nil {
+				continue // a definition error, not a remote query
+			}
+			if _, err := q.Compile(jql.Env{Location: time.UTC}); err != nil && !slices.Contains(out, g.Insert.JQL) {
+				out = append(out, g.Insert.JQL)
+			}
+		}
+		for _, f := range folders {
+			walk(f.Generators, f.Folders)
+		}
 	}
-	return c.remote
+	walk(d.Generators, d.Folders)
+	return out
 }
 
 // compile returns the cached compiled form for this field catalog, compiling on first use.
@@ -293,7 +309,6 @@ func (c *compiled) insert(e *errs, p string, g *InsertGen) *cinsert {
 		if _, err := q.Compile(jql.Env{Location: time.UTC}); err != nil {
 			in.remote = true
 			in.why = err.Error()
-			c.remote = append(c.remote, g.JQL)
 		}
 	default:
 		e.add(p, "insert needs jql or keys")

@@ -51,9 +51,6 @@ func (r *Row) Title() string {
 	return r.Label
 }
 
-// HasChildren reports whether any row sits under r.
-func (r *Row) HasChildren(i int) bool { return int(r.End) > i+1 }
-
 // Forest is a built Lens: rows in depth-first order plus what computing cells needs. It is
 // read-only once built and safe for concurrent use.
 type Forest struct {
@@ -234,7 +231,9 @@ func (d *Data) Reindex() {
 }
 
 // SetIssue replaces the issue with the same key (or appends it) and keeps the index
-// current, so a rebuild after one change does not re-index everything.
+// current, so a rebuild after one change does not re-index everything. It must not run
+// while a Build reads the same Data; forests built earlier keep pointing at the replaced
+// issue's slot and so show the new values.
 func (d *Data) SetIssue(is Issue) {
 	x := d.index()
 	d.mu.Lock()
