@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"foundation/jql"
 )
@@ -25,6 +26,7 @@ type builder struct {
 	comp  *compiled
 	venv  *valueEnv
 	env   jql.Env
+	now   time.Time
 	notes []string
 	slab  []node  // nodes are carved from slabs: one allocation per 4096 rows, not per row
 	path  []int32 // ordinals of the issue rows above the one being extended
@@ -63,7 +65,11 @@ func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error
 		comp: comp,
 		venv: &valueEnv{users: data.Users, text: data.Text},
 	}
-	b.env = jql.Env{Now: data.Now, CurrentUser: data.CurrentUser, MembersOf: data.MembersOf, OpenSprints: data.OpenSprints}
+	b.now = data.Now
+	if b.now.IsZero() {
+		b.now = time.Now() // relative dates and formulas need a clock; tests pin Data.Now
+	}
+	b.env = jql.Env{Now: b.now, CurrentUser: data.CurrentUser, MembersOf: data.MembersOf, OpenSprints: data.OpenSprints}
 	for i := range data.Issues {
 		b.vis[i] = visible == nil || visible(&data.Issues[i])
 	}
@@ -71,7 +77,7 @@ func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error
 	if err != nil {
 		return nil, err
 	}
-	f := &Forest{def: d, comp: comp, data: data, venv: b.venv, Notes: b.notes}
+	f := &Forest{def: d, comp: comp, data: data, venv: b.venv, Notes: b.notes, now: b.now}
 	f.Rows = make([]Row, 0, countNodes(root))
 	f.flatten(root, -1, 0, "", data)
 	return f, nil
@@ -525,7 +531,7 @@ func (b *builder) formulaValue(n *node, fm *formula, cv *cview) Value {
 	if n.kind == RowIssue {
 		is = &b.data.Issues[n.ord]
 	}
-	env := issueEnv(is, b.venv, b.data.Now, nil, fm.uses)
+	env := issueEnv(is, b.venv, b.now, nil, fm.uses)
 	if cv != nil {
 		for _, other := range cv.cols {
 			if (other.Kind == ColRollup || other.Kind == ColProgress) && fm.uses[other.ID] {

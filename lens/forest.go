@@ -63,6 +63,7 @@ type Forest struct {
 	comp *compiled
 	data *Data
 	venv *valueEnv
+	now  time.Time // the build's clock: Data.Now, or the time of the build
 
 	groups map[int32]*GroupInfo
 
@@ -115,7 +116,8 @@ type Data struct {
 	// Users maps a user id (accountId on Cloud, name on Data Center) to a display name.
 	Users map[string]string
 	// Dialect is "cloud" or "datacenter"; Epic Link children are followed on Data Center.
-	Dialect     string
+	Dialect string
+	// Now is the clock of relative JQL dates and formulas; zero means the time of Build.
 	Now         time.Time
 	CurrentUser string
 	// MembersOf and OpenSprints answer the JQL functions of the same names; nil means the

@@ -466,7 +466,7 @@ func (v *View) compute() {
 		}
 		out := make([]Value, n)
 		for i := range rows {
-			env = issueEnv(rows[i].Issue, v.f.venv, v.f.data.Now, env, col.formula.uses)
+			env = issueEnv(rows[i].Issue, v.f.venv, v.f.now, env, col.formula.uses)
 			for k, other := range v.cv.cols {
 				if (other.Kind == ColRollup || other.Kind == ColProgress) && col.formula.uses[other.ID] {
 					x := v.computed[k][i]
