@@ -13,7 +13,7 @@ func TestRawValues(t *testing.T) {
 	env := &valueEnv{users: map[string]string{"u-1": "Una One"}}
 	for _, tc := range []struct {
 		name, raw, typ string
-		want          string // displays joined by "|", each with its kind
+		want           string // displays joined by "|", each with its kind
 	}{
 		{"number", `3.5`, "number", "3.5:number"},
 		{"string", `"hello"`, "string", "hello:text"},
