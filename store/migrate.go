@@ -91,7 +91,7 @@ func migrate(ctx context.Context, w *sql.DB, file string) error {
 			continue
 		}
 		err := func() error {
-			tx, err := w.BeginTx(ctx, nil)
+			tx, err := beginWrite(ctx, w.BeginTx)
 			if err != nil {
 				return err
 			}

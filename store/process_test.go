@@ -23,10 +23,10 @@ const (
 	helperPath = "STORE_HELPER_PATH"
 	helperN    = "STORE_HELPER_N"
 
-	procBatches   = 30  // per refresh writer
-	procBatchSize = 100 // issues per batch
-	procWebhooks  = 300 // deliveries per webhook writer
-	procReads     = 40  // full reads per reader
+	procBatches   = 30 / raceScale  // per refresh writer
+	procBatchSize = 100             // issues per batch
+	procWebhooks  = 300 / raceScale // deliveries per webhook writer
+	procReads     = 40 / raceScale  // full reads per reader
 )
 
 func TestConcurrentProcesses(t *testing.T) {

@@ -19,12 +19,19 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// busyTimeout is how long a connection waits for another one's lock before giving up. It is
-// generous because a refresh commits pages of hundreds of issues while listeners and TUIs wait.
+// busyTimeout is how long SQLite itself waits for another connection's lock. It is generous
+// because a refresh commits pages of hundreds of issues while listeners and TUIs wait.
 const busyTimeout = 10 * time.Second
+
+// writeWait bounds how long a write keeps trying to start. SQLite's busy handler polls, so
+// a writer can lose the lock to processes that commit back to back for longer than
+// busyTimeout; beginning again (within the caller's context) turns that starvation into
+// a wait instead of a "database is locked" failure.
+const writeWait = 2 * time.Minute
 
 // readers is the size of the read pool: enough for a TUI polling the change feed while it
 // builds a Lens, small enough that idle connections cost little.
@@ -167,7 +174,7 @@ func (db *DB) Size(ctx context.Context) (int64, error) {
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE via _txlock) and commits it.
 func (db *DB) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := beginWrite(ctx, db.w.BeginTx)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
@@ -196,7 +203,7 @@ func (db *DB) writeDurable(ctx context.Context, what string, fn func(tx *sql.Tx)
 	}
 	// Restore even when ctx is done: a connection left at FULL would only be slower.
 	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := beginWrite(ctx, conn.BeginTx)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
@@ -208,6 +215,29 @@ func (db *DB) writeDurable(ctx context.Context, what string, fn func(tx *sql.Tx)
 		return fmt.Errorf("%s: commit: %w", what, err)
 	}
 	return nil
+}
+
+// beginWrite starts a write transaction (BEGIN IMMEDIATE), beginning again while the
+// database stays busy, until writeWait or ctx runs out.
+func beginWrite(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error)) (*sql.Tx, error) {
+	deadline := time.Now().Add(writeWait)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		tx, err := begin(ctx, nil)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return tx, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (waiting for another writer: %v)", ctx.Err(), err)
+		case <-time.After(pause):
+		}
+	}
+}
+
+// isBusy reports SQLITE_BUSY (and its extended codes): another connection holds the lock.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // read runs fn in one read transaction, so everything it reads comes from one snapshot.
