@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -65,8 +66,11 @@ func isUsage(err error) bool {
 	return false
 }
 
-func errorHandler(w io.Writer, styles fang.Styles, err error) {
-	fang.DefaultErrorHandler(w, styles, err)
+// errorHandler prints errors as they are: fang's default capitalises the first letter,
+// which mangles messages that start with a file name or a config field
+// ("config.yaml:5: sites.acme.url: ...").
+func errorHandler(w io.Writer, _ fang.Styles, err error) {
+	fmt.Fprintf(w, "foundation: %s\n", err)
 }
 
 func newRoot(g *globals) *cobra.Command {
