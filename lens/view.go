@@ -352,10 +352,16 @@ func (v *View) Cell(i, c int) Cell {
 	return cell
 }
 
+// applies reports whether rule r can judge row i: rules on field columns judge issue
+// rows only, so an "assignee empty" rule does not paint every group row.
+func (v *View) applies(r crule, i int) bool {
+	return r.col >= 0 && (v.cv.cols[r.col].Kind != ColField || v.f.Rows[i].Issue != nil)
+}
+
 // RowStyle is the style of the first matching row rule, if any.
 func (v *View) RowStyle(i int) Style {
 	for _, r := range v.cv.rules {
-		if r.row && r.col >= 0 && r.pred.match(v.values(i, r.col)) {
+		if r.row && v.applies(r, i) && r.pred.match(v.values(i, r.col)) {
 			return r.style
 		}
 	}
@@ -365,7 +371,7 @@ func (v *View) RowStyle(i int) Style {
 // style applies the first rule, in order, that targets this cell or its row and matches.
 func (v *View) style(i, c int, val Value) Style {
 	for _, r := range v.cv.rules {
-		if r.col < 0 || (!r.row && r.col != c) {
+		if !v.applies(r, i) || (!r.row && r.col != c) {
 			continue
 		}
 		vs := v.values(i, r.col)
