@@ -27,10 +27,12 @@ type ExtractError struct {
 	Err   error
 }
 
+// Error names the issue and the field.
 func (e *ExtractError) Error() string {
 	return fmt.Sprintf("issue %s: field %s: %v", e.Key, e.Field, e.Err)
 }
 
+// Unwrap gives the decoding error.
 func (e *ExtractError) Unwrap() error { return e.Err }
 
 // jiraTimeLayouts are the forms Jira uses for created/updated: the REST form

@@ -257,6 +257,42 @@ func (db *DB) Issue(ctx context.Context, key string) (lens.Issue, error) {
 	return out[0], nil
 }
 
+// IssueVersions returns the Updated of every cached issue by id, optionally only in the
+// given projects: what a full sync compares against Jira to fetch only what is new or
+// changed, and what reconcile compares against an id-only scan to find deletions.
+func (db *DB) IssueVersions(ctx context.Context, projects []string) (map[int64]time.Time, error) {
+	q := "SELECT id, updated FROM issues"
+	var args []any
+	if len(projects) > 0 {
+		b, err := json.Marshal(projects)
+		if err != nil {
+			return nil, fmt.Errorf("issue versions: %w", err)
+		}
+		q += " WHERE project IN (SELECT value FROM json_each(?))"
+		args = append(args, string(b))
+	}
+	out := map[int64]time.Time{}
+	err := db.read(ctx, "issue versions", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, upd int64
+			if err := rows.Scan(&id, &upd); err != nil {
+				return err
+			}
+			out[id] = fromMS(upd)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Snapshot is a consistent view of the cache for building a Lens: the issues, the links,
 // and the change feed position they include, all read in one transaction. Polling Changes
 // after Seq then yields exactly what the snapshot does not contain yet.

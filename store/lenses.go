@@ -27,6 +27,7 @@ type LensConflictError struct {
 	Actual   int64
 }
 
+// Error says what the writer expected and what it found.
 func (e *LensConflictError) Error() string {
 	switch {
 	case e.Expected == 0:

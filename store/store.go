@@ -54,6 +54,7 @@ type SchemaTooNewError struct {
 	Known int // the newest version this binary knows
 }
 
+// Error says which file, which versions, and what to do.
 func (e *SchemaTooNewError) Error() string {
 	return fmt.Sprintf("cache %s has schema version %d, newer than this Foundation knows (%d): upgrade Foundation or use another cache directory", e.Path, e.Have, e.Known)
 }

@@ -321,6 +321,13 @@ func TestIssuesRoundTrip(t *testing.T) {
 			t.Errorf("Issues(%+v) = %v, want %v", tc.opt, keys, tc.keys)
 		}
 	}
+	vers, err := db.IssueVersions(ctx, nil)
+	if err != nil || len(vers) != 2 || !vers[10].Equal(a.Updated) || !vers[11].Equal(b.Updated.Truncate(time.Millisecond)) {
+		t.Errorf("IssueVersions %v, %v", vers, err)
+	}
+	if vers, err := db.IssueVersions(ctx, []string{"BETA"}); err != nil || len(vers) != 1 || vers[11].IsZero() {
+		t.Errorf("IssueVersions(BETA) %v, %v", vers, err)
+	}
 	if _, err := db.Issue(ctx, "NOPE-1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing issue: %v, want ErrNotFound", err)
 	}
