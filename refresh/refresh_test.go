@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"foundation/jira"
 	"foundation/jira/jiratest"
@@ -195,5 +196,67 @@ func TestPollPicksUpEditsAndReconcileDeletions(t *testing.T) {
 			}
 			sameKeys(t, f.cachedKeys(t), f.jiraKeys(t, scope))
 		})
+	}
+}
+
+// TestReadAfterWrite: Cloud search is eventually consistent; ids noted as written are passed
+// as reconcileIssues so the next poll sees the write at once.
+func TestReadAfterWrite(t *testing.T) {
+	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 200, Seed: 7, ConsistencyDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: "admin@example.com", Token: "admin-token", RequestsPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "raw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	eng, err := refresh.New(c, db, refresh.Options{Scope: "project = ALPHA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Full(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var a, b jiratest.FakeIssue
+	for _, fi := range site.Issues() {
+		if fi.Project == "ALPHA" {
+			if a.Key == "" {
+				a = fi
+			} else {
+				b = fi
+				break
+			}
+		}
+	}
+	for _, k := range []string{a.Key, b.Key} {
+		if err := c.EditIssue(ctx, k, jira.Edit{Fields: map[string]any{"summary": "written " + k}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng.NoteWritten(a.ID) // b is not noted: search must not show it yet
+	if _, err := eng.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Issue(ctx, a.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Summary != "written "+a.Key {
+		t.Errorf("noted write not reflected after poll: %q", got.Summary)
+	}
+	other, err := db.Issue(ctx, b.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Summary == "written "+b.Key {
+		t.Error("the fake is not eventually consistent: the test proves nothing")
 	}
 }
