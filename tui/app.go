@@ -115,7 +115,13 @@ type lensState struct {
 	sortDesc bool
 	detail   bool
 	search   string
-	prev     string // filter before the filter prompt opened, restored by esc
+	prev     string              // filter before the filter prompt opened, restored by esc
+	extras   map[string][]string // per view: fields the viewer added as columns
+}
+
+// request is the build request that reproduces the Lens as shown.
+func (ls *lensState) request() BuildRequest {
+	return BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: ls.filter, Extra: ls.extras[ls.view]}
 }
 
 // Messages. Answers to requests carry the request id so a stale one is dropped.
@@ -163,13 +169,14 @@ const (
 
 // lensPrefs are the per-viewer, per-Lens preferences kept in the cache.
 type lensPrefs struct {
-	View     string          `json:"view,omitempty"`
-	Expanded []string        `json:"expanded,omitempty"`
-	Widths   map[string]int  `json:"widths,omitempty"`
-	Hidden   map[string]bool `json:"hidden,omitempty"`
-	SortCol  string          `json:"sort,omitempty"`
-	SortDesc bool            `json:"desc,omitempty"`
-	Filter   string          `json:"filter,omitempty"`
+	View     string              `json:"view,omitempty"`
+	Expanded []string            `json:"expanded,omitempty"`
+	Widths   map[string]int      `json:"widths,omitempty"`
+	Hidden   map[string]bool     `json:"hidden,omitempty"`
+	SortCol  string              `json:"sort,omitempty"`
+	SortDesc bool                `json:"desc,omitempty"`
+	Filter   string              `json:"filter,omitempty"`
+	Extras   map[string][]string `json:"extras,omitempty"`
 }
 
 const (
@@ -311,16 +318,18 @@ func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []
 						req.View = p.View
 					}
 					req.Filter = p.Filter
+					req.Extra = p.Extras[req.View]
 					m.req = req
 				}
 			}
 		}
 		built, err := b.Build(ctx, req)
-		if err != nil && m.prefs != nil && req.Filter != "" {
-			// A saved filter that no longer compiles must not lock the Lens: open unfiltered.
-			req.Filter = ""
+		if err != nil && m.prefs != nil && (req.Filter != "" || len(req.Extra) > 0) {
+			// A saved filter or column that no longer works (a field deleted from the site)
+			// must not lock the Lens: open it as defined.
+			req.Filter, req.Extra = "", nil
 			m.req = req
-			m.prefs.Filter = ""
+			m.prefs.Filter, m.prefs.Extras = "", nil
 			built, err = b.Build(ctx, req)
 		}
 		if err != nil {
@@ -342,7 +351,7 @@ func (a *App) savePrefs() tea.Cmd {
 	}
 	ls := a.lens
 	p := lensPrefs{View: ls.view, Expanded: ls.table.ExpandedIDs(), Widths: ls.table.Widths(),
-		Hidden: ls.table.Hidden(), SortCol: ls.sortCol, SortDesc: ls.sortDesc, Filter: ls.filter}
+		Hidden: ls.table.Hidden(), SortCol: ls.sortCol, SortDesc: ls.sortDesc, Filter: ls.filter, Extras: ls.extras}
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return func() tea.Msg { return prefsSavedMsg{err: fmt.Errorf("encode prefs: %w", err)} }
@@ -475,7 +484,11 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 	var cmds []tea.Cmd
 	switch {
 	case msg.reason == reasonOpen || a.lens == nil || a.lens.info.ID != msg.info.ID:
-		ls := &lensState{info: msg.info, built: b, base: b.Tree, view: b.View, filter: msg.req.Filter}
+		ls := &lensState{info: msg.info, built: b, base: b.Tree, view: b.View, filter: msg.req.Filter, extras: map[string][]string{}}
+		if p := msg.prefs; p != nil && p.Extras != nil {
+			ls.extras = p.Extras
+		}
+		ls.extras[b.View] = msg.req.Extra
 		ls.table = NewTable(b.Tree)
 		if p := msg.prefs; p != nil {
 			ls.table.SetWidths(p.Widths)
@@ -491,6 +504,7 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 	default:
 		ls := a.lens
 		ls.built, ls.base, ls.view, ls.filter = b, b.Tree, b.View, msg.req.Filter
+		ls.extras[b.View] = msg.req.Extra
 		if msg.reason == reasonView {
 			ls.table.fit = nil
 		}
@@ -575,7 +589,7 @@ func (a *App) onChange(msg changeMsg) tea.Cmd {
 	cmds = append(cmds, a.loadLensesQuiet())
 	if a.lens != nil {
 		ls := a.lens
-		cmds = append(cmds, a.build(BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: ls.filter}, ls.info, reasonChange, msg.keys))
+		cmds = append(cmds, a.build(ls.request(), ls.info, reasonChange, msg.keys))
 	}
 	return tea.Batch(cmds...)
 }

@@ -168,6 +168,30 @@ func TestChooseColumns(t *testing.T) {
 	if strings.Contains(strings.Split(d.screen(), "\n")[1], "Assignee") {
 		t.Fatalf("hidden column still drawn:\n%s", d.screen())
 	}
+
+	// Add a field from the cache as a column, then remove it again.
+	d.keys("c", "G") // the last field offered: Created
+	d.mustSee("[+] Created")
+	d.keys("space")
+	d.mustSee("[-] Created")
+	d.keys("esc")
+	header := strings.Split(d.screen(), "\n")[1]
+	if !strings.Contains(header, "Created") {
+		t.Fatalf("added column not drawn: %q", header)
+	}
+	if got := d.app.lens.extras["plan"]; len(got) != 1 || got[0] != "created" {
+		t.Fatalf("extras %v, want [created]", got)
+	}
+	d.keys("v", "v") // other view and back: the added column stays with its view
+	if !strings.Contains(strings.Split(d.screen(), "\n")[1], "Created") {
+		t.Fatal("added column lost after a view round trip")
+	}
+	d.keys("c", "G", "k", "k", "k", "k") // back to the added column, above the 4 fields left
+	d.mustSee("▌ [-] Created")
+	d.keys("space", "esc")
+	if strings.Contains(strings.Split(d.screen(), "\n")[1], "Created") {
+		t.Fatal("removed column still drawn")
+	}
 }
 
 func TestSearch(t *testing.T) {

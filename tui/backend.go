@@ -48,6 +48,9 @@ type BuildRequest struct {
 	Lens   string // LensInfo.ID
 	View   string // "" for the Lens's default view
 	Filter string // JQL narrowing the rows; "" for none
+	// Extra are fields (ids or names from Built.Fields) the viewer added as columns to this
+	// view for themselves; WithColumns adds them to a definition before lens.Build.
+	Extra []string
 }
 
 // Built is a built Lens ready to draw.
@@ -63,6 +66,9 @@ type Built struct {
 	// Text renders a field's raw JSON (ADF documents included) as plain text; nil uses the
 	// TUI's own ADF walker.
 	Text func(raw []byte) string
+	// Fields is the site's field catalog in the cache, offered by the column chooser; may
+	// be nil, and then only the view's own columns can be shown or hidden.
+	Fields []lens.Field
 	// Notes are the build's caveats (rows hidden for unverifiable permissions and the like).
 	Notes []string
 }

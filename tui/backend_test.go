@@ -107,6 +107,9 @@ func genData(nEpics, nStories, nSubs, nBugs int) *lens.Data {
 			{ID: "summary", Name: "Summary", SchemaType: "string"},
 			{ID: "description", Name: "Description", SchemaType: "string"},
 			{ID: "customfield_10016", Name: "Story Points", Custom: true, SchemaType: "number", SchemaCustom: "com.pyxis.greenhopper.jira:jsw-story-points"},
+			{ID: "reporter", Name: "Reporter", SchemaType: "user"},
+			{ID: "labels", Name: "Labels", SchemaType: "array", SchemaItems: "string"},
+			{ID: "created", Name: "Created", SchemaType: "datetime"},
 		},
 		Users: map[string]string{"alice": "Alice Adams", "bob": "Bob Brown", "carol": "Carol Chen"}}
 	statuses := []struct{ name, cat string }{{"To Do", "new"}, {"In Progress", "indeterminate"}, {"Done", "done"}}
@@ -188,6 +191,10 @@ func (b *memBackend) Build(ctx context.Context, req BuildRequest) (*Built, error
 	if !ok {
 		return nil, fmt.Errorf("no Lens %q", req.Lens)
 	}
+	d, err := WithColumns(d, req.View, req.Extra)
+	if err != nil {
+		return nil, err
+	}
 	f, err := lens.Build(d, b.data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", d.Name, err)
@@ -196,6 +203,7 @@ func (b *memBackend) Build(ctx context.Context, req BuildRequest) (*Built, error
 	if err != nil {
 		return nil, err
 	}
+	built.Fields = b.data.Fields
 	links := b.data.Links
 	built.Links = func(key string) []lens.Link {
 		var out []lens.Link

@@ -54,6 +54,35 @@ func NewBuilt(f *lens.Forest, view, filter string, env jql.Env) (*Built, error) 
 	return b, nil
 }
 
+// WithColumns returns a copy of d whose view (the default view for "") ends with a column
+// for each of fields: the columns a viewer added for themselves in the TUI. The stored
+// definition is untouched. An unknown field makes lens.Build fail with a message naming it.
+func WithColumns(d *lens.Definition, view string, fields []string) (*lens.Definition, error) {
+	if len(fields) == 0 {
+		return d, nil
+	}
+	src, err := d.Format()
+	if err != nil {
+		return nil, fmt.Errorf("copy Lens %q: %w", d.Name, err)
+	}
+	c, err := lens.Parse(d.Filename(), src)
+	if err != nil {
+		return nil, fmt.Errorf("copy Lens %q: %w", d.Name, err)
+	}
+	if view == "" {
+		view = c.DefaultView()
+	}
+	for i := range c.Views {
+		if c.Views[i].Name == view {
+			for _, f := range fields {
+				c.Views[i].Columns = append(c.Views[i].Columns, lens.ColumnDef{Field: f})
+			}
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("Lens %q has no view %q", d.Name, view)
+}
+
 // forestTree is a lens view as a Tree: a frozen Key column (the tree column), a frozen
 // Summary column unless the view has its own, then the view's columns.
 type forestTree struct {

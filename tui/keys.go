@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -132,7 +133,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 					next = ls.built.Views[(i+1)%len(ls.built.Views)]
 				}
 			}
-			return a.build(BuildRequest{Lens: ls.info.ID, View: next, Filter: ls.filter}, ls.info, reasonView, nil)
+			return a.build(BuildRequest{Lens: ls.info.ID, View: next, Filter: ls.filter, Extra: ls.extras[next]}, ls.info, reasonView, nil)
 		}
 	case ActChooseColumns:
 		a.mode, a.colCursor = modeColumns, 0
@@ -164,7 +165,9 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 		return a.input.Focus()
 	case ActClearFilter:
 		if ls.filter != "" {
-			return a.build(BuildRequest{Lens: ls.info.ID, View: ls.view}, ls.info, reasonFilter, nil)
+			req := ls.request()
+			req.Filter = ""
+			return a.build(req, ls.info, reasonFilter, nil)
 		}
 	case ActOpen:
 		if r := ls.issueAt(t.CursorRow()); r != nil {
@@ -275,7 +278,9 @@ func (a *App) onInputChanged(v string) tea.Cmd {
 		}
 	case modeFilter:
 		ls := a.lens
-		return a.build(BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: strings.TrimSpace(v)}, ls.info, reasonFilter, nil)
+		req := ls.request()
+		req.Filter = strings.TrimSpace(v)
+		return a.build(req, ls.info, reasonFilter, nil)
 	case modePalette:
 		a.filterPalette(v)
 	case modeHomeFilter:
@@ -297,7 +302,9 @@ func (a *App) cancelInput() tea.Cmd {
 		a.filterErr = nil
 		ls := a.lens
 		if ls.filter != ls.prev || a.building {
-			return a.build(BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: ls.prev}, ls.info, reasonFilter, nil)
+			req := ls.request()
+			req.Filter = ls.prev
+			return a.build(req, ls.info, reasonFilter, nil)
 		}
 	case modeHomeFilter:
 		a.homeFilter = ""
@@ -342,29 +349,79 @@ func (a *App) onHelpKey(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// chooserItems lists the column chooser's rows: the view's columns (shown or hidden), then
+// the cache's fields not yet shown, which can be added as columns.
+func (a *App) chooserItems() []chooserItem {
+	ls := a.lens
+	var out []chooserItem
+	have := map[string]bool{}
+	cols := ls.base.Columns()
+	extras := ls.extras[ls.view]
+	firstAdded := len(cols) - len(extras) // added columns come last, in order
+	for i, c := range cols {
+		have[strings.ToLower(c.Title)] = true
+		it := chooserItem{title: c.Title, col: i}
+		if i >= firstAdded {
+			it.added, it.field = true, extras[i-firstAdded]
+		}
+		out = append(out, it)
+	}
+	for _, f := range ls.built.Fields {
+		if have[strings.ToLower(f.Name)] || have[strings.ToLower(f.ID)] {
+			continue
+		}
+		out = append(out, chooserItem{title: f.Name, col: -1, field: f.ID})
+	}
+	return out
+}
+
+type chooserItem struct {
+	title string
+	col   int    // index among the tree's columns; -1 for a field not shown
+	field string // field id to add
+	added bool   // a column the viewer added, field says which (removing it rebuilds)
+}
+
 func (a *App) onColumnsKey(msg tea.KeyPressMsg) tea.Cmd {
-	cols := a.lens.base.Columns()
+	items := a.chooserItems()
 	act, _ := a.keys.Lookup(msg)
 	switch {
 	case msg.String() == "esc" || msg.String() == "enter" || act == ActChooseColumns || act == ActQuit:
 		a.mode = modeNormal
 	case act == ActDown:
-		a.colCursor = min(a.colCursor+1, len(cols)-1)
+		a.colCursor = min(a.colCursor+1, len(items)-1)
 	case act == ActUp:
 		a.colCursor = max(a.colCursor-1, 0)
+	case act == ActTop:
+		a.colCursor = 0
+	case act == ActBottom:
+		a.colCursor = max(len(items)-1, 0)
 	case act == ActToggle || msg.String() == "x":
-		if a.colCursor == 0 {
-			a.notice("the tree column always shows", true)
+		if a.colCursor >= len(items) {
 			return nil
 		}
-		h := a.lens.table.Hidden()
-		title := cols[a.colCursor].Title
-		next := map[string]bool{}
-		for k, v := range h {
-			next[k] = v
+		it := items[a.colCursor]
+		ls := a.lens
+		switch {
+		case it.col == 0:
+			a.notice("the tree column always shows", true)
+		case it.col < 0: // add a field as a column
+			req := ls.request()
+			req.Extra = append(slices.Clone(ls.extras[ls.view]), it.field)
+			return a.build(req, ls.info, reasonView, nil)
+		case it.added: // remove an added column
+			req := ls.request()
+			req.Extra = slices.DeleteFunc(slices.Clone(ls.extras[ls.view]), func(s string) bool { return s == it.field })
+			return a.build(req, ls.info, reasonView, nil)
+		default:
+			h := ls.table.Hidden()
+			next := map[string]bool{}
+			for k, v := range h {
+				next[k] = v
+			}
+			next[it.title] = !h[it.title]
+			ls.table.SetHidden(next)
 		}
-		next[title] = !h[title]
-		a.lens.table.SetHidden(next)
 	}
 	return nil
 }

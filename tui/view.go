@@ -411,19 +411,40 @@ func (a *App) renderPalette(avail int) []string {
 }
 
 func (a *App) renderColumns(avail int) []string {
-	lines := []string{a.th.Render(a.th.Title, "Columns of view "+a.lens.view) + a.th.Render(a.th.Muted, "  (space shows/hides, esc closes)")}
+	lines := []string{a.th.Render(a.th.Title, "Columns of view "+a.lens.view) + a.th.Render(a.th.Muted, "  (space shows/hides or adds/removes, esc closes)")}
 	hidden := a.lens.table.Hidden()
-	for i, c := range a.lens.base.Columns() {
-		mark := "[x]"
-		if hidden[c.Title] {
-			mark = "[ ]"
+	items := a.chooserItems()
+	var rows []string
+	for i, it := range items {
+		if it.col < 0 && (i == 0 || items[i-1].col >= 0) {
+			rows = append(rows, a.th.Render(a.th.Muted, "  fields in the cache:"))
 		}
-		row := mark + " " + c.Title
+		var mark string
+		switch {
+		case it.col < 0:
+			mark = "[+]"
+		case hidden[it.title]:
+			mark = "[ ]"
+		case it.added:
+			mark = "[-]"
+		default:
+			mark = "[x]"
+		}
+		row := mark + " " + it.title
 		if i == a.colCursor {
-			lines = append(lines, a.th.Render(a.th.Cursor, "▌ "+row))
+			rows = append(rows, a.th.Render(a.th.Cursor, "▌ "+row))
 		} else {
-			lines = append(lines, "  "+row)
+			rows = append(rows, "  "+row)
 		}
 	}
-	return lines
+	// keep the cursor row in the window
+	n := max(avail-1, 1)
+	cur := 0
+	for i, r := range rows {
+		if strings.HasPrefix(ansi.Strip(r), "▌") {
+			cur = i
+		}
+	}
+	off := max(cur-n+1, 0)
+	return append(lines, rows[off:min(off+n, len(rows))]...)
 }
