@@ -324,3 +324,43 @@ func TestSortedBy(t *testing.T) {
 		t.Fatal("column out of range: no error")
 	}
 }
+
+// TestConcurrentUse rebuilds one definition from several goroutines while others read
+// views and cells of a shared forest, as a TUI refreshing in the background does (run
+// with -race).
+func TestConcurrentUse(t *testing.T) {
+	d := mustParse(t, generatorCases[len(generatorCases)-1].yaml)
+	data := testData(2)
+	shared, err := Build(d, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			f := shared
+			if g%2 == 0 {
+				var err error
+				if f, err = Build(d, data, nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+			v, err := f.View("")
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := range min(20, len(f.Rows)) {
+				_ = v.Cell(i, g%len(v.Columns()))
+				_ = v.RowStyle(i)
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
