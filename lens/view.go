@@ -289,7 +289,7 @@ func slug(s string) string {
 type View struct {
 	f        *Forest
 	cv       *cview
-	computed [][]Value // per column; nil for field columns
+	computed []*colValues // per column; nil for field columns
 	// issueBelow[i] says whether any issue row sits under row i: leaves have none.
 	issueBelow []bool
 	mark       int32   // generation for the stamp array in aggregate
@@ -323,7 +323,7 @@ func (f *Forest) View(name string) (*View, error) {
 		}
 		return nil, fmt.Errorf("lens %q: %w %q; valid: %s", f.def.Name, ErrUnknownView, name, strings.Join(names, ", "))
 	}
-	v := &View{f: f, cv: cv, computed: make([][]Value, len(cv.cols))}
+	v := &View{f: f, cv: cv, computed: make([]*colValues, len(cv.cols))}
 	v.compute()
 	if f.views == nil {
 		f.views = map[string]*View{}
@@ -386,7 +386,7 @@ func (v *View) style(i, c int, val Value) Style {
 func (v *View) values(i, c int) []Value {
 	col := v.cv.cols[c]
 	if col.Kind != ColField {
-		val := v.computed[c][i]
+		val := v.computed[c].at(i)
 		if val.Kind == KindEmpty {
 			return nil
 		}
@@ -403,7 +403,7 @@ func (v *View) values(i, c int) []Value {
 func (v *View) value(i, c int) Value {
 	col := v.cv.cols[c]
 	if col.Kind != ColField {
-		return v.computed[c][i]
+		return v.computed[c].at(i)
 	}
 	r := &v.f.Rows[i]
 	if r.Issue == nil {
@@ -455,9 +455,10 @@ func (v *View) compute() {
 			if stamp == nil {
 				stamp = make([]int32, len(v.f.data.Issues))
 			}
-			out := make([]Value, n)
+			out := &colValues{nums: make([]float64, n), kinds: make([]ValueKind, n)}
 			for i := range rows {
-				out[i] = v.aggregate(i, col, stamp)
+				x := v.aggregate(i, col, stamp)
+				out.nums[i], out.kinds[i] = x.Num, x.Kind
 			}
 			v.computed[c] = out
 		}
@@ -466,7 +467,7 @@ func (v *View) compute() {
 	for c, col := range v.cv.cols {
 		if col.Kind != ColFormula || col.formula == nil {
 			if col.Kind == ColFormula {
-				v.computed[c] = make([]Value, n)
+				v.computed[c] = &colValues{vals: make([]Value, n)}
 			}
 			continue
 		}
@@ -475,7 +476,7 @@ func (v *View) compute() {
 			env = issueEnv(rows[i].Issue, v.f.venv, v.f.now, env, col.formula.uses)
 			for k, other := range v.cv.cols {
 				if (other.Kind == ColRollup || other.Kind == ColProgress) && col.formula.uses[other.ID] {
-					x := v.computed[k][i]
+					x := v.computed[k].at(i)
 					if x.Kind == KindEmpty {
 						env[other.ID] = 0.0
 					} else {
@@ -485,7 +486,7 @@ func (v *View) compute() {
 			}
 			out[i] = runFormula(col.formula.prog, env)
 		}
-		v.computed[c] = out
+		v.computed[c] = &colValues{vals: out}
 	}
 }
 
@@ -699,7 +700,7 @@ func (v *View) Problems() []string {
 			continue
 		}
 		n, first := 0, ""
-		for _, val := range v.computed[c] {
+		for _, val := range v.computed[c].vals {
 			if val.Kind == KindError {
 				if n == 0 {
 					first = val.Str
@@ -712,4 +713,20 @@ func (v *View) Problems() []string {
 		}
 	}
 	return out
+}
+
+// colValues stores a computed column compactly: roll-ups and progress only ever hold a
+// number (or nothing), so they keep 9 bytes a row instead of a whole Value; formulas,
+// which may yield text or times, keep Values.
+type colValues struct {
+	nums  []float64
+	kinds []ValueKind
+	vals  []Value
+}
+
+func (c *colValues) at(i int) Value {
+	if c.vals != nil {
+		return c.vals[i]
+	}
+	return Value{Kind: c.kinds[i], Num: c.nums[i]}
 }
