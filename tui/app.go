@@ -140,6 +140,7 @@ type (
 		info   LensInfo
 		reason buildReason
 		keys   []string // changed issue keys to flash
+		took   time.Duration
 	}
 	pollMsg   struct{}
 	changeMsg struct {
@@ -323,6 +324,7 @@ func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []
 				}
 			}
 		}
+		start := time.Now()
 		built, err := b.Build(ctx, req)
 		if err != nil && m.prefs != nil && (req.Filter != "" || len(req.Extra) > 0) {
 			// A saved filter or column that no longer works (a field deleted from the site)
@@ -336,6 +338,7 @@ func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []
 			m.err = err
 		}
 		m.built = built
+		m.took = time.Since(start)
 		return m
 	}
 }
@@ -470,6 +473,8 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 		return nil // a newer request is in flight; this answer is stale
 	}
 	a.building = false
+	a.log.Debug("build", "lens", msg.req.Lens, "view", msg.req.View, "filter", msg.req.Filter,
+		"reason", int(msg.reason), "took", msg.took, "err", msg.err)
 	if msg.err != nil {
 		var je *jql.Error
 		if msg.reason == reasonFilter && errors.As(msg.err, &je) {

@@ -350,6 +350,7 @@ func TestDetailPane(t *testing.T) {
 	d.mustSee("• first step")
 	d.mustSee("is blocked by ALPHA-2") // links
 	d.mustSee("Under      ALPHA-1")
+	d.mustSee("Reporter   Alice Adams") // display names, not ids
 	d.keys("esc")
 	if d.app.lens.detail {
 		t.Fatal("esc did not close the detail pane")

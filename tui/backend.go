@@ -66,6 +66,9 @@ type Built struct {
 	// Text renders a field's raw JSON (ADF documents included) as plain text; nil uses the
 	// TUI's own ADF walker.
 	Text func(raw []byte) string
+	// UserName turns a user id (accountId or user name) into a display name for the detail
+	// pane; nil shows ids.
+	UserName func(id string) string
 	// Fields is the site's field catalog in the cache, offered by the column chooser; may
 	// be nil, and then only the view's own columns can be shown or hidden.
 	Fields []lens.Field

@@ -204,6 +204,13 @@ func (b *memBackend) Build(ctx context.Context, req BuildRequest) (*Built, error
 		return nil, err
 	}
 	built.Fields = b.data.Fields
+	users := b.data.Users
+	built.UserName = func(id string) string {
+		if n, ok := users[id]; ok {
+			return n
+		}
+		return id
+	}
 	links := b.data.Links
 	built.Links = func(key string) []lens.Link {
 		var out []lens.Link

@@ -58,8 +58,14 @@ func (a *App) renderDetail(w, h int) string {
 	add("Under", strings.Join(path, " › "))
 	add("Parent", is.Parent)
 	add("Priority", is.Priority)
-	add("Assignee", is.Assignee)
-	add("Reporter", is.Reporter)
+	user := func(id string) string {
+		if ls.built.UserName != nil && id != "" {
+			return ls.built.UserName(id)
+		}
+		return id
+	}
+	add("Assignee", user(is.Assignee))
+	add("Reporter", user(is.Reporter))
 	add("Resolution", is.Resolution)
 	add("Labels", strings.Join(is.Labels, ", "))
 	if is.StoryPoints != nil {
