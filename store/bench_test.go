@@ -17,7 +17,8 @@ import (
 // Benchmarks report their figure as a ratio against a floor measured in the same run
 // (the machine is small and noisy): run with
 //
-//	go test -run '^$' -bench . -benchtime 3x ./store/
+//	go test -run '^$' -bench 'Upsert|Journal' -benchtime 40x ./store/
+//	go test -run '^$' -bench Issues100k -benchtime 3x ./store/
 
 var benchWK = WellKnown{StoryPoints: "customfield_10016", Sprint: "customfield_10020", Rank: "customfield_10019"}
 

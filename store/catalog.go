@@ -156,23 +156,47 @@ type User struct {
 
 // PutUsers adds or replaces users by id; a zero FetchedAt is stamped with the current time.
 func (db *DB) PutUsers(ctx context.Context, users []User) error {
-	at := now()
 	return db.write(ctx, "put users", func(tx *sql.Tx) error {
-		for _, u := range users {
-			if u.ID == "" {
-				return errors.New("user with empty id")
-			}
-			f := u.FetchedAt
-			if f.IsZero() {
-				f = at
-			}
-			if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO users(id, display_name, email, avatar_url, fetched_at) VALUES (?, ?, ?, ?, ?)",
-				u.ID, u.DisplayName, u.Email, u.AvatarURL, ms(f)); err != nil {
-				return fmt.Errorf("user: %w", err) // no id: it is personal data
-			}
-		}
-		return addChange(ctx, tx, ChangeUsers, "", "")
+		return putUsers(ctx, tx, users)
 	})
+}
+
+func putUsers(ctx context.Context, tx *sql.Tx, users []User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	at := now()
+	// Unchanged users are left alone, so a sync page that mentions the same people again
+	// adds nothing to the change feed.
+	st, err := tx.PrepareContext(ctx, `INSERT INTO users(id, display_name, email, avatar_url, fetched_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email,
+			avatar_url = excluded.avatar_url, fetched_at = excluded.fetched_at
+		WHERE display_name IS NOT excluded.display_name OR email IS NOT excluded.email OR avatar_url IS NOT excluded.avatar_url`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	changed := false
+	for _, u := range users {
+		if u.ID == "" {
+			return errors.New("user with empty id")
+		}
+		f := u.FetchedAt
+		if f.IsZero() {
+			f = at
+		}
+		res, err := st.ExecContext(ctx, u.ID, u.DisplayName, u.Email, u.AvatarURL, ms(f))
+		if err != nil {
+			return fmt.Errorf("user: %w", err) // no id: it is personal data
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return addChange(ctx, tx, ChangeUsers, "", "")
 }
 
 // Users returns the cached users ordered by id.

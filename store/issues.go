@@ -54,9 +54,20 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 	if len(issues) == 0 {
 		return st, nil
 	}
-	at := ms(now())
 	err := db.write(ctx, "upsert issues", func(tx *sql.Tx) error {
-		st = UpsertStats{}
+		var err error
+		st, err = upsertIssues(ctx, tx, issues, authoritative, nil)
+		return err
+	})
+	return st, err
+}
+
+// upsertIssues is UpsertIssues inside tx. written, when set, is called with the index of
+// every issue inserted or updated.
+func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, authoritative bool, written func(i int)) (UpsertStats, error) {
+	var st UpsertStats
+	at := ms(now())
+	err := func() error {
 		// One lookup per issue for both what the guard needs: its tombstone and its cached version.
 		look, err := tx.PrepareContext(ctx, `SELECT
 			(SELECT last_updated FROM tombstones WHERE issue_id = ?1),
@@ -143,9 +154,12 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 			} else {
 				st.Updated++
 			}
+			if written != nil {
+				written(i)
+			}
 		}
 		return nil
-	})
+	}()
 	return st, err
 }
 
