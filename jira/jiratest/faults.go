@@ -357,6 +357,9 @@ func issueOfPath(path string) (string, bool) {
 //	srv := httptest.NewServer(jiratest.WithFaults(site, f))
 //	f.SetRateLimit(jiratest.RateLimit{Burst: 10, PerSecond: 5})
 func WithFaults(h http.Handler, f *Faults) http.Handler {
+	if f == nil {
+		return h // no faults configured: serve as is
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := f.decide(r)
 		if d.delay > 0 {
