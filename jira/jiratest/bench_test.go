@@ -1,6 +1,7 @@
 package jiratest
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -127,4 +129,63 @@ type captureWriter struct {
 func (c *captureWriter) Write(p []byte) (int, error) {
 	c.body = append(c.body, p...)
 	return c.ResponseWriter.Write(p)
+}
+
+// BenchmarkSearch runs JQL over the whole data set (no HTTP) against a floor in the same
+// run: a hand-written loop testing the same condition on the compact issues directly (and,
+// for ORDER BY, sorting the raw timestamps).
+func BenchmarkSearch(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		s, err := New(Options{Issues: n, Seed: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name, jql string
+			floor     func(is *issue) bool
+		}{
+			{"project", "project = ALPHA", func(is *issue) bool { return is.project == 0 }},
+			{"project+status+label", "project in (ALPHA, BETA) AND status = \"In Progress\" AND labels = ux", func(is *issue) bool {
+				return is.project <= 1 && is.status == stInProgress && is.labels&(1<<2) != 0
+			}},
+			{"project+orderby", "project = ALPHA ORDER BY updated DESC", nil},
+		} {
+			b.Run(fmt.Sprintf("issues=%d/%s", n, tc.name), func(b *testing.B) {
+				var floor, real time.Duration
+				hits := 0
+				for range b.N {
+					start := time.Now()
+					var found []int32
+					for i := range s.issues {
+						is := &s.issues[i]
+						if !is.deleted && (tc.floor == nil && is.project == 0 || tc.floor != nil && tc.floor(is)) {
+							found = append(found, int32(i))
+						}
+					}
+					if tc.floor == nil { // the ORDER BY case: the floor sorts the raw timestamps
+						slices.SortFunc(found, func(a, b int32) int { return cmp.Compare(s.issues[b].updated, s.issues[a].updated) })
+					}
+					count := len(found)
+					floor += time.Since(start)
+					start = time.Now()
+					s.mu.RLock()
+					s.writes++ // defeat the result cache: every run evaluates
+					res, err := s.runSearch(0, tc.jql, nil, true)
+					s.mu.RUnlock()
+					real += time.Since(start)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(res.hits) != count {
+						b.Fatalf("search found %d, floor %d", len(res.hits), count)
+					}
+					hits = count
+				}
+				b.ReportMetric(float64(hits), "hits")
+				b.ReportMetric(float64(real)/float64(floor), "x-floor")
+				b.ReportMetric(real.Seconds()/float64(b.N), "s/search")
+			})
+		}
+		s.Close()
+	}
 }
