@@ -1,6 +1,18 @@
 // Package tui is Foundation's terminal interface: the home screen of Lenses, the Lens screen
 // with its tree-table, the detail pane, search, JQL filter, command palette and help, all
 // drawn from a Backend so the screens are testable without a cache or a Jira site.
+//
+// Wiring (cli): implement Backend over the store and refresh, then call Run. Build is
+//
+//	def := the stored definition of req.Lens (the viewer must hold view level)
+//	def, err = tui.WithColumns(def, req.View, req.Extra)
+//	forest, err := lens.Build(def, snapshot, viewerCanBrowse)
+//	built, err := tui.NewBuilt(forest, req.View, req.Filter, jql.Env{Now: now, CurrentUser: viewer})
+//	built.Links, built.UserName, built.Fields, built.Text = ... // optional extras
+//
+// and the rest are thin calls: LastChange and ChangedKeys on the store's change feed,
+// Pref/SetPref on the store's per-viewer prefs, Refresh on refresh's one-shot sync.
+// Keys come from config with Keymap.Remap; NO_COLOR via NoColorEnv(os.Getenv).
 package tui
 
 import (

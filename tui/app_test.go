@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"image/color"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -701,5 +702,19 @@ func TestChangeDuringBuildIsNotLost(t *testing.T) {
 	}
 	if !d.app.lens.table.flash["ALPHA-1"] {
 		t.Fatal("the change was not flashed")
+	}
+}
+
+func TestDebugLogGoesToTheInjectedLogger(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	b := newMemBackend(t)
+	d := newDriver(t, b, 80, 24, func(o *Options) { o.Logger = log })
+	d.keys("enter")
+	if !strings.Contains(buf.String(), "msg=build") || !strings.Contains(buf.String(), "lens=roadmap") {
+		t.Fatalf("no build line in the debug log:\n%s", buf.String())
+	}
+	if strings.Contains(d.screen(), "msg=") {
+		t.Fatal("log output reached the screen")
 	}
 }
