@@ -18,6 +18,7 @@ import (
 // (the machine is small and noisy): run with
 //
 //	go test -run '^$' -bench 'Upsert|Journal' -benchtime 40x ./store/
+//	go test -run '^$' -bench LastChange ./store/
 //	go test -run '^$' -bench Issues100k -benchtime 3x ./store/
 
 var benchWK = WellKnown{StoryPoints: "customfield_10016", Sprint: "customfield_10020", Rank: "customfield_10019"}
@@ -333,4 +334,37 @@ func BenchmarkJournalAppend(b *testing.B) {
 	b.ReportMetric(total/floor.Seconds(), "floor-nosync/s")
 	b.ReportMetric(single.Seconds()/floor.Seconds(), "x-floor-single")
 	b.ReportMetric(grouped.Seconds()/floor.Seconds(), "x-floor-grouped")
+}
+
+// BenchmarkLastChange measures the change feed poll every open TUI runs twice a second, on a
+// feed of 100,000 entries, against the floor of the cheapest query there is (SELECT 1).
+func BenchmarkLastChange(b *testing.B) {
+	ctx := context.Background()
+	db := openTest(b)
+	if err := db.write(ctx, "fill feed", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+			INSERT INTO changes(at, kind, issue_key) SELECT i, 'issue.updated', 'A-' || i FROM n`)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	var ours, floor time.Duration
+	rounds := 0
+	for b.Loop() {
+		start := time.Now()
+		var one int
+		if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			b.Fatal(err)
+		}
+		floor += time.Since(start)
+		start = time.Now()
+		seq, err := db.LastChange(ctx)
+		if err != nil || seq != 100000 {
+			b.Fatalf("LastChange %d, %v", seq, err)
+		}
+		ours += time.Since(start)
+		rounds++
+	}
+	b.ReportMetric(float64(ours.Microseconds())/float64(rounds), "µs/poll")
+	b.ReportMetric(ours.Seconds()/floor.Seconds(), "x-floor")
 }
