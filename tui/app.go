@@ -279,8 +279,9 @@ func (a *App) loadLenses() tea.Cmd {
 		last := want
 		if last == "" {
 			v, err := b.Pref(ctx, prefLastLens)
-			if err == nil {
-				last = string(v)
+			if err == nil && v != nil {
+				// A preference that does not decode is treated as unset: start at home.
+				_ = json.Unmarshal(v, &last)
 			}
 		}
 		return lensesMsg{list: list, last: last}
@@ -376,7 +377,11 @@ func (a *App) savePrefs() tea.Cmd {
 		if err := b.SetPref(ctx, prefLensPrefix+id, raw); err != nil {
 			return prefsSavedMsg{err: fmt.Errorf("save prefs: %w", err)}
 		}
-		if err := b.SetPref(ctx, prefLastLens, []byte(id)); err != nil {
+		idJSON, err := json.Marshal(id)
+		if err != nil {
+			return prefsSavedMsg{err: fmt.Errorf("encode prefs: %w", err)}
+		}
+		if err := b.SetPref(ctx, prefLastLens, idJSON); err != nil {
 			return prefsSavedMsg{err: fmt.Errorf("save prefs: %w", err)}
 		}
 		return prefsSavedMsg{}

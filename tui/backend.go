@@ -28,7 +28,8 @@ type Backend interface {
 	// Status is what the status bar shows besides the Lens: polled with the change feed.
 	Status(ctx context.Context) (Status, error)
 	// Pref and SetPref keep the viewer's preferences (last Lens, view, expanded rows, widths,
-	// sort). Pref returns nil, nil when the preference was never set.
+	// sort). Values are always JSON documents (store.PutPref's contract). Pref returns nil,
+	// nil when the preference was never set.
 	Pref(ctx context.Context, name string) ([]byte, error)
 	SetPref(ctx context.Context, name string, value []byte) error
 }

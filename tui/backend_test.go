@@ -268,6 +268,9 @@ func (b *memBackend) SetPref(ctx context.Context, name string, v []byte) error {
 	if name == "" {
 		return errors.New("empty pref name")
 	}
+	if !json.Valid(v) { // the store refuses anything else
+		return fmt.Errorf("pref %s: value is not valid JSON", name)
+	}
 	b.prefs[name] = append([]byte(nil), v...)
 	return nil
 }
