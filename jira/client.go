@@ -5,6 +5,7 @@
 package jira
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -199,13 +200,54 @@ func (c *Client) api(resource string) string {
 // do sends one request through go-jira and decodes a 2xx JSON answer into out (when not nil).
 // Non-2xx answers become the typed errors of errors.go; every error names method and path.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	resp, fullPath, err := c.send(ctx, method, path, query, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty 2xx body leaves out untouched
+		}
+		return fmt.Errorf("%s %s: decode response: %w", method, fullPath, err)
+	}
+	return nil
+}
+
+// doPage sends a search or bulk fetch request and decodes the page with the fast decoder.
+func (c *Client) doPage(ctx context.Context, method, path string, body any) (*page, error) {
+	resp, fullPath, err := c.send(ctx, method, path, nil, body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(min(resp.ContentLength, 64<<20)))
+	}
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return nil, c.t.scrubErr(fmt.Errorf("%s %s: read response: %w", method, fullPath, err))
+	}
+	p, err := decodePage(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: decode response: %w", method, fullPath, err)
+	}
+	return p, nil
+}
+
+// send performs the request and returns a 2xx response whose body the caller must close.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body any) (*http.Response, string, error) {
 	ref := path
 	if len(query) > 0 {
 		ref += "?" + query.Encode()
 	}
 	req, err := c.jc.NewRequestWithContext(ctx, method, ref, body)
 	if err != nil {
-		return fmt.Errorf("%s %s: build request: %w", method, path, err)
+		return nil, path, fmt.Errorf("%s %s: build request: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body == nil {
@@ -220,22 +262,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)
 		}
-		return c.t.scrubErr(fmt.Errorf("%s %s: %w", method, fullPath, err))
+		return nil, fullPath, c.t.scrubErr(fmt.Errorf("%s %s: %w", method, fullPath, err))
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return c.t.scrubStatus(newStatusError(method, fullPath, resp.StatusCode, resp.Header, b))
+		return nil, fullPath, c.t.scrubStatus(newStatusError(method, fullPath, resp.StatusCode, resp.Header, b))
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil // an empty 2xx body leaves out untouched
-		}
-		return fmt.Errorf("%s %s: decode response: %w", method, fullPath, err)
-	}
-	return nil
+	return resp.Response, fullPath, nil
 }

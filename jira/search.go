@@ -126,20 +126,13 @@ func (c *Client) searchCloud(ctx context.Context, req SearchRequest, size int, c
 		}
 		body["reconcileIssues"] = ids
 	}
-	var out struct {
-		Issues        []wireIssue `json:"issues"`
-		IsLast        *bool       `json:"isLast"`
-		NextPageToken string      `json:"nextPageToken"`
-	}
-	if err := c.do(ctx, "POST", "/rest/api/3/search/jql", nil, body, &out); err != nil {
+	out, err := c.doPage(ctx, "POST", "/rest/api/3/search/jql", body)
+	if err != nil {
 		return Page{}, "", fmt.Errorf("search %q: %w", req.JQL, err)
 	}
-	page := Page{Issues: make([]Issue, len(out.Issues)), Total: -1, StartAt: -1}
+	page := Page{Issues: out.Issues, Total: -1, StartAt: -1}
 	if cursor == "" {
 		page.StartAt = 0
-	}
-	for i, w := range out.Issues {
-		page.Issues[i] = w.issue()
 	}
 	// isLast is authoritative; a missing token also ends the walk, since there is no next page
 	// to ask for.
@@ -171,19 +164,11 @@ func (c *Client) searchDC(ctx context.Context, req SearchRequest, size int, curs
 		// Missing or invisible keys turn into warnings instead of a 400, like bulkfetch on Cloud.
 		body["validateQuery"] = "warn"
 	}
-	var out struct {
-		StartAt    int         `json:"startAt"`
-		MaxResults int         `json:"maxResults"`
-		Total      int         `json:"total"`
-		Issues     []wireIssue `json:"issues"`
-	}
-	if err := c.do(ctx, "POST", "/rest/api/2/search", nil, body, &out); err != nil {
+	out, err := c.doPage(ctx, "POST", "/rest/api/2/search", body)
+	if err != nil {
 		return Page{}, "", fmt.Errorf("search %q: %w", req.JQL, err)
 	}
-	page := Page{Issues: make([]Issue, len(out.Issues)), StartAt: out.StartAt, Total: out.Total}
-	for i, w := range out.Issues {
-		page.Issues[i] = w.issue()
-	}
+	page := Page{Issues: out.Issues, StartAt: out.StartAt, Total: out.Total}
 	// The server may cap maxResults below what was asked: advance by what came back.
 	next := out.StartAt + len(out.Issues)
 	page.IsLast = len(out.Issues) == 0 || next >= out.Total
@@ -242,17 +227,11 @@ func (c *Client) bulkFetchCloud(ctx context.Context, chunk, fields []string) ([]
 	if len(fields) > 0 {
 		body["fields"] = fields
 	}
-	var out struct {
-		Issues []wireIssue `json:"issues"`
-	}
-	if err := c.do(ctx, "POST", "/rest/api/3/issue/bulkfetch", nil, body, &out); err != nil {
+	out, err := c.doPage(ctx, "POST", "/rest/api/3/issue/bulkfetch", body)
+	if err != nil {
 		return nil, err
 	}
-	issues := make([]Issue, len(out.Issues))
-	for i, w := range out.Issues {
-		issues[i] = w.issue()
-	}
-	return issues, nil
+	return out.Issues, nil
 }
 
 func (c *Client) bulkFetchDC(ctx context.Context, chunk, fields []string) ([]Issue, error) {

@@ -1,0 +1,480 @@
+package jira
+
+// A single-pass decoder for search and bulk fetch pages. Pages are the bulk of a sync's bytes
+// and encoding/json reads each value twice (once to find its end, once to decode it) and
+// allocates per field; this scanner validates the JSON structure once and keeps each field
+// as a slice of one per-issue copy, which halves the client's cost over the wire floor.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// page is what search and bulk fetch answers hold, across dialects.
+type page struct {
+	Issues        []Issue
+	IsLast        *bool
+	NextPageToken string
+	StartAt       int
+	MaxResults    int
+	Total         int
+}
+
+type scanner struct {
+	b      []byte
+	i      int
+	intern map[string]string // field ids repeat on every issue: allocate each once per page
+}
+
+var errSyntax = errors.New("invalid JSON")
+
+func (s *scanner) fail(what string) error {
+	return fmt.Errorf("%w at offset %d: %s", errSyntax, s.i, what)
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i >= len(s.b) {
+		return 0
+	}
+	return s.b[s.i]
+}
+
+func (s *scanner) expect(c byte) error {
+	if s.peek() != c {
+		return s.fail("want " + strconv.QuoteRune(rune(c)))
+	}
+	s.i++
+	return nil
+}
+
+// skipString moves past a string starting at s.i (on the quote) and reports whether it held
+// escapes (and so needs unquoting to be read).
+func (s *scanner) skipString() (escaped bool, err error) {
+	s.i++ // opening quote
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return escaped, nil
+		case c == '\\':
+			escaped = true
+			if s.i+1 >= len(s.b) {
+				return escaped, s.fail("unterminated escape")
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) {
+					return escaped, s.fail("short \\u escape")
+				}
+				for _, h := range s.b[s.i+2 : s.i+6] {
+					if !isHex(h) {
+						return escaped, s.fail("bad \\u escape")
+					}
+				}
+				s.i += 6
+			default:
+				return escaped, s.fail("bad escape")
+			}
+		case c < 0x20:
+			return escaped, s.fail("control character in string")
+		default:
+			s.i++
+		}
+	}
+	return escaped, s.fail("unterminated string")
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// str reads a string value.
+func (s *scanner) str() (string, error) {
+	if s.peek() != '"' {
+		return "", s.fail("want a string")
+	}
+	start := s.i
+	escaped, err := s.skipString()
+	if err != nil {
+		return "", err
+	}
+	raw := s.b[start:s.i]
+	// Escapes and invalid UTF-8 go the slow way, so the text matches what encoding/json gives.
+	if !escaped && utf8.Valid(raw) {
+		if s.intern != nil {
+			if v, ok := s.intern[string(raw[1:len(raw)-1])]; ok {
+				return v, nil
+			}
+		}
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", s.fail(err.Error())
+	}
+	return v, nil
+}
+
+// key reads an object key, interning it.
+func (s *scanner) key() (string, error) {
+	if s.peek() != '"' {
+		return "", s.fail("want an object key")
+	}
+	start := s.i
+	escaped, err := s.skipString()
+	if err != nil {
+		return "", err
+	}
+	raw := s.b[start+1 : s.i-1]
+	escaped = escaped || !utf8.Valid(raw)
+	if !escaped && s.intern != nil {
+		if v, ok := s.intern[string(raw)]; ok {
+			return v, nil
+		}
+		v := string(raw)
+		if len(s.intern) < 4096 {
+			s.intern[v] = v
+		}
+		return v, nil
+	}
+	if !escaped {
+		return string(raw), nil
+	}
+	var v string
+	if err := json.Unmarshal(s.b[start:s.i], &v); err != nil {
+		return "", s.fail(err.Error())
+	}
+	return v, nil
+}
+
+// skip moves past one value, checking its structure. depth bounds nesting like encoding/json.
+func (s *scanner) skip(depth int) error {
+	if depth > 10000 {
+		return s.fail("nested too deeply")
+	}
+	switch c := s.peek(); {
+	case c == '"':
+		_, err := s.skipString()
+		return err
+	case c == '{':
+		s.i++
+		if s.peek() == '}' {
+			s.i++
+			return nil
+		}
+		for {
+			if s.peek() != '"' {
+				return s.fail("want an object key")
+			}
+			if _, err := s.skipString(); err != nil {
+				return err
+			}
+			if err := s.expect(':'); err != nil {
+				return err
+			}
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case '}':
+				s.i++
+				return nil
+			default:
+				return s.fail("want , or }")
+			}
+		}
+	case c == '[':
+		s.i++
+		if s.peek() == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return nil
+			default:
+				return s.fail("want , or ]")
+			}
+		}
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || '0' <= c && c <= '9':
+		return s.number()
+	default:
+		return s.fail("want a value")
+	}
+}
+
+func (s *scanner) literal(word string) error {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		return s.fail("want " + word)
+	}
+	s.i += len(word)
+	return nil
+}
+
+// number checks JSON number syntax: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number() error {
+	digits := func() int {
+		n := 0
+		for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	if s.i < len(s.b) && s.b[s.i] == '0' {
+		s.i++
+	} else if digits() == 0 {
+		return s.fail("bad number")
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if digits() == 0 {
+			return s.fail("bad number")
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if digits() == 0 {
+			return s.fail("bad number")
+		}
+	}
+	return nil
+}
+
+// raw skips a value and returns its bytes.
+func (s *scanner) raw() ([]byte, error) {
+	s.ws()
+	start := s.i
+	if err := s.skip(0); err != nil {
+		return nil, err
+	}
+	return s.b[start:s.i], nil
+}
+
+func (s *scanner) intValue() (int, error) {
+	r, err := s.raw()
+	if err != nil {
+		return 0, err
+	}
+	if string(r) == "null" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(string(r))
+	if err != nil {
+		return 0, s.fail("want an integer")
+	}
+	return n, nil
+}
+
+// object walks an object's members, calling fn with the scanner on each value.
+func (s *scanner) object(fn func(key string) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	if s.peek() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		k, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		if err := fn(k); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return s.fail("want , or }")
+		}
+	}
+}
+
+// idValue reads an issue id, which Jira sends as a string but some proxies turn into a number.
+func (s *scanner) idValue() (string, error) {
+	if s.peek() == '"' {
+		return s.str()
+	}
+	r, err := s.raw()
+	if err != nil {
+		return "", err
+	}
+	if string(r) == "null" {
+		return "", nil
+	}
+	return string(r), nil
+}
+
+func (s *scanner) issue() (Issue, error) {
+	var is Issue
+	err := s.object(func(k string) error {
+		var err error
+		switch k {
+		case "id":
+			is.ID, err = s.idValue()
+		case "key":
+			if s.peek() == 'n' {
+				return s.literal("null")
+			}
+			is.Key, err = s.str()
+		case "fields":
+			is.Fields, err = s.fields()
+		default:
+			err = s.skip(1)
+		}
+		return err
+	})
+	return is, err
+}
+
+// fields reads an issue's fields object in one pass. The values are slices of one copy of
+// the object, so a kept issue does not pin the whole page in memory.
+func (s *scanner) fields() (map[string]json.RawMessage, error) {
+	if s.peek() == 'n' {
+		return nil, s.literal("null")
+	}
+	type span struct {
+		key        string
+		start, end int
+	}
+	var spans [32]span
+	found := spans[:0]
+	start := s.i
+	err := s.object(func(k string) error {
+		s.ws()
+		from := s.i
+		if err := s.skip(2); err != nil {
+			return err
+		}
+		found = append(found, span{k, from - start, s.i - start})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	own := append([]byte(nil), s.b[start:s.i]...)
+	m := make(map[string]json.RawMessage, len(found))
+	for _, f := range found {
+		m[f.key] = own[f.start:f.end:f.end]
+	}
+	return m, nil
+}
+
+// decodePage decodes a search/jql, search or bulkfetch answer.
+func decodePage(b []byte) (*page, error) {
+	s := scanner{b: b, intern: map[string]string{}}
+	var p page
+	err := s.object(func(k string) error {
+		var err error
+		switch k {
+		case "issues":
+			if s.peek() == 'n' {
+				return s.literal("null")
+			}
+			if err := s.expect('['); err != nil {
+				return err
+			}
+			if s.peek() == ']' {
+				s.i++
+				return nil
+			}
+			for {
+				is, err := s.issue()
+				if err != nil {
+					return err
+				}
+				p.Issues = append(p.Issues, is)
+				switch s.peek() {
+				case ',':
+					s.i++
+				case ']':
+					s.i++
+					return nil
+				default:
+					return s.fail("want , or ]")
+				}
+			}
+		case "isLast":
+			var v bool
+			switch s.peek() {
+			case 't':
+				v, err = true, s.literal("true")
+			case 'f':
+				err = s.literal("false")
+			case 'n':
+				return s.literal("null")
+			default:
+				return s.fail("want a boolean isLast")
+			}
+			p.IsLast = &v
+		case "nextPageToken":
+			if s.peek() == 'n' {
+				return s.literal("null")
+			}
+			p.NextPageToken, err = s.str()
+		case "startAt":
+			p.StartAt, err = s.intValue()
+		case "maxResults":
+			p.MaxResults, err = s.intValue()
+		case "total":
+			p.Total, err = s.intValue()
+		default:
+			err = s.skip(1)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.ws(); s.i != len(s.b) {
+		return nil, s.fail("trailing data after the answer")
+	}
+	return &p, nil
+}

@@ -1,0 +1,116 @@
+package jira
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestDecodePage(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		issues  int
+		isLast  string // "true", "false" or "nil"
+		token   string
+		total   int
+		wantErr bool
+	}{
+		{"cloud page", `{"issues":[{"id":"10001","key":"A-1","self":"x","fields":{"summary":"a \"quoted\" \u00e9","status":{"name":"Done","n":[1,2.5e3,-0.1,true,false,null]}}},{"expand":"","id":"10002","key":"A-2","fields":{}}],"nextPageToken":"tok\/1","isLast":false}`, 2, "false", "tok/1", 0, false},
+		{"dc page", ` {"startAt":100, "maxResults":50,"total":1234,"issues":[{"id":"1","key":"B-1","fields":{"x":null}}], "names":{"x":"X"}} `, 1, "nil", "", 1234, false},
+		{"bulkfetch", `{"issues":[],"issueErrors":[]}`, 0, "nil", "", 0, false},
+		{"null members", `{"issues":null,"isLast":null,"nextPageToken":null}`, 0, "nil", "", 0, false},
+		{"numeric id", `{"issues":[{"id":10001,"key":"A-1"}]}`, 1, "nil", "", 0, false},
+		{"truncated", `{"issues":[{"id":"1","key":"A-1","fields":{"summary":"abc`, 0, "", "", 0, true},
+		{"trailing garbage", `{"issues":[]} x`, 0, "", "", 0, true},
+		{"bad literal", `{"issues":[{"id":"1","fields":{"a":tru}}]}`, 0, "", "", 0, true},
+		{"bad number", `{"issues":[{"id":"1","fields":{"a":01}}]}`, 0, "", "", 0, true},
+		{"bad escape", `{"issues":[{"id":"1","fields":{"a":"\x"}}]}`, 0, "", "", 0, true},
+		{"missing colon", `{"issues" []}`, 0, "", "", 0, true},
+		{"not an object", `[1]`, 0, "", "", 0, true},
+		{"isLast string", `{"isLast":"yes"}`, 0, "", "", 0, true},
+		{"control char", "{\"issues\":[{\"key\":\"a\nb\"}]}", 0, "", "", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := decodePage([]byte(tt.in))
+			if tt.wantErr {
+				if !errors.Is(err, errSyntax) {
+					t.Fatalf("err %v, want a syntax error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Issues) != tt.issues || p.NextPageToken != tt.token || p.Total != tt.total {
+				t.Errorf("page %+v", p)
+			}
+			last := "nil"
+			if p.IsLast != nil {
+				last = map[bool]string{true: "true", false: "false"}[*p.IsLast]
+			}
+			if last != tt.isLast {
+				t.Errorf("isLast %s, want %s", last, tt.isLast)
+			}
+			checkAgainstStdlib(t, []byte(tt.in), p)
+		})
+	}
+}
+
+// checkAgainstStdlib compares the fast decoder with encoding/json on the same input. It
+// decodes into maps because struct fields in encoding/json match keys case-insensitively,
+// where Jira's keys (and the fast decoder) are exact.
+func checkAgainstStdlib(t *testing.T, in []byte, p *page) {
+	t.Helper()
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(in, &top); err != nil {
+		t.Fatalf("encoding/json refuses what the fast decoder took: %v", err)
+	}
+	var issues []map[string]json.RawMessage
+	if raw, ok := top["issues"]; ok && json.Unmarshal(raw, &issues) != nil {
+		t.Fatalf("encoding/json refuses issues %s", raw)
+	}
+	if len(issues) != len(p.Issues) {
+		t.Fatalf("%d issues, encoding/json %d", len(p.Issues), len(issues))
+	}
+	for i, m := range issues {
+		got := p.Issues[i]
+		var id, key string
+		if json.Unmarshal(m["id"], &id) != nil && m["id"] != nil && string(m["id"]) != "null" {
+			id = string(m["id"])
+		}
+		json.Unmarshal(m["key"], &key)
+		var fields map[string]json.RawMessage
+		json.Unmarshal(m["fields"], &fields)
+		if got.ID != id || got.Key != key {
+			t.Errorf("issue %d: %q %q, encoding/json %q %q", i, got.ID, got.Key, id, key)
+		}
+		if len(got.Fields) != len(fields) {
+			t.Errorf("issue %d: %d fields, encoding/json %d", i, len(got.Fields), len(fields))
+		}
+		for k, v := range fields {
+			if !bytes.Equal(got.Fields[k], v) {
+				t.Errorf("issue %d field %s: %s, encoding/json %s", i, k, got.Fields[k], v)
+			}
+		}
+	}
+}
+
+func FuzzDecodePage(f *testing.F) {
+	f.Add([]byte(`{"issues":[{"id":"10001","key":"A-1","fields":{"summary":"x","n":[1,{"a":null}]}}],"nextPageToken":"t","isLast":false}`))
+	f.Add([]byte(`{"startAt":0,"maxResults":50,"total":3,"issues":[{"id":"1","key":"B-1","fields":{"k":"\u0041\n"}}]}`))
+	f.Add([]byte(`{"issues":[],"issueErrors":[{"id":"9"}]}`))
+	f.Add([]byte(`{"a":-1.5e+10,"b":[true,false,null]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := decodePage(in)
+		if err != nil {
+			return
+		}
+		if !json.Valid(in) {
+			t.Fatalf("accepted invalid JSON %q", in)
+		}
+		checkAgainstStdlib(t, in, p)
+	})
+}
