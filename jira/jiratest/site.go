@@ -32,6 +32,9 @@ type Options struct {
 	// ConsistencyDelay makes search eventually consistent: a written issue reaches search
 	// results only after this delay, unless its id is listed in reconcileIssues.
 	ConsistencyDelay time.Duration
+	// Webhooks configures the site's webhook Dispatcher (retry backoff, attempts, client).
+	// A zero Seed takes the site's Seed.
+	Webhooks DispatcherOptions
 }
 
 // Site is the fake Jira site. It is safe for concurrent use.
@@ -178,7 +181,10 @@ func New(opts Options) (*Site, error) {
 	}
 	s.jv = s.buildJQLValues()
 	s.generate(opts.Issues)
-	s.hooks = NewDispatcher(DispatcherOptions{Seed: uint64(opts.Seed)})
+	if opts.Webhooks.Seed == 0 {
+		opts.Webhooks.Seed = uint64(opts.Seed)
+	}
+	s.hooks = NewDispatcher(opts.Webhooks)
 	s.sink, s.registry = s.hooks, s.hooks
 	s.faults = NewFaults(uint64(opts.Seed))
 	s.faults.SetClock(opts.Now)

@@ -27,6 +27,9 @@ var editable = map[string][]string{
 	fieldStoryPoints: {"set"},
 	fieldSprint:      {"set"},
 	fieldEpicLink:    {"set"},
+	// comment is not a field of the issue but Jira takes update.comment[{add:{body}}] on
+	// edits and transitions, and clients use it.
+	"comment": {"add"},
 }
 
 // onScreen reports whether field f is on issue i's edit screen for user u.
@@ -73,6 +76,7 @@ type edit struct {
 	items     []changeItem
 	parentSet bool
 	newParent int32
+	commented bool // update.comment added a comment
 	v         view
 }
 
@@ -105,6 +109,13 @@ func (e *edit) commit(now time.Time) {
 	n.firstSub, n.nextSub, n.linkHead, n.parent = old.firstSub, old.nextSub, old.linkHead, old.parent
 	if e.extDirty {
 		ext := e.ext
+		for k := range ext.comments {
+			if ext.comments[k].id < 0 {
+				s.commentSeq++
+				ext.comments[k].id = 10000 + s.commentSeq
+				ext.comments[k].created = now.UnixMilli()
+			}
+		}
 		n.ext = &ext
 	}
 	s.issues[e.i] = n
@@ -112,6 +123,30 @@ func (e *edit) commit(now time.Time) {
 		s.setParent(e.i, e.newParent)
 	}
 	s.touch(e.i, now)
+}
+
+// events renders the webhook events of a committed edit: jira:issue_updated with the
+// changelog (or, for a comment alone, issue_commented with the comment).
+func (e *edit) events(v view) []event {
+	s := e.s
+	var cm *comment
+	if e.commented {
+		cs := s.issues[e.i].ext.comments
+		cm = &cs[len(cs)-1]
+	}
+	name := typeName(e.items)
+	if len(e.items) == 0 {
+		name = "issue_commented"
+	}
+	var items []changeItem
+	if len(e.items) > 0 {
+		items = e.items
+	}
+	evs := []event{s.issueEvent(v, "jira:issue_updated", name, e.i, items, cm)}
+	if cm != nil {
+		evs = append(evs, s.issueEvent(v, "comment_created", "issue_commented", e.i, nil, cm))
+	}
+	return evs
 }
 
 // refString reads {"id":..} / {"key":..} / {"name":..} / {"accountId":..} / a bare string.
@@ -187,6 +222,29 @@ func (e *edit) apply(u int, field, op string, raw json.RawMessage) *fieldError {
 		return &fieldError{field, "Field '" + field + "' does not support operation '" + op + "'"}
 	}
 	switch field {
+	case "comment":
+		var c struct {
+			Body json.RawMessage `json:"body"`
+		}
+		if json.Unmarshal(raw, &c) != nil {
+			return &fieldError{field, "Comment body can not be empty!"}
+		}
+		var text string
+		if s.adf(e.v) {
+			t, ok := adfText(c.Body)
+			if !ok {
+				return &fieldError{field, "Comment body must be an Atlassian Document."}
+			}
+			text = t
+		} else if json.Unmarshal(c.Body, &text) != nil {
+			return &fieldError{field, "Comment body can not be empty!"}
+		}
+		if strings.TrimSpace(text) == "" {
+			return &fieldError{field, "Comment body can not be empty!"}
+		}
+		// The id is taken at commit: a refused edit must not consume one.
+		e.ext.comments = append(e.ext.comments, comment{id: -1, author: int16(u), body: text})
+		e.extDirty, e.commented = true, true
 	case "summary":
 		var v string
 		if json.Unmarshal(raw, &v) != nil {
@@ -588,6 +646,11 @@ func typeName(items []changeItem) string {
 	if len(items) == 1 && items[0].fieldID == "assignee" {
 		return "issue_assigned"
 	}
+	for _, it := range items {
+		if it.fieldID == "status" {
+			return "issue_generic" // what Jira's default workflows fire on transitions
+		}
+	}
 	return "issue_updated"
 }
 
@@ -618,9 +681,9 @@ func (s *Site) issueEdit(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	var evs []event
-	if len(e.items) > 0 {
+	if len(e.items) > 0 || e.commented {
 		e.commit(s.now())
-		evs = append(evs, s.issueEvent(c.v, "jira:issue_updated", typeName(e.items), i, e.items, nil))
+		evs = append(evs, e.events(c.v)...)
 	}
 	s.mu.Unlock()
 	s.publish(evs)
@@ -865,9 +928,9 @@ func (s *Site) transitionDo(w http.ResponseWriter, r *http.Request, c *call) {
 		n.resolution, n.resolved = -1, 0
 	}
 	e.commit(now)
-	ev := s.issueEvent(c.v, "jira:issue_updated", "issue_generic", i, e.items, nil)
+	evs := e.events(c.v)
 	s.mu.Unlock()
-	s.publish([]event{ev})
+	s.publish(evs)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -483,7 +483,7 @@ func TestHelpers(t *testing.T) {
 	for _, e := range rec.take() {
 		names = append(names, e.name+"/"+e.payload["issue_event_type_name"].(string))
 	}
-	want := []string{"jira:issue_updated/issue_updated", "jira:issue_updated/issue_moved", "jira:issue_deleted/issue_deleted"}
+	want := []string{"jira:issue_updated/issue_generic", "jira:issue_updated/issue_moved", "jira:issue_deleted/issue_deleted"}
 	if !slices.Equal(names, want) {
 		t.Errorf("helper events %v, want %v", names, want)
 	}
@@ -509,5 +509,39 @@ func TestUsersAndGroups(t *testing.T) {
 		if groups.Total != 2 {
 			t.Errorf("%s groups picker: %+v", d, groups)
 		}
+	}
+}
+
+func TestCommentThroughEditAndTransition(t *testing.T) {
+	f := newFixture(t, Options{Issues: 300, Seed: 4})
+	rec := &recorder{}
+	f.site.sink = rec
+	is := pick(t, f.site, func(i FakeIssue) bool { return i.Project == "ALPHA" && i.Type == "Task" && i.Status == "To Do" })
+	f.doJSON("bob", "PUT", "/rest/api/2/issue/"+is.Key, map[string]any{"update": map[string]any{"comment": []map[string]any{{"add": map[string]any{"body": "via edit"}}}}}, 204, nil)
+	f.doJSON("bob", "POST", "/rest/api/2/issue/"+is.Key+"/transitions", map[string]any{"transition": map[string]any{"id": "11"},
+		"update": map[string]any{"comment": []map[string]any{{"add": map[string]any{"body": "starting"}}}}}, 204, nil)
+	got, _ := f.site.Issue(is.Key)
+	if !slices.Equal(got.Comments, []string{"via edit", "starting"}) || got.Status != "In Progress" {
+		t.Errorf("comments %v status %s", got.Comments, got.Status)
+	}
+	var names []string
+	for _, e := range rec.take() {
+		names = append(names, e.name+"/"+e.payload["issue_event_type_name"].(string))
+	}
+	want := []string{"jira:issue_updated/issue_commented", "comment_created/issue_commented", "jira:issue_updated/issue_generic", "comment_created/issue_commented"}
+	if !slices.Equal(names, want) {
+		t.Errorf("events %v, want %v", names, want)
+	}
+	// An empty comment refuses the whole edit.
+	status, _ := f.do("bob", "PUT", "/rest/api/2/issue/"+is.Key, map[string]any{"fields": map[string]any{"summary": "x"}, "update": map[string]any{"comment": []map[string]any{{"add": map[string]any{"body": " "}}}}})
+	if got, _ := f.site.Issue(is.Key); status != 400 || got.Summary == "x" {
+		t.Errorf("empty comment: %d, summary %q", status, got.Summary)
+	}
+	var cs struct {
+		Comments []struct{ ID string }
+	}
+	f.doJSON("bob", "GET", "/rest/api/2/issue/"+is.Key+"/comment", nil, 200, &cs)
+	if len(cs.Comments) != 2 || cs.Comments[0].ID == cs.Comments[1].ID || cs.Comments[0].ID == "-1" {
+		t.Errorf("comment ids %+v", cs.Comments)
 	}
 }
