@@ -52,29 +52,19 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 	return g.Wait()
 }
 
-// commit writes one converted page: issues under the version guard, then the links of the
-// issues that were written, then the users they mention.
+// commit writes one converted page in one transaction: issues under the version guard,
+// the links of the issues written, and the users they mention.
 func (e *Engine) commit(ctx context.Context, b *batch, rs *runState) error {
-	st, err := e.db.UpsertIssues(ctx, b.issues, true)
+	us := make([]store.User, 0, len(b.users))
+	for _, u := range b.users {
+		us = append(us, u)
+	}
+	st, err := e.db.ApplyPage(ctx, store.Page{Issues: b.issues, Links: b.links, Users: us}, true)
 	if err != nil {
 		return err
 	}
 	rs.sum.Inserted += st.Inserted
 	rs.sum.Updated += st.Updated
-	for key, links := range b.links {
-		if err := e.db.ReplaceLinks(ctx, key, links); err != nil {
-			return err
-		}
-	}
-	if len(b.users) > 0 {
-		us := make([]store.User, 0, len(b.users))
-		for _, u := range b.users {
-			us = append(us, u)
-		}
-		if err := e.db.PutUsers(ctx, us); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
