@@ -1,9 +1,3 @@
-// Package jiratest is a fake Jira site: an http.Handler that answers the Jira REST API the
-// way Jira Cloud or Jira Data Center does, over a generated, deterministic data set, with a
-// user directory, permissions, workflows, JQL search, writes, webhooks and fault injection.
-//
-// Issues are stored compactly (small integers indexing the catalogs in catalog.go) and
-// rendered to JSON on demand, so a site can hold a million issues.
 package jiratest
 
 import (
