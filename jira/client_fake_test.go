@@ -130,6 +130,19 @@ func TestFakeSearchPagingAndVisibility(t *testing.T) {
 	}
 }
 
+func TestFakeApproximateCount(t *testing.T) {
+	for _, d := range dialects {
+		f := newFake(t, d, 300)
+		for _, user := range []string{"admin", "bob"} {
+			n, err := f.login(t, user, nil).ApproximateCount(t.Context(), allProjects)
+			want, _ := f.site.VisibleTo(user)
+			if err != nil || n != len(want) {
+				t.Errorf("%s %s: count %d %v, want %d", d, user, n, err, len(want))
+			}
+		}
+	}
+}
+
 func TestFakeScanIDs(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(string(d), func(t *testing.T) {

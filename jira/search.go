@@ -278,3 +278,26 @@ func (c *Client) GetIssue(ctx context.Context, key string, fields []string) (*Is
 	is := w.issue()
 	return &is, nil
 }
+
+// ApproximateCount estimates how many issues match jql, for progress bars. Cloud answers from
+// its approximate-count endpoint (an estimate); Data Center from a zero-size search (exact).
+func (c *Client) ApproximateCount(ctx context.Context, jql string) (int, error) {
+	if strings.TrimSpace(jql) == "" {
+		return 0, errors.New("count: empty JQL (Jira needs a bounded query)")
+	}
+	if c.dialect == Cloud {
+		var out struct {
+			Count int `json:"count"`
+		}
+		if err := c.do(ctx, "POST", "/rest/api/3/search/approximate-count", nil, map[string]string{"jql": jql}, &out); err != nil {
+			return 0, fmt.Errorf("count %q: %w", jql, err)
+		}
+		return out.Count, nil
+	}
+	body := map[string]any{"jql": jql, "startAt": 0, "maxResults": 0, "fields": []string{"key"}}
+	out, err := c.doPage(ctx, "POST", "/rest/api/2/search", body)
+	if err != nil {
+		return 0, fmt.Errorf("count %q: %w", jql, err)
+	}
+	return out.Total, nil
+}
