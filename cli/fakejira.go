@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,6 +23,7 @@ func newFakeJiraCmd(g *globals) *cobra.Command {
 		issues  int
 		seed    int64
 		dialect string
+		users   string
 	)
 	cmd := &cobra.Command{
 		Use:   "fake-jira",
@@ -37,7 +39,17 @@ func newFakeJiraCmd(g *globals) *cobra.Command {
 			if issues < 0 {
 				return usageError(fmt.Errorf("--issues must not be negative"))
 			}
-			return runFakeJira(cmd.Context(), g, addr, jiratest.Options{Dialect: dialect, Issues: issues, Seed: seed})
+			opts := jiratest.Options{Dialect: dialect, Issues: issues, Seed: seed}
+			if users != "" {
+				data, err := os.ReadFile(users)
+				if err != nil {
+					return fmt.Errorf("fake-jira: %w", err)
+				}
+				if opts.Users, err = jiratest.LoadUsers(data); err != nil {
+					return usageError(fmt.Errorf("fake-jira: %s: %w", users, err))
+				}
+			}
+			return runFakeJira(cmd.Context(), g, addr, opts)
 		},
 	}
 	f := cmd.Flags()
@@ -45,6 +57,7 @@ func newFakeJiraCmd(g *globals) *cobra.Command {
 	f.IntVar(&issues, "issues", 5000, "number of generated issues")
 	f.Int64Var(&seed, "seed", 1, "seed of the generated data set (same seed and size, same data)")
 	f.StringVar(&dialect, "dialect", "cloud", "cloud or datacenter")
+	f.StringVar(&users, "users", "", "YAML file of extra users (name, email, token, projects, groups, admin, security_levels, read_only)")
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -83,7 +84,11 @@ func TestFakeJiraServesUntilCancelled(t *testing.T) {
 }
 
 func TestFakeJiraFlags(t *testing.T) {
-	for _, args := range [][]string{{"fake-jira", "--dialect", "server"}, {"fake-jira", "--issues", "-1"}} {
+	bad := t.TempDir() + "/users.yaml"
+	if err := os.WriteFile(bad, []byte("- name: x\n  projets: [ALPHA]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"fake-jira", "--dialect", "server"}, {"fake-jira", "--issues", "-1"}, {"fake-jira", "--users", bad}} {
 		g := &globals{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
 		root := newRoot(g)
 		root.SetArgs(args)

@@ -374,3 +374,45 @@ func TestMyselfAndDirectory(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadUsers(t *testing.T) {
+	users, err := LoadUsers([]byte("- name: carol\n  projects: [BETA]\n  groups: [jira-developers]\n- name: dave\n  read_only: true\n  projects: [ALPHA]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 2 || users[0].Projects[0] != "BETA" || !users[1].ReadOnly {
+		t.Fatalf("loaded %+v", users)
+	}
+	f := newFixture(t, Options{Issues: 200, Users: users})
+	is := pick(t, f.site, func(i FakeIssue) bool { return i.Project == "ALPHA" })
+	// dave reads ALPHA but has no edit screen, no transitions and cannot comment.
+	if status, _ := f.do("dave", "GET", "/rest/api/2/issue/"+is.Key, nil); status != 200 {
+		t.Errorf("dave GET: %d", status)
+	}
+	var meta struct{ Fields map[string]any }
+	f.doJSON("dave", "GET", "/rest/api/2/issue/"+is.Key+"/editmeta", nil, 200, &meta)
+	if len(meta.Fields) != 0 {
+		t.Errorf("read-only editmeta: %v", meta.Fields)
+	}
+	if status, _ := f.do("dave", "PUT", "/rest/api/2/issue/"+is.Key, map[string]any{"fields": map[string]any{"summary": "x"}}); status != 400 {
+		t.Errorf("read-only edit: %d, want 400", status)
+	}
+	if status, _ := f.do("dave", "POST", "/rest/api/2/issue/"+is.Key+"/comment", map[string]any{"body": "x"}); status != 403 {
+		t.Errorf("read-only comment: %d, want 403", status)
+	}
+	var perms struct {
+		Permissions map[string]struct{ HavePermission bool }
+	}
+	f.doJSON("dave", "GET", "/rest/api/2/mypermissions?permissions=BROWSE_PROJECTS,EDIT_ISSUES&projectKey=ALPHA", nil, 200, &perms)
+	if !perms.Permissions["BROWSE_PROJECTS"].HavePermission || perms.Permissions["EDIT_ISSUES"].HavePermission {
+		t.Errorf("read-only permissions %+v", perms)
+	}
+	for _, bad := range []string{"- name: x\n  projcts: [A]\n", "- display_name: nameless\n", "{"} {
+		if _, err := LoadUsers([]byte(bad)); err == nil {
+			t.Errorf("LoadUsers(%q) accepted", bad)
+		}
+	}
+	if _, err := New(Options{Users: []User{{Name: "alice"}}}); err == nil {
+		t.Error("a duplicate user was accepted")
+	}
+}

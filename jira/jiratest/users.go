@@ -1,8 +1,12 @@
 package jiratest
 
 import (
+	"bytes"
+	"fmt"
+
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/goccy/go-yaml"
 	"slices"
 )
 
@@ -17,22 +21,22 @@ import (
 //
 // On Data Center the user name is also the user key.
 type User struct {
-	Name        string // login name; Data Center name and key
-	DisplayName string
-	Email       string
-	Token       string // Cloud API token, Data Center personal access token
-	AccountID   string // Cloud accountId; derived from Name when empty
-	Groups      []string
+	Name        string   `yaml:"name"` // login name; Data Center name and key
+	DisplayName string   `yaml:"display_name"`
+	Email       string   `yaml:"email"`
+	Token       string   `yaml:"token"`      // Cloud API token, Data Center personal access token
+	AccountID   string   `yaml:"account_id"` // Cloud accountId; derived from Name when empty
+	Groups      []string `yaml:"groups"`
 	// Admin holds the global Administer Jira permission, browses every project and sees
 	// every security level.
-	Admin bool
+	Admin bool `yaml:"admin"`
 	// Projects are the keys of the projects the user may browse and work in.
-	Projects []string
+	Projects []string `yaml:"projects"`
 	// SecurityLevels are the issue security levels (by name) the user belongs to.
-	SecurityLevels []string
+	SecurityLevels []string `yaml:"security_levels"`
 	// ReadOnly users browse their projects but may not create, edit, transition, assign,
 	// link or comment: Jira hides the edit screen and workflow from them.
-	ReadOnly bool
+	ReadOnly bool `yaml:"read_only"`
 }
 
 // DefaultUsers returns the documented default directory.
@@ -80,4 +84,24 @@ func (u *User) inLevel(level string) bool {
 
 func (u *User) inGroup(g string) bool {
 	return slices.Contains(u.Groups, g)
+}
+
+// LoadUsers reads extra users from YAML: a list of users with the keys name, display_name,
+// email, token, account_id, groups, admin, projects, security_levels and read_only. Unknown
+// keys are errors, so a typo does not silently grant nothing.
+//
+//   - name: carol
+//     projects: [BETA]
+//     groups: [jira-developers]
+func LoadUsers(data []byte) ([]User, error) {
+	var users []User
+	if err := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField()).Decode(&users); err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	for k, u := range users {
+		if u.Name == "" {
+			return nil, fmt.Errorf("users: entry %d: %w: no name", k+1, ErrOptions)
+		}
+	}
+	return users, nil
 }
