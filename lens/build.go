@@ -37,7 +37,7 @@ type builder struct {
 
 func (b *builder) newNode(kind RowKind, ord int32, label string) *node {
 	if len(b.slab) == 0 {
-		b.slab = make([]node, 4096)
+		b.slab = make([]node, min(4096, len(b.data.Issues)+16))
 	}
 	n := &b.slab[0]
 	b.slab = b.slab[1:]

@@ -195,8 +195,7 @@ func catalogKey(fields []Field) string {
 
 func (d *Definition) compileWith(cat Catalog) (*compiled, error) {
 	e := &errs{d: d}
-	var keyParts []Field = cat.fields
-	c := &compiled{cat: cat, catKey: catalogKey(keyParts), views: map[string]*cview{}}
+	c := &compiled{cat: cat, catKey: catalogKey(cat.fields), views: map[string]*cview{}}
 	for _, f := range cat.fields {
 		if f.SchemaCustom == "com.pyxis.greenhopper.jira:gh-sprint" {
 			c.sprintID = f.ID
