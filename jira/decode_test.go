@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 )
 
 func TestDecodePage(t *testing.T) {
@@ -113,4 +115,41 @@ func FuzzDecodePage(f *testing.F) {
 		}
 		checkAgainstStdlib(t, in, p)
 	})
+}
+
+// BenchmarkDecodePage decodes a 100-issue search page with the fast decoder and with
+// encoding/json in the same run and reports the ratio (fast / encoding/json; lower is better).
+func BenchmarkDecodePage(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString(`{"issues":[`)
+	for i := range 100 {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"expand":"operations","id":"%d","self":"https://x.atlassian.net/rest/api/3/issue/%d","key":"ALPHA-%d","fields":{"summary":"Issue number %d with a \"quoted\" word","status":{"self":"https://x","description":"","iconUrl":"https://x/i.png","name":"In Progress","id":"3","statusCategory":{"self":"https://x","id":4,"key":"indeterminate","colorName":"yellow","name":"In Progress"}},"issuetype":{"id":"10001","name":"Story","subtask":false,"hierarchyLevel":0},"parent":{"id":"10000","key":"ALPHA-1"},"assignee":{"accountId":"61a0000000000000000000a2","displayName":"Alice Anders","active":true},"updated":"2026-01-01T10:00:00.000+0000","labels":["backend","q3"],"priority":{"id":"3","name":"Medium"},"customfield_10016":5}}`, 10000+i, 10000+i, i, i)
+	}
+	buf.WriteString(`],"nextPageToken":"abc","isLast":false}`)
+	body := buf.Bytes()
+	var fast, std time.Duration
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		start := time.Now()
+		if _, err := decodePage(body); err != nil {
+			b.Fatal(err)
+		}
+		fast += time.Since(start)
+		start = time.Now()
+		var out struct {
+			Issues        []wireIssue `json:"issues"`
+			IsLast        *bool       `json:"isLast"`
+			NextPageToken string      `json:"nextPageToken"`
+		}
+		if err := json.Unmarshal(body, &out); err != nil {
+			b.Fatal(err)
+		}
+		std += time.Since(start)
+	}
+	b.ReportMetric(float64(fast.Nanoseconds())/float64(b.N), "fast-ns/page")
+	b.ReportMetric(float64(std.Nanoseconds())/float64(b.N), "encoding-json-ns/page")
+	b.ReportMetric(float64(fast)/float64(std), "x-encoding-json")
 }
