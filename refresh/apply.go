@@ -1,0 +1,621 @@
+package refresh
+
+// The applier: replays the webhook journal into the cache in event-time order. Every step
+// is idempotent (the version guard, tombstones, link ids, purges), so an entry applied but
+// not yet marked when the process died is applied again harmlessly on restart.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"foundation/jira"
+	"foundation/jql"
+	"foundation/lens"
+	"foundation/store"
+)
+
+// DefaultApplyBatch is how many journal entries one round of ApplyPending reads.
+const DefaultApplyBatch = 500
+
+// ApplyOptions configure an Applier.
+type ApplyOptions struct {
+	// Scope is the site's bounded JQL. When set (and evaluable locally), issues outside it
+	// are not cached, and a cached issue that an event takes out of it is removed, as
+	// reconcile would. Empty: every issue event is applied.
+	Scope string
+	// Batch is how many entries one round reads (default DefaultApplyBatch).
+	Batch int
+}
+
+// ApplyStats is what applying the journal did.
+type ApplyStats struct {
+	Applied     int `json:"applied"`     // entries applied and marked
+	Quarantined int `json:"quarantined"` // entries set aside with a reason
+	// Deferred entries need Jira (a re-fetch) and had no client to ask: they stay pending.
+	Deferred     int               `json:"deferred"`
+	Fetched      int               `json:"fetched"` // issues re-read from Jira
+	Issues       store.UpsertStats `json:"issues"`
+	Deleted      int               `json:"deleted"` // cached issues removed
+	LinksAdded   int               `json:"links_added"`
+	LinksRemoved int               `json:"links_removed"`
+	UsersPurged  int               `json:"users_purged"`
+}
+
+func (s *ApplyStats) add(o ApplyStats) {
+	s.Applied += o.Applied
+	s.Quarantined += o.Quarantined
+	s.Deferred += o.Deferred
+	s.Fetched += o.Fetched
+	s.Issues = s.Issues.Add(o.Issues)
+	s.Deleted += o.Deleted
+	s.LinksAdded += o.LinksAdded
+	s.LinksRemoved += o.LinksRemoved
+	s.UsersPurged += o.UsersPurged
+}
+
+// Applier applies journaled webhook deliveries to a cache. Calls to ApplyPending are
+// serialized; several processes may apply one journal at once (each step is idempotent).
+type Applier struct {
+	c     *jira.Client // nil: no re-fetches; entries needing one are deferred
+	db    *store.DB
+	opt   ApplyOptions
+	scope jql.Matcher // nil: no local scope filter
+	mu    sync.Mutex
+}
+
+// NewApplier returns an Applier for db. c may be nil (offline replay): entries that need
+// Jira stay pending until an applier with a client runs. A scope that does not compile
+// locally (functions evaluated only by Jira) is not filtered on; polling and reconcile keep
+// the cache to it.
+func NewApplier(c *jira.Client, db *store.DB, opt ApplyOptions) *Applier {
+	if opt.Batch <= 0 {
+		opt.Batch = DefaultApplyBatch
+	}
+	a := &Applier{c: c, db: db, opt: opt}
+	if opt.Scope != "" {
+		if q, err := jql.Parse(opt.Scope); err == nil {
+			if m, err := q.Compile(jql.Env{}); err == nil {
+				a.scope = m
+			}
+		}
+	}
+	return a
+}
+
+// ReplayJournal applies every pending journal entry of db, re-fetching through c (which may
+// be nil) where a payload is not enough. The TUI and `refresh` call it when they start.
+func ReplayJournal(ctx context.Context, db *store.DB, c *jira.Client) (ApplyStats, error) {
+	return NewApplier(c, db, ApplyOptions{}).ApplyPending(ctx)
+}
+
+// ReplayJournal applies the pending journal with the engine's client and scope.
+func (e *Engine) ReplayJournal(ctx context.Context) (ApplyStats, error) {
+	return NewApplier(e.c, e.db, ApplyOptions{Scope: e.opt.Scope}).ApplyPending(ctx)
+}
+
+// ApplyPending applies pending entries until none is left (or only deferred ones are).
+// An entry that cannot be applied is quarantined and does not stop the others; an error
+// (the cache cannot be written, Jira cannot be reached) stops the run with the entries not
+// yet applied still pending, to be applied by the next run.
+func (a *Applier) ApplyPending(ctx context.Context) (ApplyStats, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var total ApplyStats
+	r, err := a.newRound(ctx)
+	if err != nil {
+		return total, err
+	}
+	deferred := map[int64]bool{}
+	for {
+		entries, err := a.db.PendingJournal(ctx, a.opt.Batch)
+		if err != nil {
+			return total, err
+		}
+		if len(entries) == 0 {
+			break
+		}
+		st, settled, err := r.apply(ctx, entries, deferred)
+		total.add(st)
+		if err != nil {
+			return total, err
+		}
+		// Deferred entries come back first in every read: stop once a read settles nothing.
+		if settled == 0 || len(entries) < a.opt.Batch {
+			break
+		}
+	}
+	total.Deferred = len(deferred)
+	return total, nil
+}
+
+// round is one ApplyPending run's knowledge of the cache.
+type round struct {
+	a    *Applier
+	wk   store.WellKnown
+	keep []string         // the fields the cache keeps for every issue
+	keys map[int64]string // id -> key of cached issues, read when a link event needs it
+}
+
+func (a *Applier) newRound(ctx context.Context) (*round, error) {
+	wk, err := a.db.WellKnown(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := a.db.Fields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keep := append([]string(nil), systemFields...)
+	for _, f := range cat {
+		if f.Custom {
+			keep = append(keep, f.ID)
+		}
+	}
+	return &round{a: a, wk: wk, keep: keep}, nil
+}
+
+// issueOp is one issue event waiting in a run: its payload, or a re-fetch of the issue.
+type issueOp struct {
+	seq   int64
+	id    int64
+	fetch bool
+	issue jira.Issue // the payload, when !fetch
+}
+
+// apply applies one read of entries in order. Consecutive issue events form a run applied
+// together (one fetch, one upsert); anything else flushes the run first, so effects keep
+// event-time order. It returns how many entries were applied or quarantined.
+func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferred map[int64]bool) (ApplyStats, int, error) {
+	var st ApplyStats
+	var done []int64 // applied, to be marked
+	var run []issueOp
+	settled := 0
+	quarantine := func(seq int64, reason string) error {
+		if err := r.a.db.Quarantine(ctx, seq, reason); err != nil {
+			return err
+		}
+		st.Quarantined++
+		settled++
+		return nil
+	}
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		ok, bad, later, err := r.applyIssues(ctx, run, &st)
+		run = run[:0]
+		if err != nil {
+			return err
+		}
+		done = append(done, ok...)
+		for seq, reason := range bad {
+			if err := quarantine(seq, reason); err != nil {
+				return err
+			}
+		}
+		for _, seq := range later {
+			deferred[seq] = true
+		}
+		return nil
+	}
+	step := func(e store.JournalEntry) error {
+		ev, err := jira.ParseWebhook(e.Body)
+		if err != nil {
+			return quarantine(e.Seq, err.Error())
+		}
+		switch ev.Category() {
+		case "issue":
+			if ev.Event == "jira:issue_deleted" {
+				if err := flush(); err != nil {
+					return err
+				}
+				n, err := r.a.db.DeleteIssues(ctx, []int64{ev.Issue.ID}, "deleted")
+				if err != nil {
+					return err
+				}
+				st.Deleted += n
+				done = append(done, e.Seq)
+				return nil
+			}
+			op := issueOp{seq: e.Seq, id: ev.Issue.ID, issue: jira.Issue{ID: strconv.FormatInt(ev.Issue.ID, 10), Key: ev.Issue.Key, Fields: ev.Issue.Fields}}
+			op.fetch = !r.complete(ev.Issue.Fields)
+			run = append(run, op)
+			return nil
+		case "comment", "worklog":
+			// The event changes the issue (its updated, comment and time fields) without
+			// carrying the new state: re-read it.
+			id := int64(0)
+			if ev.Issue != nil {
+				id = ev.Issue.ID
+			} else if ev.Worklog != nil {
+				id, _ = strconv.ParseInt(ev.Worklog.IssueID, 10, 64)
+			}
+			if id == 0 {
+				return quarantine(e.Seq, ev.Event+": no issue id to re-read")
+			}
+			run = append(run, issueOp{seq: e.Seq, id: id, fetch: true})
+			return nil
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		switch ev.Category() {
+		case "issuelink":
+			ok, reason, err := r.applyLink(ctx, ev, &st)
+			switch {
+			case err != nil:
+				return err
+			case reason != "":
+				return quarantine(e.Seq, reason)
+			case !ok:
+				deferred[e.Seq] = true
+				return nil
+			}
+		case "user":
+			if ev.Event == "user_deleted" {
+				id := ev.User.ID()
+				if id == "" {
+					return quarantine(e.Seq, "user_deleted: user has neither accountId nor name")
+				}
+				if _, err := r.a.db.PurgeUser(ctx, id); err != nil {
+					return err
+				}
+				st.UsersPurged++
+			}
+		case "project":
+			if err := r.applyProject(ctx, ev, &st); err != nil {
+				return err
+			}
+		case "version", "sprint", "issue_property":
+			// Known events that change nothing the cache keeps.
+		default:
+			return quarantine(e.Seq, "unknown event "+strconv.Quote(ev.Event))
+		}
+		done = append(done, e.Seq)
+		return nil
+	}
+
+	var err error
+	for _, e := range entries {
+		if err = step(e); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = flush()
+	}
+	// Mark what was applied even when a later step failed: it is in the cache.
+	if merr := r.a.db.MarkApplied(context.WithoutCancel(ctx), done...); merr != nil {
+		err = errors.Join(err, merr)
+	} else {
+		st.Applied += len(done)
+		settled += len(done)
+	}
+	if err != nil {
+		return st, settled, fmt.Errorf("apply webhook journal: %w", err)
+	}
+	return st, settled, nil
+}
+
+// complete reports whether a payload carries every field the cache keeps, so it can be
+// written as it is; otherwise the issue is re-read from Jira.
+func (r *round) complete(fields map[string]json.RawMessage) bool {
+	for _, f := range r.keep {
+		if _, ok := fields[f]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// inScope reports whether an issue belongs in the cache.
+func (r *round) inScope(is *lens.Issue) bool {
+	return r.a.scope == nil || r.a.scope(is)
+}
+
+// applyIssues applies a run of issue events: the issues to re-read are fetched in batches
+// and written as authoritative; the others are written from their payloads under the
+// version guard, the newest payload of each issue only. It returns the entries applied,
+// those to quarantine with their reason, and those deferred for want of a client.
+func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) (ok []int64, bad map[int64]string, later []int64, err error) {
+	bad = map[int64]string{}
+	fetch := map[int64]bool{}
+	for _, op := range run {
+		if op.fetch {
+			fetch[op.id] = true
+		}
+	}
+	if len(fetch) > 0 && r.a.c == nil {
+		for _, op := range run {
+			if fetch[op.id] {
+				later = append(later, op.seq)
+			}
+		}
+	}
+
+	// Payloads: convert each alone so one bad payload quarantines one entry. A re-read
+	// supersedes every payload of its issue: it is Jira's current state.
+	newest := map[int64]*lens.Issue{}
+	links := map[int64][]lens.Link{}
+	for _, op := range run {
+		if fetch[op.id] {
+			if r.a.c != nil {
+				ok = append(ok, op.seq)
+			}
+			continue
+		}
+		b, err := convert([]jira.Issue{op.issue}, r.wk)
+		if err != nil {
+			bad[op.seq] = err.Error()
+			continue
+		}
+		is := &b.issues[0]
+		ok = append(ok, op.seq)
+		if cur, seen := newest[is.ID]; seen && !is.Updated.After(cur.Updated) {
+			continue
+		}
+		newest[is.ID] = is
+		if l, has := b.links[is.Key]; has {
+			links[is.ID] = l
+		} else {
+			delete(links, is.ID)
+		}
+	}
+
+	if len(fetch) > 0 && r.a.c != nil {
+		ids := make([]string, 0, len(fetch))
+		for id := range fetch {
+			ids = append(ids, strconv.FormatInt(id, 10))
+		}
+		got, err := r.a.c.BulkFetch(ctx, ids, r.keep)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("re-read %d issues: %w", len(ids), err)
+		}
+		st.Fetched += len(got)
+		// Issues Jira no longer shows were deleted (their deletion event follows) or hidden
+		// from us; reconcile settles which. Nothing to write for them here.
+		b, err := convert(got, r.wk)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("re-read issues: %w", err)
+		}
+		if err := r.writeIssues(ctx, b.issues, b.links, true, st); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+
+	if len(newest) > 0 {
+		issues := make([]lens.Issue, 0, len(newest))
+		byKey := map[string][]lens.Link{}
+		for id, is := range newest {
+			issues = append(issues, *is)
+			if l, ok := links[id]; ok {
+				byKey[is.Key] = l
+			}
+		}
+		if err := r.writeIssues(ctx, issues, byKey, false, st); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return ok, bad, later, nil
+}
+
+// writeIssues writes issues under the version guard, then the links and users of the ones
+// that took effect. Issues outside the scope are not written; a cached one is removed.
+func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[string][]lens.Link, authoritative bool, st *ApplyStats) error {
+	var in []lens.Issue
+	var out []int64
+	for i := range issues {
+		if r.inScope(&issues[i]) {
+			in = append(in, issues[i])
+		} else {
+			out = append(out, issues[i].ID)
+		}
+	}
+	if len(out) > 0 {
+		// Only cached issues leave the scope: a tombstone for an issue never cached would
+		// keep it out when it moves in.
+		cached, err := r.a.db.IssueVersions(ctx, nil)
+		if err != nil {
+			return err
+		}
+		var gone []int64
+		for _, id := range out {
+			if _, ok := cached[id]; ok {
+				gone = append(gone, id)
+			}
+		}
+		if len(gone) > 0 {
+			n, err := r.a.db.DeleteIssues(ctx, gone, "left scope "+r.a.opt.Scope)
+			if err != nil {
+				return err
+			}
+			st.Deleted += n
+		}
+	}
+	if len(in) == 0 {
+		return nil
+	}
+	keys := make([]string, len(in))
+	for i := range in {
+		keys[i] = in[i].Key
+	}
+	before, err := r.a.db.Issues(ctx, store.ReadOptions{WithRaw: true, Keys: keys})
+	if err != nil {
+		return err
+	}
+	prev := make(map[int64]lens.Issue, len(before))
+	for _, is := range before {
+		prev[is.ID] = is
+	}
+	us, err := r.a.db.UpsertIssues(ctx, in, authoritative)
+	if err != nil {
+		return err
+	}
+	st.Issues = st.Issues.Add(us)
+	if us.Inserted+us.Updated == 0 {
+		return nil
+	}
+	after, err := r.a.db.Issues(ctx, store.ReadOptions{Keys: keys})
+	if err != nil {
+		return err
+	}
+	now := make(map[int64]lens.Issue, len(after))
+	for _, is := range after {
+		now[is.ID] = is
+		if r.keys != nil {
+			r.keys[is.ID] = is.Key
+		}
+	}
+	var put []store.User
+	for i := range in {
+		is := &in[i]
+		cur, cached := now[is.ID]
+		if !cached || !cur.Updated.Equal(is.Updated) {
+			continue // stale or tombstoned: its links and users are old news
+		}
+		p, had := prev[is.ID]
+		if had && !authoritative && !p.Updated.Before(is.Updated) {
+			continue // the cache already had this version
+		}
+		if l, ok := links[is.Key]; ok && (!had || !sameJSON(p.Fields["issuelinks"], is.Fields["issuelinks"])) {
+			if err := r.a.db.ReplaceLinks(ctx, is.Key, l); err != nil {
+				return err
+			}
+		}
+		for _, f := range []string{"assignee", "reporter", "creator"} {
+			if u, ok := userOf(is.Fields[f]); ok {
+				put = append(put, u)
+			}
+		}
+	}
+	if len(put) > 0 {
+		if err := r.a.db.PutUsers(ctx, put); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameJSON compares two JSON values ignoring insignificant whitespace.
+func sameJSON(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return false
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}
+
+// applyLink applies issuelink_created / issuelink_deleted. It returns ok=false when the
+// link needs Jira to name an end and there is no client, and a reason when the entry can
+// never be applied.
+func (r *round) applyLink(ctx context.Context, ev *jira.WebhookEvent, st *ApplyStats) (ok bool, reason string, err error) {
+	l := ev.IssueLink
+	if ev.Event == "issuelink_deleted" {
+		if err := r.a.db.DeleteLink(ctx, l.ID); err != nil {
+			return false, "", err
+		}
+		st.LinksRemoved++
+		return true, "", nil
+	}
+	if ev.Event != "issuelink_created" {
+		return true, "", nil
+	}
+	if l.ID == 0 {
+		return false, "issuelink_created: link without an id", nil
+	}
+	if r.keys == nil {
+		all, err := r.a.db.Issues(ctx, store.ReadOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		r.keys = make(map[int64]string, len(all))
+		for _, is := range all {
+			r.keys[is.ID] = is.Key
+		}
+	}
+	from, to := r.keys[l.SourceIssueID], r.keys[l.DestinationIssueID]
+	if from == "" && to == "" {
+		return true, "", nil // neither end is cached: nothing of ours links to it
+	}
+	if from == "" || to == "" {
+		// One end is outside the cache (another project): Jira knows its key.
+		if r.a.c == nil {
+			return false, "", nil
+		}
+		missing := l.SourceIssueID
+		if from != "" {
+			missing = l.DestinationIssueID
+		}
+		got, err := r.a.c.BulkFetch(ctx, []string{strconv.FormatInt(missing, 10)}, []string{"key"})
+		if err != nil {
+			return false, "", fmt.Errorf("issuelink %d: read issue %d: %w", l.ID, missing, err)
+		}
+		if len(got) == 0 {
+			return true, "", nil // gone or hidden: the link is not one we can show
+		}
+		if from == "" {
+			from = got[0].Key
+		} else {
+			to = got[0].Key
+		}
+	}
+	link := lens.Link{ID: l.ID, Type: l.TypeName, Outward: l.OutwardName, Inward: l.InwardName, From: from, To: to}
+	if err := r.a.db.UpsertLinks(ctx, []lens.Link{link}); err != nil {
+		return false, "", err
+	}
+	st.LinksAdded++
+	return true, "", nil
+}
+
+// applyProject removes the issues of a deleted or archived project (Jira sends no per-issue
+// deletions then) and records created or updated projects.
+func (r *round) applyProject(ctx context.Context, ev *jira.WebhookEvent, st *ApplyStats) error {
+	p := ev.Project
+	switch ev.Event {
+	case "project_deleted", "project_soft_deleted", "project_archived":
+		key := p.Key
+		if key == "" {
+			ps, err := r.a.db.Projects(ctx)
+			if err != nil {
+				return err
+			}
+			for _, cp := range ps {
+				if cp.ID == p.ID {
+					key = cp.Key
+				}
+			}
+		}
+		if key == "" {
+			return nil // a project we never cached
+		}
+		vers, err := r.a.db.IssueVersions(ctx, []string{key})
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, 0, len(vers))
+		for id := range vers {
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		n, err := r.a.db.DeleteIssues(ctx, ids, ev.Event)
+		if err != nil {
+			return err
+		}
+		st.Deleted += n
+	case "project_created", "project_updated", "project_restored_deleted", "project_restored_archived":
+		if p.ID != 0 && p.Key != "" {
+			return r.a.db.PutProjects(ctx, []store.Project{{ID: p.ID, Key: p.Key, Name: p.Name}})
+		}
+	}
+	return nil
+}

@@ -1,0 +1,362 @@
+package refresh
+
+// The webhook listener: an http.Handler that takes Jira's admin-webhook deliveries, checks
+// them, and journals each one durably before it answers 2xx. Nothing is applied to the
+// cache here; the Applier does that from the journal, so a crash between the two loses
+// nothing and a slow cache write never makes Jira time out and retry.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"foundation/jira"
+	"foundation/store"
+)
+
+// DefaultMaxBody is the largest delivery the listener accepts unless told otherwise. Jira's
+// issue payloads carry every field of the issue; a few hundred KB is already unusual.
+const DefaultMaxBody = 4 << 20
+
+// maxGroup bounds how many deliveries share one durable commit.
+const maxGroup = 512
+
+// journalTimeout bounds one durable commit. It is detached from the request: a delivery
+// whose sender hung up still belongs in a commit that other deliveries share.
+const journalTimeout = 30 * time.Second
+
+// ListenerOptions configure a Listener.
+type ListenerOptions struct {
+	// Secret, when set, is the webhook secret: deliveries must carry a valid X-Hub-Signature
+	// (HMAC-SHA256 of the raw body) or are refused with 401. Empty accepts unsigned ones.
+	Secret []byte
+	// MaxBody is the largest body accepted (413 above it); zero means DefaultMaxBody.
+	MaxBody int64
+	// OnDelivery, when set, is told about every request once it is answered: the CLI's
+	// --verbose lines and periodic summary. It must not block for long.
+	OnDelivery func(Delivery)
+	// Journaled, when set, is called after new deliveries were journaled, so an applier
+	// can run soon instead of on its next tick. It must not block.
+	Journaled func()
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Delivery is what the listener did with one request.
+type Delivery struct {
+	At         time.Time
+	Status     int    // the HTTP status answered
+	Identifier string // X-Atlassian-Webhook-Identifier, or the body's hash when Jira sent none
+	Event      string // webhookEvent, when the body could be read
+	Retry      int    // X-Atlassian-Webhook-Retry
+	Seq        int64  // the journal entry (the first one's, for a duplicate); 0 when not journaled
+	Duplicate  bool   // a retry of a delivery already journaled: acknowledged, ignored
+	// Reason says why a delivery was refused or could not be journaled; "" for 2xx.
+	Reason string
+	Bytes  int
+}
+
+// ListenerStats counts what a Listener answered since it started.
+type ListenerStats struct {
+	Received   int64 // every request
+	Journaled  int64 // new deliveries stored
+	Duplicates int64 // retries of stored deliveries, acknowledged
+	Rejected   int64 // 4xx: method, content type, size, signature, malformed
+	Failed     int64 // 5xx: could not be journaled (Jira retries)
+	Last       time.Time
+}
+
+// Listener is the webhook endpoint. It is safe for concurrent use.
+type Listener struct {
+	db  *store.DB
+	opt ListenerOptions
+	gc  groupCommit
+
+	received, journaled, duplicates, rejected, failed atomic.Int64
+	last                                              atomic.Int64 // unix ms of the last request
+}
+
+// NewListener returns a Listener journaling into db.
+func NewListener(db *store.DB, opt ListenerOptions) *Listener {
+	if opt.MaxBody <= 0 {
+		opt.MaxBody = DefaultMaxBody
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	l := &Listener{db: db, opt: opt}
+	l.gc.commit = db.AppendJournal
+	return l
+}
+
+// Stats returns the counters.
+func (l *Listener) Stats() ListenerStats {
+	s := ListenerStats{
+		Received: l.received.Load(), Journaled: l.journaled.Load(), Duplicates: l.duplicates.Load(),
+		Rejected: l.rejected.Load(), Failed: l.failed.Load(),
+	}
+	if ms := l.last.Load(); ms != 0 {
+		s.Last = time.UnixMilli(ms).UTC()
+	}
+	return s
+}
+
+// ServeHTTP answers one delivery. The order of checks follows what a sender can fix: the
+// method and content type first, then size, then authenticity, then content.
+func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := l.opt.Now()
+	l.received.Add(1)
+	l.last.Store(now.UnixMilli())
+	d := Delivery{At: now, Identifier: r.Header.Get("X-Atlassian-Webhook-Identifier")}
+	d.Retry, _ = strconv.Atoi(r.Header.Get("X-Atlassian-Webhook-Retry"))
+
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		l.refuse(w, &d, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		l.refuse(w, &d, http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q, want application/json", r.Header.Get("Content-Type")))
+		return
+	}
+	if r.ContentLength > l.opt.MaxBody {
+		l.refuse(w, &d, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes exceeds the limit of %d", r.ContentLength, l.opt.MaxBody))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, l.opt.MaxBody))
+	d.Bytes = len(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			l.refuse(w, &d, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds the limit of %d bytes", l.opt.MaxBody))
+			return
+		}
+		l.refuse(w, &d, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	if len(l.opt.Secret) > 0 {
+		sig := r.Header.Get("X-Hub-Signature")
+		if sig == "" {
+			l.refuse(w, &d, http.StatusUnauthorized, "unsigned delivery (no X-Hub-Signature) while a secret is configured")
+			return
+		}
+		if !jira.VerifySignature(l.opt.Secret, body, sig) {
+			l.refuse(w, &d, http.StatusUnauthorized, "X-Hub-Signature does not match the body under the configured secret")
+			return
+		}
+	}
+	entry, reason := journalEntry(body, r.Header, d.Retry)
+	if reason != "" {
+		l.refuse(w, &d, http.StatusBadRequest, reason)
+		return
+	}
+	d.Identifier, d.Event = entry.Identifier, entry.Event
+	entry.ReceivedAt = now.UTC()
+
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), journalTimeout)
+	res, err := l.gc.append(ctx, entry)
+	cancel()
+	if err != nil {
+		// Jira retries 5xx: the delivery comes back once the cache can take it.
+		l.failed.Add(1)
+		d.Status, d.Reason = http.StatusServiceUnavailable, "journal: "+err.Error()
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "cannot persist the delivery; retry later", d.Status)
+		l.report(d)
+		return
+	}
+	d.Seq, d.Duplicate, d.Status = res.Seq, res.Duplicate, http.StatusOK
+	if res.Duplicate {
+		l.duplicates.Add(1)
+	} else {
+		l.journaled.Add(1)
+		if l.opt.Journaled != nil {
+			l.opt.Journaled()
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, `{"seq":%d,"duplicate":%t}`+"\n", res.Seq, res.Duplicate)
+	l.report(d)
+}
+
+func (l *Listener) refuse(w http.ResponseWriter, d *Delivery, status int, reason string) {
+	l.rejected.Add(1)
+	d.Status, d.Reason = status, reason
+	http.Error(w, reason, status)
+	l.report(*d)
+}
+
+func (l *Listener) report(d Delivery) {
+	if l.opt.OnDelivery != nil {
+		l.opt.OnDelivery(d)
+	}
+}
+
+// journalEntry turns a verified body into a journal entry, or says why the body is not a
+// webhook payload at all. A payload that is a JSON object with an event name and a
+// timestamp is journaled even when its content is wrong for the event (an issue event
+// without an issue...): the applier quarantines it with jira.ParseWebhook's reason, where
+// `webhook status` shows it, instead of Jira dropping it after a 4xx.
+func journalEntry(body []byte, h http.Header, retry int) (store.JournalEntry, string) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return store.JournalEntry{}, "empty body"
+	}
+	if trimmed[0] != '{' || !json.Valid(trimmed) {
+		return store.JournalEntry{}, "body is not a JSON object"
+	}
+	var head struct {
+		Event     json.RawMessage `json:"webhookEvent"`
+		Timestamp json.RawMessage `json:"timestamp"`
+	}
+	if err := json.Unmarshal(trimmed, &head); err != nil {
+		return store.JournalEntry{}, "body: " + err.Error()
+	}
+	var event string
+	if json.Unmarshal(head.Event, &event) != nil || event == "" {
+		return store.JournalEntry{}, "webhookEvent missing or not a string"
+	}
+	ms, ok := timestampMillis(head.Timestamp)
+	if !ok {
+		return store.JournalEntry{}, "timestamp missing or not a number of milliseconds"
+	}
+	ident := h.Get("X-Atlassian-Webhook-Identifier")
+	if ident == "" {
+		// Data Center sends no identifier. The body holds the event's timestamp, so equal
+		// bodies are the same event sent twice.
+		sum := sha256.Sum256(trimmed)
+		ident = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return store.JournalEntry{
+		Identifier: ident,
+		Event:      event,
+		EventTime:  time.UnixMilli(ms).UTC(),
+		Retry:      retry,
+		Headers:    keptHeaders(h),
+		Body:       body,
+	}, ""
+}
+
+// timestampMillis reads the payload's timestamp, a number on Cloud and sometimes a string.
+func timestampMillis(raw json.RawMessage) (int64, bool) {
+	s := strings.TrimSpace(string(raw))
+	if len(s) > 1 && s[0] == '"' {
+		if json.Unmarshal(raw, &s) != nil {
+			return 0, false
+		}
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	return ms, err == nil && ms > 0
+}
+
+// secretHeader reports headers that can carry credentials. The signature stays: it is
+// derived from the secret but does not reveal it, and lets a replay re-check the body.
+func secretHeader(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie":
+		return true
+	}
+	for _, s := range []string{"secret", "token", "password", "api-key", "apikey", "auth"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// keptHeaders copies the request headers worth keeping with a journaled delivery.
+func keptHeaders(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		if !secretHeader(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// groupCommit shares durable journal commits between concurrent deliveries: one request
+// leads and commits everything queued while the previous commit was syncing, so the fsync
+// per delivery turns into an fsync per group under load, with no goroutine of its own.
+type groupCommit struct {
+	commit func(context.Context, ...store.JournalEntry) ([]store.Appended, error)
+
+	mu     sync.Mutex
+	queue  []*pendingAppend
+	leader bool
+}
+
+type pendingAppend struct {
+	entry store.JournalEntry
+	res   store.Appended
+	err   error
+	lead  bool          // set when this waiter is handed the leadership
+	wake  chan struct{} // closed when done or made leader
+}
+
+func (g *groupCommit) append(ctx context.Context, e store.JournalEntry) (store.Appended, error) {
+	p := &pendingAppend{entry: e, wake: make(chan struct{})}
+	g.mu.Lock()
+	g.queue = append(g.queue, p)
+	if g.leader {
+		g.mu.Unlock()
+		<-p.wake // the leader always finishes or hands over: waiting on ctx could strand the queue
+		if !p.lead {
+			return p.res, p.err
+		}
+		g.mu.Lock()
+	}
+	g.leader = true
+	n := min(len(g.queue), maxGroup)
+	group := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	g.mu.Unlock()
+
+	entries := make([]store.JournalEntry, len(group))
+	for i, q := range group {
+		entries[i] = q.entry
+	}
+	res, err := g.commit(ctx, entries...)
+	if err == nil && len(res) != len(group) {
+		err = fmt.Errorf("journal returned %d results for %d deliveries", len(res), len(group))
+	}
+	// Two deliveries of one group can share an identifier (a duplicate sent at once): the
+	// journal stores the first and reports the second as a duplicate, which is right.
+	for i, q := range group {
+		if err != nil {
+			q.err = err
+		} else {
+			q.res = res[i]
+		}
+	}
+
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		next := g.queue[0]
+		next.lead = true
+		close(next.wake)
+	} else {
+		g.leader = false
+	}
+	g.mu.Unlock()
+	for _, q := range group {
+		if q != p {
+			close(q.wake)
+		}
+	}
+	return p.res, p.err
+}
