@@ -356,6 +356,29 @@ func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []
 	}
 }
 
+// switchView shows the open Lens through another view: from the same forest when the
+// backend's Built can (Switch), else through a new Build (the view has added columns).
+func (a *App) switchView(next string) tea.Cmd {
+	ls := a.lens
+	req := BuildRequest{Lens: ls.info.ID, View: next, Filter: ls.filter, Extra: ls.extras[next]}
+	old := ls.built
+	if old.Switch == nil || len(req.Extra) > 0 {
+		return a.build(req, ls.info, reasonView, nil)
+	}
+	a.buildSeq++
+	a.building = true
+	seq, info := a.buildSeq, ls.info
+	return func() tea.Msg {
+		start := time.Now()
+		nb, err := old.Switch(next)
+		if nb != nil {
+			// What the backend added to the first Built holds for every view.
+			nb.Links, nb.UserName, nb.Fields, nb.Text = old.Links, old.UserName, old.Fields, old.Text
+		}
+		return builtMsg{seq: seq, req: req, built: nb, err: err, info: info, reason: reasonView, took: time.Since(start)}
+	}
+}
+
 func (a *App) openLens(info LensInfo) tea.Cmd {
 	return a.build(BuildRequest{Lens: info.ID}, info, reasonOpen, nil)
 }

@@ -73,6 +73,10 @@ type Built struct {
 	// Fields is the site's field catalog in the cache, offered by the column chooser; may
 	// be nil, and then only the view's own columns can be shown or hidden.
 	Fields []lens.Field
+	// Switch derives the same forest seen through another view, without building again (a
+	// view switch then costs the view's roll-ups, not a Lens build). NewBuilt sets it; nil
+	// makes the TUI ask Build.
+	Switch func(view string) (*Built, error)
 	// Notes are the build's caveats (rows hidden for unverifiable permissions and the like).
 	Notes []string
 }

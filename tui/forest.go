@@ -50,6 +50,9 @@ func NewBuilt(f *lens.Forest, view, filter string, env jql.Env) (*Built, error) 
 		Total: len(f.Rows),
 		Issue: func(row int) *lens.Issue { return f.Rows[ft.row(row)].Issue },
 		Notes: f.Notes,
+		Switch: func(other string) (*Built, error) {
+			return NewBuilt(f, other, filter, env)
+		},
 	}
 	return b, nil
 }

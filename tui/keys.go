@@ -133,7 +133,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 					next = ls.built.Views[(i+1)%len(ls.built.Views)]
 				}
 			}
-			return a.build(BuildRequest{Lens: ls.info.ID, View: next, Filter: ls.filter, Extra: ls.extras[next]}, ls.info, reasonView, nil)
+			return a.switchView(next)
 		}
 	case ActChooseColumns:
 		a.mode, a.colCursor = modeColumns, 0
