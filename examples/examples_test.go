@@ -196,3 +196,23 @@ func TestVisibilityOnFakeSite(t *testing.T) {
 		t.Fatalf("%d bug rows, groups count %d", rows, total)
 	}
 }
+
+func TestFilesEmbedsEveryExample(t *testing.T) {
+	got, err := Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk, _ := filepath.Glob("*.yaml")
+	if len(got) != len(onDisk) || len(got) == 0 {
+		t.Fatalf("embedded %d files, %d on disk", len(got), len(onDisk))
+	}
+	for i, f := range got {
+		want, err := os.ReadFile(onDisk[i])
+		if err != nil || f.Name != onDisk[i] || string(f.Data) != string(want) {
+			t.Fatalf("embedded %s differs from %s", f.Name, onDisk[i])
+		}
+		if _, err := lens.Parse(f.Name, f.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
