@@ -214,3 +214,21 @@ func BenchmarkOpen100k(b *testing.B) {
 	b.ReportMetric(float64(tFloor+tTUI)/float64(tFloor), "x-floor")
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
 }
+
+// BenchmarkKeyViewSwitchLens100k: v on a real 100,000-issue Lens (the Lens engine's forest,
+// level 2 open), against drawing the frame alone. Each view's values are computed once per
+// forest, so this is the steady state of switching back and forth.
+func BenchmarkKeyViewSwitchLens100k(b *testing.B) {
+	back := newMemBackend(b)
+	back.data = genData(1000, 9, 10, 0)
+	d := newDriver(b, back, 160, 48)
+	d.keys("enter", "2", "j", "j")
+	if n := d.app.lens.table.Tree().Len(); n != 100000 {
+		b.Fatalf("%d rows, want 100,000", n)
+	}
+	builds := back.builds
+	keyToFrame(b, d, func(int) { d.keys("v") })
+	if back.builds != builds {
+		b.Fatalf("view switches rebuilt the Lens %d times", back.builds-builds)
+	}
+}
