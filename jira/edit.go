@@ -91,6 +91,7 @@ type Status struct {
 	CategoryKey string // "new", "indeterminate" or "done"
 }
 
+// UnmarshalJSON flattens Jira's nested statusCategory into CategoryKey.
 func (s *Status) UnmarshalJSON(b []byte) error {
 	var w struct {
 		ID             string `json:"id"`
