@@ -714,10 +714,9 @@ func (a *App) onClick(m tea.Mouse) tea.Cmd {
 			return nil
 		}
 		tw, bh, _, _ := a.lensGeometry()
-		if m.X < tw && a.lens.table.SetCursorScreenRow(m.Y-a.bodyTop()) && m.Y-a.bodyTop() < bh {
-			if m.X < 2 { // the gutter toggles, like a disclosure triangle
-				a.lens.table.Toggle()
-			}
+		y := m.Y - a.bodyTop()
+		if m.X < tw && y >= 0 && y < bh && a.lens.table.SetCursorScreenRow(y) && m.X < 2 {
+			a.lens.table.Toggle() // the gutter toggles, like a disclosure triangle
 		}
 	}
 	return nil

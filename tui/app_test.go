@@ -504,7 +504,16 @@ func TestMouse(t *testing.T) {
 	if d.app.lens.table.offset != 3 {
 		t.Fatalf("wheel down: offset %d, want 3", d.app.lens.table.offset)
 	}
+	d.send(tea.MouseClickMsg{X: 10, Y: 23, Button: tea.MouseLeft}) // the status bar is no row
+	if got := d.app.lens.table.Cursor(); got != 3 {
+		t.Fatalf("click on the status bar moved the cursor to %d", got)
+	}
+	d.send(tea.MouseWheelMsg{Button: tea.MouseWheelUp}) // back to the top: ALPHA-1 first
+	vis := d.app.lens.table.Visible()
 	d.send(tea.MouseClickMsg{X: 0, Y: d.app.bodyTop(), Button: tea.MouseLeft}) // gutter toggles
+	if d.app.lens.table.Visible() == vis {
+		t.Fatal("click on the gutter did not toggle the row")
+	}
 	d.keys("M")                                                                // mouse off
 	before := d.app.lens.table.Cursor()
 	d.send(tea.MouseClickMsg{X: 10, Y: d.app.bodyTop() + 5, Button: tea.MouseLeft})
