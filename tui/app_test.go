@@ -514,7 +514,7 @@ func TestMouse(t *testing.T) {
 	if d.app.lens.table.Visible() == vis {
 		t.Fatal("click on the gutter did not toggle the row")
 	}
-	d.keys("M")                                                                // mouse off
+	d.keys("M") // mouse off
 	before := d.app.lens.table.Cursor()
 	d.send(tea.MouseClickMsg{X: 10, Y: d.app.bodyTop() + 5, Button: tea.MouseLeft})
 	if d.app.lens.table.Cursor() != before {
