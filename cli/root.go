@@ -90,6 +90,8 @@ func newRoot(g *globals) *cobra.Command {
 		newFakeJiraCmd(g),
 		newSiteCmd(g),
 		newRefreshCmd(g),
+		newLensCmd(g),
+		newExportCmd(g),
 	)
 	return root
 }

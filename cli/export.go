@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"foundation/lens"
+	"foundation/refresh"
+)
+
+type exportFlags struct {
+	lens, view, format, expand string
+	depth                      int
+}
+
+// tableFormat is the aligned, indented table written to a terminal; scripts get TSV.
+const tableFormat = "table"
+
+func newExportCmd(g *globals) *cobra.Command {
+	var f exportFlags
+	cmd := &cobra.Command{
+		Use:   "export --lens NAME",
+		Short: "Write a Lens's rows and columns to stdout as csv, tsv, json, md or an aligned table",
+		Long: `Build a Lens from the site's cache (no Jira call) and write its tree through a view.
+
+Every format starts each row with its depth, kind (issue, group or folder) and title
+(KEY Summary, or the group or folder name), then the view's columns. JSON carries the
+lens, view and columns, then one object per row with depth, kind, key, path and typed
+cells ({"type","value","display","style"}).
+
+Without --format: an aligned, indented table when stdout is a terminal, plain TSV
+(no quoting; tabs and newlines in values become spaces) otherwise.
+
+--depth N keeps the top N levels; --expand N shows rows expanded N levels below the
+top ones (the top level plus N), --expand all everything (the default).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runExport(cmd, g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.lens, "lens", "", "the Lens to export (required)")
+	fl.StringVar(&f.view, "view", "", "the view whose columns to write (default: the Lens's default view)")
+	fl.StringVar(&f.format, "format", "", "csv, tsv, json, md or table (default: table on a terminal, tsv otherwise)")
+	fl.IntVar(&f.depth, "depth", 0, "keep only the top N levels (0: all)")
+	fl.StringVar(&f.expand, "expand", "all", `"all", or N: the top level plus N levels below it`)
+	return cmd
+}
+
+// renderOptions turns --depth and --expand into what lens.Render takes: the shallower wins.
+func (f exportFlags) renderOptions() (lens.RenderOptions, error) {
+	if f.depth < 0 {
+		return lens.RenderOptions{}, fmt.Errorf("--depth %d: must not be negative", f.depth)
+	}
+	depth := f.depth
+	if f.expand != "all" {
+		n, err := strconv.Atoi(f.expand)
+		if err != nil || n < 0 {
+			return lens.RenderOptions{}, fmt.Errorf("--expand %q: want all or a number of levels (0 or more)", f.expand)
+		}
+		if depth == 0 || n+1 < depth {
+			depth = n + 1
+		}
+	}
+	return lens.RenderOptions{Depth: depth}, nil
+}
+
+func runExport(cmd *cobra.Command, g *globals, f exportFlags) error {
+	if f.lens == "" {
+		return usageError(errors.New("export: --lens NAME is required"))
+	}
+	format := f.format
+	if format == "" {
+		format = "tsv"
+		if stdoutTerminal(g.stdout) {
+			format = tableFormat
+		}
+	}
+	if !slices.Contains(lens.Formats, format) && format != tableFormat {
+		return usageError(fmt.Errorf("--format %q: valid: %s, %s", format, strings.Join(lens.Formats, ", "), tableFormat))
+	}
+	opts, err := f.renderOptions()
+	if err != nil {
+		return usageError(err)
+	}
+	ctx := cmd.Context()
+	e, err := g.openLensEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.db.Close()
+	o, err := refresh.OpenLens(ctx, e.db, f.lens, e.viewer, refresh.OpenOptions{View: f.view})
+	if errors.Is(err, lens.ErrUnknownView) {
+		return usageError(err)
+	}
+	if err != nil {
+		return err
+	}
+	for _, n := range o.Notes {
+		fmt.Fprintln(g.stderr, "note:", n)
+	}
+	if format == tableFormat {
+		return renderTable(g.stdout, o.Forest, o.View.Name(), opts)
+	}
+	return lens.Render(g.stdout, o.Forest, o.View.Name(), format, opts)
+}
+
+// renderTable writes the TSV export as an aligned table for people: the title indented by
+// depth takes the place of the depth and kind columns, and group and folder titles end in
+// a slash, as directories do in a listing.
+func renderTable(w io.Writer, f *lens.Forest, view string, opts lens.RenderOptions) error {
+	var buf bytes.Buffer
+	if err := lens.Render(&buf, f, view, "tsv", opts); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	header := true
+	for sc.Scan() {
+		fs := strings.Split(sc.Text(), "\t")
+		if len(fs) < 3 {
+			return fmt.Errorf("export table: malformed row %q", sc.Text())
+		}
+		title := fs[2]
+		if !header {
+			depth, err := strconv.Atoi(fs[0])
+			if err != nil {
+				return fmt.Errorf("export table: depth %q: %w", fs[0], err)
+			}
+			if fs[1] != "issue" {
+				title += "/"
+			}
+			title = strings.Repeat("  ", depth) + title
+		}
+		header = false
+		if _, err := fmt.Fprintln(tw, strings.Join(append([]string{title}, fs[3:]...), "\t")); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,452 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"foundation/config"
+	"foundation/lens"
+	"foundation/refresh"
+	"foundation/store"
+)
+
+func newLensCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lens",
+		Short: "List, show, apply, export and delete the Lenses stored in a site's cache",
+		Long: `Lenses are saved hierarchical views of Jira issues, stored in the site's cache.
+A Lens file (YAML) is applied with "lens apply -f FILE" and written back with
+"lens export NAME"; export gives the file as applied, comments included.
+
+Exit codes: 0 ok, 1 error (a bad Lens file names file:line: field), 2 usage.`,
+	}
+	cmd.AddCommand(newLensListCmd(g), newLensShowCmd(g), newLensApplyCmd(g), newLensExportCmd(g), newLensDeleteCmd(g))
+	return cmd
+}
+
+// lensEnv is what every lens command works with: the profile, its cache and its viewer.
+// None of it needs Jira: the commands work offline from the cache.
+type lensEnv struct {
+	site   *config.Site
+	db     *store.DB
+	viewer refresh.Viewer
+	actor  string // who the audit log names
+}
+
+// openLensEnv loads the profile and opens its cache without reading the token or calling
+// Jira. The viewer is the identity site add or refresh recorded for the profile.
+func (g *globals) openLensEnv(ctx context.Context) (*lensEnv, error) {
+	c, _, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	site, err := g.pickSite(c)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openCache(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	e := &lensEnv{site: site, db: db, actor: "profile:" + site.Name}
+	e.viewer.Dialect = string(site.Dialect)
+	id, err := recallIdentity(ctx, db, site.Name)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if id != nil {
+		e.viewer.User = id.ID
+		e.actor = id.ID
+		if id.Dialect != "" {
+			e.viewer.Dialect = id.Dialect
+		}
+	}
+	return e, nil
+}
+
+// lensInfo is one row of `lens list`.
+type lensInfo struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Owner       string    `json:"owner,omitempty"`
+	Version     int64     `json:"version"`
+	Updated     time.Time `json:"updated"`
+	UpdatedBy   string    `json:"updated_by,omitempty"`
+}
+
+func newLensListCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the stored Lenses",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			e, err := g.openLensEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.db.Close()
+			ls, err := e.db.Lenses(ctx)
+			if err != nil {
+				return err
+			}
+			infos := make([]lensInfo, 0, len(ls))
+			for _, l := range ls {
+				in := lensInfo{Name: l.Name, Owner: l.Owner, Version: l.Version, Updated: l.UpdatedAt, UpdatedBy: l.UpdatedBy}
+				// The description lives in the YAML; a stored file that no longer parses
+				// still lists, and `lens show` says what is wrong with it.
+				if d, err := lens.Parse(l.Name, []byte(l.YAML)); err == nil {
+					in.Description = d.Description
+				}
+				infos = append(infos, in)
+			}
+			if asJSON {
+				return writeJSON(g.stdout, infos)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tVERSION\tOWNER\tUPDATED\tDESCRIPTION")
+			for _, in := range infos {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", in.Name, in.Version, in.Owner, in.Updated.Local().Format("2006-01-02 15:04"), in.Description)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+func newLensShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a Lens: generators, views, columns, remote queries and formula errors",
+		Long: `Show a stored Lens and what building it on the cache gives: how many rows,
+which JQL needs Jira (remote queries), and which formula columns fail on which rows.
+Exits 1 when the stored definition no longer validates against the site's fields.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, err := g.openLensEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.db.Close()
+			return showLens(ctx, g.stdout, e, args[0])
+		},
+	}
+}
+
+func showLens(ctx context.Context, out io.Writer, e *lensEnv, name string) error {
+	st, err := e.db.Lens(ctx, name)
+	if err != nil {
+		return err
+	}
+	def, err := lens.Parse(name, []byte(st.YAML))
+	if err != nil {
+		return fmt.Errorf("stored lens %q: %w", name, err)
+	}
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	fmt.Fprintf(w, "Lens:        %s\n", def.Name)
+	if def.Description != "" {
+		fmt.Fprintf(w, "Description: %s\n", def.Description)
+	}
+	fmt.Fprintf(w, "Version:     %d, updated %s by %s\n", st.Version, st.UpdatedAt.Local().Format("2006-01-02 15:04"), st.UpdatedBy)
+	if def.Owner != "" {
+		fmt.Fprintf(w, "Owner:       %s\n", def.Owner)
+	}
+	for _, a := range def.ACL {
+		fmt.Fprintf(w, "Access:      %s %s\n", a.Principal, a.Level)
+	}
+	fmt.Fprintln(w, "Generators:")
+	writeScope(w, "  ", def.Generators, def.Folders)
+	o, openErr := refresh.OpenLens(ctx, e.db, name, e.viewer, refresh.OpenOptions{})
+	fmt.Fprintln(w, "Views:")
+	for _, v := range def.Views {
+		mark := ""
+		if v.Name == def.DefaultView() {
+			mark = " (default)"
+		}
+		fmt.Fprintf(w, "  %s%s\n", v.Name, mark)
+		var cols []lens.Column
+		var view *lens.View
+		if openErr == nil {
+			if view, err = o.Forest.View(v.Name); err == nil {
+				cols = view.Columns()
+			}
+		}
+		for i, c := range v.Columns {
+			id := c.ID
+			if i < len(cols) {
+				id = cols[i].ID
+			}
+			fmt.Fprintf(w, "    %-12s %s\n", id, describeColumn(c))
+		}
+		for _, r := range v.Format {
+			fmt.Fprintf(w, "    format: %s %s %q -> %s%s\n", r.Column, r.Op, r.Value, r.Style, map[bool]string{true: " (row)"}[r.Row])
+		}
+		if view != nil {
+			for _, p := range view.Problems() {
+				fmt.Fprintf(w, "    formula error: %s\n", p)
+			}
+		}
+	}
+	if rq := def.RemoteQueries(); len(rq) > 0 {
+		fmt.Fprintln(w, "Remote queries (members come from Jira at refresh time):")
+		for _, q := range rq {
+			fmt.Fprintf(w, "  %s\n", q)
+		}
+	}
+	if openErr != nil {
+		w.Flush()
+		return openErr
+	}
+	fmt.Fprintf(w, "Rows:        %d (cache at change %d)\n", len(o.Forest.Rows), o.Seq)
+	for _, n := range o.Notes {
+		fmt.Fprintf(w, "Note:        %s\n", n)
+	}
+	return nil
+}
+
+func writeScope(w io.Writer, indent string, gens []lens.Generator, folders []lens.Folder) {
+	for i, gen := range gens {
+		fmt.Fprintf(w, "%s%d. %s\n", indent, i+1, describeGenerator(gen))
+	}
+	for _, f := range folders {
+		fmt.Fprintf(w, "%sfolder %s:\n", indent, f.Name)
+		writeScope(w, indent+"  ", f.Generators, f.Folders)
+	}
+}
+
+func describeGenerator(g lens.Generator) string {
+	switch {
+	case g.Insert != nil && len(g.Insert.Keys) > 0:
+		return "insert keys " + strings.Join(g.Insert.Keys, ", ")
+	case g.Insert != nil:
+		return "insert jql " + g.Insert.JQL
+	case g.Extend != nil:
+		s := "extend by " + g.Extend.By
+		if g.Extend.LinkType != "" {
+			s += " type " + g.Extend.LinkType
+		}
+		if g.Extend.Direction != "" {
+			s += " " + g.Extend.Direction
+		}
+		depth := g.Extend.Depth
+		if depth == 0 {
+			depth = lens.DefaultDepth
+		}
+		return fmt.Sprintf("%s, depth %d", s, depth)
+	case g.Filter != nil:
+		f := g.Filter
+		var s string
+		switch {
+		case f.Dedupe:
+			s = "filter duplicates"
+		case f.JQL != "":
+			s = "filter jql " + f.JQL
+		default:
+			s = strings.TrimSpace(fmt.Sprintf("filter %s %s %s", f.Column, f.Op, f.Value))
+		}
+		if f.KeepAncestors {
+			s += ", keeping ancestors"
+		}
+		return s
+	case g.Group != nil:
+		return "group by " + g.Group.By
+	case g.Sort != nil && g.Sort.Formula != "":
+		return "sort by formula " + g.Sort.Formula + map[bool]string{true: ", descending"}[g.Sort.Desc]
+	case g.Sort != nil:
+		return "sort by " + strings.Join(g.Sort.By, ", ") + map[bool]string{true: ", descending"}[g.Sort.Desc]
+	}
+	return "(invalid generator)"
+}
+
+func describeColumn(c lens.ColumnDef) string {
+	title := ""
+	if c.Title != "" {
+		title = fmt.Sprintf(" %q", c.Title)
+	}
+	switch {
+	case c.Field != "":
+		return "field " + c.Field + title
+	case c.Rollup != nil:
+		over := c.Rollup.Over
+		if over == "" {
+			over = "descendants"
+		}
+		return strings.TrimSpace(fmt.Sprintf("rollup %s %s over %s", c.Rollup.Op, c.Rollup.Field, over)) + title
+	case c.Progress != nil:
+		by := c.Progress.By
+		if by == "" {
+			by = "status"
+		}
+		s := "progress by " + by
+		if c.Progress.Field != "" {
+			s += " " + c.Progress.Field
+		}
+		if c.Progress.Weight != "" {
+			s += ", weight " + c.Progress.Weight
+		}
+		return s + title
+	case c.Formula != "":
+		return "formula " + c.Formula + title
+	}
+	return "(invalid column)"
+}
+
+func newLensApplyCmd(g *globals) *cobra.Command {
+	var file string
+	var expect int64
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Create or update a Lens from a YAML file (\"-\" reads stdin)",
+		Long: `Validate a Lens file against the site's cached field catalog and store it.
+The Lens is created, or replaces the stored one of the same name. With
+--expect-version N it replaces version N only (0: must not exist yet), so two people
+editing one Lens cannot overwrite each other. A bad file changes nothing and exits 1
+naming file:line: field for every problem.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return usageError(errors.New("lens apply: -f FILE is required"))
+			}
+			if expect < refresh.AnyVersion {
+				return usageError(fmt.Errorf("--expect-version %d: must be 0 or more", expect))
+			}
+			src, name, err := readInput(g.stdin, file)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			e, err := g.openLensEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.db.Close()
+			a, err := refresh.ApplyLens(ctx, e.db, name, src, e.actor, expect)
+			if err != nil {
+				return err
+			}
+			verb := "updated"
+			if a.Created {
+				verb = "created"
+			}
+			fmt.Fprintf(g.stderr, "lens %q %s: version %d\n", a.Name, verb, a.Version)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&file, "file", "f", "", "the Lens file (\"-\" for stdin)")
+	fl.Int64Var(&expect, "expect-version", refresh.AnyVersion, "replace only this stored version (0: create only)")
+	return cmd
+}
+
+// readInput reads a file, or stdin for "-"; name labels errors.
+func readInput(stdin io.Reader, file string) ([]byte, string, error) {
+	if file == "-" {
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, "", fmt.Errorf("read stdin: %w", err)
+		}
+		return b, "<stdin>", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, "", err
+	}
+	return b, file, nil
+}
+
+func newLensExportCmd(g *globals) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export NAME",
+		Short: "Write a Lens's YAML, as applied, to stdout or a file",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, err := g.openLensEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.db.Close()
+			src, _, err := refresh.ExportLens(ctx, e.db, args[0])
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = g.stdout.Write(src)
+				return err
+			}
+			if err := os.WriteFile(out, src, 0o644); err != nil {
+				return fmt.Errorf("export lens %q: %w", args[0], err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")
+	return cmd
+}
+
+func newLensDeleteCmd(g *globals) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a stored Lens (asks first; --yes for scripts)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, err := g.openLensEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.db.Close()
+			st, err := e.db.Lens(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if !yes {
+				if !g.stdinTerminal() {
+					return usageError(fmt.Errorf("refusing to delete lens %q without confirmation: pass --yes", st.Name))
+				}
+				ok, err := g.confirm(fmt.Sprintf("Delete lens %q (version %d)?", st.Name, st.Version))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					fmt.Fprintln(g.stderr, "not deleted")
+					return nil
+				}
+			}
+			// The version read above is the one confirmed: a change meanwhile is a conflict.
+			if err := refresh.DeleteLens(ctx, e.db, st.Name, e.actor, st.Version); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stderr, "lens %q deleted\n", st.Name)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask")
+	return cmd
+}
