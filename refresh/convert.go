@@ -25,6 +25,20 @@ type batch struct {
 	links  map[string][]lens.Link // by issue key: the complete set read from its issuelinks
 	users  map[string]store.User
 	maxUpd int64 // newest updated in the page, ms since epoch
+	total  int   // result size when Jira says (Data Center), else -1
+}
+
+// merge appends the next page to b.
+func (b *batch) merge(o *batch) {
+	b.issues = append(b.issues, o.issues...)
+	for k, v := range o.links {
+		b.links[k] = v
+	}
+	for k, v := range o.users {
+		b.users[k] = v
+	}
+	b.maxUpd = max(b.maxUpd, o.maxUpd)
+	b.total = o.total
 }
 
 // convert turns Jira's issues into cache rows, links and users.

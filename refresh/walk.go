@@ -10,12 +10,15 @@ import (
 	"foundation/store"
 )
 
-// walk fetches every page of req and commits each one, in result order, while the next
-// pages are being fetched. after runs once a page is committed, with the newest updated
-// (ms) committed so far. A page fetched before ctx is cancelled is still committed, so an
-// interrupt never loses work already on the wire.
+// walk fetches every page of req and commits them, in result order, while later pages are
+// being fetched and decoded: three stages (fetch, convert, commit) so that the network, JSON
+// decoding and SQLite overlap. When the committer falls behind it takes every converted page
+// waiting for it into one transaction. after runs once a transaction is committed, with the
+// newest updated (ms) committed so far. A page fetched before ctx is cancelled is still
+// committed, so an interrupt never loses work already on the wire.
 func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.WellKnown, rs *runState, after func(maxUpd int64) error) error {
 	pages := make(chan jira.Page, 2)
+	batches := make(chan *batch, 8)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(pages)
@@ -25,23 +28,46 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 		return e.fetchSequential(gctx, req, pages)
 	})
 	g.Go(func() error {
-		var maxUpd int64
+		defer close(batches)
 		for p := range pages {
 			b, err := convert(p.Issues, wk)
 			if err != nil {
 				return err
 			}
+			b.total = p.Total
+			select {
+			case batches <- b:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		var maxUpd int64
+		for b := range batches {
+			pages := 1
+			// Group commit: take what is already waiting, up to a bound.
+		more:
+			for len(b.issues) < maxCommitIssues {
+				select {
+				case nb, ok := <-batches:
+					if !ok {
+						break more
+					}
+					b.merge(nb)
+					pages++
+				default:
+					break more
+				}
+			}
 			if err := e.commit(context.WithoutCancel(ctx), b, rs); err != nil {
 				return err
 			}
 			maxUpd = max(maxUpd, b.maxUpd)
-			rs.pages++
-			rs.sum.Fetched += len(p.Issues)
-			if p.Total >= 0 {
-				rs.total = p.Total
-			} else {
-				rs.total = -1
-			}
+			rs.pages += pages
+			rs.sum.Fetched += len(b.issues)
+			rs.total = b.total
 			if err := after(maxUpd); err != nil {
 				return err
 			}
@@ -51,6 +77,9 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 	})
 	return g.Wait()
 }
+
+// maxCommitIssues bounds how many issues one group commit takes.
+const maxCommitIssues = 2000
 
 // commit writes one converted page in one transaction: issues under the version guard,
 // the links of the issues written, and the users they mention.
