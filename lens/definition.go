@@ -231,7 +231,14 @@ func (es DefinitionErrors) Unwrap() []error {
 
 // Parse reads a Lens definition. filename only labels errors. Unknown keys are errors.
 // Parse checks the shape; Validate checks meaning against a site's field catalog.
-func Parse(filename string, data []byte) (*Definition, error) {
+func Parse(filename string, data []byte) (def *Definition, err error) {
+	defer func() {
+		// go-yaml v1.19 panics on some malformed documents (found by FuzzParse); a bad
+		// Lens file must be an error, never a crash.
+		if r := recover(); r != nil {
+			def, err = nil, DefinitionErrors{{File: filename, Msg: fmt.Sprintf("malformed YAML: %v", r)}}
+		}
+	}()
 	d := &Definition{file: filename}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
