@@ -334,3 +334,59 @@ func TestSearchFieldsAndOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestWireFloorScan(t *testing.T) {
+	for _, d := range bothDialects {
+		f := newFixture(t, Options{Dialect: d, Issues: 2500, Seed: 21})
+		for _, user := range []string{"admin", "bob"} {
+			want, _ := f.site.VisibleTo(user)
+			for _, fields := range [][]string{{"id"}, {"summary", "parent", "issuelinks"}} {
+				n, err := WireFloorScan(t.Context(), f.url, f.authFor(user), d, allProjects, fields)
+				if err != nil || n != len(want) {
+					t.Errorf("%s %s %v: %d issues, %v; want %d", d, user, fields, n, err, len(want))
+				}
+			}
+		}
+		_, err := WireFloorScan(t.Context(), f.url, "Bearer secret-token-value", d, allProjects, []string{"id"})
+		if err == nil || strings.Contains(err.Error(), "secret-token-value") {
+			t.Errorf("%s bad auth: %v", d, err)
+		}
+	}
+}
+
+func TestSearchFunctions(t *testing.T) {
+	for _, d := range bothDialects {
+		f := newFixture(t, Options{Dialect: d, Issues: 1500, Seed: 13})
+		var mine, inSprint, devs int
+		for _, is := range f.site.Issues() {
+			if is.Project != "ALPHA" {
+				continue
+			}
+			if is.Assignee == f.site.userRef(2) {
+				mine++
+			}
+			for _, sp := range is.Sprints {
+				if sp == "ALPHA Sprint 4" || sp == "ALPHA Sprint 5" {
+					inSprint++
+					break
+				}
+			}
+			if is.Assignee != "" {
+				devs++ // every default user is in jira-developers
+			}
+		}
+		for _, tc := range []struct {
+			jql  string
+			want int
+		}{
+			{"project = ALPHA AND assignee = currentUser()", mine},
+			{"project = ALPHA AND sprint in openSprints()", inSprint},
+			{"project = ALPHA AND assignee in membersOf(\"jira-developers\")", devs},
+		} {
+			keys, _ := f.scan("bob", tc.jql, []string{"key"}, 1000)
+			if len(keys) != tc.want || tc.want == 0 {
+				t.Errorf("%s %s: %d, want %d", d, tc.jql, len(keys), tc.want)
+			}
+		}
+	}
+}
