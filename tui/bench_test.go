@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -16,7 +17,18 @@ import (
 //
 //	go test ./tui -run '^$' -bench . -benchtime 200x
 //
-// The ratio metrics (x-floor) are the numbers to compare with the budget; ns/op is the sum.
+// The ratio metrics (x-floor) are the numbers to compare with the budget: medians of the
+// per-iteration times, so one stall of a busy machine does not decide the figure. ns/op is
+// the plain mean of everything.
+
+// median returns the middle duration (sorts ds).
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
 
 // withIDs precomputes row ids, as the Lens engine's forest stores its row paths.
 func (t *synthTree) withIDs() *synthTree {
@@ -44,7 +56,8 @@ func BenchmarkFrame(b *testing.B) {
 	if small.tree.Len() != 1010 || large.tree.Len() != 1000100 {
 		b.Fatalf("sizes %d and %d", small.tree.Len(), large.tree.Len())
 	}
-	var tSmall, tLarge time.Duration
+	tSmall := make([]time.Duration, 0, b.N)
+	tLarge := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		d := 1 - 2*(i%2) // move so no frame repeats the last one exactly
@@ -61,16 +74,17 @@ func BenchmarkFrame(b *testing.B) {
 		_ = second.View(th)
 		t2 := time.Now()
 		if i%2 == 1 {
-			tLarge += t1.Sub(t0)
-			tSmall += t2.Sub(t1)
+			tLarge = append(tLarge, t1.Sub(t0))
+			tSmall = append(tSmall, t2.Sub(t1))
 		} else {
-			tSmall += t1.Sub(t0)
-			tLarge += t2.Sub(t1)
+			tSmall = append(tSmall, t1.Sub(t0))
+			tLarge = append(tLarge, t2.Sub(t1))
 		}
 	}
-	b.ReportMetric(float64(tSmall.Nanoseconds())/float64(b.N), "ns/frame-1k")
-	b.ReportMetric(float64(tLarge.Nanoseconds())/float64(b.N), "ns/frame-1M")
-	b.ReportMetric(float64(tLarge)/float64(tSmall), "x-floor")
+	ms, ml := median(tSmall), median(tLarge)
+	b.ReportMetric(float64(ms.Nanoseconds()), "ns/frame-1k")
+	b.ReportMetric(float64(ml.Nanoseconds()), "ns/frame-1M")
+	b.ReportMetric(float64(ml)/float64(ms), "x-floor")
 }
 
 // benchApp opens a synthetic Lens of the given shape in the headless driver.
@@ -91,7 +105,8 @@ func benchApp(b *testing.B, fanout ...int) *driver {
 // keyToFrame measures pressing keys (through Update and every command they cause) and
 // drawing the frame, against drawing the same frame alone, interleaved.
 func keyToFrame(b *testing.B, d *driver, press func(i int)) {
-	var tKey, tFloor time.Duration
+	tKey := make([]time.Duration, 0, b.N)
+	tFloor := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
@@ -100,12 +115,13 @@ func keyToFrame(b *testing.B, d *driver, press func(i int)) {
 		press(i)
 		_ = d.app.Render()
 		t2 := time.Now()
-		tFloor += t1.Sub(t0)
-		tKey += t2.Sub(t1)
+		tFloor = append(tFloor, t1.Sub(t0))
+		tKey = append(tKey, t2.Sub(t1))
 	}
-	b.ReportMetric(float64(tFloor.Nanoseconds())/float64(b.N), "ns/frame")
-	b.ReportMetric(float64(tKey.Nanoseconds())/float64(b.N), "ns/key+frame")
-	b.ReportMetric(float64(tKey)/float64(tFloor), "x-floor")
+	mf, mk := median(tFloor), median(tKey)
+	b.ReportMetric(float64(mf.Nanoseconds()), "ns/frame")
+	b.ReportMetric(float64(mk.Nanoseconds()), "ns/key+frame")
+	b.ReportMetric(float64(mk)/float64(mf), "x-floor")
 }
 
 // BenchmarkKeyCursorMove: j/k on a 100,000-row Lens, all expanded.
@@ -172,7 +188,8 @@ func BenchmarkOpen100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	th := NewTheme(true, false)
-	var tFloor, tTUI time.Duration
+	tFloor := make([]time.Duration, 0, b.N)
+	tTUI := make([]time.Duration, 0, b.N)
 	var heap uint64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -194,8 +211,8 @@ func BenchmarkOpen100k(b *testing.B) {
 		tb.ExpandToLevel(2)
 		_ = tb.View(th)
 		t2 := time.Now()
-		tFloor += t1.Sub(t0)
-		tTUI += t2.Sub(t1)
+		tFloor = append(tFloor, t1.Sub(t0))
+		tTUI = append(tTUI, t2.Sub(t1))
 		if i == b.N-1 {
 			if built.Tree.Len() != 100000 {
 				b.Fatalf("%d rows, want 100,000", built.Tree.Len())
@@ -209,9 +226,10 @@ func BenchmarkOpen100k(b *testing.B) {
 			b.StartTimer()
 		}
 	}
-	b.ReportMetric(float64(tFloor.Nanoseconds())/float64(b.N), "ns/build")
-	b.ReportMetric(float64(tTUI.Nanoseconds())/float64(b.N), "ns/tui-open")
-	b.ReportMetric(float64(tFloor+tTUI)/float64(tFloor), "x-floor")
+	mf, mt := median(tFloor), median(tTUI)
+	b.ReportMetric(float64(mf.Nanoseconds()), "ns/build")
+	b.ReportMetric(float64(mt.Nanoseconds()), "ns/tui-open")
+	b.ReportMetric(float64(mf+mt)/float64(mf), "x-floor")
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
 }
 
