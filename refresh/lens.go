@@ -46,6 +46,9 @@ type OpenOptions struct {
 	WithRaw bool
 	// Now is the clock of relative dates and formulas; zero means the time of each build.
 	Now time.Time
+	// Adjust, when set, changes the parsed definition before the build without storing it:
+	// the columns a TUI viewer added to a view for themselves.
+	Adjust func(*lens.Definition) (*lens.Definition, error)
 }
 
 // Opened is a Lens built for a viewer from one consistent snapshot of the cache.
@@ -78,6 +81,11 @@ func OpenLens(ctx context.Context, db *store.DB, name string, v Viewer, opt Open
 	def, err := lens.Parse(name, []byte(st.YAML))
 	if err != nil {
 		return nil, fmt.Errorf("stored lens %q: %w", name, err)
+	}
+	if opt.Adjust != nil {
+		if def, err = opt.Adjust(def); err != nil {
+			return nil, fmt.Errorf("lens %q: %w", name, err)
+		}
 	}
 	fields, err := db.Fields(ctx)
 	if err != nil {
@@ -222,7 +230,7 @@ func openSprints(d *lens.Data) func() []string {
 		}
 		seen := map[string]bool{}
 		for i := range d.Issues {
-			for _, sp := range sprintsOf(d.Issues[i].Fields[sprintField]) {
+			for _, sp := range cachedSprints(d.Issues[i].Fields[sprintField]) {
 				if sp.state != "closed" && !seen[sp.id] {
 					seen[sp.id] = true
 					ids = append(ids, sp.id)
@@ -233,11 +241,11 @@ func openSprints(d *lens.Data) func() []string {
 	})
 }
 
-type sprintRef struct{ id, state string }
+type cachedSprint struct{ id, state string }
 
-// sprintsOf reads a sprint field: Cloud's (and newer Data Center's) array of objects, or
+// cachedSprints reads a sprint field: Cloud's (and newer Data Center's) array of objects, or
 // older Data Center's array of "...Sprint@1a[id=3,rapidViewId=1,state=ACTIVE,name=...]".
-func sprintsOf(raw json.RawMessage) []sprintRef {
+func cachedSprints(raw json.RawMessage) []cachedSprint {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil
 	}
@@ -245,14 +253,14 @@ func sprintsOf(raw json.RawMessage) []sprintRef {
 	if json.Unmarshal(raw, &items) != nil {
 		return nil
 	}
-	var out []sprintRef
+	var out []cachedSprint
 	for _, it := range items {
 		var obj struct {
 			ID    json.Number `json:"id"`
 			State string      `json:"state"`
 		}
 		if json.Unmarshal(it, &obj) == nil && obj.ID != "" {
-			out = append(out, sprintRef{string(obj.ID), strings.ToLower(obj.State)})
+			out = append(out, cachedSprint{string(obj.ID), strings.ToLower(obj.State)})
 			continue
 		}
 		var s string
@@ -260,7 +268,7 @@ func sprintsOf(raw json.RawMessage) []sprintRef {
 			continue
 		}
 		if i, j := strings.IndexByte(s, '['), strings.LastIndexByte(s, ']'); i >= 0 && j > i {
-			var sp sprintRef
+			var sp cachedSprint
 			for _, kv := range strings.Split(s[i+1:j], ",") {
 				k, v, _ := strings.Cut(kv, "=")
 				switch k {
