@@ -545,3 +545,48 @@ func TestCommentThroughEditAndTransition(t *testing.T) {
 		t.Errorf("comment ids %+v", cs.Comments)
 	}
 }
+
+// TestConcurrentReadsAndWrites runs searches, reads and every kind of write at once; with
+// -race it checks the locking, and afterwards search must agree with the site's state.
+func TestConcurrentReadsAndWrites(t *testing.T) {
+	f := newFixture(t, Options{Issues: 1000, Seed: 17, ConsistencyDelay: time.Millisecond})
+	stories := []string{}
+	for _, is := range f.site.Issues() {
+		if is.Project == "ALPHA" && is.Type == "Story" && len(stories) < 40 {
+			stories = append(stories, is.Key)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 30 {
+				key := stories[(w*30+k)%len(stories)]
+				switch k % 5 {
+				case 0:
+					f.do("alice", "PUT", "/rest/api/2/issue/"+key, map[string]any{"fields": map[string]any{"summary": "w" + key}})
+				case 1:
+					f.do("bob", "POST", "/rest/api/3/search/jql", map[string]any{"jql": "project = ALPHA ORDER BY updated DESC", "fields": []string{"summary"}, "maxResults": 20})
+				case 2:
+					f.do("alice", "POST", "/rest/api/2/issue/"+key+"/comment", map[string]any{"body": "c"})
+				case 3:
+					f.do("admin", "POST", "/rest/api/2/issue", map[string]any{"fields": map[string]any{"project": map[string]any{"key": "ALPHA"}, "issuetype": map[string]any{"name": "Task"}, "summary": "parallel"}})
+				case 4:
+					_ = f.site.Update(key, map[string]any{"labels": []string{"parallel"}})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(5 * time.Millisecond) // past the consistency delay
+	want, _ := f.site.VisibleTo("alice")
+	got, _ := f.scan("alice", allProjects, []string{"key"}, 5000)
+	if len(got) != len(want) {
+		t.Errorf("after concurrent writes search finds %d, site has %d", len(got), len(want))
+	}
+	created, _ := f.scan("admin", "project = ALPHA AND summary ~ parallel", []string{"key"}, 100)
+	if len(created) != 24 {
+		t.Errorf("%d issues created in parallel found, want 24", len(created))
+	}
+}
