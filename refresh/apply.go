@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -218,17 +219,16 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 				if err != nil {
 					return err
 				}
+				r.forget(ev.Issue.ID)
 				st.Deleted += n
 				done = append(done, e.Seq)
 				return nil
 			}
-			op := issueOp{seq: e.Seq, id: ev.Issue.ID, issue: jira.Issue{ID: strconv.FormatInt(ev.Issue.ID, 10), Key: ev.Issue.Key, Fields: ev.Issue.Fields}}
-			op.fetch = !r.complete(ev.Issue.Fields)
-			run = append(run, op)
+			run = append(run, issueOp{seq: e.Seq, id: ev.Issue.ID, issue: jira.Issue{ID: strconv.FormatInt(ev.Issue.ID, 10), Key: ev.Issue.Key, Fields: ev.Issue.Fields}})
 			return nil
 		case "comment", "worklog":
 			// The event changes the issue (its updated, comment and time fields) without
-			// carrying the new state: re-read it.
+			// carrying the new state: re-read it, if the cache has it.
 			id := int64(0)
 			if ev.Issue != nil {
 				id = ev.Issue.ID
@@ -238,7 +238,14 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 			if id == 0 {
 				return quarantine(e.Seq, ev.Event+": no issue id to re-read")
 			}
-			run = append(run, issueOp{seq: e.Seq, id: id, fetch: true})
+			if err := r.loadKeys(ctx); err != nil {
+				return err
+			}
+			if _, ok := r.keys[id]; ok {
+				run = append(run, issueOp{seq: e.Seq, id: id, fetch: true})
+			} else {
+				done = append(done, e.Seq)
+			}
 			return nil
 		}
 		if err := flush(); err != nil {
@@ -254,6 +261,18 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 				return quarantine(e.Seq, reason)
 			case !ok:
 				deferred[e.Seq] = true
+				return nil
+			}
+			// Linking bumps both issues in Jira (updated, issuelinks): re-read the cached
+			// ends. The entry is marked with that run.
+			var ends []issueOp
+			for _, id := range []int64{ev.IssueLink.SourceIssueID, ev.IssueLink.DestinationIssueID} {
+				if _, ok := r.keys[id]; ok && r.a.c != nil {
+					ends = append(ends, issueOp{seq: e.Seq, id: id, fetch: true})
+				}
+			}
+			if len(ends) > 0 {
+				run = append(run, ends...)
 				return nil
 			}
 		case "user":
@@ -289,7 +308,10 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 	if err == nil {
 		err = flush()
 	}
-	// Mark what was applied even when a later step failed: it is in the cache.
+	// Mark what was applied even when a later step failed: it is in the cache. A link
+	// event re-reads two issues, so its entry can be listed twice.
+	slices.Sort(done)
+	done = slices.Compact(done)
 	if merr := r.a.db.MarkApplied(context.WithoutCancel(ctx), done...); merr != nil {
 		err = errors.Join(err, merr)
 	} else {
@@ -302,26 +324,17 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 	return st, settled, nil
 }
 
-// complete reports whether a payload carries every field the cache keeps, so it can be
-// written as it is; otherwise the issue is re-read from Jira.
-func (r *round) complete(fields map[string]json.RawMessage) bool {
-	for _, f := range r.keep {
-		if _, ok := fields[f]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // inScope reports whether an issue belongs in the cache.
 func (r *round) inScope(is *lens.Issue) bool {
 	return r.a.scope == nil || r.a.scope(is)
 }
 
-// applyIssues applies a run of issue events: the issues to re-read are fetched in batches
-// and written as authoritative; the others are written from their payloads under the
-// version guard, the newest payload of each issue only. It returns the entries applied,
-// those to quarantine with their reason, and those deferred for want of a client.
+// applyIssues applies a run of issue events. Payloads are written under the version
+// guard, the newest of each issue only; an issue is re-read from Jira instead (in batches,
+// written as authoritative) when its event carries no state (comments, worklogs, links) or
+// its payload lacks fields the cached version has, which writing the payload would lose.
+// It returns the entries applied, those to quarantine with their reason, and those
+// deferred for want of a client.
 func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) (ok []int64, bad map[int64]string, later []int64, err error) {
 	bad = map[int64]string{}
 	fetch := map[int64]bool{}
@@ -330,23 +343,11 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 			fetch[op.id] = true
 		}
 	}
-	if len(fetch) > 0 && r.a.c == nil {
-		for _, op := range run {
-			if fetch[op.id] {
-				later = append(later, op.seq)
-			}
-		}
-	}
-
-	// Payloads: convert each alone so one bad payload quarantines one entry. A re-read
-	// supersedes every payload of its issue: it is Jira's current state.
+	// Convert each payload alone, so one bad payload quarantines one entry.
 	newest := map[int64]*lens.Issue{}
 	links := map[int64][]lens.Link{}
 	for _, op := range run {
-		if fetch[op.id] {
-			if r.a.c != nil {
-				ok = append(ok, op.seq)
-			}
+		if op.fetch {
 			continue
 		}
 		b, err := convert([]jira.Issue{op.issue}, r.wk)
@@ -355,7 +356,6 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 			continue
 		}
 		is := &b.issues[0]
-		ok = append(ok, op.seq)
 		if cur, seen := newest[is.ID]; seen && !is.Updated.After(cur.Updated) {
 			continue
 		}
@@ -364,6 +364,31 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 			links[is.ID] = l
 		} else {
 			delete(links, is.ID)
+		}
+	}
+	var prev map[int64]lens.Issue
+	if len(newest) > 0 {
+		keys := make([]string, 0, len(newest))
+		for _, is := range newest {
+			keys = append(keys, is.Key)
+		}
+		if prev, err = r.cachedByID(ctx, keys, true); err != nil {
+			return nil, nil, nil, err
+		}
+		for id, is := range newest {
+			if p, had := prev[id]; had && p.Updated.Before(is.Updated) && lacks(is.Fields, p.Fields) {
+				fetch[id] = true
+			}
+		}
+	}
+	for _, op := range run {
+		if _, isBad := bad[op.seq]; isBad {
+			continue
+		}
+		if fetch[op.id] && r.a.c == nil {
+			later = append(later, op.seq)
+		} else {
+			ok = append(ok, op.seq)
 		}
 	}
 
@@ -383,30 +408,54 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("re-read issues: %w", err)
 		}
-		if err := r.writeIssues(ctx, b.issues, b.links, true, st); err != nil {
+		if err := r.writeIssues(ctx, b.issues, b.links, nil, true, st); err != nil {
 			return nil, nil, nil, err
 		}
 	}
 
-	if len(newest) > 0 {
-		issues := make([]lens.Issue, 0, len(newest))
-		byKey := map[string][]lens.Link{}
-		for id, is := range newest {
-			issues = append(issues, *is)
-			if l, ok := links[id]; ok {
-				byKey[is.Key] = l
-			}
+	issues := make([]lens.Issue, 0, len(newest))
+	byKey := map[string][]lens.Link{}
+	for id, is := range newest {
+		if fetch[id] {
+			continue // re-read above, or deferred
 		}
-		if err := r.writeIssues(ctx, issues, byKey, false, st); err != nil {
-			return nil, nil, nil, err
+		issues = append(issues, *is)
+		if l, ok := links[id]; ok {
+			byKey[is.Key] = l
 		}
+	}
+	if err := r.writeIssues(ctx, issues, byKey, prev, false, st); err != nil {
+		return nil, nil, nil, err
 	}
 	return ok, bad, later, nil
 }
 
+// lacks reports whether cached has a non-null field that payload does not carry.
+func lacks(payload, cached map[string]json.RawMessage) bool {
+	for k, v := range cached {
+		if _, ok := payload[k]; !ok && len(v) > 0 && string(v) != "null" {
+			return true
+		}
+	}
+	return false
+}
+
+// cachedByID reads cached issues by key, indexed by id.
+func (r *round) cachedByID(ctx context.Context, keys []string, raw bool) (map[int64]lens.Issue, error) {
+	list, err := r.a.db.Issues(ctx, store.ReadOptions{WithRaw: raw, Keys: keys})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]lens.Issue, len(list))
+	for _, is := range list {
+		out[is.ID] = is
+	}
+	return out, nil
+}
+
 // writeIssues writes issues under the version guard, then the links and users of the ones
 // that took effect. Issues outside the scope are not written; a cached one is removed.
-func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[string][]lens.Link, authoritative bool, st *ApplyStats) error {
+func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[string][]lens.Link, prev map[int64]lens.Issue, authoritative bool, st *ApplyStats) error {
 	var in []lens.Issue
 	var out []int64
 	for i := range issues {
@@ -434,6 +483,7 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 			if err != nil {
 				return err
 			}
+			r.forget(gone...)
 			st.Deleted += n
 		}
 	}
@@ -444,13 +494,11 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 	for i := range in {
 		keys[i] = in[i].Key
 	}
-	before, err := r.a.db.Issues(ctx, store.ReadOptions{WithRaw: true, Keys: keys})
-	if err != nil {
-		return err
-	}
-	prev := make(map[int64]lens.Issue, len(before))
-	for _, is := range before {
-		prev[is.ID] = is
+	if prev == nil {
+		var err error
+		if prev, err = r.cachedByID(ctx, keys, true); err != nil {
+			return err
+		}
 	}
 	us, err := r.a.db.UpsertIssues(ctx, in, authoritative)
 	if err != nil {
@@ -460,13 +508,11 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 	if us.Inserted+us.Updated == 0 {
 		return nil
 	}
-	after, err := r.a.db.Issues(ctx, store.ReadOptions{Keys: keys})
+	now, err := r.cachedByID(ctx, keys, false)
 	if err != nil {
 		return err
 	}
-	now := make(map[int64]lens.Issue, len(after))
-	for _, is := range after {
-		now[is.ID] = is
+	for _, is := range now {
 		if r.keys != nil {
 			r.keys[is.ID] = is.Key
 		}
@@ -513,6 +559,32 @@ func sameJSON(a, b json.RawMessage) bool {
 	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
+// loadKeys reads the id and key of every cached issue, once per round and only when an
+// event needs to know what the cache holds by id; writes keep it current.
+func (r *round) loadKeys(ctx context.Context) error {
+	if r.keys != nil {
+		return nil
+	}
+	all, err := r.a.db.Issues(ctx, store.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	r.keys = make(map[int64]string, len(all))
+	for _, is := range all {
+		r.keys[is.ID] = is.Key
+	}
+	return nil
+}
+
+// forget drops deleted issues from the id index.
+func (r *round) forget(ids ...int64) {
+	if r.keys != nil {
+		for _, id := range ids {
+			delete(r.keys, id)
+		}
+	}
+}
+
 // applyLink applies issuelink_created / issuelink_deleted. It returns ok=false when the
 // link needs Jira to name an end and there is no client, and a reason when the entry can
 // never be applied.
@@ -531,15 +603,8 @@ func (r *round) applyLink(ctx context.Context, ev *jira.WebhookEvent, st *ApplyS
 	if l.ID == 0 {
 		return false, "issuelink_created: link without an id", nil
 	}
-	if r.keys == nil {
-		all, err := r.a.db.Issues(ctx, store.ReadOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		r.keys = make(map[int64]string, len(all))
-		for _, is := range all {
-			r.keys[is.ID] = is.Key
-		}
+	if err := r.loadKeys(ctx); err != nil {
+		return false, "", err
 	}
 	from, to := r.keys[l.SourceIssueID], r.keys[l.DestinationIssueID]
 	if from == "" && to == "" {
@@ -611,6 +676,7 @@ func (r *round) applyProject(ctx context.Context, ev *jira.WebhookEvent, st *App
 		if err != nil {
 			return err
 		}
+		r.forget(ids...)
 		st.Deleted += n
 	case "project_created", "project_updated", "project_restored_deleted", "project_restored_archived":
 		if p.ID != 0 && p.Key != "" {

@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -47,9 +49,6 @@ type ListenerOptions struct {
 	// OnDelivery, when set, is told about every request once it is answered: the CLI's
 	// --verbose lines and periodic summary. It must not block for long.
 	OnDelivery func(Delivery)
-	// Journaled, when set, is called after new deliveries were journaled, so an applier
-	// can run soon instead of on its next tick. It must not block.
-	Journaled func()
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -83,6 +82,9 @@ type Listener struct {
 	db  *store.DB
 	opt ListenerOptions
 	gc  groupCommit
+	// kick has room for one signal: new deliveries were journaled since the applier last
+	// looked.
+	kick chan struct{}
 
 	received, journaled, duplicates, rejected, failed atomic.Int64
 	last                                              atomic.Int64 // unix ms of the last request
@@ -96,10 +98,14 @@ func NewListener(db *store.DB, opt ListenerOptions) *Listener {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	l := &Listener{db: db, opt: opt}
+	l := &Listener{db: db, opt: opt, kick: make(chan struct{}, 1)}
 	l.gc.commit = db.AppendJournal
 	return l
 }
+
+// Journaled signals (without blocking the listener) that new deliveries were journaled, so
+// an applier can run at once instead of on its next tick.
+func (l *Listener) Journaled() <-chan struct{} { return l.kick }
 
 // Stats returns the counters.
 func (l *Listener) Stats() ListenerStats {
@@ -182,8 +188,9 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.duplicates.Add(1)
 	} else {
 		l.journaled.Add(1)
-		if l.opt.Journaled != nil {
-			l.opt.Journaled()
+		select {
+		case l.kick <- struct{}{}:
+		default:
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -359,4 +366,97 @@ func (g *groupCommit) append(ctx context.Context, e store.JournalEntry) (store.A
 		}
 	}
 	return p.res, p.err
+}
+
+// ServeOptions configure Serve.
+type ServeOptions struct {
+	// TLSCert and TLSKey, both set, serve HTTPS (Jira Cloud only delivers to https URLs).
+	TLSCert, TLSKey string
+	// ApplyEvery is how often the journal is applied when no delivery prompts it (default
+	// 5s): it picks up entries other processes journaled and retries deferred ones.
+	ApplyEvery time.Duration
+	// ApplyDelay gathers deliveries arriving together into one apply (default 50ms).
+	ApplyDelay time.Duration
+	// Grace bounds how long a stop waits for requests in flight (default 30s).
+	Grace time.Duration
+	// OnApply, when set, is told the outcome of every apply that did something or failed.
+	OnApply func(ApplyStats, error)
+}
+
+// Serve runs the listener on ln and applies the journal as deliveries arrive, until ctx
+// ends. Then it stops accepting, waits for the requests in flight to be answered (each is
+// journaled or refused), and applies what was journaled, so a stop loses nothing: what was
+// acknowledged is in the journal, and what is in the journal is applied now or at the next
+// start. An apply that fails is retried on the next tick; only a server failure is returned.
+func Serve(ctx context.Context, ln net.Listener, l *Listener, a *Applier, opt ServeOptions) error {
+	if opt.ApplyEvery <= 0 {
+		opt.ApplyEvery = 5 * time.Second
+	}
+	if opt.ApplyDelay <= 0 {
+		opt.ApplyDelay = 50 * time.Millisecond
+	}
+	if opt.Grace <= 0 {
+		opt.Grace = 30 * time.Second
+	}
+	srv := &http.Server{
+		Handler:           l,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		ErrorLog:          log.New(io.Discard, "", 0), // TLS handshake noise from scanners
+	}
+	served := make(chan error, 1)
+	go func() {
+		var err error
+		if opt.TLSCert != "" || opt.TLSKey != "" {
+			err = srv.ServeTLS(ln, opt.TLSCert, opt.TLSKey)
+		} else {
+			err = srv.Serve(ln)
+		}
+		served <- err
+	}()
+	apply := func(ctx context.Context) {
+		st, err := a.ApplyPending(ctx)
+		if opt.OnApply != nil && (err != nil || st.Applied+st.Quarantined > 0) {
+			opt.OnApply(st, err)
+		}
+	}
+	apply(ctx)
+	tick := time.NewTicker(opt.ApplyEvery)
+	defer tick.Stop()
+	var serveErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case serveErr = <-served:
+			break loop
+		case <-l.Journaled():
+			select {
+			case <-time.After(opt.ApplyDelay):
+			case <-ctx.Done():
+			}
+			apply(ctx)
+		case <-tick.C:
+			apply(ctx)
+		}
+	}
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.Grace)
+	defer cancel()
+	shutErr := srv.Shutdown(stop)
+	if serveErr == nil {
+		serveErr = <-served
+	}
+	apply(stop)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	if serveErr != nil {
+		return fmt.Errorf("webhook listener: %w", serveErr)
+	}
+	if shutErr != nil {
+		return fmt.Errorf("webhook listener: stop: %w", shutErr)
+	}
+	return nil
 }
