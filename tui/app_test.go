@@ -729,3 +729,17 @@ func TestDebugLogGoesToTheInjectedLogger(t *testing.T) {
 		t.Fatal("log output reached the screen")
 	}
 }
+
+func TestEmptyResultIsUsable(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	d.keys("f")
+	d.typeText("key = ALPHA-999")
+	d.keys("enter")
+	d.mustSee("0/39 rows")
+	// Every key on an empty table is harmless.
+	d.keys("j", "k", "G", "g", "ctrl+d", "l", "h", "space", "+", "-", "E", "C", "3", "tab", "s", "s", ">", "enter", "o", "y", "n", "/", "x", "esc", "c", "space", "esc")
+	if len(d.opened)+len(d.copied) != 0 {
+		t.Fatal("open or copy acted on an empty table")
+	}
+	d.mustSee("0/39 rows")
+}

@@ -18,7 +18,6 @@ func NewBuilt(f *lens.Forest, view, filter string, env jql.Env) (*Built, error) 
 		return nil, fmt.Errorf("view %q: %w", view, err)
 	}
 	ft := &forestTree{f: f, v: v}
-	ft.layoutColumns()
 	if strings.TrimSpace(filter) != "" {
 		q, err := jql.Parse(filter)
 		if err != nil {
@@ -38,23 +37,42 @@ func NewBuilt(f *lens.Forest, view, filter string, env jql.Env) (*Built, error) 
 		}
 		ft.subset(keep)
 	}
-	def := f.Definition()
+	return ft.built(), nil
+}
+
+// built wraps the tree as a Built. Switch shares the rows (and the filtered subset) with
+// every view of the same forest, so the table sees the same rows and keeps its state in O(1).
+func (ft *forestTree) built() *Built {
+	ft.layoutColumns()
+	f := ft.f
 	var views []string
-	for _, vd := range def.Views {
+	for _, vd := range f.Definition().Views {
 		views = append(views, vd.Name)
 	}
-	b := &Built{
+	return &Built{
 		Tree:  ft,
 		Views: views,
-		View:  v.Name(),
+		View:  ft.v.Name(),
 		Total: len(f.Rows),
 		Issue: func(row int) *lens.Issue { return f.Rows[ft.row(row)].Issue },
 		Notes: f.Notes,
 		Switch: func(other string) (*Built, error) {
-			return NewBuilt(f, other, filter, env)
+			v, err := f.View(other)
+			if err != nil {
+				return nil, fmt.Errorf("view %q: %w", other, err)
+			}
+			return (&forestTree{f: f, v: v, filtered: ft.filtered, rows: ft.rows, parent: ft.parent, end: ft.end}).built(), nil
 		},
 	}
-	return b, nil
+}
+
+// sameRowsAs reports cheaply that o shows exactly t's rows: the same forest and subset.
+func (t *forestTree) sameRowsAs(o Tree) bool {
+	ot, ok := o.(*forestTree)
+	if !ok || ot.f != t.f || ot.filtered != t.filtered || len(ot.rows) != len(t.rows) {
+		return false
+	}
+	return len(t.rows) == 0 || &ot.rows[0] == &t.rows[0]
 }
 
 // WithColumns returns a copy of d whose view (the default view for "") ends with a column
@@ -94,7 +112,8 @@ type forestTree struct {
 	cols []Column
 	src  []int // per shown column: view column index, or colKey / colSummary
 	// A filtered forest keeps a subset of rows: rows maps shown row -> forest row and parent
-	// and end are recomputed for it. nil rows means all rows, as is.
+	// and end are recomputed for it. Unfiltered, all rows show as they are.
+	filtered    bool
 	rows        []int32
 	parent, end []int32
 }
@@ -126,6 +145,7 @@ func (t *forestTree) layoutColumns() {
 
 // subset keeps the rows marked (an ancestor-closed set) in depth-first order.
 func (t *forestTree) subset(keep []bool) {
+	t.filtered = true
 	n := len(keep)
 	pos := make([]int32, n)
 	before := make([]int32, n+1) // kept rows among the first j
@@ -151,14 +171,14 @@ func (t *forestTree) subset(keep []bool) {
 }
 
 func (t *forestTree) row(i int) int {
-	if t.rows == nil {
+	if !t.filtered {
 		return i
 	}
 	return int(t.rows[i])
 }
 
 func (t *forestTree) Len() int {
-	if t.rows == nil {
+	if !t.filtered {
 		return len(t.f.Rows)
 	}
 	return len(t.rows)
@@ -167,14 +187,14 @@ func (t *forestTree) Len() int {
 func (t *forestTree) Depth(i int) int { return int(t.f.Rows[t.row(i)].Depth) }
 
 func (t *forestTree) Parent(i int) int {
-	if t.rows == nil {
+	if !t.filtered {
 		return int(t.f.Rows[i].Parent)
 	}
 	return int(t.parent[i])
 }
 
 func (t *forestTree) End(i int) int {
-	if t.rows == nil {
+	if !t.filtered {
 		return int(t.f.Rows[i].End)
 	}
 	return int(t.end[i])
