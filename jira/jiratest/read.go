@@ -132,12 +132,26 @@ func (s *Site) projectSearch(w http.ResponseWriter, r *http.Request, c *call) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	ps := s.visibleProjects(c.v.user)
+	q := r.URL.Query()
+	start, _ := strconv.Atoi(q.Get("startAt"))
+	start = max0(min(start, len(ps)))
+	max, err := strconv.Atoi(q.Get("maxResults"))
+	if err != nil || max <= 0 || max > 100 {
+		max = 50
+	}
+	end := min(start+max, len(ps))
 	b := []byte(`{"self":`)
 	b = appendStr(b, c.v.base+r.URL.RequestURI())
-	b = append(b, `,"maxResults":50,"startAt":0,"total":`...)
+	b = append(b, `,"maxResults":`...)
+	b = strconv.AppendInt(b, int64(max), 10)
+	b = append(b, `,"startAt":`...)
+	b = strconv.AppendInt(b, int64(start), 10)
+	b = append(b, `,"total":`...)
 	b = strconv.AppendInt(b, int64(len(ps)), 10)
-	b = append(b, `,"isLast":true,"values":[`...)
-	for k, p := range ps {
+	b = append(b, `,"isLast":`...)
+	b = strconv.AppendBool(b, end == len(ps))
+	b = append(b, `,"values":[`...)
+	for k, p := range ps[start:end] {
 		if k > 0 {
 			b = append(b, ',')
 		}
@@ -468,12 +482,21 @@ func (s *Site) hasPermission(u int, perm *permission, p int, i int32) bool {
 func (s *Site) myPermissions(w http.ResponseWriter, r *http.Request, c *call) {
 	q := r.URL.Query()
 	raw := q.Get("permissions")
-	if raw == "" {
-		writeErrors(w, http.StatusBadRequest, []string{"The 'permissions' query parameter is required."}, nil)
-		return
-	}
 	var asked []*permission
+	if raw == "" {
+		// Cloud requires the list; Data Center answers every permission without one.
+		if s.dialect == dialectCloud {
+			writeErrors(w, http.StatusBadRequest, []string{"The 'permissions' query parameter is required."}, nil)
+			return
+		}
+		for k := range permissions {
+			asked = append(asked, &permissions[k])
+		}
+	}
 	for _, k := range strings.Split(raw, ",") {
+		if raw == "" {
+			break
+		}
 		k = strings.TrimSpace(k)
 		perm, ok := findPermission(k)
 		if !ok {

@@ -416,3 +416,28 @@ func TestLoadUsers(t *testing.T) {
 		t.Error("a duplicate user was accepted")
 	}
 }
+
+func TestProjectsAndPermissionLists(t *testing.T) {
+	f := newFixture(t, Options{Issues: 20})
+	var page struct {
+		Total   int
+		IsLast  bool
+		StartAt int
+		Values  []struct{ Key string }
+	}
+	f.doJSON("alice", "GET", "/rest/api/3/project/search?startAt=1&maxResults=1", nil, 200, &page)
+	if page.Total != 2 || !page.IsLast || len(page.Values) != 1 || page.Values[0].Key != "BETA" {
+		t.Errorf("project search page: %+v", page)
+	}
+	if status, _ := f.do("alice", "GET", "/rest/api/3/mypermissions", nil); status != 400 {
+		t.Errorf("cloud mypermissions without permissions: %d, want 400", status)
+	}
+	dc := newFixture(t, Options{Dialect: dialectDataCenter, Issues: 20})
+	var perms struct {
+		Permissions map[string]struct{ HavePermission bool }
+	}
+	dc.doJSON("bob", "GET", "/rest/api/2/mypermissions?projectKey=ALPHA", nil, 200, &perms)
+	if len(perms.Permissions) != len(permissions) || !perms.Permissions["EDIT_ISSUES"].HavePermission || perms.Permissions["ADMINISTER"].HavePermission {
+		t.Errorf("data center mypermissions without a list: %+v", perms)
+	}
+}
