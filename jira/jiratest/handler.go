@@ -59,6 +59,20 @@ func (s *Site) routes() http.Handler {
 	handle("GET /rest/api/{v}/groups/picker", s.groupsPicker)
 	mux.HandleFunc("POST /rest/webhooks/1.0/webhook", s.authedAny(s.webhookRegister))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// A known path asked with another method is 405, still with Jira's error body.
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); m != r.Method && pattern != "/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeErrors(w, http.StatusMethodNotAllowed, []string{"Method " + r.Method + " is not allowed for " + r.URL.Path + "."}, nil)
+			return
+		}
 		writeErrors(w, http.StatusNotFound, []string{"null for uri: " + r.URL.Path}, nil)
 	})
 	return mux

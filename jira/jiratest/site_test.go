@@ -441,3 +441,23 @@ func TestProjectsAndPermissionLists(t *testing.T) {
 		t.Errorf("data center mypermissions without a list: %+v", perms)
 	}
 }
+
+func TestUnknownRoutes(t *testing.T) {
+	f := newFixture(t, Options{Issues: 10})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"PATCH", "/rest/api/3/issue/ALPHA-1", 405},
+		{"DELETE", "/rest/api/3/myself", 405},
+		{"GET", "/rest/api/3/nothing-here", 404},
+		{"GET", "/rest/api/3/search/jql/extra", 404},
+		{"GET", "/rest/api/latest/myself", 404}, // Cloud serves 2 and 3 only
+	} {
+		status, body := f.do("alice", tc.method, tc.path, nil)
+		var e struct{ ErrorMessages []string }
+		if status != tc.status || json.Unmarshal(body, &e) != nil || len(e.ErrorMessages) != 1 {
+			t.Errorf("%s %s: %d %s, want %d with an ErrorCollection", tc.method, tc.path, status, body, tc.status)
+		}
+	}
+}
