@@ -77,7 +77,7 @@ func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error
 	if err != nil {
 		return nil, err
 	}
-	f := &Forest{def: d, comp: comp, data: data, venv: b.venv, Notes: b.notes, now: b.now}
+	f := &Forest{def: d, comp: comp, data: data, venv: b.venv, Notes: b.notes, now: b.now, idx: b.idx}
 	f.Rows = make([]Row, 0, countNodes(root))
 	f.flatten(root, -1, 0, "", data)
 	return f, nil

@@ -23,6 +23,8 @@ type compiled struct {
 	sprintID string
 	// sortCols is the default view, whose columns sort generators may sort by.
 	sortCols *cview
+	// structure is what generators read of an issue, for Rebuild.
+	structure structure
 }
 
 type cscope struct {
@@ -235,6 +237,7 @@ func (d *Definition) compileWith(cat Catalog) (*compiled, error) {
 	// Sort generators may name the default view's columns, so views compile first.
 	c.sortCols = c.views[d.DefaultView()]
 	c.root = c.scope(e, "", d.Generators, d.Folders)
+	c.structure.collect(c.root)
 	if len(e.out) > 0 {
 		return nil, e.out
 	}

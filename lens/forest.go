@@ -63,7 +63,14 @@ type Forest struct {
 	comp *compiled
 	data *Data
 	venv *valueEnv
-	now  time.Time // the build's clock: Data.Now, or the time of the build
+	now  time.Time  // the build's clock: Data.Now, or the time of the build
+	idx  *dataIndex // the data index the rows were built from, for Rebuild
+	// reused says Rebuild kept the rows of an earlier forest; seeds are that forest's
+	// opened views and dirty the ordinals of the changed issues, so View recomputes only
+	// what the changes touch.
+	reused bool
+	seeds  map[string]*viewSeed
+	dirty  []int32
 
 	groups map[int32]*GroupInfo
 

@@ -3,7 +3,9 @@ package lens
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"time"
 )
 
 // ColumnKind says where a column's values come from.
@@ -324,7 +326,12 @@ func (f *Forest) View(name string) (*View, error) {
 		return nil, fmt.Errorf("lens %q: %w %q; valid: %s", f.def.Name, ErrUnknownView, name, strings.Join(names, ", "))
 	}
 	v := &View{f: f, cv: cv, computed: make([]*colValues, len(cv.cols))}
-	v.compute()
+	if seed := f.seeds[name]; seed != nil && seed.cv == cv {
+		v.computeFrom(seed, f.dirty)
+		delete(f.seeds, name) // keep no reference to the earlier forest's arrays
+	} else {
+		v.compute()
+	}
 	if f.views == nil {
 		f.views = map[string]*View{}
 	}
@@ -473,17 +480,7 @@ func (v *View) compute() {
 		}
 		out := make([]Value, n)
 		for i := range rows {
-			env = issueEnv(rows[i].Issue, v.f.venv, v.f.now, env, col.formula.uses)
-			for k, other := range v.cv.cols {
-				if (other.Kind == ColRollup || other.Kind == ColProgress) && col.formula.uses[other.ID] {
-					x := v.computed[k].at(i)
-					if x.Kind == KindEmpty {
-						env[other.ID] = 0.0
-					} else {
-						env[other.ID] = x.Num
-					}
-				}
-			}
+			env = v.formulaEnv(i, col, env)
 			out[i] = runFormula(col.formula.prog, env)
 		}
 		v.computed[c] = &colValues{vals: out}
@@ -729,4 +726,90 @@ func (c *colValues) at(i int) Value {
 		return c.vals[i]
 	}
 	return Value{Kind: c.kinds[i], Num: c.nums[i]}
+}
+
+// computeFrom fills the view from the same view of the forest Rebuild reused, recomputing
+// only the rows whose values can differ: rows of the changed issues and their ancestors
+// (whose roll-ups include them). Formulas that read "now" are recomputed everywhere when
+// the clock moved.
+func (v *View) computeFrom(seed *viewSeed, changed []int32) {
+	rows := v.f.Rows
+	v.issueBelow = seed.issueBelow // the rows are the same
+	dirty := make([]bool, len(rows))
+	var dirtyRows []int
+	for i := range rows {
+		if o := rows[i].ord; o >= 0 && slices.Contains(changed, o) {
+			for j := i; j >= 0 && !dirty[j]; j = int(rows[j].Parent) {
+				dirty[j] = true
+				dirtyRows = append(dirtyRows, j)
+			}
+		}
+	}
+	slices.Sort(dirtyRows)
+	var stamp []int32
+	for c, col := range v.cv.cols {
+		if col.Kind != ColRollup && col.Kind != ColProgress {
+			continue
+		}
+		if stamp == nil {
+			stamp = make([]int32, len(v.f.data.Issues))
+		}
+		old := seed.computed[c]
+		out := &colValues{nums: slices.Clone(old.nums), kinds: slices.Clone(old.kinds)}
+		for _, i := range dirtyRows {
+			x := v.aggregate(i, col, stamp)
+			out.nums[i], out.kinds[i] = x.Num, x.Kind
+		}
+		v.computed[c] = out
+	}
+	clockMoved := !v.f.now.Equal(seed.now)
+	var env map[string]any
+	for c, col := range v.cv.cols {
+		if col.Kind != ColFormula {
+			continue
+		}
+		if col.formula == nil {
+			v.computed[c] = seed.computed[c]
+			continue
+		}
+		out := slices.Clone(seed.computed[c].vals)
+		redo := dirtyRows
+		if clockMoved && col.formula.uses["now"] {
+			redo = nil
+			for i := range rows {
+				redo = append(redo, i)
+			}
+		}
+		for _, i := range redo {
+			env = v.formulaEnv(i, col, env)
+			out[i] = runFormula(col.formula.prog, env)
+		}
+		v.computed[c] = &colValues{vals: out}
+	}
+}
+
+// formulaEnv fills env for a formula cell of row i: the row's issue fields and the
+// view's roll-up and progress values the formula reads (0 when empty).
+func (v *View) formulaEnv(i int, col *ccol, env map[string]any) map[string]any {
+	env = issueEnv(v.f.Rows[i].Issue, v.f.venv, v.f.now, env, col.formula.uses)
+	for k, other := range v.cv.cols {
+		if (other.Kind == ColRollup || other.Kind == ColProgress) && col.formula.uses[other.ID] {
+			x := v.computed[k].at(i)
+			if x.Kind == KindEmpty {
+				env[other.ID] = 0.0
+			} else {
+				env[other.ID] = x.Num
+			}
+		}
+	}
+	return env
+}
+
+// viewSeed is what Rebuild keeps of an opened view of the forest it reuses: its computed
+// columns, not the forest, so rebuilds do not chain forests in memory.
+type viewSeed struct {
+	cv         *cview
+	computed   []*colValues
+	issueBelow []bool
+	now        time.Time
 }
