@@ -105,8 +105,10 @@
 // # Rebuilds
 //
 // A Definition caches its compiled form (parsed JQL, resolved fields, compiled formulas)
-// per field catalog, and Data caches its index (issues by key, children by parent,
-// links by issue); Data.SetIssue updates one issue and the index in place, so a rebuild
-// after a change redoes only visibility, generators, flattening and the opened view's
-// aggregates.
+// per field catalog, and Data caches its index (issues by key, children by parent, links
+// by issue); Data.SetIssue updates one issue and the index in place. Rebuild(prev, data,
+// visible, before) then keeps prev's rows when no change can move a row (the changed
+// fields are read by no generator, visibility and parent unchanged) and recomputes only
+// the cells of the changed rows and their ancestors in the views prev had opened;
+// otherwise it runs Build, which still reuses the compiled definition and the index.
 package lens
