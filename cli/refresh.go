@@ -72,6 +72,13 @@ func runRefresh(ctx context.Context, g *globals, f refreshFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
+	// Webhook deliveries journaled while no listener was applying them go first: they
+	// are newer than the cache, and the poll below may then fetch less.
+	if rs, rerr := eng.ReplayJournal(ctx); rerr != nil {
+		fmt.Fprintf(g.stderr, "warning: webhook journal not fully applied (it is kept for the next run): %v\n", rerr)
+	} else if !f.quiet && rs.Applied+rs.Quarantined > 0 {
+		fmt.Fprintf(g.stderr, "webhook journal: %d entries applied, %d quarantined\n", rs.Applied, rs.Quarantined)
+	}
 
 	var sums []refresh.Summary
 	step := func(fn func(context.Context) (refresh.Summary, error)) error {

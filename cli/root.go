@@ -90,6 +90,7 @@ func newRoot(g *globals) *cobra.Command {
 		newFakeJiraCmd(g),
 		newSiteCmd(g),
 		newRefreshCmd(g),
+		newWebhookCmd(g),
 		newLensCmd(g),
 		newExportCmd(g),
 	)

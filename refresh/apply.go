@@ -47,7 +47,8 @@ type ApplyStats struct {
 	UsersPurged  int               `json:"users_purged"`
 }
 
-func (s *ApplyStats) add(o ApplyStats) {
+// Add accumulates o into s, for callers totalling many runs.
+func (s *ApplyStats) Add(o ApplyStats) {
 	s.Applied += o.Applied
 	s.Quarantined += o.Quarantined
 	s.Deferred += o.Deferred
@@ -121,7 +122,7 @@ func (a *Applier) ApplyPending(ctx context.Context) (ApplyStats, error) {
 			break
 		}
 		st, settled, err := r.apply(ctx, entries, deferred)
-		total.add(st)
+		total.Add(st)
 		if err != nil {
 			return total, err
 		}
