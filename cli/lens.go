@@ -212,9 +212,13 @@ func showLens(ctx context.Context, out io.Writer, e *lensEnv, name string) error
 		}
 	}
 	if rq := def.RemoteQueries(); len(rq) > 0 {
-		fmt.Fprintln(w, "Remote queries (members come from Jira at refresh time):")
+		fmt.Fprintln(w, "Remote queries (JQL that local evaluation cannot answer by itself):")
 		for _, q := range rq {
-			fmt.Fprintf(w, "  %s\n", q)
+			how := "members come from Jira at refresh time"
+			if strings.Contains(strings.ToLower(q), "opensprints(") {
+				how = "openSprints() is answered from the sprints in the cache"
+			}
+			fmt.Fprintf(w, "  %s\n    %s\n", q, how)
 		}
 	}
 	if openErr != nil {
@@ -295,7 +299,7 @@ func describeColumn(c lens.ColumnDef) string {
 		if over == "" {
 			over = "descendants"
 		}
-		return strings.TrimSpace(fmt.Sprintf("rollup %s %s over %s", c.Rollup.Op, c.Rollup.Field, over)) + title
+		return strings.Join(strings.Fields(fmt.Sprintf("rollup %s %s over %s", c.Rollup.Op, c.Rollup.Field, over)), " ") + title
 	case c.Progress != nil:
 		by := c.Progress.By
 		if by == "" {

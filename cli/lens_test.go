@@ -1,0 +1,300 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"foundation/jira/jiratest"
+	"foundation/store"
+)
+
+// offlineEnv is a profile whose cache was filled by a refresh from a fake site that is
+// gone afterwards: every lens and export command must work from the cache alone.
+func offlineEnv(t *testing.T) *cliEnv {
+	t.Helper()
+	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 150, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site)
+	e := newCLIEnv(t)
+	e.writeConfig(srv.URL, "cloud", "admin", "project in (ALPHA, BETA, GAMMA)")
+	if r := e.run("", "refresh", "--quiet"); r.code != 0 {
+		t.Fatalf("refresh: exit %d\n%s", r.code, r.stderr)
+	}
+	srv.Close()
+	return e
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (e *cliEnv) mustRun(stdin string, args ...string) result {
+	e.t.Helper()
+	r := e.run(stdin, args...)
+	if r.code != 0 {
+		e.t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)
+	}
+	return r
+}
+
+func TestLensCommands(t *testing.T) {
+	e := offlineEnv(t)
+	dir := t.TempDir()
+	roadmap := filepath.Join("..", "examples", "roadmap.yaml")
+	src, err := os.ReadFile(roadmap)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.mustRun("", "lens", "apply", "-f", roadmap)
+	if !has(r.stderr, `lens "Roadmap" created: version 1`) {
+		t.Errorf("apply said %q", r.stderr)
+	}
+	e.mustRun("", "lens", "apply", "-f", filepath.Join("..", "examples", "sprint.yaml"))
+	e.mustRun(string(mustRead(t, filepath.Join("..", "examples", "bugs.yaml"))), "lens", "apply", "-f", "-")
+
+	r = e.mustRun("", "lens", "list", "--json")
+	var infos []lensInfo
+	if err := json.Unmarshal([]byte(r.stdout), &infos); err != nil {
+		t.Fatalf("list --json: %v\n%s", err, r.stdout)
+	}
+	if len(infos) != 3 || infos[0].Name != "Bugs" || infos[1].Name != "Roadmap" || infos[1].Version != 1 || infos[1].Owner != "admin" || !strings.HasPrefix(infos[1].Description, "Epics") {
+		t.Errorf("list --json: %+v", infos)
+	}
+	r = e.mustRun("", "lens", "list")
+	if !strings.HasPrefix(r.stdout, "NAME") || !strings.Contains(r.stdout, "Sprint") {
+		t.Errorf("list:\n%s", r.stdout)
+	}
+
+	r = e.mustRun("", "lens", "show", "Roadmap")
+	for _, want := range []string{"Lens:        Roadmap", "1. insert jql project in (ALPHA, BETA) AND issuetype = Epic", "2. extend by parent, depth 1",
+		"plan (default)", "sp           rollup sum story points over descendants \"SP\"", "remaining    formula sp * (1 - done_sp)", "dates", "Rows:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("show lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = e.mustRun("", "lens", "show", "Sprint")
+	if !strings.Contains(r.stdout, "Remote queries") || !strings.Contains(r.stdout, "sprint in openSprints()") {
+		t.Errorf("show Sprint lacks its remote query:\n%s", r.stdout)
+	}
+	bad := writeFile(t, dir, "formula.yaml", "name: F\ngenerators: [{insert: {jql: \"project = ALPHA\"}}]\nviews:\n  - name: v\n    columns:\n      - field: key\n      - {id: bad, formula: \"points > 0 ? 1 / 0 : 0\"}\n")
+	e.mustRun("", "lens", "apply", "-f", bad)
+	r = e.mustRun("", "lens", "show", "F")
+	if !strings.Contains(r.stdout, "formula error: column bad:") {
+		t.Errorf("show lacks the formula error:\n%s", r.stdout)
+	}
+
+	// export gives the file back; applying it with the version it came from bumps it.
+	r = e.mustRun("", "lens", "export", "Roadmap")
+	if r.stdout != string(src) {
+		t.Errorf("export differs from the applied file:\n%s", r.stdout)
+	}
+	out := filepath.Join(dir, "out.yaml")
+	e.mustRun("", "lens", "export", "Roadmap", "-o", out)
+	if got := mustRead(t, out); string(got) != string(src) {
+		t.Errorf("export -o wrote:\n%s", got)
+	}
+	r = e.mustRun("", "lens", "apply", "-f", out, "--expect-version", "1")
+	if !has(r.stderr, "updated: version 2") {
+		t.Errorf("re-apply said %q", r.stderr)
+	}
+	r = e.run("", "lens", "apply", "-f", out, "--expect-version", "1")
+	if r.code != ExitError || !has(r.stderr, "changed meanwhile: now version 2, expected 1") {
+		t.Errorf("stale apply: exit %d\n%s", r.code, r.stderr)
+	}
+	r = e.run("", "lens", "apply", "-f", out, "--expect-version", "0")
+	if r.code != ExitError || !has(r.stderr, "already exists") {
+		t.Errorf("create-only apply of an existing Lens: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// Bad files: located errors, exit 1, nothing stored.
+	for _, tc := range []struct{ body, want string }{
+		{"name: X\nviews:\n  - name: v\n    columns:\n      - field: key\n      - field: nosuch\n", "x.yaml:6: views[0].columns[1].field: unknown field \"nosuch\""},
+		{"name: X\ngenerators:\n  - extend: {by: cousins}\nviews: [{name: v, columns: [{field: key}]}]\n", "x.yaml:3: generators[0].extend.by: unknown kind \"cousins\"; valid: parent, subtasks, links"},
+		{"name: X\n  bad indent: [\n", "x.yaml:"},
+	} {
+		p := writeFile(t, dir, "x.yaml", tc.body)
+		r = e.run("", "lens", "apply", "-f", p)
+		if r.code != ExitError || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("bad file: exit %d, want 1 with %q in\n%s", r.code, tc.want, r.stderr)
+		}
+	}
+	if r = e.run("", "lens", "export", "X"); r.code != ExitError || !has(r.stderr, "not found") {
+		t.Errorf("a bad file was stored: exit %d %s", r.code, r.stderr)
+	}
+	if r = e.run("", "lens", "apply"); r.code != ExitUsage {
+		t.Errorf("apply without -f: exit %d", r.code)
+	}
+	if r = e.run("", "lens", "apply", "-f", filepath.Join(dir, "missing.yaml")); r.code != ExitError || !has(r.stderr, "no such file") {
+		t.Errorf("missing file: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// delete asks, and refuses without a terminal to ask on.
+	if r = e.run("", "lens", "delete", "Roadmap"); r.code != ExitUsage || !has(r.stderr, "pass --yes") {
+		t.Errorf("delete without --yes: exit %d\n%s", r.code, r.stderr)
+	}
+	e.mustRun("", "lens", "export", "Roadmap")
+	r = e.mustRun("", "lens", "delete", "Roadmap", "--yes")
+	if r = e.run("", "lens", "show", "Roadmap"); r.code != ExitError {
+		t.Errorf("show after delete: exit %d", r.code)
+	}
+	if r = e.run("", "lens", "delete", "Roadmap", "--yes"); r.code != ExitError || !has(r.stderr, "not found") {
+		t.Errorf("delete of a missing Lens: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// Every apply and delete that reached the store is in the audit log.
+	db := e.openCache(t)
+	log, err := db.AuditLog(context.Background(), store.AuditFilter{Target: "Roadmap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, a := range log {
+		actions = append(actions, a.Action+":"+map[bool]string{true: "ok", false: "refused"}[a.Outcome == "ok"])
+	}
+	if got := strings.Join(actions, " "); got != "lens.delete:ok lens.put:refused lens.put:refused lens.put:ok lens.put:ok" {
+		t.Errorf("audit log of Roadmap: %s", got)
+	}
+}
+
+func (e *cliEnv) openCache(t *testing.T) *store.DB {
+	t.Helper()
+	c := e.load()
+	site, err := c.Site("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openCache(context.Background(), site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestExportCommand(t *testing.T) {
+	e := offlineEnv(t)
+	e.mustRun("", "lens", "apply", "-f", filepath.Join("..", "examples", "roadmap.yaml"))
+
+	// Not a terminal: plain TSV by default.
+	r := e.mustRun("", "export", "--lens", "Roadmap")
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if lines[0] != "Depth\tKind\tRow\tKey\tSummary\tStatus\tAssignee\tSP\tDone SP\tOpen\tRemaining" || len(lines) < 10 {
+		t.Fatalf("default export:\n%s", r.stdout)
+	}
+	depths := map[string]int{}
+	for _, l := range lines[1:] {
+		depths[strings.SplitN(l, "\t", 2)[0]]++
+	}
+	if depths["0"] == 0 || depths["1"] == 0 || depths["2"] == 0 {
+		t.Errorf("rows by depth %v: want epics, stories and sub-tasks", depths)
+	}
+
+	tests := []struct {
+		name  string
+		args  []string
+		check func(t *testing.T, out string)
+	}{
+		{"csv", []string{"--format", "csv"}, func(t *testing.T, out string) {
+			recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+			if err != nil || len(recs) != len(lines) || recs[0][2] != "Row" {
+				t.Errorf("csv: %d records, %v", len(recs), err)
+			}
+		}},
+		{"json", []string{"--format", "json", "--view", "dates"}, func(t *testing.T, out string) {
+			var doc struct {
+				Lens, View string
+				Columns    []struct{ ID, Kind string }
+				Rows       []struct {
+					Depth int
+					Kind  string
+					Key   string
+					Cells map[string]struct {
+						Type  string
+						Value any
+					}
+				}
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatalf("json: %v", err)
+			}
+			if doc.Lens != "Roadmap" || doc.View != "dates" || len(doc.Rows) != len(lines)-1 || doc.Rows[0].Key == "" {
+				t.Errorf("json: lens %q view %q, %d rows", doc.Lens, doc.View, len(doc.Rows))
+			}
+			if c := doc.Rows[0].Cells["updated"]; c.Type != "time" {
+				t.Errorf("updated cell %+v, want a typed time", c)
+			}
+		}},
+		{"md", []string{"--format", "md", "--depth", "1"}, func(t *testing.T, out string) {
+			ls := strings.Split(strings.TrimSpace(out), "\n")
+			if !strings.HasPrefix(ls[0], "| Row | Key |") || len(ls) != depths["0"]+2 {
+				t.Errorf("md --depth 1: %d lines, want %d:\n%s", len(ls), depths["0"]+2, out)
+			}
+		}},
+		{"expand 1", []string{"--expand", "1"}, func(t *testing.T, out string) {
+			if n := strings.Count(out, "\n"); n != depths["0"]+depths["1"]+1 {
+				t.Errorf("--expand 1: %d lines, want %d", n, depths["0"]+depths["1"]+1)
+			}
+		}},
+		{"table", []string{"--format", "table", "--expand", "0"}, func(t *testing.T, out string) {
+			ls := strings.Split(strings.TrimSpace(out), "\n")
+			if !strings.HasPrefix(ls[0], "Row") || len(ls) != depths["0"]+1 {
+				t.Errorf("table:\n%s", out)
+			}
+			// Aligned: the Key column starts at the same offset on every line.
+			at := strings.Index(ls[0], "Key")
+			for _, l := range ls[1:] {
+				if len(l) < at || l[at-2:at] != "  " || l[at] == ' ' {
+					t.Errorf("table not aligned at %d:\n%s\n%s", at, ls[0], l)
+					break
+				}
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.mustRun("", append([]string{"export", "--lens", "Roadmap"}, tc.args...)...)
+			tc.check(t, r.stdout)
+		})
+	}
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"export"}, ExitUsage, "--lens NAME is required"},
+		{[]string{"export", "--lens", "Roadmap", "--format", "xml"}, ExitUsage, "valid: csv, tsv, json, md, table"},
+		{[]string{"export", "--lens", "Roadmap", "--view", "nope"}, ExitUsage, `unknown view "nope"; valid: plan, dates`},
+		{[]string{"export", "--lens", "Roadmap", "--expand", "some"}, ExitUsage, "want all or a number"},
+		{[]string{"export", "--lens", "Roadmap", "--depth", "-1"}, ExitUsage, "must not be negative"},
+		{[]string{"export", "--lens", "Nope"}, ExitError, "not found"},
+	} {
+		r := e.run("", tc.args...)
+		if r.code != tc.code || !has(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q in\n%s", tc.args, r.code, tc.code, tc.want, r.stderr)
+		}
+	}
+}
