@@ -93,6 +93,7 @@ func newRoot(g *globals) *cobra.Command {
 		newWebhookCmd(g),
 		newLensCmd(g),
 		newExportCmd(g),
+		newDemoCmd(g),
 	)
 	return root
 }
