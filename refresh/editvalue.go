@@ -1,0 +1,435 @@
+package refresh
+
+// Field resolution and value syntax of the write-back path: a field named as in Lens columns
+// becomes a Jira field id and a kind, a value typed by a person or a script becomes the JSON
+// Jira wants for that kind, and a field's raw JSON becomes text in that same syntax (so an
+// undo can write an old value back through the path a person would use).
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"foundation/jira"
+	"foundation/lens"
+	"foundation/store"
+)
+
+// kind is how a field's value is parsed and sent.
+type kind int
+
+const (
+	kindText     kind = iota // string
+	kindRichText             // string on Data Center and v2, an ADF document on Cloud v3
+	kindNumber
+	kindDate
+	kindDateTime
+	kindOption      // one of the allowed values: priority, select lists, security level...
+	kindMultiOption // several allowed values: components, fix versions, multi-selects
+	kindLabels      // free strings
+	kindUser
+	kindSprint
+	kindParent
+	kindEpicLink
+	kindStatus
+)
+
+// fieldInfo is a resolved field: its Jira id, the name to show and its kind.
+type fieldInfo struct {
+	ID   string
+	Name string
+	Kind kind
+}
+
+// fieldAliases are the spellings of Lens columns and Jira's own names for system fields that
+// the catalog's names alone would miss ("SP", "due", "type"...), by lower-case spelling.
+var fieldAliases = map[string]string{
+	"summary": "summary", "description": "description", "environment": "environment",
+	"status": "status", "priority": "priority", "resolution": "resolution",
+	"assignee": "assignee", "reporter": "reporter", "labels": "labels", "label": "labels",
+	"components": "components", "component": "components",
+	"fixversions": "fixVersions", "fixversion": "fixVersions", "fix versions": "fixVersions", "fix version": "fixVersions",
+	"versions": "versions", "affects versions": "versions",
+	"duedate": "duedate", "due": "duedate", "due date": "duedate",
+	"parent": "parent", "security": "security", "security level": "security",
+	"issuetype": "issuetype", "type": "issuetype",
+}
+
+// wellKnownAliases name the site-specific custom fields by role.
+func wellKnownAliases(wk store.WellKnown) map[string]string {
+	m := map[string]string{}
+	if wk.StoryPoints != "" {
+		m["story points"], m["storypoints"], m["sp"], m["points"] = wk.StoryPoints, wk.StoryPoints, wk.StoryPoints, wk.StoryPoints
+	}
+	if wk.Sprint != "" {
+		m["sprint"] = wk.Sprint
+	}
+	if wk.EpicLink != "" {
+		m["epic link"], m["epiclink"], m["epic"] = wk.EpicLink, wk.EpicLink, wk.EpicLink
+	}
+	if wk.Rank != "" {
+		m["rank"] = wk.Rank
+	}
+	return m
+}
+
+// resolveField finds a field by Lens column name, Jira name or id in the cached catalog.
+func resolveField(name string, cat []lens.Field, wk store.WellKnown) (fieldInfo, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" {
+		return fieldInfo{}, fmt.Errorf("empty field name")
+	}
+	if strings.HasPrefix(n, "cf[") && strings.HasSuffix(n, "]") {
+		n = "customfield_" + strings.TrimSpace(n[3:len(n)-1])
+	}
+	id := ""
+	if a, ok := wellKnownAliases(wk)[n]; ok {
+		id = a
+	} else if a, ok := fieldAliases[n]; ok {
+		id = a
+	}
+	var f *lens.Field
+	if id != "" {
+		if i := slices.IndexFunc(cat, func(c lens.Field) bool { return c.ID == id }); i >= 0 {
+			f = &cat[i]
+		}
+	}
+	if f == nil && id == "" {
+		if i := slices.IndexFunc(cat, func(c lens.Field) bool { return strings.EqualFold(c.ID, n) }); i >= 0 {
+			f = &cat[i]
+		} else {
+			var hits []int
+			for i := range cat {
+				if strings.EqualFold(cat[i].Name, strings.TrimSpace(name)) {
+					hits = append(hits, i)
+				}
+			}
+			switch len(hits) {
+			case 0:
+				return fieldInfo{}, fmt.Errorf("unknown field %q", name)
+			case 1:
+				f = &cat[hits[0]]
+			default:
+				ids := make([]string, len(hits))
+				for k, i := range hits {
+					ids[k] = cat[i].ID
+				}
+				return fieldInfo{}, fmt.Errorf("field name %q is ambiguous; use one of the ids %s", name, strings.Join(ids, ", "))
+			}
+		}
+	}
+	if f == nil {
+		// A system field the catalog does not list (an empty cache): its id is its name.
+		f = &lens.Field{ID: id, Name: id}
+	}
+	return fieldInfo{ID: f.ID, Name: f.Name, Kind: kindOf(*f, wk)}, nil
+}
+
+// kindOf picks a field's kind from its catalog schema; editmeta may refine it.
+func kindOf(f lens.Field, wk store.WellKnown) kind {
+	switch {
+	case f.ID == "status":
+		return kindStatus
+	case f.ID == "parent":
+		return kindParent
+	case f.ID == "labels":
+		return kindLabels
+	case f.ID == "description" || f.ID == "environment":
+		return kindRichText
+	case f.ID == "duedate":
+		return kindDate
+	case f.ID == "assignee" || f.ID == "reporter":
+		return kindUser
+	case f.ID == "components" || f.ID == "fixVersions" || f.ID == "versions":
+		return kindMultiOption
+	case f.ID == "priority" || f.ID == "resolution" || f.ID == "security" || f.ID == "issuetype":
+		return kindOption
+	case f.ID == wk.Sprint || f.SchemaCustom == "com.pyxis.greenhopper.jira:gh-sprint":
+		return kindSprint
+	case f.ID == wk.EpicLink || f.SchemaCustom == "com.pyxis.greenhopper.jira:gh-epic-link":
+		return kindEpicLink
+	case strings.HasSuffix(f.SchemaCustom, ":textarea"):
+		return kindRichText
+	}
+	switch f.SchemaType {
+	case "number":
+		return kindNumber
+	case "date":
+		return kindDate
+	case "datetime":
+		return kindDateTime
+	case "user":
+		return kindUser
+	case "option", "priority", "resolution", "securitylevel", "version", "component", "option-with-child":
+		return kindOption
+	case "array":
+		switch f.SchemaItems {
+		case "string":
+			return kindLabels
+		case "user":
+			return kindMultiOption // user pickers need allowed values too; rare on edit screens
+		}
+		return kindMultiOption
+	}
+	return kindText
+}
+
+// allowed is one allowed value of an option field, from editmeta.
+type allowed struct {
+	ID   string
+	Name string // name, or value for custom select options
+}
+
+func allowedValues(f jira.EditField) []allowed {
+	out := make([]allowed, 0, len(f.AllowedValues))
+	for _, raw := range f.AllowedValues {
+		var v struct {
+			ID    json.RawMessage `json:"id"`
+			Name  string          `json:"name"`
+			Value string          `json:"value"`
+		}
+		if json.Unmarshal(raw, &v) != nil {
+			continue
+		}
+		id := strings.Trim(string(v.ID), `"`)
+		name := v.Name
+		if name == "" {
+			name = v.Value
+		}
+		out = append(out, allowed{ID: id, Name: name})
+	}
+	return out
+}
+
+func allowedNames(vals []allowed) string {
+	names := make([]string, len(vals))
+	for i, v := range vals {
+		names[i] = v.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// pickAllowed matches a value by name (case-insensitive) or id.
+func pickAllowed(vals []allowed, text string) (allowed, bool) {
+	t := strings.TrimSpace(text)
+	for _, v := range vals {
+		if strings.EqualFold(v.Name, t) {
+			return v, true
+		}
+	}
+	for _, v := range vals {
+		if v.ID == t {
+			return v, true
+		}
+	}
+	return allowed{}, false
+}
+
+// isNone reports whether a value clears the field.
+func isNone(text string) bool {
+	t := strings.TrimSpace(text)
+	return t == "" || strings.EqualFold(t, "none")
+}
+
+// splitList splits a multi-value: comma separated; "+x" adds, "-x" removes, plain items set
+// the whole list. Mixing plain items with +/- is refused: it has no single meaning.
+func splitList(text string) (set, add, remove []string, isSet bool, err error) {
+	if isNone(text) {
+		return nil, nil, nil, true, nil
+	}
+	for _, part := range strings.Split(text, ",") {
+		p := strings.TrimSpace(part)
+		switch {
+		case p == "":
+			continue
+		case strings.HasPrefix(p, "+"):
+			add = append(add, strings.TrimSpace(p[1:]))
+		case strings.HasPrefix(p, "-"):
+			remove = append(remove, strings.TrimSpace(p[1:]))
+		default:
+			set = append(set, p)
+		}
+	}
+	if len(set) > 0 && len(add)+len(remove) > 0 {
+		return nil, nil, nil, false, fmt.Errorf("mix of plain values and +/- changes in %q: either list the whole set or only +add/-remove", text)
+	}
+	return set, add, remove, len(add)+len(remove) == 0, nil
+}
+
+// parseDate reads a date: YYYY-MM-DD, today, tomorrow, yesterday, or a signed offset from
+// today in days, weeks or months (+3d, -1w, +2m).
+func parseDate(text string, now time.Time) (time.Time, error) {
+	t := strings.ToLower(strings.TrimSpace(text))
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	switch t {
+	case "today":
+		return today, nil
+	case "tomorrow":
+		return today.AddDate(0, 0, 1), nil
+	case "yesterday":
+		return today.AddDate(0, 0, -1), nil
+	}
+	if len(t) >= 3 && (t[0] == '+' || t[0] == '-') {
+		n, err := strconv.Atoi(t[1 : len(t)-1])
+		if err == nil && n >= 0 && n <= 100000 {
+			if t[0] == '-' {
+				n = -n
+			}
+			switch t[len(t)-1] {
+			case 'd':
+				return today.AddDate(0, 0, n), nil
+			case 'w':
+				return today.AddDate(0, 0, 7*n), nil
+			case 'm':
+				return today.AddDate(0, n, 0), nil
+			case 'y':
+				return today.AddDate(n, 0, 0), nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("relative date %q: want +Nd, -Nw, +Nm or +Ny", text)
+	}
+	d, err := time.ParseInLocation(time.DateOnly, t, now.Location())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD, today, tomorrow, yesterday or +3d/-1w/+2m", text)
+	}
+	return d, nil
+}
+
+// adfDoc wraps plain text in an ADF document, one paragraph per line block.
+func adfDoc(text string) map[string]any {
+	var content []any
+	for _, para := range strings.Split(text, "\n\n") {
+		if strings.TrimSpace(para) == "" {
+			continue
+		}
+		content = append(content, map[string]any{"type": "paragraph", "content": []any{map[string]any{"type": "text", "text": para}}})
+	}
+	if content == nil {
+		content = []any{}
+	}
+	return map[string]any{"type": "doc", "version": 1, "content": content}
+}
+
+// renderRaw turns a field's raw JSON into text in the value syntax: what parsing that text
+// would write back. Users are rendered by id (accountId or name) so the text resolves to
+// the same user.
+func renderRaw(k kind, raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	switch k {
+	case kindRichText, kindText:
+		return jira.ADFText(raw)
+	case kindNumber:
+		var f float64
+		if json.Unmarshal(raw, &f) == nil {
+			return strconv.FormatFloat(f, 'f', -1, 64)
+		}
+	case kindDate, kindEpicLink:
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	case kindDateTime:
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	case kindUser:
+		var u jira.User
+		if json.Unmarshal(raw, &u) == nil {
+			return u.ID()
+		}
+	case kindParent:
+		var p struct {
+			Key string `json:"key"`
+		}
+		if json.Unmarshal(raw, &p) == nil {
+			return p.Key
+		}
+	case kindStatus, kindOption:
+		return optionName(raw)
+	case kindLabels:
+		var ls []string
+		if json.Unmarshal(raw, &ls) == nil {
+			return strings.Join(ls, ",")
+		}
+	case kindMultiOption:
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) == nil {
+			names := make([]string, 0, len(items))
+			for _, it := range items {
+				names = append(names, optionName(it))
+			}
+			return strings.Join(names, ",")
+		}
+	case kindSprint:
+		var sps []sprintRef
+		if json.Unmarshal(raw, &sps) == nil {
+			var names []string
+			for _, sp := range sps {
+				if sp.State != "closed" {
+					names = append(names, sp.Name)
+				}
+			}
+			return strings.Join(names, ",")
+		}
+	}
+	return string(raw)
+}
+
+func optionName(raw json.RawMessage) string {
+	var o struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	}
+	if json.Unmarshal(raw, &o) == nil {
+		if o.Name != "" {
+			return o.Name
+		}
+		return o.Value
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// sprintRef is a sprint as the sprint field holds it.
+type sprintRef struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	State string `json:"state"`
+}
+
+// sameValue compares two renderings of a field, ignoring list order and case of names.
+func sameValue(k kind, a, b string) bool {
+	if k == kindLabels || k == kindMultiOption || k == kindSprint {
+		split := func(s string) []string {
+			var out []string
+			for _, p := range strings.Split(s, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, strings.ToLower(p))
+				}
+			}
+			slices.Sort(out)
+			return out
+		}
+		return slices.Equal(split(a), split(b))
+	}
+	if k == kindNumber {
+		fa, ea := strconv.ParseFloat(a, 64)
+		fb, eb := strconv.ParseFloat(b, 64)
+		if ea == nil && eb == nil {
+			return math.Abs(fa-fb) < 1e-9
+		}
+	}
+	return a == b
+}
