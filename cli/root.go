@@ -94,6 +94,8 @@ func newRoot(g *globals) *cobra.Command {
 		newLensCmd(g),
 		newExportCmd(g),
 		newDemoCmd(g),
+		newEditCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }
