@@ -26,15 +26,20 @@ type Viewer struct {
 	// Dialect is the site's ("cloud" or "datacenter"): Epic Link children are followed on
 	// Data Center only.
 	Dialect string
+	// DisplayName and Profile label the viewer in messages; Aliases are the other ids the
+	// viewer goes by in ACL user principals and owners (Data Center user name, email).
+	// ResolveViewer and RecallViewer (grants.go) fill them.
+	DisplayName string
+	Profile     string
+	Aliases     []string
 }
 
 // visibility is the viewer's permission predicate, applied by lens.Build before anything
-// else, so no row, count, roll-up or export can show an issue the viewer may not browse.
-// This is the seam issue 7 fills from the viewer's stored grants (fail closed, with notes
-// saying why rows are hidden). Until then every cached issue is visible: nil tells
-// lens.Build so.
-func visibility(_ context.Context, _ *store.DB, _ Viewer) (visible func(*lens.Issue) bool, notes []string, err error) {
-	return nil, nil, nil
+// else, so no row, count, roll-up or export can show an issue the viewer may not browse:
+// the viewer's stored grants, failing closed (grants.go). Grants expire by the wall clock,
+// whatever clock the build's formulas use.
+func visibility(ctx context.Context, db *store.DB, v Viewer) (visible func(*lens.Issue) bool, st VisibilityStatus, err error) {
+	return Visibility(ctx, db, v, time.Now())
 }
 
 // OpenOptions adjust OpenLens.
@@ -63,6 +68,11 @@ type Opened struct {
 	Seq int64
 	// Notes are the build's caveats (remote JQL without members, hidden rows...).
 	Notes []string
+	// Access is the viewer's level on the Lens (at least view, or OpenLens refuses).
+	Access Access
+	// Visibility says whether the viewer's permissions could be verified; when Degraded,
+	// rows are hidden for that reason and Notes say why (export exits 3).
+	Visibility VisibilityStatus
 
 	viewer  Viewer
 	opt     OpenOptions
@@ -78,9 +88,12 @@ func OpenLens(ctx context.Context, db *store.DB, name string, v Viewer, opt Open
 	if err != nil {
 		return nil, err
 	}
-	def, err := lens.Parse(name, []byte(st.YAML))
+	def, err := parseStored(st)
 	if err != nil {
-		return nil, fmt.Errorf("stored lens %q: %w", name, err)
+		return nil, err
+	}
+	if err := RequireAccess(def, v, lens.LevelView, ActionOpen); err != nil {
+		return nil, err
 	}
 	if opt.Adjust != nil {
 		if def, err = opt.Adjust(def); err != nil {
@@ -107,7 +120,7 @@ func OpenLens(ctx context.Context, db *store.DB, name string, v Viewer, opt Open
 	if withRaw {
 		data.OpenSprints = openSprints(data)
 	}
-	o := &Opened{Stored: st, Def: def, Data: data, Seq: snap.Seq, viewer: v, opt: opt, withRaw: withRaw}
+	o := &Opened{Stored: st, Def: def, Data: data, Seq: snap.Seq, Access: AccessOf(def, v), viewer: v, opt: opt, withRaw: withRaw}
 	if err := o.build(ctx, db); err != nil {
 		return nil, err
 	}
@@ -116,7 +129,7 @@ func OpenLens(ctx context.Context, db *store.DB, name string, v Viewer, opt Open
 
 // build runs lens.Build with the viewer's visibility and computes the requested view.
 func (o *Opened) build(ctx context.Context, db *store.DB) error {
-	visible, notes, err := visibility(ctx, db, o.viewer)
+	visible, vst, err := visibility(ctx, db, o.viewer)
 	if err != nil {
 		return fmt.Errorf("open lens %q: visibility: %w", o.Stored.Name, err)
 	}
@@ -128,8 +141,10 @@ func (o *Opened) build(ctx context.Context, db *store.DB) error {
 	if err != nil {
 		return fmt.Errorf("lens %q: %w", o.Stored.Name, err)
 	}
-	o.Forest, o.View = f, view
-	o.Notes = append(notes, f.Notes...)
+	o.Forest, o.View, o.Visibility = f, view, vst
+	// Visibility notes are made after the build: it is the build that meets the issues
+	// whose grants are missing.
+	o.Notes = append(vst.Notes(time.Now()), f.Notes...)
 	return nil
 }
 
@@ -151,10 +166,12 @@ func (o *Opened) Update(ctx context.Context, db *store.DB) (*Opened, error) {
 	if err != nil {
 		return nil, fmt.Errorf("update lens %q: %w", o.Stored.Name, err)
 	}
-	if len(changes) == 0 {
+	// Grants that expired since the build hide their rows now, without waiting for a change.
+	expired := !o.Visibility.Expires.IsZero() && !time.Now().Before(o.Visibility.Expires)
+	if len(changes) == 0 && !expired {
 		return o, nil
 	}
-	reopen := len(changes) > maxIncremental
+	reopen := expired || len(changes) > maxIncremental
 	users := false
 	var keys []string
 	seen := map[string]bool{}
@@ -193,7 +210,7 @@ func (o *Opened) Update(ctx context.Context, db *store.DB) (*Opened, error) {
 			return nil, fmt.Errorf("update lens %q: %w", o.Stored.Name, err)
 		}
 	}
-	n := &Opened{Stored: o.Stored, Def: o.Def, Data: o.Data, Seq: last, viewer: o.viewer, opt: o.opt, withRaw: o.withRaw}
+	n := &Opened{Stored: o.Stored, Def: o.Def, Data: o.Data, Seq: last, Access: o.Access, viewer: o.viewer, opt: o.opt, withRaw: o.withRaw}
 	if err := n.build(ctx, db); err != nil {
 		return nil, err
 	}
@@ -301,8 +318,13 @@ type AppliedLens struct {
 // must not exist yet). The source is stored verbatim, comments included, so ExportLens
 // gives back the file as written. Bad files are lens.DefinitionErrors naming file, line and
 // field, and change nothing; a stale expectVersion is *store.LensConflictError. Every
-// attempt that reaches the store is audited as "lens.put" by actor.
-func ApplyLens(ctx context.Context, db *store.DB, filename string, src []byte, actor string, expectVersion int64) (AppliedLens, error) {
+// attempt that reaches the store is audited as "lens.put" by the viewer.
+//
+// The Lens ACL applies: creating needs a known viewer, who owns the Lens when the file names
+// no owner; replacing needs generators access, or control when the owner or ACL change
+// (also audited as "acl.change"). Refusals are *AccessError, audited too.
+func ApplyLens(ctx context.Context, db *store.DB, filename string, src []byte, v Viewer, expectVersion int64) (AppliedLens, error) {
+	actor := actorOf(v)
 	def, err := lens.Parse(filename, src)
 	if err != nil {
 		return AppliedLens{}, err
@@ -325,8 +347,19 @@ func ApplyLens(ctx context.Context, db *store.DB, filename string, src []byte, a
 	if expect == AnyVersion {
 		expect = before.Version
 	}
-	l := store.Lens{Name: def.Name, YAML: string(src), Owner: def.Owner, UpdatedBy: actor}
-	version, err := db.PutLens(ctx, l, expect)
+	owner := def.Owner
+	if owner == "" {
+		owner = before.Owner // the record keeps the creator when the file names no owner
+	}
+	if owner == "" {
+		owner = v.User
+	}
+	l := store.Lens{Name: def.Name, YAML: string(src), Owner: owner, UpdatedBy: actor}
+	aclMoved, err := mayApply(before, def, owner, v)
+	var version int64
+	if err == nil {
+		version, err = db.PutLens(ctx, l, expect)
+	}
 	outcome := "ok"
 	if err != nil {
 		outcome = err.Error()
@@ -336,6 +369,9 @@ func ApplyLens(ctx context.Context, db *store.DB, filename string, src []byte, a
 	if aerr := auditLensChange(ctx, db, "lens.put", actor, def.Name, before, after, outcome); aerr != nil && err == nil {
 		err = aerr
 	}
+	if err == nil && aclMoved != nil {
+		err = auditACL(ctx, db, actor, def.Name, aclMoved[0], aclMoved[1], "ok")
+	}
 	if err != nil {
 		return AppliedLens{}, fmt.Errorf("apply %s: %w", filename, err)
 	}
@@ -343,18 +379,28 @@ func ApplyLens(ctx context.Context, db *store.DB, filename string, src []byte, a
 }
 
 // ExportLens returns the stored definition as applied, which ApplyLens reads back as the
-// same definition, and the stored record (version, owner, updated).
-func ExportLens(ctx context.Context, db *store.DB, name string) ([]byte, store.Lens, error) {
+// same definition, and the stored record (version, owner, updated). The viewer needs view
+// access (*AccessError otherwise).
+func ExportLens(ctx context.Context, db *store.DB, name string, v Viewer) ([]byte, store.Lens, error) {
 	l, err := db.Lens(ctx, name)
 	if err != nil {
+		return nil, store.Lens{}, err
+	}
+	def, err := parseStored(l)
+	if err != nil {
+		return nil, store.Lens{}, err
+	}
+	if err := RequireAccess(def, v, lens.LevelView, ActionExport); err != nil {
 		return nil, store.Lens{}, err
 	}
 	return []byte(l.YAML), l, nil
 }
 
 // DeleteLens removes the stored Lens if its version is expectVersion (AnyVersion: any),
-// audited as "lens.delete" by actor.
-func DeleteLens(ctx context.Context, db *store.DB, name, actor string, expectVersion int64) error {
+// audited as "lens.delete" by the viewer, who needs control (*AccessError otherwise,
+// audited too).
+func DeleteLens(ctx context.Context, db *store.DB, name string, v Viewer, expectVersion int64) error {
+	actor := actorOf(v)
 	before, err := db.Lens(ctx, name)
 	if err != nil {
 		return err
@@ -363,7 +409,13 @@ func DeleteLens(ctx context.Context, db *store.DB, name, actor string, expectVer
 	if expect == AnyVersion {
 		expect = before.Version
 	}
-	err = db.DeleteLens(ctx, name, expect)
+	def, err := parseStored(before)
+	if err == nil {
+		err = RequireAccess(def, v, lens.LevelControl, ActionDelete)
+	}
+	if err == nil {
+		err = db.DeleteLens(ctx, name, expect)
+	}
 	outcome := "ok"
 	if err != nil {
 		outcome = err.Error()

@@ -105,9 +105,10 @@ func benchCache(b *testing.B, issues []lens.Issue) (*store.DB, string) {
 			b.Fatal(err)
 		}
 	}
-	if _, err := refresh.ApplyLens(ctx, db, "bench.yaml", []byte(benchLensYAML), "bench", refresh.AnyVersion); err != nil {
+	if _, err := refresh.ApplyLens(ctx, db, "bench.yaml", []byte(benchLensYAML), benchViewer, refresh.AnyVersion); err != nil {
 		b.Fatal(err)
 	}
+	grantAll(b, db, benchViewer, issues, time.Hour)
 	return db, path
 }
 
@@ -172,7 +173,7 @@ func BenchmarkOpenLens100k(b *testing.B) {
 	for b.Loop() {
 		floor += scanFloor(b, sqlDB, len(issues))
 		start := time.Now()
-		o, err := refresh.OpenLens(ctx, db, "Bench", refresh.Viewer{}, refresh.OpenOptions{})
+		o, err := refresh.OpenLens(ctx, db, "Bench", benchViewer, refresh.OpenOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -196,7 +197,7 @@ func liveBytesPerRow(b *testing.B, ctx context.Context, db *store.DB, rows int) 
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	o, err := refresh.OpenLens(ctx, db, "Bench", refresh.Viewer{}, refresh.OpenOptions{})
+	o, err := refresh.OpenLens(ctx, db, "Bench", benchViewer, refresh.OpenOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func BenchmarkLensUpdateOneChange(b *testing.B) {
 	db, path := benchCache(b, issues)
 	sqlDB := openFloorDB(b, path)
 	ctx := context.Background()
-	o, err := refresh.OpenLens(ctx, db, "Bench", refresh.Viewer{}, refresh.OpenOptions{})
+	o, err := refresh.OpenLens(ctx, db, "Bench", benchViewer, refresh.OpenOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -55,12 +55,13 @@ func refreshedCache(t *testing.T, dialect string, issues int) *store.DB {
 	if _, err := eng.Full(ctx); err != nil {
 		t.Fatal(err)
 	}
+	clients.Store(db, c)
 	return db
 }
 
 func apply(t *testing.T, db *store.DB, file string, src []byte) refresh.AppliedLens {
 	t.Helper()
-	a, err := refresh.ApplyLens(context.Background(), db, file, src, "tester", refresh.AnyVersion)
+	a, err := refresh.ApplyLens(context.Background(), db, file, src, adminViewer(t, db), refresh.AnyVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestOpenLensGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			db := dbs[tc.dialect]
 			a := apply(t, db, tc.name+".yaml", tc.src)
-			o, err := refresh.OpenLens(context.Background(), db, a.Name, refresh.Viewer{Dialect: tc.dialect}, refresh.OpenOptions{Now: lensNow})
+			o, err := refresh.OpenLens(context.Background(), db, a.Name, adminViewer(t, db), refresh.OpenOptions{Now: lensNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +233,7 @@ func TestOpenLensGolden(t *testing.T) {
 		})
 	}
 	t.Run("formula errors", func(t *testing.T) {
-		o, err := refresh.OpenLens(context.Background(), dbs["cloud"], "Column filter", refresh.Viewer{}, refresh.OpenOptions{Now: lensNow})
+		o, err := refresh.OpenLens(context.Background(), dbs["cloud"], "Column filter", adminViewer(t, dbs["cloud"]), refresh.OpenOptions{Now: lensNow})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,22 +250,31 @@ func TestApplyExportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := refresh.ApplyLens(ctx, db, "roadmap.yaml", src, "alice", 0)
+	// Everyone past the creator holds control through the role the example grants it to.
+	as := func(user string) refresh.Viewer {
+		v := refresh.Viewer{Dialect: "cloud"}
+		v.User = user
+		if user != "alice" {
+			v.Roles = []string{"ALPHA/Administrators"}
+		}
+		return v
+	}
+	a, err := refresh.ApplyLens(ctx, db, "roadmap.yaml", src, as("alice"), 0)
 	if err != nil || a.Version != 1 || !a.Created || a.Name != "Roadmap" {
 		t.Fatalf("create: %+v, %v", a, err)
 	}
-	out, st, err := refresh.ExportLens(ctx, db, "Roadmap")
+	out, st, err := refresh.ExportLens(ctx, db, "Roadmap", as("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(out, src) || st.Version != 1 || st.UpdatedBy != "alice" || st.Owner != "admin" {
 		t.Errorf("export differs from the applied file or record %+v", st)
 	}
-	a, err = refresh.ApplyLens(ctx, db, "exported.yaml", out, "bob", 1)
+	a, err = refresh.ApplyLens(ctx, db, "exported.yaml", out, as("bob"), 1)
 	if err != nil || a.Version != 2 || a.Created {
 		t.Fatalf("re-apply: %+v, %v", a, err)
 	}
-	out2, _, err := refresh.ExportLens(ctx, db, "Roadmap")
+	out2, _, err := refresh.ExportLens(ctx, db, "Roadmap", as("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,22 +286,22 @@ func TestApplyExportRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		expect, actual int64
 	}{{1, 2}, {0, 2}, {5, 2}} {
-		_, err := refresh.ApplyLens(ctx, db, "x.yaml", src, "carol", tc.expect)
+		_, err := refresh.ApplyLens(ctx, db, "x.yaml", src, as("carol"), tc.expect)
 		var conflict *store.LensConflictError
 		if !errors.As(err, &conflict) || conflict.Expected != tc.expect || conflict.Actual != tc.actual {
 			t.Errorf("apply expecting version %d: %v, want a conflict with version %d", tc.expect, err, tc.actual)
 		}
 	}
-	if _, st, _ := refresh.ExportLens(ctx, db, "Roadmap"); st.Version != 2 || st.UpdatedBy != "bob" {
+	if _, st, _ := refresh.ExportLens(ctx, db, "Roadmap", as("alice")); st.Version != 2 || st.UpdatedBy != "bob" {
 		t.Errorf("a refused apply changed the Lens: %+v", st)
 	}
-	if err := refresh.DeleteLens(ctx, db, "Roadmap", "dave", 1); err == nil {
+	if err := refresh.DeleteLens(ctx, db, "Roadmap", as("dave"), 1); err == nil {
 		t.Error("delete of a stale version succeeded")
 	}
-	if err := refresh.DeleteLens(ctx, db, "Roadmap", "dave", 2); err != nil {
+	if err := refresh.DeleteLens(ctx, db, "Roadmap", as("dave"), 2); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := refresh.ExportLens(ctx, db, "Roadmap"); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := refresh.ExportLens(ctx, db, "Roadmap", as("alice")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("export after delete: %v", err)
 	}
 	log, err := db.AuditLog(ctx, store.AuditFilter{Target: "Roadmap"})
@@ -306,11 +316,11 @@ func TestApplyExportRoundTrip(t *testing.T) {
 		}
 		got = append(got, e.Actor+" "+e.Action+" "+outcome)
 	}
-	want := "dave lens.delete ok|dave lens.delete refused|carol lens.put refused|carol lens.put refused|carol lens.put refused|bob lens.put ok|alice lens.put ok"
+	want := "dave lens.delete ok|dave lens.delete refused|carol lens.put refused|carol lens.put refused|carol lens.put refused|bob lens.put ok|alice acl.change ok|alice lens.put ok"
 	if strings.Join(got, "|") != want {
 		t.Errorf("audit log:\n%s\nwant\n%s", strings.Join(got, "|"), want)
 	}
-	if log[len(log)-1].Before != nil || !strings.Contains(string(log[len(log)-1].After), `"version":1`) {
+	if log[len(log)-1].Action != "lens.put" || log[len(log)-1].Before != nil || !strings.Contains(string(log[len(log)-1].After), `"version":1`) {
 		t.Errorf("create audit before %s after %s", log[len(log)-1].Before, log[len(log)-1].After)
 	}
 }
@@ -330,13 +340,14 @@ func TestApplyBadFiles(t *testing.T) {
 		{"unknown generator kind", "name: x\ngenerators:\n  - explode: {}\n", "bad.yaml:3"},
 		{"no name", "views: [{name: v, columns: [{field: key}]}]\n", "name: a Lens needs a name"},
 	}
+	admin := adminViewer(t, db) // its grant check writes to the feed: before the baseline
 	before, err := db.LastChange(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := refresh.ApplyLens(ctx, db, "bad.yaml", []byte(tc.src), "alice", refresh.AnyVersion)
+			_, err := refresh.ApplyLens(ctx, db, "bad.yaml", []byte(tc.src), admin, refresh.AnyVersion)
 			var des lens.DefinitionErrors
 			if !errors.As(err, &des) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want DefinitionErrors with %q", err, tc.want)
@@ -371,7 +382,7 @@ func TestUpdateFollowsTheFeed(t *testing.T) {
 	}
 	apply(t, db, "roadmap.yaml", src)
 	opt := refresh.OpenOptions{Now: lensNow}
-	o, err := refresh.OpenLens(ctx, db, "Roadmap", refresh.Viewer{}, opt)
+	o, err := refresh.OpenLens(ctx, db, "Roadmap", adminViewer(t, db), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +419,7 @@ func TestUpdateFollowsTheFeed(t *testing.T) {
 	if n == o || n.Data != o.Data || n.Seq <= o.Seq {
 		t.Errorf("an issue change did not take the incremental path (new data %v, seq %d -> %d)", n.Data != o.Data, o.Seq, n.Seq)
 	}
-	fresh, err := refresh.OpenLens(ctx, db, "Roadmap", refresh.Viewer{}, opt)
+	fresh, err := refresh.OpenLens(ctx, db, "Roadmap", adminViewer(t, db), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,11 +452,11 @@ func TestUpdateFollowsTheFeed(t *testing.T) {
 func TestOpenLensErrors(t *testing.T) {
 	ctx := context.Background()
 	db := refreshedCache(t, "cloud", 20)
-	if _, err := refresh.OpenLens(ctx, db, "nope", refresh.Viewer{}, refresh.OpenOptions{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := refresh.OpenLens(ctx, db, "nope", adminViewer(t, db), refresh.OpenOptions{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing Lens: %v", err)
 	}
 	apply(t, db, "b.yaml", []byte("name: B\nviews: [{name: v, columns: [{field: key}]}]\n"))
-	if _, err := refresh.OpenLens(ctx, db, "B", refresh.Viewer{}, refresh.OpenOptions{View: "w"}); !errors.Is(err, lens.ErrUnknownView) {
+	if _, err := refresh.OpenLens(ctx, db, "B", adminViewer(t, db), refresh.OpenOptions{View: "w"}); !errors.Is(err, lens.ErrUnknownView) {
 		t.Errorf("unknown view: %v", err)
 	}
 }
