@@ -26,6 +26,7 @@ import (
 	"foundation/examples"
 	"foundation/jira"
 	"foundation/jira/jiratest"
+	"foundation/lens"
 	"foundation/refresh"
 	"foundation/store"
 )
@@ -168,7 +169,7 @@ func runDemo(ctx context.Context, g *globals, f demoFlags) (err error) {
 	}
 	defer func() { err = errors.Join(err, db.Close()) }()
 
-	actor, err := fillDemoCache(ctx, &dg, admin, db)
+	actor, err := fillDemoCache(ctx, admin, db)
 	if err != nil {
 		return err
 	}
@@ -179,9 +180,13 @@ func runDemo(ctx context.Context, g *globals, f demoFlags) (err error) {
 	if err != nil {
 		return err
 	}
+	v, err := checkDemoGrants(ctx, &dg, viewer, db)
+	if err != nil {
+		return err
+	}
 
 	if f.noTUI || !stdoutTerminal(g.stdout) {
-		if err := printDemoSummary(ctx, &dg, viewer, db, site.base, f.as); err != nil {
+		if err := printDemoSummary(ctx, &dg, v, db, site.base, f.as); err != nil {
 			return err
 		}
 		if f.serve != "" {
@@ -460,39 +465,66 @@ func demoClient(ctx context.Context, g *globals, cfg *config.Config, profile str
 // fillDemoCache refreshes the cache as the service profile, with progress on stderr: a
 // full sync the first time, a poll when a kept cache is reused. It returns the service
 // identity, which the sample Lenses are applied as.
-func fillDemoCache(ctx context.Context, g *globals, admin *demoConn, db *store.DB) (string, error) {
+func fillDemoCache(ctx context.Context, admin *demoConn, db *store.DB) (refresh.Viewer, error) {
 	me, err := admin.client.Myself(ctx)
 	if err != nil {
-		return "", fmt.Errorf("demo: sign in as admin: %w", err)
+		return refresh.Viewer{}, fmt.Errorf("demo: sign in as admin: %w", err)
 	}
 	if err := rememberIdentityIn(ctx, db, admin.site, me, admin.client.Dialect()); err != nil {
-		return "", err
+		return refresh.Viewer{}, err
 	}
 	eng, err := refresh.New(admin.client, db, refresh.Options{Site: admin.site.Name, Scope: admin.site.Scope, Progress: admin.prog.update})
 	if err != nil {
-		return "", fmt.Errorf("demo: %w", err)
+		return refresh.Viewer{}, fmt.Errorf("demo: %w", err)
 	}
 	s, err := eng.Auto(ctx)
 	admin.prog.done(s, err)
 	if err != nil {
-		return "", refreshError(ctx, admin.site.Name, s, err)
+		return refresh.Viewer{}, refreshError(ctx, admin.site.Name, s, err)
 	}
-	return me.ID(), nil
+	v, err := refresh.ResolveViewer(ctx, admin.client, db, admin.site.Name)
+	if err != nil {
+		return refresh.Viewer{}, fmt.Errorf("demo: %w", err)
+	}
+	return v, nil
+}
+
+// checkDemoGrants asks the fake site what the viewer may browse, so the TUI shows the
+// viewer's share of a cache the service profile filled: alice sees ALPHA and BETA with
+// their Internal issues, bob ALPHA only, admin everything.
+func checkDemoGrants(ctx context.Context, g *globals, viewer *demoConn, db *store.DB) (refresh.Viewer, error) {
+	v, _, err := resolveViewer(ctx, viewer.site, viewer.client, db)
+	if err != nil {
+		return v, fmt.Errorf("demo: %w", err)
+	}
+	st, err := refresh.CheckGrants(ctx, viewer.client, db, v, viewer.site.PermissionTTL)
+	if err != nil {
+		return v, fmt.Errorf("demo: permissions of %s: %w", viewer.site.Name, err)
+	}
+	fmt.Fprintf(g.stderr, "permissions of %s: %d projects and %d secured issues checked, %d granted, %d denied\n",
+		v.DisplayName, st.Projects, st.Issues, st.Granted, st.Denied)
+	return v, nil
 }
 
 // applyDemoLenses installs the sample Lenses. A kept cache that has them already keeps its
 // versions, with whatever the user changed in them.
-func applyDemoLenses(ctx context.Context, g *globals, db *store.DB, actor string) error {
+func applyDemoLenses(ctx context.Context, g *globals, db *store.DB, actor refresh.Viewer) error {
 	files, err := examples.Files()
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	for _, f := range files {
-		a, err := refresh.ApplyLens(ctx, db, f.Name, f.Data, actor, 0)
-		var conflict *store.LensConflictError
-		if errors.As(err, &conflict) {
-			continue
+		def, err := lens.Parse(f.Name, f.Data)
+		if err != nil {
+			return fmt.Errorf("demo: sample Lens %s: %w", f.Name, err)
 		}
+		switch _, err := db.Lens(ctx, def.Name); {
+		case err == nil:
+			continue
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("demo: sample Lens %s: %w", f.Name, err)
+		}
+		a, err := refresh.ApplyLens(ctx, db, f.Name, f.Data, actor, 0)
 		if err != nil {
 			return fmt.Errorf("demo: sample Lens %s: %w", f.Name, err)
 		}
@@ -503,11 +535,7 @@ func applyDemoLenses(ctx context.Context, g *globals, db *store.DB, actor string
 
 // printDemoSummary is the demo without a terminal: what the cache holds and each Lens as
 // the viewer sees it, tab-separated on stdout.
-func printDemoSummary(ctx context.Context, g *globals, viewer *demoConn, db *store.DB, base, as string) error {
-	v, _, err := resolveViewer(ctx, viewer.site, viewer.client, db)
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
+func printDemoSummary(ctx context.Context, g *globals, v refresh.Viewer, db *store.DB, base, as string) error {
 	counts, err := db.Counts(ctx)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -535,11 +563,11 @@ func printDemoSummary(ctx context.Context, g *globals, viewer *demoConn, db *sto
 	return nil
 }
 
-// printDemoReuse tells how to come back to a kept demo.
+// printDemoReuse tells how to come back to a kept demo. Its token stays unprinted even
+// though it is the fake site's: the variable is named, and where the value comes from.
 func printDemoReuse(w io.Writer, dir, as string) {
-	fmt.Fprintf(w, "The demo is kept in %s. Run it again (same site address, the cache is polled, not refilled):\n", dir)
+	fmt.Fprintf(w, "The demo is kept in %s. Run it again (same site address; the cache is polled, not refilled):\n", dir)
 	fmt.Fprintf(w, "  foundation demo --keep %s\n", dir)
-	fmt.Fprintf(w, "or open the kept cache offline with the TUI:\n")
-	fmt.Fprintf(w, "  %s=%s-token XDG_CACHE_HOME=%s FOUNDATION_CONFIG=%s foundation\n",
-		demoTokenEnv, as, filepath.Join(dir, "cache"), filepath.Join(dir, "config.yaml"))
+	fmt.Fprintf(w, "or open the kept cache offline in the TUI, with %s set to %s's token on the fake site (NAME-token):\n", demoTokenEnv, as)
+	fmt.Fprintf(w, "  XDG_CACHE_HOME=%s FOUNDATION_CONFIG=%s foundation\n", filepath.Join(dir, "cache"), filepath.Join(dir, "config.yaml"))
 }
