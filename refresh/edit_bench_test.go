@@ -161,4 +161,3 @@ func BenchmarkEditOverhead(b *testing.B) {
 	b.ReportMetric(float64(tSet-tFloor)/float64(tPut), "overhead-of-put")
 	b.ReportMetric(float64(tSet-tFloor-tStore)/float64(tPut), "own-overhead-of-put")
 }
-
