@@ -72,6 +72,8 @@ const (
 	modeHelp
 	modeColumns
 	modeHomeFilter
+	modeEdit   // a cell editor is open
+	modeDialog // a conflict, a move warning or a bulk summary waits for a key
 )
 
 // App is the root Bubble Tea model.
@@ -113,6 +115,8 @@ type App struct {
 	seqKnown   bool
 	flashGen   int
 	quitting   bool
+
+	edit editState // inline editing (editing.go); inert when the backend cannot edit
 }
 
 // lensState is the open Lens.
@@ -238,7 +242,8 @@ func New(ctx context.Context, opt Options) (*App, error) {
 	// cursor marks the spot instead (View places it).
 	in.SetVirtualCursor(!opt.NoColor)
 	a := &App{ctx: ctx, opt: opt, keys: opt.Keymap, th: NewTheme(true, opt.NoColor), log: opt.Logger,
-		width: 80, height: 24, mouse: !opt.NoMouse, input: in}
+		width: 80, height: 24, mouse: !opt.NoMouse, input: in,
+		edit: editState{pend: map[int]*pendingEdit{}, marks: map[string]bool{}}}
 	return a, nil
 }
 
@@ -485,6 +490,37 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, nil
 	case tea.KeyPressMsg:
 		return a, a.onKey(msg)
+	case editMetaMsg:
+		return a, a.onEditMeta(msg)
+	case suggestTickMsg:
+		if msg.seq == a.edit.sugSeq && a.edit.cell != nil {
+			return a, a.suggestNow()
+		}
+		return a, nil
+	case suggestMsg:
+		if msg.seq == a.edit.sugSeq && a.edit.cell != nil {
+			if msg.err != nil {
+				a.edit.cell.errText = "completion: " + msg.err.Error()
+			} else {
+				a.edit.cell.setSuggestions(msg.items)
+			}
+		}
+		return a, nil
+	case setMsg:
+		return a, a.onSet(msg)
+	case historyMsg:
+		return a, a.onHistory(msg)
+	case bulkMsg:
+		return a, a.onBulk(msg)
+	case bulkTickMsg:
+		if a.edit.bulk != nil {
+			return a, a.bulkTick() // keep redrawing the progress until the bulk edit ends
+		}
+		return a, nil
+	case movePlanMsg:
+		return a, a.onMovePlan(msg)
+	case moveMsg:
+		return a, a.onMove(msg)
 	}
 	return a, nil
 }
@@ -546,6 +582,7 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 		a.screen = screenLens
 		a.mode = modeNormal
 		a.message = ""
+		a.edit.marks, a.edit.cut, a.edit.anchor = map[string]bool{}, nil, ""
 	default:
 		ls := a.lens
 		ls.built, ls.base, ls.view, ls.filter = b, b.Tree, b.View, msg.req.Filter
@@ -558,6 +595,7 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 			cmds = append(cmds, a.flash(msg.keys))
 		}
 	}
+	a.afterBuild()
 	a.layout()
 	return tea.Batch(cmds...)
 }

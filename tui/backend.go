@@ -62,6 +62,9 @@ type Built struct {
 	Total int      // rows before the filter (what the status bar shows after the slash)
 	// Issue returns the issue on a row of Tree, nil for group and folder rows.
 	Issue func(row int) *lens.Issue
+	// Group says what a group row stands for (moving a row into it rewrites that field);
+	// nil for other rows. May be nil: rows cannot then be moved into groups.
+	Group func(row int) *lens.GroupInfo
 	// Links returns the cached links touching an issue (for the detail pane); may be nil.
 	Links func(key string) []lens.Link
 	// Text renders a field's raw JSON (ADF documents included) as plain text; nil uses the

@@ -55,6 +55,7 @@ func (ft *forestTree) built() *Built {
 		View:  ft.v.Name(),
 		Total: len(f.Rows),
 		Issue: func(row int) *lens.Issue { return f.Rows[ft.row(row)].Issue },
+		Group: func(row int) *lens.GroupInfo { return f.Group(ft.row(row)) },
 		Notes: f.Notes,
 		Switch: func(other string) (*Built, error) {
 			v, err := f.View(other)
@@ -125,6 +126,13 @@ const (
 
 func (t *forestTree) layoutColumns() {
 	vc := t.v.Columns()
+	// The view's definition says which columns are plain fields (editable cells).
+	var defCols []lens.ColumnDef
+	for _, vd := range t.f.Definition().Views {
+		if vd.Name == t.v.Name() {
+			defCols = vd.Columns
+		}
+	}
 	t.cols = []Column{{Title: "Key", Frozen: true}}
 	t.src = []int{colKey}
 	hasSummary := false
@@ -134,11 +142,15 @@ func (t *forestTree) layoutColumns() {
 		}
 	}
 	if !hasSummary {
-		t.cols = append(t.cols, Column{Title: "Summary", Frozen: true})
+		t.cols = append(t.cols, Column{Title: "Summary", Frozen: true, Field: "summary"})
 		t.src = append(t.src, colSummary)
 	}
 	for i, c := range vc {
-		t.cols = append(t.cols, Column{Title: c.Title, Frozen: c.ID == "summary", Right: c.Align == lens.AlignRight})
+		col := Column{Title: c.Title, Frozen: c.ID == "summary", Right: c.Align == lens.AlignRight}
+		if c.Kind == lens.ColField && len(defCols) == len(vc) {
+			col.Field = defCols[i].Field
+		}
+		t.cols = append(t.cols, col)
 		t.src = append(t.src, i)
 	}
 }

@@ -52,7 +52,21 @@ const (
 	ActSelect        Action = "select"
 	ActToggleMouse   Action = "toggle-mouse"
 	ActClearFilter   Action = "clear-filter"
+	ActEdit          Action = "edit-cell"
+	ActUndo          Action = "undo"
+	ActRedo          Action = "redo"
+	ActMark          Action = "mark-row"
+	ActVisual        Action = "mark-range"
+	ActBulkSet       Action = "set-on-marked"
+	ActCut           Action = "cut-row"
+	ActPaste         Action = "paste-row"
+	ActIndent        Action = "indent-row"
+	ActOutdent       Action = "outdent-row"
 )
+
+// groupEdit is the help group of the actions that write to Jira: hidden, with their keys
+// falling through to other bindings, when the backend cannot edit.
+const groupEdit = "Edit"
 
 // Binding is one entry of the keymap: the action, the group it is listed under in help, and
 // the keys with their help text.
@@ -76,7 +90,9 @@ func bind(a Action, group, desc string, keys ...string) Binding {
 	return Binding{Action: a, Group: group, Binding: key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))}
 }
 
-// DefaultKeymap is the built-in key map.
+// DefaultKeymap is the built-in key map. Order matters where bindings share a key: the
+// first available one wins, so the edit bindings (enter, space) come before detail and
+// expand/collapse, which take those keys when the backend cannot edit.
 func DefaultKeymap() *Keymap {
 	return &Keymap{bindings: []Binding{
 		bind(ActUp, "Move", "move up", "k", "up"),
@@ -87,9 +103,19 @@ func DefaultKeymap() *Keymap {
 		bind(ActHalfUp, "Move", "half a page up", "ctrl+u", "pgup"),
 		bind(ActColLeft, "Move", "column to the left", "shift+tab", "H"),
 		bind(ActColRight, "Move", "column to the right", "tab", "L"),
+		bind(ActEdit, groupEdit, "edit the cell (enter on a field column)", "enter", "e", "f2"),
+		bind(ActUndo, groupEdit, "undo the last edit, bulk edit or move", "u"),
+		bind(ActRedo, groupEdit, "redo", "ctrl+r"),
+		bind(ActMark, groupEdit, "mark or unmark the row", "space"),
+		bind(ActVisual, groupEdit, "mark a range: from here to where the next V is pressed", "V"),
+		bind(ActBulkSet, groupEdit, "set the cursor column's field on the marked rows", "="),
+		bind(ActCut, groupEdit, "cut the row (to paste under another)", "x"),
+		bind(ActPaste, groupEdit, "paste the cut row under the cursor row or group", "p"),
+		bind(ActIndent, groupEdit, "move the row under the row above it", "alt+right", "ctrl+right"),
+		bind(ActOutdent, groupEdit, "move the row up a level", "alt+left", "ctrl+left"),
 		bind(ActCollapse, "Tree", "collapse / go to parent", "h", "left"),
 		bind(ActExpand, "Tree", "expand", "l", "right"),
-		bind(ActToggle, "Tree", "expand or collapse", "space"),
+		bind(ActToggle, "Tree", "expand or collapse", "space", "z"),
 		bind(ActExpandSubtree, "Tree", "expand subtree", "+"),
 		bind(ActCollapseSub, "Tree", "collapse subtree", "-"),
 		bind(ActExpandAll, "Tree", "expand all", "E"),
@@ -149,8 +175,15 @@ func (e *UnknownActionError) Error() string {
 
 // Lookup returns the action bound to the key press.
 func (k *Keymap) Lookup(msg tea.KeyPressMsg) (Action, bool) {
+	return k.LookupAvailable(msg, nil)
+}
+
+// LookupAvailable returns the first action bound to the key press that is available (nil
+// available: all are), so a key shared by an edit action and another falls through to the
+// other when the backend cannot edit.
+func (k *Keymap) LookupAvailable(msg tea.KeyPressMsg, available func(Binding) bool) (Action, bool) {
 	for _, b := range k.bindings {
-		if key.Matches(msg, b.Binding) {
+		if key.Matches(msg, b.Binding) && (available == nil || available(b)) {
 			return b.Action, true
 		}
 	}
@@ -170,10 +203,16 @@ func (k *Keymap) Binding(a Action) (Binding, bool) {
 }
 
 // HelpLines renders the help screen text, grouped, from the bindings themselves.
-func (k *Keymap) HelpLines() []string {
+func (k *Keymap) HelpLines() []string { return k.helpLines(nil) }
+
+// helpLines renders help for the available bindings (nil: all).
+func (k *Keymap) helpLines(available func(Binding) bool) []string {
 	var out []string
 	var group string
 	for _, b := range k.bindings {
+		if available != nil && !available(b) {
+			continue
+		}
 		if b.Group != group {
 			if group != "" {
 				out = append(out, "")

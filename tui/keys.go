@@ -21,8 +21,12 @@ func (a *App) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return a.onHelpKey(msg)
 	case modeColumns:
 		return a.onColumnsKey(msg)
+	case modeEdit:
+		return a.onEditKey(msg)
+	case modeDialog:
+		return a.onDialogKey(msg)
 	}
-	act, ok := a.keys.Lookup(msg)
+	act, ok := a.keys.LookupAvailable(msg, a.available)
 	if !ok {
 		return nil
 	}
@@ -51,6 +55,13 @@ func (a *App) do(act Action, keyText string) tea.Cmd {
 	}
 	if a.screen == screenHome {
 		return a.doHome(act)
+	}
+	if b, ok := a.keys.Binding(act); ok && b.Group == groupEdit {
+		if !a.available(b) {
+			a.notice("this profile cannot edit from here", true)
+			return nil
+		}
+		return a.doEdit(act, keyText)
 	}
 	return a.doLens(act, keyText)
 }
@@ -195,6 +206,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 			}
 		}
 	case ActHome:
+		a.edit.marks, a.edit.cut, a.edit.anchor = map[string]bool{}, nil, ""
 		save := a.savePrefs()
 		a.screen, a.lens = screenHome, nil
 		a.buildSeq++ // drop answers for the Lens just left
@@ -202,6 +214,12 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 		return save
 	case ActBack:
 		switch {
+		case a.edit.anchor != "" || a.edit.cut != nil || len(a.edit.marks) > 0:
+			a.edit.anchor, a.edit.cut = "", nil
+			a.edit.marks = map[string]bool{}
+			t.SetMarks(a.edit.marks)
+			t.SetCut("")
+			a.notice("marks and cut cleared", false)
 		case ls.search != "":
 			ls.search = ""
 			t.SetQuery("")
@@ -337,7 +355,7 @@ func (a *App) acceptInput() tea.Cmd {
 }
 
 func (a *App) onHelpKey(msg tea.KeyPressMsg) tea.Cmd {
-	act, _ := a.keys.Lookup(msg)
+	act, _ := a.keys.LookupAvailable(msg, a.available)
 	switch {
 	case msg.String() == "esc" || act == ActHelp || act == ActQuit:
 		a.mode = modeNormal
@@ -384,7 +402,7 @@ type chooserItem struct {
 
 func (a *App) onColumnsKey(msg tea.KeyPressMsg) tea.Cmd {
 	items := a.chooserItems()
-	act, _ := a.keys.Lookup(msg)
+	act, _ := a.keys.LookupAvailable(msg, a.available)
 	switch {
 	case msg.String() == "esc" || msg.String() == "enter" || act == ActChooseColumns || act == ActQuit:
 		a.mode = modeNormal
@@ -396,7 +414,7 @@ func (a *App) onColumnsKey(msg tea.KeyPressMsg) tea.Cmd {
 		a.colCursor = 0
 	case act == ActBottom:
 		a.colCursor = max(len(items)-1, 0)
-	case act == ActToggle || msg.String() == "x":
+	case act == ActToggle || act == ActMark || msg.String() == "x":
 		if a.colCursor >= len(items) {
 			return nil
 		}
@@ -456,6 +474,9 @@ func (a *App) filterPalette(v string) {
 		}})
 	}
 	for _, b := range a.keys.Bindings() {
+		if !a.available(b) {
+			continue
+		}
 		label := string(b.Action)
 		if !fuzzy(q, label+" "+b.Help().Desc) {
 			continue

@@ -30,6 +30,31 @@ type Table struct {
 
 	query string          // search text highlighted in cells
 	flash map[string]bool // row ids drawn with the flash style
+
+	// Editing: values being written, drawn over the cells (row id -> column -> text);
+	// marked rows; the row cut for a move.
+	overlay map[string]map[int]string
+	marks   map[string]bool
+	cutID   string
+}
+
+// SetOverlay sets the pending values drawn over cells, by row id and column.
+func (t *Table) SetOverlay(ov map[string]map[int]string) { t.overlay = ov }
+
+// SetMarks sets the marked rows (by id); the table keeps the map, the caller owns it.
+func (t *Table) SetMarks(m map[string]bool) { t.marks = m }
+
+// SetCut sets the row cut for a move ("" for none).
+func (t *Table) SetCut(id string) { t.cutID = id }
+
+// visIndexOfID is the visible index of the row with id, -1 when it is not visible.
+func (t *Table) visIndexOfID(id string) int {
+	for k, r := range t.vis {
+		if t.tree.ID(int(r)) == id {
+			return k
+		}
+	}
+	return -1
 }
 
 // NewTable returns a table over tree with only the roots visible.
@@ -670,14 +695,29 @@ func (t *Table) View(th *Theme) string {
 		row := int(t.vis[k])
 		cur := k == t.cursor
 		id := t.tree.ID(row)
+		mark := " "
+		switch {
+		case t.cutID != "" && id == t.cutID:
+			mark = "✂"
+		case t.marks[id]:
+			mark = "●"
+		}
 		if cur {
-			b.WriteString(th.paintNamed("cursor", th.Cursor, "▌ "))
+			b.WriteString(th.paintNamed("cursor", th.Cursor, "▌"+mark))
+		} else if mark != " " {
+			b.WriteString(" " + th.paintNamed("marked", th.Marked, mark))
 		} else {
 			b.WriteString("  ")
 		}
+		ov := t.overlay[id]
 		for _, c := range lay.shown {
 			cell := t.tree.Cell(row, c)
 			text := cell.Text
+			pending := false
+			if v, ok := ov[c]; ok {
+				// A value on its way to Jira: shown, marked as not yet there.
+				text, pending = "✎ "+v, true
+			}
 			w := lay.width[c]
 			if c == 0 {
 				g := t.guide(row)
@@ -687,6 +727,8 @@ func (t *Table) View(th *Theme) string {
 			}
 			txt := pad(text, w, cols[c].Right)
 			switch {
+			case pending:
+				b.WriteString(th.paintNamed("pending", th.Pending, txt))
 			case cur:
 				b.WriteString(th.paintNamed("cursor", th.Cursor, txt))
 			case t.flash[id]:

@@ -15,6 +15,8 @@ type Theme struct {
 
 	Title, Header, HeaderCursor, Cursor, Guide, Muted, Accent, Good, Warn, Bad,
 	Match, Flash, Error, Status, StatusKey, Selected, Border lipgloss.Style
+	// Pending is a value being written to Jira; Marked the multi-select mark.
+	Pending, Marked lipgloss.Style
 
 	// sgr caches each style's escape sequences. Rendering through lipgloss per cell is the
 	// bulk of a frame's cost; wrapping text in a cached prefix and suffix is a concatenation.
@@ -81,6 +83,8 @@ func NewTheme(dark, noColor bool) *Theme {
 	t.StatusKey = bg("#E8E8E8", "#262626").Foreground(ld(lipgloss.Color("#5A3FC0"), lipgloss.Color("#B9A7FF"))).Bold(true)
 	t.Selected = c("#5A3FC0", "#B9A7FF").Bold(true)
 	t.Border = c("#BBBBBB", "#444444")
+	t.Pending = c("#9A6700", "#E3B341").Italic(true).Underline(true)
+	t.Marked = c("#5A3FC0", "#B9A7FF").Bold(true)
 	return t
 }
 

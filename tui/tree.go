@@ -26,6 +26,9 @@ type Column struct {
 	Title  string
 	Frozen bool // stays on screen while the other columns scroll sideways
 	Right  bool // right-aligned (numbers)
+	// Field is the Jira field a plain field column shows, as the Lens names it; "" for the
+	// key column, roll-ups, progress and formulas, which cannot be edited.
+	Field string
 }
 
 // Tone is a cell's semantic color; the theme decides what it looks like.

@@ -20,7 +20,14 @@ func (a *App) View() tea.View {
 	if a.lens != nil {
 		v.WindowTitle = "Foundation · " + a.lens.info.Name
 	}
-	if c := a.input.Cursor(); c != nil {
+	if a.mode == modeEdit && a.edit.cell != nil {
+		if c := a.edit.cell.input.Cursor(); c != nil {
+			// The editor's input is its second line, after "› ".
+			c.X += 2
+			c.Y = a.height - 1 - len(a.promptLines()) + 1
+			v.Cursor = c
+		}
+	} else if c := a.input.Cursor(); c != nil {
 		x, y := a.inputOrigin()
 		c.X += x
 		c.Y = y
@@ -149,6 +156,9 @@ func (a *App) statusLine() string {
 		parts = append(parts, fmt.Sprintf("%d Lenses", len(a.lenses)))
 	}
 	parts = append(parts, "refreshed "+a.age(st.LastRefresh))
+	if b := a.edit.bulk; b != nil {
+		parts = append(parts, b.String())
+	}
 	if a.refreshing || st.Refreshing {
 		parts = append(parts, "refreshing…")
 	}
@@ -191,6 +201,10 @@ func (a *App) promptLines() []string {
 		return []string{first, a.th.Render(a.th.Muted, "enter keeps the filter · esc restores the previous one")}
 	case modeHomeFilter:
 		return []string{homeFilterPrompt + a.input.View()}
+	case modeEdit, modeDialog:
+		if l := a.editPromptLines(); l != nil {
+			return l
+		}
 	}
 	if a.message != "" {
 		st := a.th.Muted
@@ -201,6 +215,9 @@ func (a *App) promptLines() []string {
 	}
 	if a.screen == screenHome {
 		return []string{a.th.Render(a.th.Muted, "enter open · / filter · : commands · ? help · q quit")}
+	}
+	if a.editor() != nil {
+		return []string{a.th.Render(a.th.Muted, "enter edit · space mark · u undo · x/p move · d detail · / search · f filter · ? help")}
 	}
 	return []string{a.th.Render(a.th.Muted, "h/l fold · / search · f filter · v view · s sort · enter detail · : cmds · ? help")}
 }
@@ -363,7 +380,7 @@ func (a *App) renderTableAndDetail(avail int) []string {
 
 func (a *App) renderHelp(avail int) []string {
 	lines := []string{a.th.Render(a.th.Title, "Keys") + a.th.Render(a.th.Muted, "  (esc closes; remap any action in config under keys:)")}
-	help := a.keys.HelpLines()
+	help := a.keys.helpLines(a.available)
 	// Two columns when the terminal is wide enough for them.
 	if a.width >= 100 {
 		half := (len(help) + 1) / 2

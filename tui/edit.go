@@ -1,0 +1,249 @@
+package tui
+
+// Inline editing: what a Backend must offer for the TUI to edit cells, bulk-set a field on
+// selected rows, undo and redo, and move rows in the Lens's structure. A Backend that does
+// not implement Editor gets a read-only TUI: the edit keys are hidden from help and the
+// palette, and their keys fall through to what they did before (enter: detail, space:
+// expand or collapse).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"foundation/jql"
+	"foundation/lens"
+)
+
+// Editor is the optional half of a Backend that writes to Jira. Every method may be called
+// from a command goroutine and must honour ctx. Values are text in the write-back path's
+// value syntax (`foundation edit` takes the same): "none" or "" clears, lists are comma
+// separated with +add/-remove, dates take YYYY-MM-DD, today or +3d/-1w/+2m.
+type Editor interface {
+	// EditMeta says how field (a Lens column's field, by name or id) of issue key is edited:
+	// its kind, the allowed values (transitions' target statuses for status) and its value
+	// now. A field the viewer may not edit comes back as an error saying why.
+	EditMeta(ctx context.Context, key, field string) (FieldEdit, error)
+	// Suggest completes query for field: labels from the cache, assignable users from Jira,
+	// issue keys from the cache for parent. The TUI debounces it (~250ms).
+	Suggest(ctx context.Context, key, field, query string) ([]Suggestion, error)
+	// Set writes one value. A change in Jira after opt.Base comes back as *ConflictError
+	// (unless opt.Overwrite), a refused value as *FieldError with Jira's message.
+	Set(ctx context.Context, key, field, value string, opt SetOptions) (EditResult, error)
+	// Undo and Redo replay the session's newest step (an edit, a bulk edit or a move) with
+	// the same conflict check; they return what was written.
+	Undo(ctx context.Context) ([]EditResult, error)
+	Redo(ctx context.Context) ([]EditResult, error)
+	// Bulk sets field on every issue in keys (one undo step), reporting each finished issue
+	// to progress, which may be called from several goroutines.
+	Bulk(ctx context.Context, keys []string, field, value string, progress func(done, total int)) (BulkResult, error)
+	// PlanMove says how Move would write a move and warns when the Lens's generators would
+	// put the row back elsewhere (implement it with the package's PlanMove).
+	PlanMove(ctx context.Context, req MoveRequest) (MovePlan, error)
+	// Move re-parents a row (rewriting parent, Epic Link or a link) or moves it into
+	// another group (rewriting the grouped field), as PlanMove describes.
+	Move(ctx context.Context, req MoveRequest) (EditResult, error)
+}
+
+// FieldKind picks the cell editor.
+type FieldKind string
+
+const (
+	KindText        FieldKind = "text"
+	KindNumber      FieldKind = "number"
+	KindDate        FieldKind = "date"
+	KindSelect      FieldKind = "select"      // one of Allowed: priority, single selects
+	KindMultiSelect FieldKind = "multiselect" // labels, components, versions
+	KindUser        FieldKind = "user"
+	KindSprint      FieldKind = "sprint"
+	KindParent      FieldKind = "parent"
+	KindStatus      FieldKind = "status" // Allowed are the statuses Jira's transitions reach
+)
+
+// FieldEdit is how one field of one issue is edited.
+type FieldEdit struct {
+	Field    string // what Set takes (the id, or the name asked for)
+	Name     string // shown in the editor's title
+	Kind     FieldKind
+	Allowed  []string // selects, multi-selects, sprints and statuses; nil when free
+	Current  string   // the value now, in the value syntax
+	Required bool     // the field cannot be cleared
+	// Screens lists, per target status (KindStatus only), the fields the transition screen
+	// requires; the TUI asks for them after the status is picked.
+	Screens map[string][]ScreenField
+}
+
+// ScreenField is a field a transition screen asks for.
+type ScreenField struct {
+	Field   string
+	Name    string
+	Allowed []string // nil for free text
+}
+
+// SetOptions adjust one Set.
+type SetOptions struct {
+	// Base is the issue's updated in the copy the user saw when the edit began: Jira
+	// changed since means a conflict. Zero skips the check.
+	Base time.Time
+	// Overwrite writes even over a conflicting change (the conflict dialog's answer).
+	Overwrite bool
+	// Screen holds transition screen values by field (KindStatus).
+	Screen map[string]string
+}
+
+// EditResult is one applied edit.
+type EditResult struct {
+	Key, Field string
+	Old, New   string
+	Unchanged  bool // the value was already there: nothing written
+}
+
+// BulkResult is what a bulk edit did, per issue.
+type BulkResult struct {
+	Changed []EditResult
+	Failed  []BulkFailure
+}
+
+// BulkFailure is one issue a bulk edit did not change.
+type BulkFailure struct {
+	Key string
+	Err error
+}
+
+// ConflictError says Jira changed the field after the edit's base. The TUI shows both
+// values and asks: overwrite (Set again with Overwrite) or keep theirs.
+type ConflictError struct {
+	Key, Field   string
+	Theirs, Mine string
+	When         time.Time // when theirs was written; zero when unknown
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s %s changed in Jira: theirs %q, yours %q", e.Key, e.Field, e.Theirs, e.Mine)
+}
+
+// FieldError is a value refused for a field; Message is Jira's own words for it.
+type FieldError struct {
+	Key, Field string
+	Message    string
+	Missing    []string // fields a transition screen requires that were not given
+}
+
+func (e *FieldError) Error() string { return e.Key + " " + e.Field + ": " + e.Message }
+
+// RowRef names a row of the Lens for a move: an issue (Key) or a group (Group), or the top
+// level when both are empty.
+type RowRef struct {
+	Key   string
+	Group *lens.GroupInfo
+}
+
+func (r RowRef) String() string {
+	switch {
+	case r.Key != "":
+		return r.Key
+	case r.Group != nil && r.Group.None:
+		return "(none)"
+	case r.Group != nil:
+		return r.Group.Value
+	}
+	return "the top level"
+}
+
+// MoveRequest moves issue Key from under From to under To in Lens (the Lens's ID).
+type MoveRequest struct {
+	Lens     string
+	Key      string
+	From, To RowRef
+}
+
+// MovePlan is how a move is written and what the user is told before it.
+type MovePlan struct {
+	By string // "parent", "links" or "group"
+	// LinkType and Direction are the links of the Lens's extend generator (By "links").
+	LinkType, Direction string
+	// GroupField is the grouped field (By "group").
+	GroupField string
+	// Warning says why the Lens may not show the row where it was put; "" when it will.
+	Warning string
+}
+
+// ErrCannotMove is a move the Lens has no structure for (e.g. into a folder).
+var ErrCannotMove = errors.New("cannot move there")
+
+// PlanMove decides how a move is written from the Lens's generators: into a group rewrites
+// the group's field; under an issue rewrites parent when the Lens extends by parent, else
+// creates a link when it extends by links. It warns when generators would put the row back
+// elsewhere: the Lens has no extend generator for the target, or the issue also matches
+// the Lens's insert JQL so it stays at the top as well. Backends call it so the TUI and
+// every backend agree.
+func PlanMove(def *lens.Definition, moving *lens.Issue, req MoveRequest, env jql.Env) (MovePlan, error) {
+	if req.To.Group != nil {
+		return MovePlan{By: "group", GroupField: req.To.Group.Field}, nil
+	}
+	var gens []lens.Generator
+	var collect func(gs []lens.Generator, fs []lens.Folder)
+	collect = func(gs []lens.Generator, fs []lens.Folder) {
+		gens = append(gens, gs...)
+		for _, f := range fs {
+			collect(f.Generators, f.Folders)
+		}
+	}
+	collect(def.Generators, def.Folders)
+	var plan MovePlan
+	for _, g := range gens {
+		if e := g.Extend; e != nil && (e.By == "parent" || (e.By == "links" && plan.By == "")) {
+			plan.By = e.By
+			plan.LinkType, plan.Direction = e.LinkType, e.Direction
+		}
+	}
+	if plan.By == "" {
+		if req.To.Key == "" {
+			return MovePlan{}, fmt.Errorf("move %s to the top: %w (the Lens has no parent or link structure)", req.Key, ErrCannotMove)
+		}
+		plan.By = "parent"
+		plan.Warning = fmt.Sprintf("this Lens does not extend by parent or links: %s gets parent %s but will not show under it", req.Key, req.To.Key)
+		return plan, nil
+	}
+	if plan.By == "links" && plan.LinkType == "" {
+		return MovePlan{}, fmt.Errorf("move %s: %w (the Lens follows links of every type; which one to create is unclear)", req.Key, ErrCannotMove)
+	}
+	if moving != nil && req.To.Key != "" {
+		for _, g := range gens {
+			if g.Insert == nil || g.Insert.JQL == "" {
+				continue
+			}
+			q, err := jql.Parse(g.Insert.JQL)
+			if err != nil {
+				continue // a Lens that built has JQL that parses; nothing to warn about
+			}
+			match, err := q.Compile(env)
+			if err == nil && match(moving) {
+				plan.Warning = fmt.Sprintf("%s matches the Lens's insert %q, so it stays at the top as well", req.Key, g.Insert.JQL)
+				break
+			}
+		}
+	}
+	return plan, nil
+}
+
+// editTitle is the field's name for messages.
+func (fe FieldEdit) editTitle() string {
+	if fe.Name != "" {
+		return fe.Name
+	}
+	return fe.Field
+}
+
+// splitValues splits a comma-separated list, trimming blanks.
+func splitValues(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,816 @@
+package tui
+
+// The app's side of editing: opening cell editors, showing written values as pending until
+// the rebuilt Lens shows them (or rolling them back with Jira's message), the conflict
+// dialog, undo and redo, marked rows and bulk set, and structure moves.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// suggestDelay is how long typing must pause before the backend is asked for completions:
+// a user search per keystroke would hammer Jira.
+const suggestDelay = 250 * time.Millisecond
+
+// editState is everything editing adds to the open app.
+type editState struct {
+	cell    *cellEditor
+	metaSeq int // newest EditMeta request; older answers are dropped
+	sugSeq  int // newest completion request
+	pend    map[int]*pendingEdit
+	nextID  int
+	marks   map[string]bool // marked row ids
+	anchor  string          // V: the row id a range starts at; "" when none
+	cut     *cutRow
+	dialog  *dialog
+	bulk    *bulkRun
+	follow  string // a moved row's new id: the cursor goes there after the next build
+}
+
+// pendingEdit is a value written (or being written) to some issues' cells: drawn in the
+// pending style until the rebuilt Lens shows what Jira has.
+type pendingEdit struct {
+	keys []string
+	col  int
+	text string
+	done bool // Jira took it; the overlay goes with the next build
+}
+
+// cutRow is a row cut with x, waiting to be pasted.
+type cutRow struct {
+	id, key string
+	from    RowRef
+}
+
+// dialog is a question or a report in the prompt area that takes single keys.
+type dialog struct {
+	lines []string
+	onKey func(a *App, key string) (close bool, cmd tea.Cmd)
+}
+
+// bulkRun is a bulk edit in flight; progress is written from the backend's goroutines.
+type bulkRun struct {
+	mu          sync.Mutex
+	done, total int
+	what        string
+}
+
+func (b *bulkRun) progress(done, total int) {
+	b.mu.Lock()
+	b.done, b.total = max(b.done, done), total
+	b.mu.Unlock()
+}
+
+func (b *bulkRun) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return fmt.Sprintf("%s %d/%d", b.what, b.done, b.total)
+}
+
+// Messages of editing.
+type (
+	editMetaMsg struct {
+		seq  int
+		key  string
+		keys []string // bulk
+		col  int
+		base time.Time
+		meta FieldEdit
+		err  error
+	}
+	suggestTickMsg struct{ seq int }
+	suggestMsg     struct {
+		seq   int
+		items []Suggestion
+		err   error
+	}
+	setMsg struct {
+		id    int
+		key   string
+		meta  FieldEdit
+		col   int
+		value string
+		opt   SetOptions
+		res   EditResult
+		err   error
+	}
+	historyMsg struct {
+		redo bool
+		res  []EditResult
+		err  error
+	}
+	bulkMsg struct {
+		id    int
+		field string
+		value string
+		res   BulkResult
+		err   error
+	}
+	bulkTickMsg struct{}
+	movePlanMsg struct {
+		req    MoveRequest
+		plan   MovePlan
+		follow string
+		err    error
+	}
+	moveMsg struct {
+		req    MoveRequest
+		res    EditResult
+		follow string
+		err    error
+	}
+)
+
+// editor returns the backend's Editor, nil when it cannot edit.
+func (a *App) editor() Editor {
+	ed, _ := a.opt.Backend.(Editor)
+	return ed
+}
+
+// available says whether a binding works here: edit bindings need an Editor and a Lens.
+func (a *App) available(b Binding) bool {
+	if b.Group != groupEdit {
+		return true
+	}
+	return a.editor() != nil && a.screen == screenLens && a.lens != nil
+}
+
+func fitLine(s string, w int) string { return ansi.Truncate(s, max(w, 1), "…") }
+
+// doEdit runs the edit actions on the Lens screen.
+func (a *App) doEdit(act Action, keyText string) tea.Cmd {
+	ls := a.lens
+	t := ls.table
+	switch act {
+	case ActEdit:
+		return a.startEdit(false, keyText)
+	case ActBulkSet:
+		return a.startEdit(true, keyText)
+	case ActUndo, ActRedo:
+		ed, redo := a.editor(), act == ActRedo
+		ctx := a.ctx
+		if redo {
+			a.notice("redoing…", false)
+		} else {
+			a.notice("undoing…", false)
+		}
+		return func() tea.Msg {
+			var res []EditResult
+			var err error
+			if redo {
+				res, err = ed.Redo(ctx)
+			} else {
+				res, err = ed.Undo(ctx)
+			}
+			return historyMsg{redo: redo, res: res, err: err}
+		}
+	case ActMark:
+		row := t.CursorRow()
+		if ls.issueAt(row) == nil {
+			a.notice("only issue rows can be marked", true)
+			return nil
+		}
+		id := t.Tree().ID(row)
+		if a.edit.marks[id] {
+			delete(a.edit.marks, id)
+		} else {
+			a.edit.marks[id] = true
+		}
+		t.SetMarks(a.edit.marks)
+		t.Move(1)
+		a.markNotice()
+	case ActVisual:
+		id := t.CursorID()
+		if a.edit.anchor == "" {
+			a.edit.anchor = id
+			a.notice("range from here: move, then V again marks every issue row between", false)
+			return nil
+		}
+		from := t.visIndexOfID(a.edit.anchor)
+		a.edit.anchor = ""
+		if from < 0 {
+			a.notice("the range start is no longer shown", true)
+			return nil
+		}
+		lo, hi := min(from, t.Cursor()), max(from, t.Cursor())
+		for k := lo; k <= hi; k++ {
+			row := int(t.vis[k])
+			if ls.issueAt(row) != nil {
+				a.edit.marks[t.Tree().ID(row)] = true
+			}
+		}
+		t.SetMarks(a.edit.marks)
+		a.markNotice()
+	case ActCut:
+		row := t.CursorRow()
+		r := ls.issueAt(row)
+		if r == nil {
+			a.notice("only issue rows can be moved", true)
+			return nil
+		}
+		a.edit.cut = &cutRow{id: t.Tree().ID(row), key: r.Key, from: a.rowRef(t.Tree().Parent(row))}
+		t.SetCut(a.edit.cut.id)
+		a.notice("cut "+r.Key+": p pastes it under the cursor row or group, esc cancels", false)
+	case ActPaste:
+		c := a.edit.cut
+		if c == nil {
+			a.notice("nothing cut: x cuts the cursor row", true)
+			return nil
+		}
+		row := t.CursorRow()
+		tid := t.Tree().ID(row)
+		if tid == c.id || strings.HasPrefix(tid, c.id+"/") {
+			a.notice("a row cannot go under itself", true)
+			return nil
+		}
+		to := a.rowRef(row)
+		if to.Key == "" && to.Group == nil {
+			a.notice("rows go under an issue or into a group, not into a folder", true)
+			return nil
+		}
+		return a.planMove(MoveRequest{Lens: ls.info.ID, Key: c.key, From: c.from, To: to}, tid+"/"+c.key)
+	case ActIndent, ActOutdent:
+		row := t.CursorRow()
+		r := ls.issueAt(row)
+		if r == nil {
+			a.notice("only issue rows can be moved", true)
+			return nil
+		}
+		tr := t.Tree()
+		p := tr.Parent(row)
+		var target int
+		if act == ActIndent {
+			target = -1
+			start := 0
+			if p >= 0 {
+				start = p + 1
+			}
+			for j := start; j < row; j = tr.End(j) {
+				if tr.End(j) == row {
+					target = j
+				}
+			}
+			if target < 0 || ls.issueAt(target) == nil {
+				a.notice("no issue row above at this level to move under", true)
+				return nil
+			}
+		} else {
+			if p < 0 {
+				a.notice(r.Key+" is already at the top level", true)
+				return nil
+			}
+			target = tr.Parent(p)
+		}
+		to := a.rowRef(target)
+		if target >= 0 && to.Key == "" && to.Group == nil {
+			a.notice("rows go under an issue or into a group, not into a folder", true)
+			return nil
+		}
+		follow := r.Key
+		if target >= 0 {
+			follow = tr.ID(target) + "/" + r.Key
+		}
+		return a.planMove(MoveRequest{Lens: ls.info.ID, Key: r.Key, From: a.rowRef(p), To: to}, follow)
+	}
+	return nil
+}
+
+// markNotice says how many rows are marked and what can be done with them.
+func (a *App) markNotice() {
+	n := len(a.markedKeys())
+	if n == 0 {
+		a.notice("no rows marked", false)
+		return
+	}
+	a.notice(fmt.Sprintf("%d marked · = sets the cursor column's field on them · esc unmarks", n), false)
+}
+
+// markedKeys lists the issues of the marked rows, in tree order, each once.
+func (a *App) markedKeys() []string {
+	if len(a.edit.marks) == 0 || a.lens == nil {
+		return nil
+	}
+	t := a.lens.table.Tree()
+	seen := map[string]bool{}
+	var out []string
+	for i := 0; i < t.Len(); i++ {
+		if !a.edit.marks[t.ID(i)] {
+			continue
+		}
+		if r := a.lens.issueAt(i); r != nil && !seen[r.Key] {
+			seen[r.Key] = true
+			out = append(out, r.Key)
+		}
+	}
+	return out
+}
+
+// rowRef names a row for a move: its issue, its group, or the top level for -1.
+func (a *App) rowRef(row int) RowRef {
+	if row < 0 {
+		return RowRef{}
+	}
+	ls := a.lens
+	if r := ls.issueAt(row); r != nil {
+		return RowRef{Key: r.Key}
+	}
+	if ls.built.Group != nil {
+		base := row
+		if st, ok := ls.table.Tree().(*sortedTree); ok {
+			base = st.baseRow(row)
+		}
+		if g := ls.built.Group(base); g != nil {
+			return RowRef{Group: g}
+		}
+	}
+	return RowRef{}
+}
+
+// startEdit asks the backend how the cursor cell's field is edited; the editor opens with
+// the answer. enter on a column that is not a field opens the detail pane instead.
+func (a *App) startEdit(bulk bool, keyText string) tea.Cmd {
+	ls := a.lens
+	t := ls.table
+	cols := t.Tree().Columns()
+	c := t.ColumnCursor()
+	row := t.CursorRow()
+	r := ls.issueAt(row)
+	field := ""
+	if c < len(cols) {
+		field = cols[c].Field
+	}
+	if !bulk && keyText == "enter" && (field == "" || r == nil) {
+		return a.doLens(ActDetail, keyText)
+	}
+	if field == "" {
+		title := ""
+		if c < len(cols) {
+			title = cols[c].Title
+		}
+		a.notice(fmt.Sprintf("the %s column is computed, not a field: move to a field column (tab) to edit", title), true)
+		return nil
+	}
+	var keys []string
+	if bulk {
+		keys = a.markedKeys()
+		if len(keys) == 0 {
+			a.notice("no rows marked: space marks a row, V a range", true)
+			return nil
+		}
+	} else if r == nil {
+		a.notice("group and folder rows have no fields to edit", true)
+		return nil
+	}
+	key := ""
+	var base time.Time
+	if r != nil {
+		key, base = r.Key, r.Updated
+	}
+	if bulk && (r == nil || !a.edit.marks[t.CursorID()]) {
+		key = keys[0] // the editor's allowed values come from a marked issue
+	}
+	a.edit.metaSeq++
+	seq, ctx, ed := a.edit.metaSeq, a.ctx, a.editor()
+	return func() tea.Msg {
+		m, err := ed.EditMeta(ctx, key, field)
+		if err != nil {
+			err = fmt.Errorf("edit %s %s: %w", key, field, err)
+		}
+		if m.Field == "" {
+			m.Field = field
+		}
+		return editMetaMsg{seq: seq, key: key, keys: keys, col: c, base: base, meta: m, err: err}
+	}
+}
+
+func (a *App) onEditMeta(msg editMetaMsg) tea.Cmd {
+	if msg.seq != a.edit.metaSeq || a.lens == nil || a.mode != modeNormal {
+		return nil
+	}
+	if msg.err != nil {
+		a.notice(msg.err.Error(), true)
+		return nil
+	}
+	in := a.input
+	e := newCellEditor(in, msg.key, msg.col, msg.meta, msg.base, a.opt.Now())
+	e.keys = msg.keys
+	a.edit.cell = e
+	a.mode = modeEdit
+	cmd := e.input.Focus()
+	if e.completes() {
+		return tea.Batch(cmd, a.suggestNow())
+	}
+	return cmd
+}
+
+// suggestNow asks the backend for completions of the editor's current query.
+func (a *App) suggestNow() tea.Cmd {
+	e := a.edit.cell
+	a.edit.sugSeq++
+	seq, ctx, ed := a.edit.sugSeq, a.ctx, a.editor()
+	key, field, q := e.key, e.meta.Field, e.query()
+	return func() tea.Msg {
+		items, err := ed.Suggest(ctx, key, field, q)
+		return suggestMsg{seq: seq, items: items, err: err}
+	}
+}
+
+func (a *App) onEditKey(msg tea.KeyPressMsg) tea.Cmd {
+	e := a.edit.cell
+	act, cmd := e.update(msg)
+	switch act {
+	case editorCancel:
+		a.closeEditor()
+		return nil
+	case editorTyped:
+		if e.completes() {
+			a.edit.sugSeq++
+			seq := a.edit.sugSeq
+			return tea.Batch(cmd, a.opt.Tick(suggestDelay, func(time.Time) tea.Msg { return suggestTickMsg{seq: seq} }))
+		}
+	case editorCommit:
+		value, screen := e.value()
+		a.closeEditor()
+		if e.keys != nil {
+			return a.startBulk(e.keys, e.meta, e.col, value)
+		}
+		return a.startSet(e.key, e.meta, e.col, value, SetOptions{Base: e.base, Screen: screen})
+	}
+	return cmd
+}
+
+func (a *App) closeEditor() {
+	a.edit.cell = nil
+	a.edit.sugSeq++ // answers for the closed editor are dropped
+	a.mode = modeNormal
+}
+
+// startSet writes one value, showing it pending in the issue's cells meanwhile.
+func (a *App) startSet(key string, meta FieldEdit, col int, value string, opt SetOptions) tea.Cmd {
+	a.edit.nextID++
+	id := a.edit.nextID
+	a.edit.pend[id] = &pendingEdit{keys: []string{key}, col: col, text: value}
+	a.applyOverlay()
+	a.notice(fmt.Sprintf("writing %s %s…", key, meta.editTitle()), false)
+	ctx, ed := a.ctx, a.editor()
+	return func() tea.Msg {
+		res, err := ed.Set(ctx, key, meta.Field, value, opt)
+		return setMsg{id: id, key: key, meta: meta, col: col, value: value, opt: opt, res: res, err: err}
+	}
+}
+
+func (a *App) onSet(msg setMsg) tea.Cmd {
+	p := a.edit.pend[msg.id]
+	if msg.err != nil {
+		delete(a.edit.pend, msg.id) // roll the cell back to what the cache has
+		a.applyOverlay()
+		var ce *ConflictError
+		var fe *FieldError
+		switch {
+		case errors.As(msg.err, &ce):
+			a.openConflict(msg, ce)
+		case errors.As(msg.err, &fe):
+			text := fmt.Sprintf("%s %s not changed: %s", msg.key, msg.meta.editTitle(), fe.Message)
+			a.notice(text, true)
+		default:
+			a.notice(fmt.Sprintf("%s %s not changed: %v", msg.key, msg.meta.editTitle(), msg.err), true)
+		}
+		return nil
+	}
+	if p != nil {
+		p.done = true
+		if msg.res.New != "" {
+			p.text = msg.res.New
+		}
+		a.applyOverlay()
+	}
+	if msg.res.Unchanged {
+		a.notice(fmt.Sprintf("%s %s is already %s", msg.key, msg.meta.editTitle(), msg.value), false)
+	} else {
+		a.notice(fmt.Sprintf("%s %s: %s → %s  (u undoes)", msg.key, msg.meta.editTitle(), orNone(msg.res.Old), orNone(msg.res.New)), false)
+	}
+	return a.rebuildAfterWrite([]string{msg.key})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// openConflict asks what to do about a change made in Jira since the edit began.
+func (a *App) openConflict(msg setMsg, ce *ConflictError) {
+	when := ""
+	if !ce.When.IsZero() {
+		when = " at " + ce.When.Local().Format("2006-01-02 15:04")
+	}
+	lines := []string{
+		a.th.Render(a.th.Error, fmt.Sprintf("conflict: %s %s was changed in Jira%s, after you loaded it", msg.key, msg.meta.editTitle(), when)),
+		"  theirs: " + orNone(ce.Theirs),
+		"  mine:   " + orNone(msg.value),
+		a.th.Render(a.th.Muted, "o overwrite theirs with mine · k or esc keep theirs"),
+	}
+	a.edit.dialog = &dialog{lines: lines, onKey: func(a *App, k string) (bool, tea.Cmd) {
+		switch k {
+		case "o", "O":
+			opt := msg.opt
+			opt.Overwrite = true
+			return true, a.startSet(msg.key, msg.meta, msg.col, msg.value, opt)
+		case "k", "K", "esc", "n", "N":
+			a.notice(fmt.Sprintf("kept theirs: %s %s is %s", msg.key, msg.meta.editTitle(), orNone(ce.Theirs)), false)
+			return true, a.rebuildAfterWrite([]string{msg.key})
+		}
+		return false, nil
+	}}
+	a.mode = modeDialog
+}
+
+func (a *App) onDialogKey(msg tea.KeyPressMsg) tea.Cmd {
+	d := a.edit.dialog
+	if d == nil {
+		a.mode = modeNormal
+		return nil
+	}
+	closeIt, cmd := d.onKey(a, msg.String())
+	if closeIt && a.edit.dialog == d {
+		a.edit.dialog = nil
+		if a.mode == modeDialog {
+			a.mode = modeNormal
+		}
+	}
+	return cmd
+}
+
+func (a *App) onHistory(msg historyMsg) tea.Cmd {
+	verb := "undid"
+	if msg.redo {
+		verb = "redid"
+	}
+	var keys []string
+	var parts []string
+	for _, r := range msg.res {
+		keys = append(keys, r.Key)
+		from, to := r.New, r.Old
+		if msg.redo {
+			from, to = r.Old, r.New
+		}
+		if len(parts) < 3 {
+			parts = append(parts, fmt.Sprintf("%s %s %s → %s", r.Key, r.Field, orNone(from), orNone(to)))
+		}
+	}
+	text := verb + " " + strings.Join(parts, ", ")
+	if len(msg.res) > 3 {
+		text += fmt.Sprintf(" and %d more", len(msg.res)-3)
+	}
+	switch {
+	case msg.err != nil && len(msg.res) == 0:
+		a.notice(msg.err.Error(), true)
+	case msg.err != nil:
+		a.notice(text+"; not all: "+msg.err.Error(), true)
+	default:
+		a.notice(text, false)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return a.rebuildAfterWrite(keys)
+}
+
+// startBulk sets a field on the marked issues, with progress in the status bar.
+func (a *App) startBulk(keys []string, meta FieldEdit, col int, value string) tea.Cmd {
+	a.edit.nextID++
+	id := a.edit.nextID
+	a.edit.pend[id] = &pendingEdit{keys: keys, col: col, text: value}
+	a.applyOverlay()
+	run := &bulkRun{total: len(keys), what: "setting " + meta.editTitle()}
+	a.edit.bulk = run
+	ctx, ed := a.ctx, a.editor()
+	work := func() tea.Msg {
+		res, err := ed.Bulk(ctx, keys, meta.Field, value, run.progress)
+		return bulkMsg{id: id, field: meta.editTitle(), value: value, res: res, err: err}
+	}
+	return tea.Batch(work, a.bulkTick())
+}
+
+func (a *App) bulkTick() tea.Cmd {
+	return a.opt.Tick(200*time.Millisecond, func(time.Time) tea.Msg { return bulkTickMsg{} })
+}
+
+func (a *App) onBulk(msg bulkMsg) tea.Cmd {
+	a.edit.bulk = nil
+	col := a.pendCol(msg.id)
+	delete(a.edit.pend, msg.id)
+	if a.lens == nil {
+		return nil
+	}
+	failed := map[string]bool{}
+	for _, f := range msg.res.Failed {
+		failed[f.Key] = true
+	}
+	var keys []string
+	for _, r := range msg.res.Changed {
+		keys = append(keys, r.Key)
+	}
+	if len(keys) > 0 {
+		// What Jira took stays pending until the rebuild shows it; failures roll back.
+		a.edit.nextID++
+		a.edit.pend[a.edit.nextID] = &pendingEdit{keys: keys, col: col, text: msg.value, done: true}
+	}
+	a.applyOverlay()
+	total := len(msg.res.Changed) + len(msg.res.Failed)
+	summary := fmt.Sprintf("set %s to %s on %d of %d issues", msg.field, orNone(msg.value), len(msg.res.Changed), total)
+	if len(msg.res.Failed) == 0 && msg.err == nil {
+		a.edit.marks = map[string]bool{}
+		a.lens.table.SetMarks(a.edit.marks)
+		a.notice(summary+" (u undoes them as one step)", false)
+		return a.rebuildAfterWrite(keys)
+	}
+	// Keep the failures marked, so fixing and retrying them is one keypress away.
+	t := a.lens.table.Tree()
+	for i := 0; i < t.Len(); i++ {
+		if r := a.lens.issueAt(i); r != nil && a.edit.marks[t.ID(i)] && !failed[r.Key] {
+			delete(a.edit.marks, t.ID(i))
+		}
+	}
+	a.lens.table.SetMarks(a.edit.marks)
+	lines := []string{a.th.Render(a.th.Error, summary+"; these failed (still marked):")}
+	for _, f := range msg.res.Failed {
+		lines = append(lines, "  "+f.Key+": "+errText(f.Err))
+	}
+	if msg.err != nil {
+		lines = append(lines, "  "+msg.err.Error())
+	}
+	lines = append(lines, a.th.Render(a.th.Muted, "any key closes"))
+	a.edit.dialog = &dialog{lines: lines, onKey: func(*App, string) (bool, tea.Cmd) { return true, nil }}
+	a.mode = modeDialog
+	if len(keys) == 0 {
+		return nil
+	}
+	return a.rebuildAfterWrite(keys)
+}
+
+// pendCol is the column of a pending edit, -1 when it is gone.
+func (a *App) pendCol(id int) int {
+	if p := a.edit.pend[id]; p != nil {
+		return p.col
+	}
+	return -1
+}
+
+// errText is an error's message, Jira's own words for field errors.
+func errText(err error) string {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return fe.Message
+	}
+	var ce *ConflictError
+	if errors.As(err, &ce) {
+		return fmt.Sprintf("changed in Jira meanwhile (theirs %s)", orNone(ce.Theirs))
+	}
+	return err.Error()
+}
+
+// planMove asks how a move would be written; a warning is confirmed before moving.
+func (a *App) planMove(req MoveRequest, follow string) tea.Cmd {
+	ctx, ed := a.ctx, a.editor()
+	return func() tea.Msg {
+		plan, err := ed.PlanMove(ctx, req)
+		return movePlanMsg{req: req, plan: plan, follow: follow, err: err}
+	}
+}
+
+func (a *App) onMovePlan(msg movePlanMsg) tea.Cmd {
+	if msg.err != nil {
+		a.notice(msg.err.Error(), true)
+		return nil
+	}
+	if msg.plan.Warning == "" {
+		return a.move(msg.req, msg.follow)
+	}
+	a.edit.dialog = &dialog{lines: []string{
+		a.th.Render(a.th.Warn, "move "+msg.req.Key+" under "+msg.req.To.String()+"?"),
+		"  " + msg.plan.Warning,
+		a.th.Render(a.th.Muted, "y move anyway · n or esc cancel"),
+	}, onKey: func(a *App, k string) (bool, tea.Cmd) {
+		switch k {
+		case "y", "Y":
+			return true, a.move(msg.req, msg.follow)
+		case "n", "N", "esc", "enter":
+			a.notice("move cancelled", false)
+			return true, nil
+		}
+		return false, nil
+	}}
+	a.mode = modeDialog
+	return nil
+}
+
+func (a *App) move(req MoveRequest, follow string) tea.Cmd {
+	a.notice(fmt.Sprintf("moving %s under %s…", req.Key, req.To), false)
+	ctx, ed := a.ctx, a.editor()
+	return func() tea.Msg {
+		res, err := ed.Move(ctx, req)
+		return moveMsg{req: req, res: res, follow: follow, err: err}
+	}
+}
+
+func (a *App) onMove(msg moveMsg) tea.Cmd {
+	if msg.err != nil {
+		a.notice(fmt.Sprintf("%s not moved: %s", msg.req.Key, errText(msg.err)), true)
+		return nil
+	}
+	a.edit.cut = nil
+	if a.lens != nil {
+		a.lens.table.SetCut("")
+	}
+	a.edit.follow = msg.follow
+	a.notice(fmt.Sprintf("moved %s from %s to %s  (u undoes)", msg.req.Key, msg.req.From, msg.req.To), false)
+	keys := []string{msg.req.Key}
+	if msg.req.To.Key != "" {
+		keys = append(keys, msg.req.To.Key)
+	}
+	return a.rebuildAfterWrite(keys)
+}
+
+// rebuildAfterWrite rebuilds the Lens at once (the change feed would too, a poll later),
+// flashing the written issues.
+func (a *App) rebuildAfterWrite(keys []string) tea.Cmd {
+	if a.lens == nil {
+		return nil
+	}
+	ls := a.lens
+	return a.build(ls.request(), ls.info, reasonChange, keys)
+}
+
+// afterBuild runs when a new tree is shown: written values the rebuild now shows stop
+// being pending, and a moved row gets the cursor.
+func (a *App) afterBuild() {
+	for id, p := range a.edit.pend {
+		if p.done {
+			delete(a.edit.pend, id)
+		}
+	}
+	a.applyOverlay()
+	t := a.lens.table
+	t.SetMarks(a.edit.marks)
+	if a.edit.cut != nil {
+		t.SetCut(a.edit.cut.id)
+	}
+	if f := a.edit.follow; f != "" {
+		a.edit.follow = ""
+		if !t.GoToID(f) {
+			a.notice(fmt.Sprintf("%s moved; this Lens does not show it there", f[strings.LastIndex(f, "/")+1:]), true)
+		}
+	}
+}
+
+// applyOverlay draws the pending values over the cells of every row of their issues.
+func (a *App) applyOverlay() {
+	if a.lens == nil {
+		return
+	}
+	if len(a.edit.pend) == 0 {
+		a.lens.table.SetOverlay(nil)
+		return
+	}
+	byKey := map[string]map[int]string{}
+	for _, p := range a.edit.pend {
+		for _, k := range p.keys {
+			if byKey[k] == nil {
+				byKey[k] = map[int]string{}
+			}
+			byKey[k][p.col] = p.text
+		}
+	}
+	t := a.lens.table.Tree()
+	ov := map[string]map[int]string{}
+	for i := 0; i < t.Len(); i++ {
+		if r := a.lens.issueAt(i); r != nil && byKey[r.Key] != nil {
+			ov[t.ID(i)] = byKey[r.Key]
+		}
+	}
+	a.lens.table.SetOverlay(ov)
+}
+
+// editPromptLines are the prompt area's lines while editing or in a dialog.
+func (a *App) editPromptLines() []string {
+	switch {
+	case a.mode == modeEdit && a.edit.cell != nil:
+		return a.edit.cell.lines(a.th, a.width)
+	case a.mode == modeDialog && a.edit.dialog != nil:
+		out := make([]string, len(a.edit.dialog.lines))
+		for i, l := range a.edit.dialog.lines {
+			out[i] = fitLine(l, a.width)
+		}
+		return out
+	}
+	return nil
+}

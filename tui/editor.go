@@ -1,0 +1,422 @@
+package tui
+
+// The cell editor: one component for every field kind. Free kinds (text, number, date)
+// are a text input with validation; list kinds (select, sprint, status) narrow the allowed
+// values as the user types; completing kinds (multi-select, user, parent) offer
+// candidates from the allowed values and from Editor.Suggest, debounced. Status continues
+// with a form for the fields the chosen transition's screen requires.
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+)
+
+// Suggestion is one completion candidate: Value is what is written, Label what is shown
+// (a user's display name and id, an issue's key and summary).
+type Suggestion struct {
+	Value string
+	Label string
+}
+
+// cellEditor edits one field of one issue (or, for a bulk edit, of several).
+type cellEditor struct {
+	key   string   // the issue the edit is for (the first of a bulk edit)
+	keys  []string // bulk: every issue to set; nil for a single cell
+	col   int      // the column edited
+	meta  FieldEdit
+	base  time.Time
+	now   time.Time
+	input textinput.Model
+
+	cands   []Suggestion // candidates shown, narrowed by the input
+	cur     int
+	suggest []Suggestion // the backend's latest suggestions
+	errText string       // why the value cannot be written yet
+
+	// Status: the picked target status, then the screen fields asked for one at a time.
+	status  string
+	screen  []ScreenField
+	stage   int
+	answers map[string]string
+}
+
+const maxCandidates = 6
+
+// newCellEditor opens an editor on the field's current value.
+func newCellEditor(in textinput.Model, key string, col int, meta FieldEdit, base, now time.Time) *cellEditor {
+	e := &cellEditor{key: key, col: col, meta: meta, base: base, now: now, input: in}
+	switch meta.Kind {
+	case KindSelect, KindSprint, KindStatus, KindUser, KindParent:
+		e.input.SetValue("") // pick from a list: start from the whole list
+	case KindMultiSelect:
+		v := meta.Current
+		if v != "" {
+			v += ", "
+		}
+		e.input.SetValue(v)
+	default:
+		e.input.SetValue(meta.Current)
+	}
+	e.input.CursorEnd()
+	e.refilter()
+	return e
+}
+
+// completes reports whether the kind asks the backend for candidates as the user types.
+func (e *cellEditor) completes() bool {
+	if e.inScreen() {
+		return false
+	}
+	switch e.meta.Kind {
+	case KindUser, KindParent:
+		return true
+	case KindMultiSelect:
+		return e.meta.Allowed == nil // labels: free values, completed from the cache
+	}
+	return false
+}
+
+// lists reports whether the editor shows candidates at all.
+func (e *cellEditor) lists() bool {
+	if e.inScreen() {
+		return e.screen[e.stage].Allowed != nil
+	}
+	switch e.meta.Kind {
+	case KindText, KindNumber, KindDate:
+		return false
+	}
+	return true
+}
+
+func (e *cellEditor) inScreen() bool { return e.status != "" && e.stage < len(e.screen) }
+
+// query is the text candidates are narrowed by: for a multi-select, the item being typed.
+func (e *cellEditor) query() string {
+	v := e.input.Value()
+	if e.meta.Kind == KindMultiSelect && !e.inScreen() {
+		if i := strings.LastIndex(v, ","); i >= 0 {
+			v = v[i+1:]
+		}
+		v = strings.TrimLeft(strings.TrimSpace(v), "+-")
+	}
+	return strings.TrimSpace(v)
+}
+
+// refilter recomputes the candidates shown from the allowed values and the suggestions.
+func (e *cellEditor) refilter() {
+	e.cands = e.cands[:0]
+	if !e.lists() {
+		return
+	}
+	var pool []Suggestion
+	var allowed []string
+	if e.inScreen() {
+		allowed = e.screen[e.stage].Allowed
+	} else {
+		allowed = e.meta.Allowed
+	}
+	for _, a := range allowed {
+		pool = append(pool, Suggestion{Value: a, Label: a})
+	}
+	pool = append(pool, e.suggest...)
+	q := e.query()
+	var chosen []string
+	if e.meta.Kind == KindMultiSelect && !e.inScreen() {
+		for _, v := range splitValues(e.input.Value()) {
+			chosen = append(chosen, strings.ToLower(strings.TrimLeft(v, "+-")))
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range pool {
+		lv := strings.ToLower(s.Value)
+		if seen[lv] || (slices.Contains(chosen, lv) && !strings.EqualFold(q, s.Value)) {
+			continue
+		}
+		// Suggestions already answer the query; allowed values are narrowed here.
+		if q != "" && !fuzzy(q, s.Value+" "+s.Label) {
+			continue
+		}
+		seen[lv] = true
+		e.cands = append(e.cands, s)
+	}
+	if !e.meta.Required && !e.inScreen() && (e.meta.Kind == KindSelect || e.meta.Kind == KindSprint || e.meta.Kind == KindUser || e.meta.Kind == KindParent) {
+		if q == "" || fuzzy(q, "none") {
+			e.cands = append(e.cands, Suggestion{Value: "none", Label: "(none: clear the field)"})
+		}
+	}
+	e.cur = min(e.cur, max(len(e.cands)-1, 0))
+}
+
+// setSuggestions takes the backend's answer for the current query.
+func (e *cellEditor) setSuggestions(s []Suggestion) {
+	e.suggest = s
+	e.refilter()
+}
+
+// editorAction is what a key did to the editor.
+type editorAction int
+
+const (
+	editorKeep   editorAction = iota // still editing
+	editorTyped                      // the text changed: completing kinds ask for suggestions
+	editorCancel                     // esc
+	editorCommit                     // a value is ready: value()
+)
+
+// update handles one key.
+func (e *cellEditor) update(msg tea.KeyPressMsg) (editorAction, tea.Cmd) {
+	switch msg.String() {
+	case "esc":
+		return editorCancel, nil
+	case "up", "ctrl+p":
+		e.cur = max(e.cur-1, 0)
+		return editorKeep, nil
+	case "down", "ctrl+n":
+		e.cur = min(e.cur+1, max(len(e.cands)-1, 0))
+		return editorKeep, nil
+	case "tab":
+		if e.lists() && e.cur < len(e.cands) {
+			e.complete(e.cands[e.cur].Value)
+			return editorTyped, nil
+		}
+		return editorKeep, nil
+	case "enter":
+		return e.accept(), nil
+	}
+	before := e.input.Value()
+	var cmd tea.Cmd
+	e.input, cmd = e.input.Update(msg)
+	if e.input.Value() != before {
+		e.errText = ""
+		e.cur = 0
+		e.refilter()
+		return editorTyped, cmd
+	}
+	return editorKeep, cmd
+}
+
+// complete puts a candidate into the input: replacing it, or the item being typed.
+func (e *cellEditor) complete(v string) {
+	if e.meta.Kind == KindMultiSelect && !e.inScreen() {
+		cur := e.input.Value()
+		head := ""
+		if i := strings.LastIndex(cur, ","); i >= 0 {
+			head = cur[:i+1] + " "
+		}
+		sign := ""
+		if t := strings.TrimSpace(cur[len(strings.TrimRight(head, " ")):]); strings.HasPrefix(t, "+") || strings.HasPrefix(t, "-") {
+			sign = t[:1]
+		}
+		e.input.SetValue(head + sign + v + ", ")
+	} else {
+		e.input.SetValue(v)
+	}
+	e.input.CursorEnd()
+	e.cur = 0
+	e.refilter()
+}
+
+// accept takes enter: a list kind picks the highlighted candidate; free kinds validate.
+// Status moves on to its screen fields before committing.
+func (e *cellEditor) accept() editorAction {
+	if e.inScreen() {
+		sf := e.screen[e.stage]
+		v := strings.TrimSpace(e.input.Value())
+		if sf.Allowed != nil {
+			if e.cur >= len(e.cands) {
+				e.errText = fmt.Sprintf("pick one of: %s", strings.Join(sf.Allowed, ", "))
+				return editorKeep
+			}
+			v = e.cands[e.cur].Value
+		}
+		if v == "" {
+			e.errText = sf.Name + " is required by this transition"
+			return editorKeep
+		}
+		e.answers[sf.Field] = v
+		e.stage++
+		e.input.SetValue("")
+		e.cur, e.errText = 0, ""
+		e.refilter()
+		if e.stage < len(e.screen) {
+			return editorKeep
+		}
+		return editorCommit
+	}
+	switch e.meta.Kind {
+	case KindSelect, KindSprint, KindStatus:
+		if e.cur >= len(e.cands) {
+			e.errText = "nothing matches " + strconv.Quote(e.query())
+			return editorKeep
+		}
+		pick := e.cands[e.cur].Value
+		if e.meta.Kind == KindStatus {
+			if fs := e.meta.Screens[pick]; len(fs) > 0 {
+				e.status, e.screen, e.stage, e.answers = pick, fs, 0, map[string]string{}
+				e.input.SetValue("")
+				e.cur, e.errText = 0, ""
+				e.refilter()
+				return editorKeep
+			}
+			e.status = pick
+		}
+		e.input.SetValue(pick)
+		return editorCommit
+	case KindUser, KindParent:
+		if e.cur < len(e.cands) && (e.query() == "" || len(e.cands) > 0) {
+			e.input.SetValue(e.cands[e.cur].Value)
+		}
+		if strings.TrimSpace(e.input.Value()) == "" {
+			e.errText = "type to search, or pick (none) to clear"
+			return editorKeep
+		}
+		return editorCommit
+	case KindNumber:
+		v := strings.TrimSpace(e.input.Value())
+		if v != "" && !strings.EqualFold(v, "none") {
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				e.errText = strconv.Quote(v) + " is not a number"
+				return editorKeep
+			}
+		}
+	case KindDate:
+		if _, err := resolveDate(e.input.Value(), e.now); err != nil {
+			e.errText = err.Error()
+			return editorKeep
+		}
+	}
+	if e.meta.Required && strings.TrimSpace(e.input.Value()) == "" {
+		e.errText = e.meta.editTitle() + " is required"
+		return editorKeep
+	}
+	return editorCommit
+}
+
+// value is the committed value, in the value syntax; screen the transition screen values.
+func (e *cellEditor) value() (string, map[string]string) {
+	switch e.meta.Kind {
+	case KindStatus:
+		return e.status, e.answers
+	case KindDate:
+		d, _ := resolveDate(e.input.Value(), e.now)
+		return d, nil
+	case KindMultiSelect:
+		return strings.Join(splitValues(e.input.Value()), ","), nil
+	}
+	return strings.TrimSpace(e.input.Value()), nil
+}
+
+// resolveDate reads a date as typed: YYYY-MM-DD, today, tomorrow, yesterday or an offset
+// (+3d, -1w, +2m, +1y); "" or none clears. It returns YYYY-MM-DD (or "none").
+func resolveDate(text string, now time.Time) (string, error) {
+	t := strings.ToLower(strings.TrimSpace(text))
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	switch t {
+	case "", "none":
+		return "none", nil
+	case "today":
+		return today.Format(time.DateOnly), nil
+	case "tomorrow":
+		return today.AddDate(0, 0, 1).Format(time.DateOnly), nil
+	case "yesterday":
+		return today.AddDate(0, 0, -1).Format(time.DateOnly), nil
+	}
+	if len(t) >= 3 && (t[0] == '+' || t[0] == '-') {
+		n, err := strconv.Atoi(t[1 : len(t)-1])
+		if err == nil && n >= 0 && n <= 100000 {
+			if t[0] == '-' {
+				n = -n
+			}
+			switch t[len(t)-1] {
+			case 'd':
+				return today.AddDate(0, 0, n).Format(time.DateOnly), nil
+			case 'w':
+				return today.AddDate(0, 0, 7*n).Format(time.DateOnly), nil
+			case 'm':
+				return today.AddDate(0, n, 0).Format(time.DateOnly), nil
+			case 'y':
+				return today.AddDate(n, 0, 0).Format(time.DateOnly), nil
+			}
+		}
+		return "", fmt.Errorf("%q: want +Nd, -Nw, +Nm or +Ny", text)
+	}
+	d, err := time.ParseInLocation(time.DateOnly, t, now.Location())
+	if err != nil {
+		return "", fmt.Errorf("%q: want YYYY-MM-DD, today, tomorrow or +3d/-1w/+2m", text)
+	}
+	return d.Format(time.DateOnly), nil
+}
+
+// lines renders the editor for the prompt area: a title with the input, the candidates,
+// and a hint or the reason the value cannot be written.
+func (e *cellEditor) lines(th *Theme, width int) []string {
+	what := e.key
+	if len(e.keys) > 1 {
+		what = fmt.Sprintf("%d marked issues", len(e.keys))
+	}
+	title := fmt.Sprintf("%s of %s", e.meta.editTitle(), what)
+	if e.inScreen() {
+		sf := e.screen[e.stage]
+		title = fmt.Sprintf("%s → %s needs %s (%d/%d)", e.key, e.status, sf.Name, e.stage+1, len(e.screen))
+	}
+	out := []string{th.Render(th.Selected, "edit "+title) + th.Render(th.Muted, " ["+string(e.meta.Kind)+"]")}
+	line := "› " + e.input.View()
+	if e.meta.Kind == KindDate && !e.inScreen() {
+		if d, err := resolveDate(e.input.Value(), e.now); err == nil && d != strings.TrimSpace(e.input.Value()) {
+			line += th.Render(th.Muted, "  = "+d)
+		}
+	}
+	out = append(out, line)
+	if e.lists() {
+		off := max(e.cur-maxCandidates+1, 0)
+		for i := off; i < len(e.cands) && i < off+maxCandidates; i++ {
+			c := e.cands[i]
+			label := c.Label
+			if label == "" {
+				label = c.Value
+			}
+			if label != c.Value && !strings.Contains(label, c.Value) {
+				label += th.Render(th.Muted, "  "+c.Value)
+			}
+			if i == e.cur {
+				out = append(out, th.Render(th.Cursor, "▌ ")+label)
+			} else {
+				out = append(out, "  "+label)
+			}
+		}
+		if len(e.cands) == 0 {
+			out = append(out, th.Render(th.Muted, "  no match"))
+		}
+	}
+	if e.errText != "" {
+		out = append(out, th.Render(th.Error, e.errText))
+	} else {
+		out = append(out, th.Render(th.Muted, e.hint()))
+	}
+	for i := range out {
+		out[i] = fitLine(out[i], width)
+	}
+	return out
+}
+
+func (e *cellEditor) hint() string {
+	switch {
+	case e.inScreen() || e.meta.Kind == KindSelect || e.meta.Kind == KindSprint || e.meta.Kind == KindStatus:
+		return "type to narrow · ↑/↓ pick · enter set · esc cancel"
+	case e.meta.Kind == KindMultiSelect:
+		return "comma-separated; +x adds, -x removes · tab completes · enter set · esc cancel"
+	case e.meta.Kind == KindUser || e.meta.Kind == KindParent:
+		return "type to search · ↑/↓ pick · tab completes · enter set · esc cancel"
+	case e.meta.Kind == KindDate:
+		return "YYYY-MM-DD, today, +3d, -1w, +2m; empty clears · enter set · esc cancel"
+	case e.meta.Kind == KindNumber:
+		return "a number; empty clears · enter set · esc cancel"
+	}
+	return "enter set · esc cancel"
+}
