@@ -649,3 +649,33 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// Two sessions on one cache file: an edit written through one shows in the other's change
+// feed and reads, which is how every open view follows edits.
+func TestEditReachesOtherSessions(t *testing.T) {
+	f := newEditFixture(t, "cloud")
+	ctx := context.Background()
+	other, err := store.Open(ctx, f.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	key := f.pick(inProject("ALPHA", plain))
+	seq, err := other.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.writer("admin").Set(ctx, key, "summary", "seen elsewhere", f.base(key), refresh.SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := other.Changes(ctx, seq, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(changes, func(c store.Change) bool { return c.Kind == store.ChangeIssueUpdated && c.IssueKey == key }) {
+		t.Errorf("feed after the edit: %+v", changes)
+	}
+	if is, err := other.Issue(ctx, key); err != nil || is.Summary != "seen elsewhere" {
+		t.Errorf("other session reads %q %v", is.Summary, err)
+	}
+}

@@ -286,9 +286,9 @@ func parseDate(text string, now time.Time) (time.Time, error) {
 			case 'w':
 				return today.AddDate(0, 0, 7*n), nil
 			case 'm':
-				return today.AddDate(0, n, 0), nil
+				return addMonths(today, n), nil
 			case 'y':
-				return today.AddDate(n, 0, 0), nil
+				return addMonths(today, 12*n), nil
 			}
 		}
 		return time.Time{}, fmt.Errorf("relative date %q: want +Nd, -Nw, +Nm or +Ny", text)
@@ -298,6 +298,14 @@ func parseDate(text string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD, today, tomorrow, yesterday or +3d/-1w/+2m", text)
 	}
 	return d, nil
+}
+
+// addMonths moves by whole months, keeping the day but clamping it to the target month's
+// last day: a month after January 31 is February 28 (or 29), not March 3.
+func addMonths(d time.Time, n int) time.Time {
+	first := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, d.Location()).AddDate(0, n, 0)
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d.Day(), last)-1)
 }
 
 // adfDoc wraps plain text in an ADF document, one paragraph per line block.
