@@ -159,7 +159,14 @@ func runEdit(ctx context.Context, g *globals, f editFlags, key string, args []st
 		break
 	}
 	statusDone := false
+	statusFailed := len(outs) > 0 && outs[0].err != nil
 	for _, p := range pairs {
+		if statusFailed && !strings.EqualFold(p.field, "status") {
+			// The other pairs may have been meant for the transition screen: editing them
+			// as fields now would change the issue half-way.
+			outs = append(outs, editOutcome{Key: key, Field: p.field, Error: "not attempted: the status change failed"})
+			continue
+		}
 		if strings.EqualFold(p.field, "status") {
 			if statusDone {
 				outs = append(outs, editOutcome{Key: key, Field: p.field, err: usageError(fmt.Errorf("status given twice"))})

@@ -65,9 +65,12 @@ func TestEditCommand(t *testing.T) {
 			}
 
 			// The transition screen takes resolution from the other pairs.
-			r = e.run("", "edit", key, "status=Done")
-			if r.code != ExitError || !has(r.stderr, "needs Resolution") {
-				t.Errorf("status without resolution: %d %s", r.code, r.stderr)
+			r = e.run("", "edit", key, "status=Done", "labels=+half", "--json")
+			if r.code != ExitError || !has(r.stderr, "needs Resolution") || !strings.Contains(r.stdout, "not attempted: the status change failed") {
+				t.Errorf("status without resolution: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+			if is, _ := site.Issue(key); slices.Contains(is.Labels, "half") {
+				t.Errorf("a pair after a failed transition was written")
 			}
 			r = e.run("", "edit", key, "status=done", "resolution=Won't Do", "labels=+closed")
 			if r.code != 0 {

@@ -177,36 +177,41 @@ func (w *Writer) Bulk(ctx context.Context, keys []string, field, value string, o
 		err error
 	}
 	outs := make([]out, len(keys))
-	sem := make(chan struct{}, BulkConcurrency)
+	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	finished := 0
-	for i, key := range keys {
+	for range min(BulkConcurrency, len(keys)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				outs[i].err = fmt.Errorf("%s: %w", key, ctx.Err())
-				return
-			}
-			defer func() { <-sem }()
-			var base time.Time
-			if is, err := w.db.Issue(ctx, key); err == nil {
-				base = is.Updated
-			}
-			r, err := w.Set(ctx, key, field, value, base, opts)
-			outs[i] = out{r, err}
-			mu.Lock()
-			finished++
-			n := finished
-			mu.Unlock()
-			if w.opt.Progress != nil {
-				w.opt.Progress(EditEvent{Kind: "bulk", Key: key, Done: n, Total: len(keys), Err: err})
+			for i := range next {
+				key := keys[i]
+				var base time.Time
+				if is, err := w.db.Issue(ctx, key); err == nil {
+					base = is.Updated
+				}
+				r, err := w.Set(ctx, key, field, value, base, opts)
+				outs[i] = out{r, err}
+				mu.Lock()
+				finished++
+				n := finished
+				mu.Unlock()
+				if w.opt.Progress != nil {
+					w.opt.Progress(EditEvent{Kind: "bulk", Key: key, Done: n, Total: len(keys), Err: err})
+				}
 			}
 		}()
 	}
+	for i := range keys {
+		if ctx.Err() != nil {
+			// Interrupted: the issues not started are failures, not silently skipped.
+			outs[i].err = fmt.Errorf("%s: not changed: %w", keys[i], ctx.Err())
+			continue
+		}
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	var b BulkResult
 	for i, o := range outs {
