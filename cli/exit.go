@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"foundation/jira"
+	"foundation/refresh"
 )
 
 // Exit codes shared by every command (DESIGN.md, command line).
@@ -52,7 +53,8 @@ func exitCode(err error) int {
 	}
 	var unauth *jira.UnauthorizedError
 	var forbidden *jira.ForbiddenError
-	if errors.As(err, &unauth) || errors.As(err, &forbidden) {
+	var refused *refresh.AccessError // a Lens ACL said no
+	if errors.As(err, &unauth) || errors.As(err, &forbidden) || errors.As(err, &refused) {
 		return ExitAuth
 	}
 	return ExitError

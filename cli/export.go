@@ -109,9 +109,16 @@ func runExport(cmd *cobra.Command, g *globals, f exportFlags) error {
 		fmt.Fprintln(g.stderr, "note:", n)
 	}
 	if format == tableFormat {
-		return renderTable(g.stdout, o.Forest, o.View.Name(), opts)
+		err = renderTable(g.stdout, o.Forest, o.View.Name(), opts)
+	} else {
+		err = lens.Render(g.stdout, o.Forest, o.View.Name(), format, opts)
 	}
-	return lens.Render(g.stdout, o.Forest, o.View.Name(), format, opts)
+	if err == nil && o.Visibility.Degraded() {
+		// Fail closed: the rows went out without what could not be verified; the notes
+		// above say which projects and since when. Exit 3 tells scripts it is partial.
+		err = withCode(ExitPartial, fmt.Errorf("export of %q is partial: rows are hidden because permissions could not be verified (run `foundation refresh` when Jira is reachable)", f.lens))
+	}
+	return err
 }
 
 // renderTable writes the TSV export as an aligned table for people: the title indented by

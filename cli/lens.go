@@ -30,7 +30,7 @@ A Lens file (YAML) is applied with "lens apply -f FILE" and written back with
 
 Exit codes: 0 ok, 1 error (a bad Lens file names file:line: field), 2 usage.`,
 	}
-	cmd.AddCommand(newLensListCmd(g), newLensShowCmd(g), newLensApplyCmd(g), newLensExportCmd(g), newLensDeleteCmd(g))
+	cmd.AddCommand(newLensListCmd(g), newLensShowCmd(g), newLensApplyCmd(g), newLensExportCmd(g), newLensDeleteCmd(g), newLensACLCmd(g))
 	return cmd
 }
 
@@ -72,6 +72,19 @@ func (g *globals) openLensEnv(ctx context.Context) (*lensEnv, error) {
 			e.viewer.Dialect = id.Dialect
 		}
 	}
+	// What refresh resolved (groups, aliases, fresh project roles) decides the Lens ACL.
+	v, ok, err := refresh.RecallViewer(ctx, db, site.Name, time.Now())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if ok {
+		if v.Dialect == "" {
+			v.Dialect = e.viewer.Dialect
+		}
+		e.viewer, e.actor = v, v.User
+	}
+	e.viewer.Profile = site.Name
 	return e, nil
 }
 
@@ -348,7 +361,7 @@ naming file:line: field for every problem.`,
 				return err
 			}
 			defer e.db.Close()
-			a, err := refresh.ApplyLens(ctx, e.db, name, src, e.actor, expect)
+			a, err := refresh.ApplyLens(ctx, e.db, name, src, e.viewer, expect)
 			if err != nil {
 				return err
 			}
@@ -395,7 +408,7 @@ func newLensExportCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.db.Close()
-			src, _, err := refresh.ExportLens(ctx, e.db, args[0])
+			src, _, err := refresh.ExportLens(ctx, e.db, args[0], e.viewer)
 			if err != nil {
 				return err
 			}
@@ -444,7 +457,7 @@ func newLensDeleteCmd(g *globals) *cobra.Command {
 				}
 			}
 			// The version read above is the one confirmed: a change meanwhile is a conflict.
-			if err := refresh.DeleteLens(ctx, e.db, st.Name, e.actor, st.Version); err != nil {
+			if err := refresh.DeleteLens(ctx, e.db, st.Name, e.viewer, st.Version); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stderr, "lens %q deleted\n", st.Name)

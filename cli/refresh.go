@@ -15,6 +15,7 @@ import (
 
 	"foundation/jira"
 	"foundation/refresh"
+	"foundation/store"
 )
 
 type refreshFlags struct {
@@ -102,7 +103,31 @@ func runRefresh(ctx context.Context, g *globals, f refreshFlags) error {
 			err = jerr
 		}
 	}
+	if err == nil {
+		if perr := checkPermissions(ctx, g, client, db, site.Name, site.PermissionTTL, f.quiet); perr != nil {
+			return withCode(ExitPartial, perr)
+		}
+	}
 	return refreshError(ctx, site.Name, total, err)
+}
+
+// checkPermissions resolves who the profile is and rechecks what Jira lets it browse, so the
+// cache shows it no more than that (fail closed: until a check succeeds, rows whose grants
+// expired stay hidden).
+func checkPermissions(ctx context.Context, g *globals, client *jira.Client, db *store.DB, profile string, ttl time.Duration, quiet bool) error {
+	v, err := refresh.ResolveViewer(ctx, client, db, profile)
+	if err != nil {
+		return fmt.Errorf("refresh of %s: synced, but who the profile is could not be checked; rows stay hidden until it is: %w", profile, err)
+	}
+	st, err := refresh.CheckGrants(ctx, client, db, v, ttl)
+	if err != nil {
+		return fmt.Errorf("refresh of %s: synced, but the permissions of %s could not be checked; rows whose grants expired stay hidden: %w", profile, v.User, err)
+	}
+	if !quiet {
+		fmt.Fprintf(g.stderr, "permissions of %s: %d projects and %d secured issues checked, %d granted, %d denied\n",
+			v.User, st.Projects, st.Issues, st.Granted, st.Denied)
+	}
+	return nil
 }
 
 // refreshError gives a failed refresh its exit code and a message that says what to do.
