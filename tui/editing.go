@@ -399,6 +399,9 @@ func (a *App) onEditMeta(msg editMetaMsg) tea.Cmd {
 		return nil
 	}
 	in := a.input
+	if msg.keys != nil {
+		msg.meta.Current = "" // one issue's value says nothing about the others'
+	}
 	e := newCellEditor(in, msg.key, msg.col, msg.meta, msg.base, a.opt.Now())
 	e.keys = msg.keys
 	a.edit.cell = e
