@@ -317,7 +317,7 @@ func TestConflictOverwriteOrKeep(t *testing.T) {
 	d.mustSee("theirs: Their title")
 	d.mustSee("mine:   My title")
 	d.mustNotSee("✎") // rolled back while the question is open
-	d.keys("x")        // not an answer: the dialog stays
+	d.keys("x")       // not an answer: the dialog stays
 	if d.app.mode != modeDialog {
 		t.Fatal("a stray key closed the conflict dialog")
 	}
