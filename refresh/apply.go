@@ -20,8 +20,10 @@ import (
 	"foundation/store"
 )
 
-// DefaultApplyBatch is how many journal entries one round of ApplyPending reads.
-const DefaultApplyBatch = 500
+// DefaultApplyBatch is how many journal entries one round of ApplyPending reads. Small
+// rounds keep each cache write short, so the listener's journal commits (which share the
+// one writer) are not held up behind them: acknowledgement latency stays low.
+const DefaultApplyBatch = 64
 
 // ApplyOptions configure an Applier.
 type ApplyOptions struct {
@@ -509,32 +511,48 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 	if us.Inserted+us.Updated == 0 {
 		return nil
 	}
-	now, err := r.cachedByID(ctx, keys, false)
-	if err != nil {
-		return err
+	// Which issues took effect: the guard lets one in when it is newer than the cached
+	// version (or equal, from an authoritative read). Only issues the cache did not hold
+	// need reading back, as a tombstone may have kept them out.
+	var fresh []string
+	for i := range in {
+		if _, had := prev[in[i].ID]; !had {
+			fresh = append(fresh, in[i].Key)
+		}
 	}
-	for _, is := range now {
-		if r.keys != nil {
-			r.keys[is.ID] = is.Key
+	var landed map[int64]lens.Issue
+	if us.Inserted < len(fresh) {
+		if landed, err = r.cachedByID(ctx, fresh, false); err != nil {
+			return err
 		}
 	}
 	var put []store.User
 	for i := range in {
 		is := &in[i]
-		cur, cached := now[is.ID]
-		if !cached || !cur.Updated.Equal(is.Updated) {
-			continue // stale or tombstoned: its links and users are old news
-		}
 		p, had := prev[is.ID]
-		if had && !authoritative && !p.Updated.Before(is.Updated) {
-			continue // the cache already had this version
+		switch {
+		case !had && landed != nil:
+			if cur, ok := landed[is.ID]; !ok || !cur.Updated.Equal(is.Updated) {
+				continue // tombstoned
+			}
+		case had && authoritative && is.Updated.Before(p.Updated):
+			continue
+		case had && !authoritative && !p.Updated.Before(is.Updated):
+			continue // stale, or the cache already had this version
+		}
+		if r.keys != nil {
+			r.keys[is.ID] = is.Key
 		}
 		if l, ok := links[is.Key]; ok && (!had || !sameJSON(p.Fields["issuelinks"], is.Fields["issuelinks"])) {
 			if err := r.a.db.ReplaceLinks(ctx, is.Key, l); err != nil {
 				return err
 			}
 		}
+		// Personal data only when it changed: every PutUsers is a write and a feed entry.
 		for _, f := range []string{"assignee", "reporter", "creator"} {
+			if had && sameJSON(p.Fields[f], is.Fields[f]) {
+				continue
+			}
 			if u, ok := userOf(is.Fields[f]); ok {
 				put = append(put, u)
 			}

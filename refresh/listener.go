@@ -222,15 +222,16 @@ func journalEntry(body []byte, h http.Header, retry int) (store.JournalEntry, st
 	if len(trimmed) == 0 {
 		return store.JournalEntry{}, "empty body"
 	}
-	if trimmed[0] != '{' || !json.Valid(trimmed) {
+	if trimmed[0] != '{' {
 		return store.JournalEntry{}, "body is not a JSON object"
 	}
 	var head struct {
 		Event     json.RawMessage `json:"webhookEvent"`
 		Timestamp json.RawMessage `json:"timestamp"`
 	}
+	// Unmarshal checks the whole body is valid JSON before decoding the two members.
 	if err := json.Unmarshal(trimmed, &head); err != nil {
-		return store.JournalEntry{}, "body: " + err.Error()
+		return store.JournalEntry{}, "body is not valid JSON: " + err.Error()
 	}
 	var event string
 	if json.Unmarshal(head.Event, &event) != nil || event == "" {
