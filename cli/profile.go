@@ -170,13 +170,16 @@ func rememberIdentity(ctx context.Context, site *config.Site, u *jira.User, d ji
 	if err != nil {
 		return err
 	}
+	return errors.Join(rememberIdentityIn(ctx, db, site, u, d), db.Close())
+}
+
+// rememberIdentityIn is rememberIdentity on an open cache.
+func rememberIdentityIn(ctx context.Context, db *store.DB, site *config.Site, u *jira.User, d jira.Dialect) error {
 	v, err := json.Marshal(identity{ID: u.ID(), DisplayName: u.DisplayName, Dialect: string(d)})
 	if err != nil {
-		db.Close()
 		return fmt.Errorf("identity: %w", err)
 	}
-	err = db.PutPref(ctx, profilePrefOwner(site.Name), identityPrefKey, v)
-	return errors.Join(err, db.Close())
+	return db.PutPref(ctx, profilePrefOwner(site.Name), identityPrefKey, v)
 }
 
 // recallIdentity returns the identity recorded for profile, or nil when none is.

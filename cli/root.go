@@ -81,6 +81,31 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	var topt tuiOptions
+	root.Flags().StringVar(&topt.lens, "lens", "", "open this Lens at start (default: the last one opened)")
+	root.Flags().BoolVar(&topt.noMouse, "no-mouse", false, "turn mouse reporting off")
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx := cmd.Context()
+		cfg, _, err := g.loadConfig()
+		if err != nil {
+			return err
+		}
+		site, err := g.pickSite(cfg)
+		if err != nil {
+			return err
+		}
+		db, err := openCache(ctx, site)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		client, err := g.connectCached(ctx, cfg, db)
+		if err != nil {
+			return err
+		}
+		return runTUI(ctx, g, cfg, site, client, db, topt)
+	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configPath, "config", "", "config file (default $FOUNDATION_CONFIG or $XDG_CONFIG_HOME/foundation/config.yaml)")
 	pf.StringVar(&g.site, "site", "", "site profile to use (default: default_site from the config)")

@@ -1,0 +1,319 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"foundation/config"
+	"foundation/jira"
+	"foundation/jql"
+	"foundation/lens"
+	"foundation/refresh"
+	"foundation/store"
+	"foundation/tui"
+)
+
+// siteBackend is the TUI's view of one profile: its cache, its Jira client and the viewer.
+// Lenses open from the cache at once; Jira is only needed for a refresh.
+type siteBackend struct {
+	site   *config.Site
+	db     *store.DB
+	client *jira.Client
+	eng    *refresh.Engine
+	viewer refresh.Viewer
+
+	mu      sync.Mutex
+	opened  map[string]*refresh.Opened // last build per Lens, caught up incrementally
+	sizes   map[string]int
+	offline bool
+	lastErr string
+	busy    bool
+}
+
+func newSiteBackend(site *config.Site, db *store.DB, client *jira.Client, viewer refresh.Viewer) (*siteBackend, error) {
+	eng, err := refresh.New(client, db, refresh.Options{Site: site.Name, Scope: site.Scope})
+	if err != nil {
+		return nil, err
+	}
+	return &siteBackend{site: site, db: db, client: client, eng: eng, viewer: viewer,
+		opened: map[string]*refresh.Opened{}, sizes: map[string]int{}}, nil
+}
+
+func (b *siteBackend) Lenses(ctx context.Context) ([]tui.LensInfo, error) {
+	stored, err := b.db.Lenses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last, err := b.lastRefresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []tui.LensInfo
+	for _, l := range stored {
+		def, err := lens.Parse(l.Name, []byte(l.YAML))
+		if err != nil {
+			continue // a stored Lens that no longer parses cannot be opened; lens show says why
+		}
+		if refresh.AccessOf(def, b.viewer).Level < lens.LevelView {
+			continue
+		}
+		size, ok := b.sizes[l.Name]
+		if !ok {
+			size = -1
+		}
+		out = append(out, tui.LensInfo{ID: l.Name, Name: def.Name, Description: def.Description,
+			Owner: l.Owner, Size: size, LastRefresh: last})
+	}
+	return out, nil
+}
+
+func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Built, error) {
+	o, err := b.open(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	env := jql.Env{Now: time.Now(), CurrentUser: b.viewer.User}
+	built, err := tui.NewBuilt(o.Forest, req.View, req.Filter, env)
+	if err != nil {
+		return nil, err
+	}
+	links := map[string][]lens.Link{}
+	for _, l := range o.Data.Links {
+		links[l.From] = append(links[l.From], l)
+		links[l.To] = append(links[l.To], l)
+	}
+	users := o.Data.Users
+	built.Links = func(key string) []lens.Link { return links[key] }
+	built.Text = func(raw []byte) string { return jira.ADFText(raw) }
+	built.UserName = func(id string) string {
+		if n, ok := users[id]; ok {
+			return n
+		}
+		return id
+	}
+	built.Fields = o.Data.Fields
+	built.Notes = append(append([]string(nil), o.Notes...), built.Notes...)
+	b.mu.Lock()
+	b.sizes[req.Lens] = len(o.Forest.Rows)
+	b.mu.Unlock()
+	return built, nil
+}
+
+// open builds the Lens, reusing the last build of the same Lens and view when the change
+// feed says only some issues changed since.
+func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.Opened, error) {
+	key := req.Lens + "\x00" + req.View + "\x00" + fmt.Sprint(req.Extra)
+	b.mu.Lock()
+	prev := b.opened[key]
+	b.mu.Unlock()
+	var o *refresh.Opened
+	var err error
+	if prev != nil {
+		o, err = prev.Update(ctx, b.db)
+	} else {
+		opt := refresh.OpenOptions{View: req.View}
+		if len(req.Extra) > 0 {
+			opt.Adjust = func(d *lens.Definition) (*lens.Definition, error) { return tui.WithColumns(d, req.View, req.Extra) }
+		}
+		o, err = refresh.OpenLens(ctx, b.db, req.Lens, b.viewer, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.opened[key] = o
+	b.mu.Unlock()
+	return o, nil
+}
+
+// Refresh applies journaled webhooks, then polls (or syncs) Jira. A network failure marks
+// the backend offline: the screen keeps showing the cache and says so.
+func (b *siteBackend) Refresh(ctx context.Context) error {
+	b.mu.Lock()
+	b.busy = true
+	b.mu.Unlock()
+	_, err := b.eng.ReplayJournal(ctx)
+	if err == nil {
+		_, err = b.eng.Auto(ctx)
+	}
+	if err == nil {
+		// Who sees what is rechecked with every refresh: a permission lost in Jira hides
+		// its rows at once, through the change feed, without waiting for a sync.
+		_, err = refresh.CheckGrants(ctx, b.client, b.db, b.viewer, b.site.PermissionTTL)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.busy = false
+	b.offline = isNetworkError(err)
+	b.lastErr = ""
+	if err != nil {
+		b.lastErr = err.Error()
+	}
+	return err
+}
+
+func (b *siteBackend) LastChange(ctx context.Context) (int64, error) { return b.db.LastChange(ctx) }
+
+func (b *siteBackend) ChangedKeys(ctx context.Context, after int64) ([]string, int64, error) {
+	changes, err := b.db.Changes(ctx, after, 2000)
+	if err != nil {
+		return nil, after, err
+	}
+	last := after
+	seen := map[string]bool{}
+	var keys []string
+	for _, c := range changes {
+		last = c.Seq
+		if c.IssueKey != "" && !seen[c.IssueKey] {
+			seen[c.IssueKey] = true
+			keys = append(keys, c.IssueKey)
+		}
+	}
+	return keys, last, nil
+}
+
+func (b *siteBackend) Status(ctx context.Context) (tui.Status, error) {
+	last, err := b.lastRefresh(ctx)
+	if err != nil {
+		return tui.Status{}, err
+	}
+	js, err := b.db.JournalStats(ctx)
+	if err != nil {
+		return tui.Status{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return tui.Status{Profile: b.site.Name, LastRefresh: last, Refreshing: b.busy,
+		PendingWebhooks: int(js.Pending), Offline: b.offline, Err: b.lastErr}, nil
+}
+
+func (b *siteBackend) lastRefresh(ctx context.Context) (time.Time, error) {
+	st, err := b.db.SyncState(ctx, b.site.Scope)
+	if err != nil {
+		return time.Time{}, err
+	}
+	last := st.LastFull
+	for _, t := range []time.Time{st.LastPoll, st.LastReconcile} {
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last, nil
+}
+
+// Preferences are kept per viewer, so two people sharing a cache keep their own.
+func (b *siteBackend) prefOwner() string { return "viewer:" + b.viewer.User }
+
+func (b *siteBackend) Pref(ctx context.Context, name string) ([]byte, error) {
+	v, ok, err := b.db.Pref(ctx, b.prefOwner(), name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (b *siteBackend) SetPref(ctx context.Context, name string, value []byte) error {
+	return b.db.PutPref(ctx, b.prefOwner(), name, value)
+}
+
+// isNetworkError tells a Jira that cannot be reached from one that answered with an error.
+func isNetworkError(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return err != nil && (errors.As(err, &ne) || errors.As(err, &oe))
+}
+
+// tuiOptions are the settings of one TUI run.
+type tuiOptions struct {
+	lens    string
+	noMouse bool
+}
+
+// runTUI opens the TUI on a profile: the viewer is resolved with Jira when it answers and
+// from the cache otherwise, so the TUI opens offline.
+func runTUI(ctx context.Context, g *globals, cfg *config.Config, site *config.Site, client *jira.Client, db *store.DB, opt tuiOptions) error {
+	viewer, offline, err := resolveViewer(ctx, site, client, db)
+	if err != nil {
+		return err
+	}
+	be, err := newSiteBackend(site, db, client, viewer)
+	if err != nil {
+		return err
+	}
+	be.offline = offline
+	km := tui.DefaultKeymap()
+	if err := km.Remap(cfg.Keys); err != nil {
+		return usageError(fmt.Errorf("config keys: %w", err))
+	}
+	logger, closeLog, err := g.tuiLogger()
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	noColor := g.noColor || tui.NoColorEnv(os.Getenv)
+	return tui.Run(ctx, tui.Options{
+		Backend: be, Keymap: km, NoColor: noColor, NoMouse: opt.noMouse || !cfg.TUI.Mouse,
+		SiteURL: site.URL, Lens: opt.lens, RefreshInterval: site.PollInterval, Logger: logger,
+	}, g.stdin, g.stdout)
+}
+
+// resolveViewer asks Jira who the profile is (the answer is remembered in the cache); when
+// Jira cannot be reached it uses what the cache remembers, so the TUI opens offline.
+func resolveViewer(ctx context.Context, site *config.Site, client *jira.Client, db *store.DB) (refresh.Viewer, bool, error) {
+	mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := refresh.ResolveViewer(mctx, client, db, site.Name)
+	if err == nil {
+		return v, false, nil
+	}
+	if !isNetworkError(err) && !errors.Is(err, context.DeadlineExceeded) {
+		return v, false, err // Jira answered: bad credentials and the like stop here
+	}
+	v, ok, rerr := refresh.RecallViewer(ctx, db, site.Name, time.Now())
+	if rerr != nil {
+		return v, true, rerr
+	}
+	if !ok {
+		return v, true, fmt.Errorf("Jira is unreachable and the cache does not know who profile %s is yet: %w", site.Name, err)
+	}
+	return v, true, nil
+}
+
+// tuiLogger is the --debug log for the TUI (a file: nothing but the TUI may reach the
+// screen), or a discarding logger.
+func (g *globals) tuiLogger() (*slog.Logger, func(), error) {
+	if !g.debug {
+		return slog.New(slog.DiscardHandler), func() {}, nil
+	}
+	w, err := debugLog()
+	if err != nil {
+		return nil, nil, err
+	}
+	return slog.New(slog.NewTextHandler(w.(io.Writer), nil)), func() {}, nil
+}
+
+// connectCached builds the profile's client without needing Jira when the dialect is
+// already known (from the config, or remembered in the cache): the TUI must open offline.
+func (g *globals) connectCached(ctx context.Context, cfg *config.Config, db *store.DB) (*jira.Client, error) {
+	site, err := g.pickSite(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var adjust []func(*jira.Options)
+	if site.Dialect == config.DialectAuto {
+		if id, err := recallIdentity(ctx, db, site.Name); err == nil && id != nil && id.Dialect != "" {
+			adjust = append(adjust, func(o *jira.Options) { o.Dialect = jira.Dialect(id.Dialect) })
+		}
+	}
+	_, client, err := g.connect(ctx, cfg, adjust...)
+	return client, err
+}

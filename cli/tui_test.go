@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"foundation/config"
+	"foundation/examples"
+	"foundation/jira"
+	"foundation/jira/jiratest"
+	"foundation/refresh"
+	"foundation/store"
+	"foundation/tui"
+)
+
+// TestSiteBackend drives the TUI's real backend over a cache filled from the fake site: the
+// Lens list, a build, a background refresh that brings an edit in through the change feed,
+// and preferences.
+func TestSiteBackend(t *testing.T) {
+	ctx := context.Background()
+	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 400, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	client, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: "admin@example.com", Token: "admin-token", RequestsPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	prof := config.NewSite("t")
+	prof.URL, prof.Scope = srv.URL, "project in (ALPHA, BETA, GAMMA)"
+	viewer, offline, err := resolveViewer(ctx, prof, client, db)
+	if err != nil || offline {
+		t.Fatalf("viewer: %v offline=%v", err, offline)
+	}
+	be, err := newSiteBackend(prof, db, client, viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files, err := examples.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, err := refresh.ApplyLens(ctx, db, f.Name, f.Data, viewer, 0); err != nil {
+			t.Fatalf("apply %s: %v", f.Name, err)
+		}
+	}
+	infos, err := be.Lenses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roadmap string
+	for _, in := range infos {
+		if in.Name == "Roadmap" {
+			roadmap = in.ID
+		}
+	}
+	if len(infos) != len(files) || roadmap == "" {
+		t.Fatalf("lenses %+v", infos)
+	}
+	built, err := be.Build(ctx, tui.BuildRequest{Lens: roadmap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built.Tree.Len() == 0 || built.Total == 0 || len(built.Views) == 0 {
+		t.Fatalf("empty roadmap: %d rows", built.Tree.Len())
+	}
+	st, err := be.Status(ctx)
+	if err != nil || st.Profile != "t" || st.LastRefresh.IsZero() || st.Offline {
+		t.Fatalf("status %+v %v", st, err)
+	}
+
+	// An edit in Jira reaches the backend's change feed through a background refresh.
+	seq, err := be.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var epic string
+	for i := 0; i < built.Tree.Len(); i++ {
+		if is := built.Issue(i); is != nil {
+			epic = is.Key
+			break
+		}
+	}
+	if err := site.Update(epic, map[string]any{"summary": "renamed epic"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, last, err := be.ChangedKeys(ctx, seq)
+	if err != nil || last <= seq || !slices.Contains(keys, epic) {
+		t.Fatalf("changed keys after %d: %v (last %d) %v", seq, keys, last, err)
+	}
+	again, err := be.Build(ctx, tui.BuildRequest{Lens: roadmap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for i := 0; i < again.Tree.Len(); i++ {
+		if is := again.Issue(i); is != nil && is.Key == epic {
+			found = is.Summary == "renamed epic"
+		}
+	}
+	if !found {
+		t.Error("the rebuilt Lens does not show the edit")
+	}
+
+	if err := be.SetPref(ctx, "tui.last_lens", []byte(`"`+roadmap+`"`)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := be.Pref(ctx, "tui.last_lens"); err != nil || string(v) != `"`+roadmap+`"` {
+		t.Errorf("pref %s %v", v, err)
+	}
+}
