@@ -22,10 +22,11 @@ import (
 // value syntax (`foundation edit` takes the same): "none" or "" clears, lists are comma
 // separated with +add/-remove, dates take YYYY-MM-DD, today or +3d/-1w/+2m.
 type Editor interface {
-	// EditMeta says how field (a Lens column's field, by name or id) of issue key is edited:
-	// its kind, the allowed values (transitions' target statuses for status) and its value
-	// now. A field the viewer may not edit comes back as an error saying why.
-	EditMeta(ctx context.Context, key, field string) (FieldEdit, error)
+	// EditMeta says how field (a Lens column's field, by name or id) of issue key is edited
+	// from Lens (its ID): the kind, the allowed values (transitions' target statuses for
+	// status) and the value now. Every edit and bulk edit starts here, so this is where a
+	// viewer without edit level on the Lens, or without Jira's permission, is refused.
+	EditMeta(ctx context.Context, lens, key, field string) (FieldEdit, error)
 	// Suggest completes query for field: labels from the cache, assignable users from Jira,
 	// issue keys from the cache for parent. The TUI debounces it (~250ms).
 	Suggest(ctx context.Context, key, field, query string) ([]Suggestion, error)

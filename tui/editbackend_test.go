@@ -163,7 +163,7 @@ func put(is *lens.Issue, field, v string) error {
 	return nil
 }
 
-func (b *editBackend) EditMeta(ctx context.Context, key, field string) (FieldEdit, error) {
+func (b *editBackend) EditMeta(ctx context.Context, lensID, key, field string) (FieldEdit, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	is, ok := b.issue(key)

@@ -377,9 +377,9 @@ func (a *App) startEdit(bulk bool, keyText string) tea.Cmd {
 		key = keys[0] // the editor's allowed values come from a marked issue
 	}
 	a.edit.metaSeq++
-	seq, ctx, ed := a.edit.metaSeq, a.ctx, a.editor()
+	seq, ctx, ed, lensID := a.edit.metaSeq, a.ctx, a.editor(), ls.info.ID
 	return func() tea.Msg {
-		m, err := ed.EditMeta(ctx, key, field)
+		m, err := ed.EditMeta(ctx, lensID, key, field)
 		if err != nil {
 			err = fmt.Errorf("edit %s %s: %w", key, field, err)
 		}
