@@ -365,7 +365,7 @@ func (s *scanner) issue() (Issue, error) {
 			}
 			is.Key, err = s.str()
 		case "fields":
-			is.Fields, err = s.fields()
+			is.Fields, is.Raw, err = s.fields()
 		default:
 			err = s.skip(1)
 		}
@@ -374,11 +374,12 @@ func (s *scanner) issue() (Issue, error) {
 	return is, err
 }
 
-// fields reads an issue's fields object in one pass. The values are slices of one copy of
-// the object, so a kept issue does not pin the whole page in memory.
-func (s *scanner) fields() (map[string]json.RawMessage, error) {
+// fields reads an issue's fields object in one pass, returning its members and the whole
+// object. The values are slices of one copy of the object, so a kept issue does not pin the
+// whole page in memory.
+func (s *scanner) fields() (map[string]json.RawMessage, json.RawMessage, error) {
 	if s.peek() == 'n' {
-		return nil, s.literal("null")
+		return nil, nil, s.literal("null")
 	}
 	type span struct {
 		key        string
@@ -397,14 +398,14 @@ func (s *scanner) fields() (map[string]json.RawMessage, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	own := append([]byte(nil), s.b[start:s.i]...)
 	m := make(map[string]json.RawMessage, len(found))
 	for _, f := range found {
 		m[f.key] = own[f.start:f.end:f.end]
 	}
-	return m, nil
+	return m, own, nil
 }
 
 // decodePage decodes a search/jql, search or bulkfetch answer.

@@ -97,6 +97,14 @@ func checkAgainstStdlib(t *testing.T, in []byte, p *page) {
 				t.Errorf("issue %d field %s: %s, encoding/json %s", i, k, got.Fields[k], v)
 			}
 		}
+		// Raw is the fields object verbatim: what the cache stores for it.
+		if raw := m["fields"]; string(raw) == "null" || raw == nil {
+			if got.Raw != nil {
+				t.Errorf("issue %d: raw %s for fields %s", i, got.Raw, raw)
+			}
+		} else if !bytes.Equal(got.Raw, raw) {
+			t.Errorf("issue %d: raw %s, encoding/json %s", i, got.Raw, raw)
+		}
 	}
 }
 

@@ -16,6 +16,10 @@ type Issue struct {
 	ID     string
 	Key    string
 	Fields map[string]json.RawMessage
+	// Raw is the fields object exactly as Jira sent it, when a page decoder read and validated
+	// it (nil otherwise); Fields' values are slices of it. The cache stores it as is instead
+	// of re-encoding Fields, the bulk of a full sync's bytes.
+	Raw json.RawMessage
 }
 
 type wireIssue struct {

@@ -22,6 +22,7 @@ var systemFields = []string{
 // batch is one page of issues converted for the store.
 type batch struct {
 	issues []lens.Issue
+	raw    []json.RawMessage      // raw[i]: issues[i]'s fields object as Jira sent it, or nil
 	links  map[string][]lens.Link // by issue key: the complete set read from its issuelinks
 	users  map[string]store.User
 	maxUpd int64 // newest updated in the page, ms since epoch
@@ -31,6 +32,7 @@ type batch struct {
 // merge appends the next page to b.
 func (b *batch) merge(o *batch) {
 	b.issues = append(b.issues, o.issues...)
+	b.raw = append(b.raw, o.raw...)
 	for k, v := range o.links {
 		b.links[k] = v
 	}
@@ -45,6 +47,7 @@ func (b *batch) merge(o *batch) {
 func convert(in []jira.Issue, wk store.WellKnown) (*batch, error) {
 	b := &batch{
 		issues: make([]lens.Issue, 0, len(in)),
+		raw:    make([]json.RawMessage, 0, len(in)),
 		links:  make(map[string][]lens.Link, len(in)),
 		users:  make(map[string]store.User),
 	}
@@ -58,6 +61,7 @@ func convert(in []jira.Issue, wk store.WellKnown) (*batch, error) {
 			return nil, err
 		}
 		b.issues = append(b.issues, is)
+		b.raw = append(b.raw, ji.Raw)
 		if ms := is.Updated.UnixMilli(); ms > b.maxUpd {
 			b.maxUpd = ms
 		}

@@ -167,9 +167,9 @@ func FuzzExtract(f *testing.F) {
 		if !is.Updated.IsZero() && is.Updated.Location() != time.UTC {
 			t.Fatalf("updated not UTC: %v", is.Updated)
 		}
-		labels, err := json.Marshal(nonNil(is.Labels))
-		if err != nil {
-			t.Fatal(err)
+		labels := appendLabels(nil, is.Labels)
+		if want, err := json.Marshal(is.Labels); err != nil || len(is.Labels) > 0 && string(want) != string(labels) {
+			t.Fatalf("labels %q encode as %s, json.Marshal %s (%v)", is.Labels, labels, want, err)
 		}
 		back, err := parseLabels(string(labels), interner{})
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -56,80 +57,84 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 	}
 	err := db.write(ctx, "upsert issues", func(tx *sql.Tx) error {
 		var err error
-		st, err = upsertIssues(ctx, tx, issues, authoritative, nil)
+		st, err = upsertIssues(ctx, tx, issues, nil, authoritative, nil)
 		return err
 	})
 	return st, err
 }
 
-// upsertIssues is UpsertIssues inside tx. written, when set, is called with the index of
-// every issue inserted or updated.
-func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, authoritative bool, written func(i int)) (UpsertStats, error) {
+// upsertIssues is UpsertIssues inside tx. raw, when not nil, holds for issues[i] its fields
+// as one JSON object already validated (see Page.Raw); a nil entry means encode Fields.
+// written, when set, is called with the index of every issue inserted or updated.
+func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, raw []json.RawMessage, authoritative bool, written func(i int)) (UpsertStats, error) {
 	var st UpsertStats
+	if raw != nil && len(raw) != len(issues) {
+		return st, fmt.Errorf("%d raw field objects for %d issues", len(raw), len(issues))
+	}
 	at := ms(now())
 	err := func() error {
-		// One lookup per issue for both what the guard needs: its tombstone and its cached version.
-		look, err := tx.PrepareContext(ctx, `SELECT
-			(SELECT last_updated FROM tombstones WHERE issue_id = ?1),
-			(SELECT updated FROM issues WHERE id = ?1),
-			(SELECT hash FROM issues WHERE id = ?1)`)
+		// What the guard needs for the whole batch in two queries instead of one per issue.
+		g, err := loadGuard(ctx, tx, issues)
 		if err != nil {
 			return err
 		}
-		defer look.Close()
 		// OR REPLACE also clears a stale row holding the same key under another id.
 		put, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO issues("+issueColumns+", fetched_at, hash, fields) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 		if err != nil {
 			return err
 		}
 		defer put.Close()
-		untomb, err := tx.PrepareContext(ctx, "DELETE FROM tombstones WHERE issue_id = ?")
-		if err != nil {
-			return err
-		}
-		defer untomb.Close()
 		feed, err := tx.PrepareContext(ctx, "INSERT INTO changes(at, kind, issue_key, detail) VALUES (?, ?, ?, ?)")
 		if err != nil {
 			return err
 		}
 		defer feed.Close()
+		var untomb *sql.Stmt // rarely needed: prepared on first use
+		defer func() {
+			if untomb != nil {
+				untomb.Close()
+			}
+		}()
 
+		var labels []byte
 		for i := range issues {
 			is := &issues[i]
 			if is.ID == 0 || is.Key == "" {
 				return fmt.Errorf("issue %q (id %d): id and key are required", is.Key, is.ID)
 			}
 			updated := ms(is.Updated)
-			var tombUpdated, curUpdated, curHash sql.NullInt64
-			if err := look.QueryRowContext(ctx, is.ID).Scan(&tombUpdated, &curUpdated, &curHash); err != nil {
-				return fmt.Errorf("issue %s: %w", is.Key, err)
-			}
-			if tombUpdated.Valid {
-				if !authoritative || updated <= tombUpdated.Int64 {
+			if tombUpdated, ok := g.tombs[is.ID]; ok {
+				if !authoritative || updated <= tombUpdated {
 					st.Blocked++
 					continue
+				}
+				if untomb == nil {
+					if untomb, err = tx.PrepareContext(ctx, "DELETE FROM tombstones WHERE issue_id = ?"); err != nil {
+						return err
+					}
 				}
 				if _, err := untomb.ExecContext(ctx, is.ID); err != nil {
 					return fmt.Errorf("issue %s: %w", is.Key, err)
 				}
+				delete(g.tombs, is.ID)
 			}
 
-			if curUpdated.Valid && (updated < curUpdated.Int64 || (updated == curUpdated.Int64 && !authoritative)) {
+			cur, cached := g.rows[is.ID]
+			if cached && (updated < cur.updated || (updated == cur.updated && !authoritative)) {
 				st.Stale++
 				continue
 			}
-			raw, err := marshalFields(is.Fields)
-			if err != nil {
+			var fields []byte
+			if raw != nil && raw[i] != nil {
+				fields = raw[i]
+			} else if fields, err = marshalFields(is.Fields); err != nil {
 				return fmt.Errorf("issue %s: %w", is.Key, err)
 			}
-			labels, err := json.Marshal(nonNil(is.Labels))
-			if err != nil {
-				return fmt.Errorf("issue %s: labels: %w", is.Key, err)
-			}
-			h := rowHash(is, labels, raw)
+			labels = appendLabels(labels[:0], is.Labels)
+			h := rowHash(is, labels)
 			kind := ChangeIssueCreated
-			if curUpdated.Valid {
-				if h == curHash.Int64 {
+			if cached {
+				if h == cur.hash {
 					st.Unchanged++
 					continue
 				}
@@ -143,9 +148,10 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, authorit
 			if _, err := put.ExecContext(ctx, is.ID, is.Key, is.ProjectID, is.Project, is.Type, is.Subtask,
 				is.Status, is.StatusCategory, is.Priority, is.Resolution, is.Parent, is.EpicLink,
 				is.SecurityLevel, is.Assignee, is.Reporter, is.Summary, string(labels), sp, is.DueDate,
-				ms(is.Created), updated, is.Rank, at, h, raw); err != nil {
+				ms(is.Created), updated, is.Rank, at, h, fields); err != nil {
 				return fmt.Errorf("issue %s: %w", is.Key, err)
 			}
+			g.wrote(is.ID, is.Key, updated, h)
 			if _, err := feed.ExecContext(ctx, at, kind, is.Key, strconv.FormatInt(is.ID, 10)); err != nil {
 				return fmt.Errorf("issue %s: change feed: %w", is.Key, err)
 			}
@@ -161,6 +167,83 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, authorit
 		return nil
 	}()
 	return st, err
+}
+
+// cachedRow is what the version guard reads of a cached issue.
+type cachedRow struct {
+	key     string
+	updated int64
+	hash    int64
+}
+
+// guard holds, for the issues of one batch, their cached rows and tombstones, and follows
+// the batch's own writes: an issue may come twice in a batch (changed between two pages),
+// and INSERT OR REPLACE removes the row of another id holding the same key.
+type guard struct {
+	rows  map[int64]cachedRow
+	owner map[string]int64 // cached key -> id, for the ids in rows
+	tombs map[int64]int64  // issue id -> updated when deleted
+}
+
+// loadGuard reads the cached rows and tombstones of the batch's issues.
+func loadGuard(ctx context.Context, tx *sql.Tx, issues []lens.Issue) (*guard, error) {
+	g := &guard{rows: make(map[int64]cachedRow, len(issues)), owner: make(map[string]int64, len(issues)), tombs: map[int64]int64{}}
+	ids := make([]byte, 0, 12*len(issues)+2)
+	ids = append(ids, '[')
+	for i := range issues {
+		if i > 0 {
+			ids = append(ids, ',')
+		}
+		ids = strconv.AppendInt(ids, issues[i].ID, 10)
+	}
+	ids = append(ids, ']')
+	// One JSON parameter instead of one per id: no limit on the batch size.
+	rows, err := tx.QueryContext(ctx, "SELECT id, key, updated, hash FROM issues WHERE id IN (SELECT value FROM json_each(?))", string(ids))
+	if err != nil {
+		return nil, fmt.Errorf("cached versions: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var r cachedRow
+		if err := rows.Scan(&id, &r.key, &r.updated, &r.hash); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("cached versions: %w", err)
+		}
+		g.rows[id] = r
+		g.owner[r.key] = id
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("cached versions: %w", err)
+	}
+	rows, err = tx.QueryContext(ctx, "SELECT issue_id, last_updated FROM tombstones WHERE issue_id IN (SELECT value FROM json_each(?))", string(ids))
+	if err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, upd int64
+		if err := rows.Scan(&id, &upd); err != nil {
+			return nil, fmt.Errorf("tombstones: %w", err)
+		}
+		g.tombs[id] = upd
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	return g, nil
+}
+
+// wrote records that issue id now holds key at version updated with hash h. A row of
+// another id that held key is gone (INSERT OR REPLACE), as is the issue's own old key.
+func (g *guard) wrote(id int64, key string, updated, h int64) {
+	if other, ok := g.owner[key]; ok && other != id {
+		delete(g.rows, other)
+	}
+	if old, ok := g.rows[id]; ok && old.key != key {
+		delete(g.owner, old.key)
+	}
+	g.rows[id] = cachedRow{key: key, updated: updated, hash: h}
+	g.owner[key] = id
 }
 
 // DeleteIssues removes issues (by Jira id) with their links and leaves a tombstone for each,
@@ -462,9 +545,10 @@ func parseLabels(s string, in interner) ([]string, error) {
 	return out, nil
 }
 
-// marshalFields encodes raw fields as one JSON object with sorted keys, so equal content
-// hashes equally. Values are copied verbatim after a validity check: json.Marshal would
-// re-compact every value through reflection, a third of an upsert's cost.
+// marshalFields encodes raw fields as one JSON object with sorted keys. Values are copied
+// verbatim after a validity check: json.Marshal would re-compact every value through
+// reflection. Only issues that come without the object Jira sent (webhooks, tests) take this
+// path; search pages hand theirs over in Page.Raw.
 func marshalFields(f map[string]json.RawMessage) ([]byte, error) {
 	if len(f) == 0 {
 		return []byte("{}"), nil
@@ -484,15 +568,22 @@ func marshalFields(f map[string]json.RawMessage) ([]byte, error) {
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		v := bytes.TrimSpace(f[k])
-		if len(v) == 0 {
-			v = []byte("null")
-		} else if !json.Valid(v) {
+		v := fieldValue(f[k])
+		if !json.Valid(v) {
 			return nil, fmt.Errorf("raw field %s: invalid JSON", k)
 		}
 		b = append(b, v...)
 	}
 	return append(b, '}'), nil
+}
+
+// fieldValue is a raw field value as stored: without surrounding space, absent as null.
+func fieldValue(v json.RawMessage) json.RawMessage {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return json.RawMessage("null")
+	}
+	return v
 }
 
 // appendJSONString appends s as a JSON string; field ids are plain ASCII, so the common case
@@ -509,16 +600,21 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// appendLabels appends labels as a JSON array, exactly as json.Marshal writes it ([] for none).
+func appendLabels(b []byte, labels []string) []byte {
+	b = append(b, '[')
+	for i, l := range labels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, l)
 	}
-	return s
+	return append(b, ']')
 }
 
 // rowHash fingerprints everything an issue row stores except bookkeeping, so a re-fetch of
 // an unchanged issue writes nothing and adds nothing to the change feed.
-func rowHash(is *lens.Issue, labels, raw []byte) int64 {
+func rowHash(is *lens.Issue, labels []byte) int64 {
 	h := fnv.New64a()
 	var num [8]byte
 	str := func(s string) {
@@ -550,7 +646,37 @@ func rowHash(is *lens.Issue, labels, raw []byte) int64 {
 	}
 	i64(ms(is.Created))
 	i64(ms(is.Updated))
-	str(string(labels))
-	str(string(raw))
+	h.Write(labels)
+	i64(int64(fieldsHash(is.Fields)))
 	return int64(h.Sum64())
+}
+
+// castagnoli is the CRC-32C table (hardware-assisted on amd64 and arm64).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// fieldsHash fingerprints raw fields independently of their order, so the object Jira sent
+// (in its order) and the sorted encoding of the same fields hash alike. Each member hashes
+// to two CRC-32s of different polynomials (hardware-assisted: the values are most of a
+// sync's bytes), mixed and summed.
+func fieldsHash(f map[string]json.RawMessage) uint64 {
+	var sum uint64
+	var n [8]byte
+	for k, v := range f {
+		v = fieldValue(v)
+		binary.LittleEndian.PutUint64(n[:], uint64(len(k)))
+		c := crc32.Update(crc32.Update(crc32.Update(0, castagnoli, n[:]), castagnoli, []byte(k)), castagnoli, v)
+		e := crc32.Update(crc32.Update(crc32.ChecksumIEEE(n[:]), crc32.IEEETable, []byte(k)), crc32.IEEETable, v)
+		sum += mix64(uint64(c)<<32 | uint64(e))
+	}
+	return sum
+}
+
+// mix64 is SplitMix64's finaliser: it spreads every input bit over the output, so sums of
+// member hashes do not cancel in structured ways.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }

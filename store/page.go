@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 
 	"foundation/lens"
@@ -12,8 +13,13 @@ import (
 // link set of each issue (from its issuelinks field) and the users its fields mention.
 type Page struct {
 	Issues []lens.Issue
-	Links  map[string][]lens.Link // by issue key; an issue without an entry keeps its links
-	Users  []User
+	// Raw, when set, holds for Issues[i] its fields as one JSON object as read from Jira
+	// (nil where unknown). The caller vouches that it is valid JSON with exactly the members
+	// of Issues[i].Fields, as jira.Issue.Raw is: it is stored as is instead of re-encoding
+	// Fields, which at 5 KB an issue is a large part of a full sync's cost.
+	Raw   []json.RawMessage
+	Links map[string][]lens.Link // by issue key; an issue without an entry keeps its links
+	Users []User
 }
 
 // ApplyPage writes a page in one transaction: the issues under the version guard (see
@@ -26,7 +32,7 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 	err := db.write(ctx, "apply page", func(tx *sql.Tx) error {
 		var written []string
 		var err error
-		st, err = upsertIssues(ctx, tx, p.Issues, authoritative, func(i int) {
+		st, err = upsertIssues(ctx, tx, p.Issues, p.Raw, authoritative, func(i int) {
 			written = append(written, p.Issues[i].Key)
 		})
 		if err != nil {
