@@ -141,9 +141,12 @@ func runLensACL(ctx context.Context, g *globals, name string, f lensACLFlags) er
 	if def.Owner == "" {
 		def.Owner = st.Owner
 	}
-	// Reading the access list is like opening the Lens: it needs view.
-	if err := refresh.RequireAccess(def, e.viewer, lens.LevelView, "read the access list of"); err != nil {
-		return err
+	// Reading the access list is like opening the Lens: it needs view. Who just changed it
+	// (with control) sees the outcome even when they gave their own access away.
+	if !changing {
+		if err := refresh.RequireAccess(def, e.viewer, lens.LevelView, "read the access list of"); err != nil {
+			return err
+		}
 	}
 	names, err := userDisplayNames(ctx, e.db)
 	if err != nil {
