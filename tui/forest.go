@@ -146,6 +146,9 @@ func (t *forestTree) layoutColumns() {
 		t.src = append(t.src, colSummary)
 	}
 	for i, c := range vc {
+		if c.ID == "key" && c.Kind == lens.ColField {
+			continue // the frozen tree column already shows the key
+		}
 		col := Column{Title: c.Title, Frozen: c.ID == "summary", Right: c.Align == lens.AlignRight}
 		if c.Kind == lens.ColField && len(defCols) == len(vc) {
 			col.Field = defCols[i].Field
