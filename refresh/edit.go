@@ -116,6 +116,8 @@ type SetOptions struct {
 	History *History
 	// NotifyUsers is sent as notifyUsers (admins only; Jira ignores it otherwise).
 	NotifyUsers *bool
+	// Progress, when set, receives this call's bulk progress instead of the Writer's.
+	Progress func(EditEvent)
 	// Expect is the field's value at base when the caller knows it (an undo knows what its
 	// own write produced); the conflict check then compares it with Jira's value instead of
 	// looking for the base in the cache, which later edits may have moved on.
@@ -135,6 +137,8 @@ type Result struct {
 	Transition string    `json:"transition,omitempty"` // the transition taken for status
 	ScreenUsed []string  `json:"screen_used,omitempty"`
 	Unchanged  bool      `json:"unchanged,omitempty"` // nothing to write: already the value
+
+	move *MoveHow // a move by links: how to undo it (Old and New are the parents)
 }
 
 // Writer writes edits to Jira through one client and keeps one cache in step.
@@ -622,31 +626,9 @@ func (w *Writer) findSprint(ctx context.Context, key, project string, f fieldInf
 	if id, err := strconv.ParseInt(t, 10, 64); err == nil {
 		return id, nil
 	}
-	w.mu.Lock()
-	known, ok := w.sprints[project]
-	w.mu.Unlock()
-	if !ok {
-		issues, err := w.db.Issues(ctx, store.ReadOptions{WithRaw: true, Projects: []string{project}})
-		if err != nil {
-			return 0, err
-		}
-		seen := map[int64]bool{}
-		for _, is := range issues {
-			var sps []sprintRef
-			if json.Unmarshal(is.Fields[f.ID], &sps) != nil {
-				continue
-			}
-			for _, sp := range sps {
-				if !seen[sp.ID] {
-					seen[sp.ID] = true
-					known = append(known, sp)
-				}
-			}
-		}
-		slices.SortFunc(known, func(a, b sprintRef) int { return int(a.ID - b.ID) })
-		w.mu.Lock()
-		w.sprints[project] = known
-		w.mu.Unlock()
+	known, err := w.projectSprints(ctx, project, f.ID)
+	if err != nil {
+		return 0, err
 	}
 	var open []string
 	for _, sp := range known {
@@ -662,6 +644,40 @@ func (w *Writer) findSprint(ctx context.Context, key, project string, f fieldInf
 		open = append(open, sp.Name)
 	}
 	return 0, &FieldError{Key: key, Field: f.Name, Message: fmt.Sprintf("no open or future sprint named %q in %s; known: %s", t, project, strings.Join(open, ", "))}
+}
+
+// projectSprints lists the sprints the cache has seen in a project's issues, read once per
+// Writer: Foundation has no board API to ask, and every sprint an issue can go to already
+// holds issues of the project, or was named in one when it was planned.
+func (w *Writer) projectSprints(ctx context.Context, project, fieldID string) ([]sprintRef, error) {
+	w.mu.Lock()
+	known, ok := w.sprints[project]
+	w.mu.Unlock()
+	if ok {
+		return known, nil
+	}
+	issues, err := w.db.Issues(ctx, store.ReadOptions{WithRaw: true, Projects: []string{project}})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int64]bool{}
+	for _, is := range issues {
+		var sps []sprintRef
+		if json.Unmarshal(is.Fields[fieldID], &sps) != nil {
+			continue
+		}
+		for _, sp := range sps {
+			if !seen[sp.ID] {
+				seen[sp.ID] = true
+				known = append(known, sp)
+			}
+		}
+	}
+	slices.SortFunc(known, func(a, b sprintRef) int { return int(a.ID - b.ID) })
+	w.mu.Lock()
+	w.sprints[project] = known
+	w.mu.Unlock()
+	return known, nil
 }
 
 // transition moves the issue to the status named value, through a transition Jira offers.

@@ -575,33 +575,46 @@ func TestMoves(t *testing.T) {
 			if _, err := w.MoveUnder(ctx, story, others[0], how, refresh.SetOptions{}); err != nil {
 				t.Fatal(err)
 			}
+			var h refresh.History
 			how.OldParent = others[0]
-			if _, err := w.MoveUnder(ctx, story, others[1], how, refresh.SetOptions{}); err != nil {
+			if _, err := w.MoveUnder(ctx, story, others[1], how, refresh.SetOptions{History: &h}); err != nil {
 				t.Fatal(err)
 			}
-			has := func(links []struct{ from, to string }, from, to string) bool {
-				return slices.Contains(links, struct{ from, to string }{from, to})
+			type pair struct{ from, to string }
+			links := func() (inJira, inCache []pair) {
+				for _, l := range f.site.Links() {
+					if l.Type == "Blocks" {
+						inJira = append(inJira, pair{l.From, l.To})
+					}
+				}
+				cl, err := f.db.Links(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, l := range cl {
+					if l.Type == "Blocks" {
+						inCache = append(inCache, pair{l.From, l.To})
+					}
+				}
+				return inJira, inCache
 			}
-			var jiraLinks, cacheLinks []struct{ from, to string }
-			for _, l := range f.site.Links() {
-				if l.Type == "Blocks" {
-					jiraLinks = append(jiraLinks, struct{ from, to string }{l.From, l.To})
+			underOnly := func(when, parent, not string) {
+				j, c := links()
+				for name, ls := range map[string][]pair{"Jira": j, "cache": c} {
+					if !slices.Contains(ls, pair{parent, story}) || slices.Contains(ls, pair{not, story}) {
+						t.Errorf("%s: %s links %v, want %s -> %s and not %s", when, name, ls, parent, story, not)
+					}
 				}
 			}
-			cl, err := f.db.Links(ctx)
-			if err != nil {
+			underOnly("after the move", others[1], others[0])
+			if _, err := w.Undo(ctx, &h, refresh.SetOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			for _, l := range cl {
-				if l.Type == "Blocks" {
-					cacheLinks = append(cacheLinks, struct{ from, to string }{l.From, l.To})
-				}
+			underOnly("after undo", others[0], others[1])
+			if _, err := w.Redo(ctx, &h, refresh.SetOptions{}); err != nil {
+				t.Fatal(err)
 			}
-			for name, links := range map[string][]struct{ from, to string }{"Jira": jiraLinks, "cache": cacheLinks} {
-				if !has(links, others[1], story) || has(links, others[0], story) {
-					t.Errorf("%s links after the move: %v", name, links)
-				}
-			}
+			underOnly("after redo", others[1], others[0])
 
 			// Into another group: labels lose the old group and gain the new one.
 			if _, err := w.Set(ctx, story, "labels", "red,keep", time.Time{}, refresh.SetOptions{}); err != nil {
@@ -677,5 +690,74 @@ func TestEditReachesOtherSessions(t *testing.T) {
 	}
 	if is, err := other.Issue(ctx, key); err != nil || is.Summary != "seen elsewhere" {
 		t.Errorf("other session reads %q %v", is.Summary, err)
+	}
+}
+
+func TestDescribeAndSuggest(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			f := newEditFixture(t, dialect)
+			ctx := context.Background()
+			w := f.writer("admin")
+			story := f.pick(inProject("ALPHA", func(is jiratest.FakeIssue) bool { return plain(is) && is.Status == "In Progress" }))
+			fk := f.fake(story)
+
+			spec, err := w.Describe(ctx, story, "priority")
+			if err != nil || spec.Kind != refresh.EditSelect || spec.Current != fk.Priority || !slices.Equal(spec.Allowed, []string{"Highest", "High", "Medium", "Low", "Lowest"}) || !spec.Updated.Equal(f.base(story)) {
+				t.Errorf("priority: %+v %v", spec, err)
+			}
+			spec, err = w.Describe(ctx, story, "components")
+			if err != nil || spec.Kind != refresh.EditMultiSelect || !slices.Equal(spec.Allowed, []string{"API", "Web", "Mobile"}) {
+				t.Errorf("components: %+v %v", spec, err)
+			}
+			spec, err = w.Describe(ctx, story, "sprint")
+			if err != nil || spec.Kind != refresh.EditSprint || !slices.Equal(spec.Allowed, []string{"ALPHA Sprint 4", "ALPHA Sprint 5"}) {
+				t.Errorf("sprint: %+v %v", spec, err)
+			}
+			spec, err = w.Describe(ctx, story, "status")
+			if err != nil || spec.Kind != refresh.EditStatus || spec.Current != "In Progress" || !slices.Contains(spec.Allowed, "Done") {
+				t.Fatalf("status: %+v %v", spec, err)
+			}
+			for _, tr := range spec.Transitions {
+				needs := len(tr.Screen) == 1 && tr.Screen[0].Field == "resolution" && tr.Screen[0].Required && slices.Contains(tr.Screen[0].Allowed, "Won't Do")
+				if (tr.To == "Done") != needs {
+					t.Errorf("transition %+v", tr)
+				}
+			}
+			var pe *refresh.PermissionError
+			if _, err := f.writer("bob").Describe(ctx, f.pick(inProject("BETA", plain)), "summary"); !errors.As(err, &pe) {
+				t.Errorf("bob describes BETA: %v", err)
+			}
+
+			if _, err := w.Set(ctx, story, "labels", "+zeta-one", time.Time{}, refresh.SetOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := w.Suggest(ctx, story, "labels", "zeta", 0)
+			if err != nil || len(got) != 1 || got[0].Value != "zeta-one" {
+				t.Errorf("labels: %+v %v", got, err)
+			}
+			got, err = w.Suggest(ctx, story, "assignee", "ali", 0)
+			want := map[string]string{"cloud": "61a0000000000000000000a2", "datacenter": "alice"}[dialect]
+			if err != nil || len(got) != 1 || got[0].Value != want || got[0].Label != "Alice Anders <alice@example.com>" {
+				t.Errorf("assignee: %+v %v", got, err)
+			}
+			field := "parent"
+			if dialect == "datacenter" {
+				field = "epic link"
+			}
+			got, err = w.Suggest(ctx, story, field, "", 5)
+			if err != nil || len(got) == 0 || len(got) > 5 {
+				t.Fatalf("%s: %+v %v", field, got, err)
+			}
+			for _, s := range got {
+				if is := f.fake(s.Value); is.Type != "Epic" || is.Project != "ALPHA" {
+					t.Errorf("%s suggestion %s is a %s in %s", field, s.Value, is.Type, is.Project)
+				}
+			}
+			got, err = w.Suggest(ctx, story, "priority", "low", 0)
+			if err != nil || len(got) != 2 {
+				t.Errorf("priority: %+v %v", got, err)
+			}
+		})
 	}
 }

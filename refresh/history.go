@@ -112,6 +112,18 @@ func (w *Writer) replay(ctx context.Context, s Step, undo bool, opts SetOptions)
 		if undo {
 			value, expect = r.Old, r.New
 		}
+		if r.move != nil {
+			// A move by links: link to the parent it had, unlink from the one it got.
+			how := *r.move
+			how.OldParent = expect
+			if _, err := w.moveLink(ctx, r.Key, value, how); err != nil {
+				errs = append(errs, err)
+				left = append(left, r)
+				continue
+			}
+			done = append(done, r)
+			continue
+		}
 		opts.Expect = &expect
 		field := r.ID
 		if field == "" {
@@ -172,6 +184,10 @@ const BulkConcurrency = 4
 func (w *Writer) Bulk(ctx context.Context, keys []string, field, value string, opts SetOptions) BulkResult {
 	hist := opts.History
 	opts.History = nil
+	progress := opts.Progress
+	if progress == nil {
+		progress = w.opt.Progress
+	}
 	type out struct {
 		res Result
 		err error
@@ -197,8 +213,8 @@ func (w *Writer) Bulk(ctx context.Context, keys []string, field, value string, o
 				finished++
 				n := finished
 				mu.Unlock()
-				if w.opt.Progress != nil {
-					w.opt.Progress(EditEvent{Kind: "bulk", Key: key, Done: n, Total: len(keys), Err: err})
+				if progress != nil {
+					progress(EditEvent{Kind: "bulk", Key: key, Done: n, Total: len(keys), Err: err})
 				}
 			}
 		}()

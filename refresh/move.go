@@ -45,7 +45,11 @@ func (w *Writer) MoveUnder(ctx context.Context, key, newParent string, how MoveH
 	case "parent", "":
 		return w.moveParent(ctx, key, newParent, opts)
 	case "links":
-		return w.moveLink(ctx, key, newParent, how)
+		res, err := w.moveLink(ctx, key, newParent, how)
+		if err == nil && opts.History != nil {
+			opts.History.push(Step{res})
+		}
+		return res, err
 	}
 	return Result{Key: key}, fmt.Errorf("move %s: unknown structure %q (want parent or links)", key, how.By)
 }
@@ -123,7 +127,7 @@ func (w *Writer) cachedBase(ctx context.Context, key string) (b time.Time) {
 }
 
 func (w *Writer) moveLink(ctx context.Context, key, newParent string, how MoveHow) (Result, error) {
-	res := Result{Key: key, Field: "link " + how.LinkType, Old: how.OldParent, New: newParent}
+	res := Result{Key: key, Field: "link " + how.LinkType, Old: strings.ToUpper(how.OldParent), New: newParent, move: &how}
 	if how.LinkType == "" {
 		return res, fmt.Errorf("move %s: a move by links needs the link type", key)
 	}
