@@ -123,7 +123,9 @@ func runWebhookListen(ctx context.Context, g *globals, f webhookListenFlags) err
 		Secret:  secret,
 		MaxBody: f.maxBody,
 		OnDelivery: func(d refresh.Delivery) {
-			if f.verbose || d.Status >= 500 {
+			// Refusals and failures are always worth a line (a misconfigured secret, a
+			// proxy mangling bodies, a full disk); acknowledgements only with --verbose.
+			if f.verbose || d.Status >= 300 {
 				out.printf("%s\n", deliveryLine(d))
 			}
 		},

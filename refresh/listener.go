@@ -382,6 +382,10 @@ type ServeOptions struct {
 	Grace time.Duration
 	// OnApply, when set, is told the outcome of every apply that did something or failed.
 	OnApply func(ApplyStats, error)
+	// KeepApplied is how long applied entries stay in the journal (default 7 days), so a
+	// retry Jira sends late is still recognised as a duplicate; older ones are pruned at
+	// start and hourly. Negative keeps everything.
+	KeepApplied time.Duration
 }
 
 // Serve runs the listener on ln and applies the journal as deliveries arrive, until ctx
@@ -398,6 +402,9 @@ func Serve(ctx context.Context, ln net.Listener, l *Listener, a *Applier, opt Se
 	}
 	if opt.Grace <= 0 {
 		opt.Grace = 30 * time.Second
+	}
+	if opt.KeepApplied == 0 {
+		opt.KeepApplied = 7 * 24 * time.Hour
 	}
 	srv := &http.Server{
 		Handler:           l,
@@ -422,9 +429,18 @@ func Serve(ctx context.Context, ln net.Listener, l *Listener, a *Applier, opt Se
 			opt.OnApply(st, err)
 		}
 	}
+	prune := func() {
+		if opt.KeepApplied > 0 {
+			// A failed prune only leaves old entries behind: the next hour tries again.
+			_, _ = l.db.PruneJournal(context.WithoutCancel(ctx), time.Now().Add(-opt.KeepApplied))
+		}
+	}
+	prune()
 	apply(ctx)
 	tick := time.NewTicker(opt.ApplyEvery)
 	defer tick.Stop()
+	hourly := time.NewTicker(time.Hour)
+	defer hourly.Stop()
 	var serveErr error
 loop:
 	for {
@@ -441,6 +457,8 @@ loop:
 			apply(ctx)
 		case <-tick.C:
 			apply(ctx)
+		case <-hourly.C:
+			prune()
 		}
 	}
 	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.Grace)

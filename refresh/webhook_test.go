@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -494,5 +495,48 @@ func TestListenerKeepsNoSecrets(t *testing.T) {
 	}
 	if all[0].Headers.Get("X-Atlassian-Webhook-Flow") != "Primary" || !strings.HasPrefix(all[0].Identifier, "sha256:") {
 		t.Errorf("entry %+v: want the flow header kept and an identifier from the body", all[0])
+	}
+}
+
+// TestServePrunesAppliedEntries: applied entries older than KeepApplied leave the journal
+// when Serve starts; pending ones are applied and stay.
+func TestServePrunesAppliedEntries(t *testing.T) {
+	for _, tt := range []struct {
+		keep time.Duration
+		want int64
+	}{{time.Nanosecond, 1}, {-1, 2}} {
+		db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "prune.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		old := store.JournalEntry{Identifier: "old", Event: "sprint_started", EventTime: time.UnixMilli(1), Body: []byte(`{"timestamp":1,"webhookEvent":"sprint_started"}`)}
+		if _, err := db.AppendJournal(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := refresh.ReplayJournal(ctx, db, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Pending at Serve's start: applied by Serve after the prune.
+		pending := store.JournalEntry{Identifier: "new", Event: "comment_created", EventTime: time.UnixMilli(2), Body: []byte(`{"timestamp":2,"webhookEvent":"comment_created","issue":{"id":"5","key":"A-1"},"comment":{"id":"9"}}`)}
+		if _, err := db.AppendJournal(ctx, pending); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		cancel() // start, prune, apply, stop
+		l := refresh.NewListener(db, refresh.ListenerOptions{})
+		if err := refresh.Serve(sctx, ln, l, refresh.NewApplier(nil, db, refresh.ApplyOptions{}), refresh.ServeOptions{KeepApplied: tt.keep}); err != nil {
+			t.Fatal(err)
+		}
+		st := journalStats(t, db)
+		if st.Total != tt.want || st.Pending != 0 {
+			t.Errorf("keep %s: journal %+v, want %d entries, none pending", tt.keep, st, tt.want)
+		}
+		db.Close()
 	}
 }
