@@ -280,23 +280,23 @@ func (w *Writer) forgetMeta(project, itype string) {
 	w.mu.Unlock()
 }
 
-// current is the issue as Jira has it when the edit starts.
-type current struct {
+// currentIssue is the issue as Jira has it when the edit starts.
+type currentIssue struct {
 	project, itype, status string
 	updated                time.Time
 	value                  string // the field, rendered
 }
 
-func (w *Writer) readCurrent(ctx context.Context, key string, f fieldInfo) (current, error) {
+func (w *Writer) readCurrent(ctx context.Context, key string, f fieldInfo) (currentIssue, error) {
 	ask := []string{"updated", "project", "issuetype", "status"}
 	if !slices.Contains(ask, f.ID) {
 		ask = append(ask, f.ID)
 	}
 	is, err := w.c.GetIssue(ctx, key, ask)
 	if err != nil {
-		return current{}, err
+		return currentIssue{}, err
 	}
-	var cur current
+	var cur currentIssue
 	var p struct {
 		Key string `json:"key"`
 	}
@@ -309,10 +309,10 @@ func (w *Writer) readCurrent(ctx context.Context, key string, f fieldInfo) (curr
 	cur.status = optionName(is.Fields["status"])
 	var upd string
 	if err := json.Unmarshal(is.Fields["updated"], &upd); err != nil {
-		return current{}, fmt.Errorf("issue %s: updated: %w", key, err)
+		return currentIssue{}, fmt.Errorf("issue %s: updated: %w", key, err)
 	}
 	if cur.updated, err = parseJiraTime(upd); err != nil {
-		return current{}, fmt.Errorf("issue %s: updated %q: %w", key, upd, err)
+		return currentIssue{}, fmt.Errorf("issue %s: updated %q: %w", key, upd, err)
 	}
 	cur.value = renderRaw(f.Kind, is.Fields[f.ID])
 	return cur, nil
@@ -681,7 +681,7 @@ func (w *Writer) projectSprints(ctx context.Context, project, fieldID string) ([
 }
 
 // transition moves the issue to the status named value, through a transition Jira offers.
-func (w *Writer) transition(ctx context.Context, res Result, f fieldInfo, cur current, value string, opts SetOptions) (Result, error) {
+func (w *Writer) transition(ctx context.Context, res Result, f fieldInfo, cur currentIssue, value string, opts SetOptions) (Result, error) {
 	key := res.Key
 	want := strings.TrimSpace(value)
 	if strings.EqualFold(cur.status, want) {

@@ -30,7 +30,7 @@ const (
 	EditStatus      = "status"
 )
 
-var kindNames = map[kind]string{
+var kindNames = map[editKind]string{
 	kindText: EditText, kindRichText: EditText, kindNumber: EditNumber, kindDate: EditDate,
 	kindDateTime: EditDateTime, kindOption: EditSelect, kindMultiOption: EditMultiSelect,
 	kindLabels: EditLabels, kindUser: EditUser, kindSprint: EditSprint, kindParent: EditParent,

@@ -20,12 +20,12 @@ import (
 	"foundation/store"
 )
 
-// kind is how a field's value is parsed and sent.
-type kind int
+// editKind is how a field's value is parsed and sent.
+type editKind int
 
 const (
-	kindText     kind = iota // string
-	kindRichText             // string on Data Center and v2, an ADF document on Cloud v3
+	kindText     editKind = iota // string
+	kindRichText                 // string on Data Center and v2, an ADF document on Cloud v3
 	kindNumber
 	kindDate
 	kindDateTime
@@ -43,7 +43,7 @@ const (
 type fieldInfo struct {
 	ID   string
 	Name string
-	Kind kind
+	Kind editKind
 }
 
 // fieldAliases are the spellings of Lens columns and Jira's own names for system fields that
@@ -131,7 +131,7 @@ func resolveField(name string, cat []lens.Field, wk store.WellKnown) (fieldInfo,
 }
 
 // kindOf picks a field's kind from its catalog schema; editmeta may refine it.
-func kindOf(f lens.Field, wk store.WellKnown) kind {
+func kindOf(f lens.Field, wk store.WellKnown) editKind {
 	switch {
 	case f.ID == "status":
 		return kindStatus
@@ -179,14 +179,14 @@ func kindOf(f lens.Field, wk store.WellKnown) kind {
 	return kindText
 }
 
-// allowed is one allowed value of an option field, from editmeta.
-type allowed struct {
+// allowedValue is one allowed value of an option field, from editmeta.
+type allowedValue struct {
 	ID   string
 	Name string // name, or value for custom select options
 }
 
-func allowedValues(f jira.EditField) []allowed {
-	out := make([]allowed, 0, len(f.AllowedValues))
+func allowedValues(f jira.EditField) []allowedValue {
+	out := make([]allowedValue, 0, len(f.AllowedValues))
 	for _, raw := range f.AllowedValues {
 		var v struct {
 			ID    json.RawMessage `json:"id"`
@@ -201,12 +201,12 @@ func allowedValues(f jira.EditField) []allowed {
 		if name == "" {
 			name = v.Value
 		}
-		out = append(out, allowed{ID: id, Name: name})
+		out = append(out, allowedValue{ID: id, Name: name})
 	}
 	return out
 }
 
-func allowedNames(vals []allowed) string {
+func allowedNames(vals []allowedValue) string {
 	names := make([]string, len(vals))
 	for i, v := range vals {
 		names[i] = v.Name
@@ -215,7 +215,7 @@ func allowedNames(vals []allowed) string {
 }
 
 // pickAllowed matches a value by name (case-insensitive) or id.
-func pickAllowed(vals []allowed, text string) (allowed, bool) {
+func pickAllowed(vals []allowedValue, text string) (allowedValue, bool) {
 	t := strings.TrimSpace(text)
 	for _, v := range vals {
 		if strings.EqualFold(v.Name, t) {
@@ -227,7 +227,7 @@ func pickAllowed(vals []allowed, text string) (allowed, bool) {
 			return v, true
 		}
 	}
-	return allowed{}, false
+	return allowedValue{}, false
 }
 
 // isNone reports whether a value clears the field.
@@ -326,7 +326,7 @@ func adfDoc(text string) map[string]any {
 // renderRaw turns a field's raw JSON into text in the value syntax: what parsing that text
 // would write back. Users are rendered by id (accountId or name) so the text resolves to
 // the same user.
-func renderRaw(k kind, raw json.RawMessage) string {
+func renderRaw(k editKind, raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""
@@ -418,7 +418,7 @@ type sprintRef struct {
 }
 
 // sameValue compares two renderings of a field, ignoring list order and case of names.
-func sameValue(k kind, a, b string) bool {
+func sameValue(k editKind, a, b string) bool {
 	if k == kindLabels || k == kindMultiOption || k == kindSprint {
 		split := func(s string) []string {
 			var out []string

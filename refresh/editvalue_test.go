@@ -38,7 +38,7 @@ func TestResolveField(t *testing.T) {
 	cases := []struct {
 		in   string
 		id   string
-		kind kind
+		kind editKind
 		err  string
 	}{
 		{in: "summary", id: "summary", kind: kindText},
@@ -133,7 +133,7 @@ func TestSplitList(t *testing.T) {
 
 func TestRenderRaw(t *testing.T) {
 	cases := []struct {
-		k    kind
+		k    editKind
 		raw  string
 		want string
 	}{

@@ -46,7 +46,7 @@ var (
 	ErrNothingToRedo = errors.New("nothing to redo")
 )
 
-func pop(h *History, stack *[]Step) (Step, bool) {
+func popStep(h *History, stack *[]Step) (Step, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := len(*stack)
@@ -62,7 +62,7 @@ func pop(h *History, stack *[]Step) (Step, bool) {
 // redo stack; those that failed (a conflict, a refusal) stay undoable, and their errors are
 // returned joined.
 func (w *Writer) Undo(ctx context.Context, h *History, opts SetOptions) ([]Result, error) {
-	s, ok := pop(h, &h.undo)
+	s, ok := popStep(h, &h.undo)
 	if !ok {
 		return nil, ErrNothingToUndo
 	}
@@ -80,7 +80,7 @@ func (w *Writer) Undo(ctx context.Context, h *History, opts SetOptions) ([]Resul
 
 // Redo writes again the new values of the newest undone step.
 func (w *Writer) Redo(ctx context.Context, h *History, opts SetOptions) ([]Result, error) {
-	s, ok := pop(h, &h.redo)
+	s, ok := popStep(h, &h.redo)
 	if !ok {
 		return nil, ErrNothingToRedo
 	}

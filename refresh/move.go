@@ -87,16 +87,16 @@ func (w *Writer) moveParent(ctx context.Context, key, newParent string, opts Set
 	return w.Set(ctx, key, field, value, w.cachedBase(ctx, key), opts)
 }
 
-// shape is what a move needs to know of an issue.
-type shape struct {
+// moveShape is what a move needs to know of an issue.
+type moveShape struct {
 	epic, subtask bool
 	epicLink      string
 }
 
 // issueShape reads an issue's type from the cache, or from Jira when it is not cached.
-func (w *Writer) issueShape(ctx context.Context, key string, wk store.WellKnown) (shape, error) {
+func (w *Writer) issueShape(ctx context.Context, key string, wk store.WellKnown) (moveShape, error) {
 	if is, err := w.db.Issue(ctx, key); err == nil {
-		return shape{epic: strings.EqualFold(is.Type, "Epic"), subtask: is.Subtask, epicLink: is.EpicLink}, nil
+		return moveShape{epic: strings.EqualFold(is.Type, "Epic"), subtask: is.Subtask, epicLink: is.EpicLink}, nil
 	}
 	ask := []string{"issuetype"}
 	if wk.EpicLink != "" {
@@ -104,7 +104,7 @@ func (w *Writer) issueShape(ctx context.Context, key string, wk store.WellKnown)
 	}
 	ji, err := w.c.GetIssue(ctx, key, ask)
 	if err != nil {
-		return shape{}, classify(key, "parent", err)
+		return moveShape{}, classify(key, "parent", err)
 	}
 	var t struct {
 		Name    string `json:"name"`
@@ -115,7 +115,7 @@ func (w *Writer) issueShape(ctx context.Context, key string, wk store.WellKnown)
 	if wk.EpicLink != "" {
 		_ = json.Unmarshal(ji.Fields[wk.EpicLink], &el)
 	}
-	return shape{epic: strings.EqualFold(t.Name, "Epic"), subtask: t.Subtask, epicLink: el}, nil
+	return moveShape{epic: strings.EqualFold(t.Name, "Epic"), subtask: t.Subtask, epicLink: el}, nil
 }
 
 // cachedBase is the issue's updated in the cache, zero when it is not cached.
