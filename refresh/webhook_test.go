@@ -540,3 +540,108 @@ func TestServePrunesAppliedEntries(t *testing.T) {
 		db.Close()
 	}
 }
+
+func journal(t *testing.T, db *store.DB, ident string, at int64, body string) {
+	t.Helper()
+	var head struct {
+		Event string `json:"webhookEvent"`
+	}
+	_ = json.Unmarshal([]byte(body), &head)
+	if _, err := db.AppendJournal(context.Background(), store.JournalEntry{Identifier: ident, Event: head.Event, EventTime: time.UnixMilli(at), Body: []byte(body)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestApplierEvents applies each kind of event from journal entries, with entries that
+// cannot be applied in between: those are quarantined with their reason and the others
+// still apply, in event-time order.
+func TestApplierEvents(t *testing.T) {
+	h := newHookFixture(t, "cloud", 200, "project = ALPHA")
+	ctx := context.Background()
+	cap := h.capturing(t)
+	keys := h.issueKeys(t, "ALPHA", 3)
+	if err := h.site.Update(keys[0], map[string]any{"summary": "applied after two bad ones"}); err != nil {
+		t.Fatal(err)
+	}
+	h.flush(t)
+	upd := cap.take()[0]
+	links, err := h.db.Links(ctx)
+	if err != nil || len(links) == 0 {
+		t.Fatalf("links %v, %v: the fake site should have some", links, err)
+	}
+	victim, _ := cached(t, h.db, keys[1])
+	if victim.Assignee == "" {
+		t.Fatalf("%s has no assignee to purge", keys[1])
+	}
+	at := time.Now().Add(time.Hour).UnixMilli()
+	journal(t, h.db, "bad", at, fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"jira:issue_updated"}`, at))
+	journal(t, h.db, "unknown", at+1, fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"mystery_event"}`, at+1))
+	journal(t, h.db, "update", at+2, string(upd.body))
+	journal(t, h.db, "unlink", at+3, fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"issuelink_deleted","issueLink":{"id":%d,"sourceIssueId":1,"destinationIssueId":2}}`, at+3, links[0].ID))
+	journal(t, h.db, "purge", at+4, fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"user_deleted","user":{"accountId":%q}}`, at+4, victim.Assignee))
+
+	// Offline first. The fake site's update payload lacks a field the cache keeps (the
+	// description), so that entry needs Jira and waits; the others apply.
+	st, err := refresh.NewApplier(nil, h.db, refresh.ApplyOptions{Scope: "project = ALPHA"}).ApplyPending(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Applied != 2 || st.Quarantined != 2 || st.Deferred != 1 || st.LinksRemoved != 1 || st.UsersPurged != 1 {
+		t.Errorf("apply %+v: want 2 applied, 2 quarantined, 1 deferred, a link removed, a user purged", st)
+	}
+	q, err := h.db.Journal(ctx, store.JournalQuarantined, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, e := range q {
+		reasons[e.Identifier] = e.Quarantined
+	}
+	if !strings.Contains(reasons["bad"], "issue: missing") || !strings.Contains(reasons["unknown"], `unknown event "mystery_event"`) {
+		t.Errorf("quarantine reasons %v", reasons)
+	}
+	if after, _ := h.db.Links(ctx); len(after) != len(links)-1 {
+		t.Errorf("%d links after deleting one of %d", len(after), len(links))
+	}
+	users, err := h.db.Users(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if u.ID == victim.Assignee {
+			t.Errorf("user %s still cached after user_deleted", u.ID)
+		}
+	}
+
+	// A comment needs a re-read too; with a client both apply.
+	fi, _ := h.site.Issue(keys[2])
+	journal(t, h.db, "comment", at+5, fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"comment_created","issue":{"id":"%d","key":%q},"comment":{"id":"77"}}`, at+5, fi.ID, fi.Key))
+	st, err = refresh.NewApplier(nil, h.db, refresh.ApplyOptions{}).ApplyPending(ctx)
+	if err != nil || st.Deferred != 2 || st.Applied != 0 {
+		t.Errorf("offline apply %+v, %v: want the update and the comment deferred", st, err)
+	}
+	st, err = h.applier.ApplyPending(ctx)
+	if err != nil || st.Applied != 2 || st.Fetched != 2 {
+		t.Errorf("apply %+v, %v: want both applied by re-reading their issues", st, err)
+	}
+	if is, _ := cached(t, h.db, keys[0]); is.Summary != "applied after two bad ones" {
+		t.Errorf("%s summary %q: the good entry was blocked", keys[0], is.Summary)
+	}
+
+	// Deleting the project removes its issues; a late update cannot bring one back.
+	journal(t, h.db, "project", at+6, fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"project_deleted","project":{"id":"10000","key":"ALPHA","name":"Alpha"}}`, at+6))
+	journal(t, h.db, "late", at-1000, strings.Replace(string(upd.body), "applied after two bad ones", "late", 1))
+	if st, err = h.applier.ApplyPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	left, err := h.db.Issues(ctx, store.ReadOptions{Projects: []string{"ALPHA"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 || st.Deleted == 0 {
+		t.Errorf("apply %+v: %d ALPHA issues left after project_deleted", st, len(left))
+	}
+	if js := journalStats(t, h.db); js.Pending != 0 || js.Quarantined != 2 {
+		t.Errorf("journal %+v", js)
+	}
+}
