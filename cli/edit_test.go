@@ -12,7 +12,7 @@ import (
 )
 
 // editSite is a fake site the test can also change behind the command's back.
-func editSite(t *testing.T, dialect string) (*jiratest.Site, string) {
+func editFakeSite(t *testing.T, dialect string) (*jiratest.Site, string) {
 	t.Helper()
 	site, err := jiratest.New(jiratest.Options{Dialect: dialect, Issues: 120, Seed: 5})
 	if err != nil {
@@ -23,7 +23,7 @@ func editSite(t *testing.T, dialect string) (*jiratest.Site, string) {
 	return site, srv.URL
 }
 
-func firstIssue(t *testing.T, site *jiratest.Site, project, status string) string {
+func editTestIssue(t *testing.T, site *jiratest.Site, project, status string) string {
 	t.Helper()
 	for _, is := range site.Issues() {
 		if is.Project == project && (is.Type == "Story" || is.Type == "Task") && is.Status == status && is.SecurityLevel == "" {
@@ -37,13 +37,13 @@ func firstIssue(t *testing.T, site *jiratest.Site, project, status string) strin
 func TestEditCommand(t *testing.T) {
 	for _, dialect := range []string{"cloud", "datacenter"} {
 		t.Run(dialect, func(t *testing.T) {
-			site, url := editSite(t, dialect)
+			site, url := editFakeSite(t, dialect)
 			e := newCLIEnv(t)
 			e.writeConfig(url, dialect, "admin", "project in (ALPHA, BETA)")
 			if r := e.run("", "refresh", "--quiet"); r.code != 0 {
 				t.Fatalf("refresh: %d %s", r.code, r.stderr)
 			}
-			key := firstIssue(t, site, "ALPHA", "In Progress")
+			key := editTestIssue(t, site, "ALPHA", "In Progress")
 
 			r := e.run("", "edit", key, "summary=Edited headless", "priority=high", "labels=+cli", "SP=8", "--json")
 			if r.code != 0 {
@@ -102,7 +102,7 @@ func TestEditCommand(t *testing.T) {
 			}
 
 			// A conflict: someone else changed the summary after the cached copy.
-			other := firstIssue(t, site, "ALPHA", "To Do")
+			other := editTestIssue(t, site, "ALPHA", "To Do")
 			if err := site.Update(other, map[string]any{"summary": "their title"}); err != nil {
 				t.Fatal(err)
 			}
@@ -170,15 +170,15 @@ func TestEditCommand(t *testing.T) {
 func TestEditPermission(t *testing.T) {
 	for _, dialect := range []string{"cloud", "datacenter"} {
 		t.Run(dialect, func(t *testing.T) {
-			site, url := editSite(t, dialect)
+			site, url := editFakeSite(t, dialect)
 			e := newCLIEnv(t)
 			e.writeConfig(url, dialect, "bob", "project = ALPHA")
-			beta := firstIssue(t, site, "BETA", "To Do")
+			beta := editTestIssue(t, site, "BETA", "To Do")
 			r := e.run("", "edit", beta, "summary=not mine")
 			if r.code != ExitAuth || !has(r.stderr, "permission denied") {
 				t.Errorf("bob on BETA: %d %s", r.code, r.stderr)
 			}
-			alpha := firstIssue(t, site, "ALPHA", "To Do")
+			alpha := editTestIssue(t, site, "ALPHA", "To Do")
 			r = e.run("", "edit", alpha, "assignee=alice", "--json")
 			if r.code != 0 || !strings.Contains(r.stdout, `"ok": true`) {
 				t.Errorf("bob on ALPHA: %d %s %s", r.code, r.stdout, r.stderr)
@@ -191,7 +191,7 @@ func TestEditPermission(t *testing.T) {
 }
 
 func TestParseSince(t *testing.T) {
-	now := mustTime(t, "2026-11-29T10:00:00Z")
+	now := editTestTime(t, "2026-11-29T10:00:00Z")
 	cases := []struct {
 		in   string
 		want string
@@ -215,7 +215,7 @@ func TestParseSince(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || !got.Equal(mustTime(t, tc.want)) {
+		if err != nil || !got.Equal(editTestTime(t, tc.want)) {
 			t.Errorf("%q: %s %v, want %s", tc.in, got, err, tc.want)
 		}
 	}
@@ -233,7 +233,7 @@ func TestParsePairs(t *testing.T) {
 	}
 }
 
-func mustTime(t *testing.T, s string) time.Time {
+func editTestTime(t *testing.T, s string) time.Time {
 	t.Helper()
 	v, err := time.Parse(time.RFC3339, s)
 	if err != nil {
