@@ -261,7 +261,7 @@ func runTUI(ctx context.Context, g *globals, cfg *config.Config, site *config.Si
 	defer closeLog()
 	noColor := g.noColor || tui.NoColorEnv(os.Getenv)
 	return tui.Run(ctx, tui.Options{
-		Backend: be, Keymap: km, NoColor: noColor, NoMouse: opt.noMouse || !cfg.TUI.Mouse,
+		Backend: newEditingBackend(be), Keymap: km, NoColor: noColor, NoMouse: opt.noMouse || !cfg.TUI.Mouse,
 		SiteURL: site.URL, Lens: opt.lens, RefreshInterval: site.PollInterval, Logger: logger,
 	}, g.stdin, g.stdout)
 }

@@ -119,6 +119,13 @@ type forestTree struct {
 	parent, end []int32
 }
 
+// readOnlyFields are fields Jira computes: their columns are never offered for editing, so
+// enter on them opens the detail pane like on the key column.
+var readOnlyFields = map[string]bool{
+	"key": true, "created": true, "updated": true, "project": true, "statuscategory": true,
+	"resolutiondate": true, "creator": true, "lastviewed": true, "rank": true, "id": true,
+}
+
 const (
 	colKey     = -1
 	colSummary = -2
@@ -150,7 +157,7 @@ func (t *forestTree) layoutColumns() {
 			continue // the frozen tree column already shows the key
 		}
 		col := Column{Title: c.Title, Frozen: c.ID == "summary", Right: c.Align == lens.AlignRight}
-		if c.Kind == lens.ColField && len(defCols) == len(vc) {
+		if c.Kind == lens.ColField && len(defCols) == len(vc) && !readOnlyFields[strings.ToLower(defCols[i].Field)] {
 			col.Field = defCols[i].Field
 		}
 		t.cols = append(t.cols, col)

@@ -1,0 +1,560 @@
+package cli
+
+// The TUI's write side on a real site: siteBackend plus tui.Editor over refresh.Writer, so
+// a cell edit, a bulk edit, an undo and a move take the same path as `foundation edit`
+// (editmeta check, conflict check against the cached updated the edit started from, PUT or
+// transition, read-back, version-guarded upsert, change feed, audit).
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"foundation/jira"
+	"foundation/jql"
+	"foundation/lens"
+	"foundation/refresh"
+	"foundation/store"
+	"foundation/tui"
+)
+
+// editingBackend is a siteBackend that can edit: the TUI shows its edit keys.
+type editingBackend struct {
+	*siteBackend
+	w    *refresh.Writer
+	hist *refresh.History // the session's undo and redo
+
+	emu      sync.Mutex
+	progress func(done, total int) // the running bulk edit's, nil when none
+	meta     map[string]*jira.EditMeta
+	sprints  map[string][]string // open and future sprints seen in the cache, by project
+}
+
+// newEditingBackend adds the write-back path to b; edits are audited as the viewer.
+func newEditingBackend(b *siteBackend) *editingBackend {
+	e := &editingBackend{siteBackend: b, hist: &refresh.History{}, meta: map[string]*jira.EditMeta{}, sprints: map[string][]string{}}
+	e.w = refresh.NewWriter(b.client, b.db, refresh.WriterOptions{Actor: b.viewer.User, Engine: b.eng, Progress: e.onProgress})
+	return e
+}
+
+func (e *editingBackend) onProgress(ev refresh.EditEvent) {
+	if ev.Kind != "bulk" {
+		return
+	}
+	e.emu.Lock()
+	p := e.progress
+	e.emu.Unlock()
+	if p != nil {
+		p(ev.Done, ev.Total)
+	}
+}
+
+// editField is a Lens column's field resolved against the cached catalog.
+type editField struct {
+	id, name string
+	schema   lens.Field
+}
+
+// tuiSystemFields are the spellings of system fields a Lens column may use.
+var tuiSystemFields = map[string]string{
+	"summary": "summary", "description": "description", "status": "status", "priority": "priority",
+	"resolution": "resolution", "assignee": "assignee", "reporter": "reporter", "labels": "labels",
+	"components": "components", "fixversions": "fixVersions", "fix versions": "fixVersions",
+	"versions": "versions", "duedate": "duedate", "due": "duedate", "due date": "duedate",
+	"parent": "parent", "security": "security", "issuetype": "issuetype", "type": "issuetype",
+}
+
+func (e *editingBackend) resolve(ctx context.Context, name string) (editField, error) {
+	cat, err := e.db.Fields(ctx)
+	if err != nil {
+		return editField{}, err
+	}
+	wk, err := e.db.WellKnown(ctx)
+	if err != nil {
+		return editField{}, err
+	}
+	n := strings.ToLower(strings.TrimSpace(name))
+	id := tuiSystemFields[n]
+	switch n {
+	case "story points", "storypoints", "sp", "points":
+		id = wk.StoryPoints
+	case "sprint":
+		id = wk.Sprint
+	case "epic link", "epiclink", "epic":
+		id = wk.EpicLink
+	}
+	for _, f := range cat {
+		if (id != "" && f.ID == id) || (id == "" && (strings.EqualFold(f.ID, n) || strings.EqualFold(f.Name, name))) {
+			return editField{id: f.ID, name: f.Name, schema: f}, nil
+		}
+	}
+	if id != "" {
+		return editField{id: id, name: name, schema: lens.Field{ID: id, Name: name}}, nil
+	}
+	return editField{}, fmt.Errorf("unknown field %q", name)
+}
+
+// editorKind picks the TUI editor for a field.
+func editorKind(f lens.Field, wk store.WellKnown) tui.FieldKind {
+	switch {
+	case f.ID == "status":
+		return tui.KindStatus
+	case f.ID == "parent" || (wk.EpicLink != "" && f.ID == wk.EpicLink):
+		return tui.KindParent
+	case f.ID == "labels" || (f.SchemaType == "array" && f.SchemaItems == "string"):
+		return tui.KindMultiSelect
+	case wk.Sprint != "" && f.ID == wk.Sprint, f.SchemaCustom == "com.pyxis.greenhopper.jira:gh-sprint":
+		return tui.KindSprint
+	case f.ID == "duedate" || f.SchemaType == "date":
+		return tui.KindDate
+	case f.ID == "assignee" || f.ID == "reporter" || f.SchemaType == "user":
+		return tui.KindUser
+	case f.SchemaType == "number":
+		return tui.KindNumber
+	case f.SchemaType == "array":
+		return tui.KindMultiSelect
+	case f.ID == "priority" || f.ID == "resolution" || f.ID == "security" || f.ID == "issuetype",
+		slices.Contains([]string{"option", "priority", "resolution", "securitylevel", "version", "component"}, f.SchemaType):
+		return tui.KindSelect
+	}
+	return tui.KindText
+}
+
+// requireEdit refuses a viewer without edit level on the Lens.
+func (e *editingBackend) requireEdit(ctx context.Context, lensID string) (*lens.Definition, error) {
+	st, err := e.db.Lens(ctx, lensID)
+	if err != nil {
+		return nil, fmt.Errorf("Lens %q: %w", lensID, err)
+	}
+	def, err := lens.Parse(st.Name, []byte(st.YAML))
+	if err != nil {
+		return nil, fmt.Errorf("Lens %q: %w", lensID, err)
+	}
+	if acc := refresh.AccessOf(def, e.viewer); acc.Level < lens.LevelEdit {
+		return nil, fmt.Errorf("you have %s level on Lens %q; editing from it needs edit", acc.Level, def.Name)
+	}
+	return def, nil
+}
+
+func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string) (tui.FieldEdit, error) {
+	if _, err := e.requireEdit(ctx, lensID); err != nil {
+		return tui.FieldEdit{}, err
+	}
+	f, err := e.resolve(ctx, name)
+	if err != nil {
+		return tui.FieldEdit{}, err
+	}
+	wk, err := e.db.WellKnown(ctx)
+	if err != nil {
+		return tui.FieldEdit{}, err
+	}
+	is, err := e.db.Issue(ctx, key)
+	if err != nil {
+		return tui.FieldEdit{}, fmt.Errorf("%s is not in the cache: %w", key, err)
+	}
+	fe := tui.FieldEdit{Field: f.id, Name: f.name, Kind: editorKind(f.schema, wk)}
+	fe.Current = cachedValue(is, f, fe.Kind, wk)
+	switch fe.Kind {
+	case tui.KindStatus:
+		ts, err := e.client.Transitions(ctx, key)
+		if err != nil {
+			return fe, fmt.Errorf("transitions of %s: %w", key, err)
+		}
+		if len(ts) == 0 {
+			return fe, fmt.Errorf("Jira offers you no transition on %s", key)
+		}
+		fe.Required = true
+		fe.Screens = map[string][]tui.ScreenField{}
+		for _, t := range ts {
+			if !slices.Contains(fe.Allowed, t.To.Name) {
+				fe.Allowed = append(fe.Allowed, t.To.Name)
+			}
+			ids := make([]string, 0, len(t.Fields))
+			for id := range t.Fields {
+				ids = append(ids, id)
+			}
+			slices.Sort(ids)
+			for _, id := range ids {
+				ef := t.Fields[id]
+				if ef.Required && !ef.HasDefaultValue {
+					fe.Screens[t.To.Name] = append(fe.Screens[t.To.Name], tui.ScreenField{Field: id, Name: ef.Name, Allowed: allowedValueNames(ef)})
+				}
+			}
+		}
+		return fe, nil
+	case tui.KindSprint:
+		fe.Allowed, err = e.openSprints(ctx, is.Project, f.id)
+		if err != nil {
+			return fe, err
+		}
+	}
+	m, err := e.editMeta(ctx, key, is.Project+"/"+is.Type)
+	if err != nil {
+		return fe, fmt.Errorf("edit screen of %s: %w", key, err)
+	}
+	ef, ok := m.Fields[f.id]
+	if !ok {
+		if len(m.Fields) == 0 {
+			return fe, fmt.Errorf("Jira lets you edit no field of %s", key)
+		}
+		return fe, fmt.Errorf("%s cannot be edited on %s (not on its edit screen)", f.name, key)
+	}
+	fe.Required = ef.Required
+	if fe.Kind != tui.KindSprint {
+		fe.Allowed = allowedValueNames(ef)
+	}
+	if fe.Kind == tui.KindSelect && fe.Allowed == nil {
+		fe.Kind = tui.KindText // no list to pick from: type the name
+	}
+	return fe, nil
+}
+
+// editMeta is Jira's edit metadata, kept per project and issue type for the session: the
+// screens rarely change, and a refused write (400) makes the Writer ask again anyway.
+func (e *editingBackend) editMeta(ctx context.Context, key, kind string) (*jira.EditMeta, error) {
+	e.emu.Lock()
+	m, ok := e.meta[kind]
+	e.emu.Unlock()
+	if ok {
+		return m, nil
+	}
+	m, err := e.client.EditMeta(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	e.emu.Lock()
+	e.meta[kind] = m
+	e.emu.Unlock()
+	return m, nil
+}
+
+func allowedValueNames(ef jira.EditField) []string {
+	var out []string
+	for _, raw := range ef.AllowedValues {
+		if n := optionValueText(raw); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// optionValueText is an option's name (or value), a string as is.
+func optionValueText(raw json.RawMessage) string {
+	var o struct {
+		Name, Value, Key string
+	}
+	if json.Unmarshal(raw, &o) == nil {
+		switch {
+		case o.Name != "":
+			return o.Name
+		case o.Value != "":
+			return o.Value
+		}
+		return o.Key
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n float64
+	if json.Unmarshal(raw, &n) == nil {
+		return strconv.FormatFloat(n, 'f', -1, 64)
+	}
+	return ""
+}
+
+// cachedValue is the field's cached value in the value syntax (users by id, lists comma
+// separated), what the editor starts from.
+func cachedValue(is lens.Issue, f editField, kind tui.FieldKind, wk store.WellKnown) string {
+	switch f.id {
+	case "summary":
+		return is.Summary
+	case "status":
+		return is.Status
+	case "priority":
+		return is.Priority
+	case "assignee":
+		return is.Assignee
+	case "reporter":
+		return is.Reporter
+	case "duedate":
+		return is.DueDate
+	case "labels":
+		return strings.Join(is.Labels, ",")
+	case "parent":
+		return is.Parent
+	}
+	if wk.EpicLink != "" && f.id == wk.EpicLink {
+		return is.EpicLink
+	}
+	if wk.StoryPoints != "" && f.id == wk.StoryPoints && is.StoryPoints != nil {
+		return strconv.FormatFloat(*is.StoryPoints, 'f', -1, 64)
+	}
+	raw := is.Fields[f.id]
+	switch kind {
+	case tui.KindSprint:
+		var sps []tuiSprint
+		_ = json.Unmarshal(raw, &sps) // a value that does not decode starts the editor empty
+		var names []string
+		for _, sp := range sps {
+			if sp.State != "closed" {
+				names = append(names, sp.Name)
+			}
+		}
+		return strings.Join(names, ",")
+	case tui.KindUser:
+		var u struct {
+			AccountID string `json:"accountId"`
+			Name      string `json:"name"`
+		}
+		_ = json.Unmarshal(raw, &u)
+		if u.AccountID != "" {
+			return u.AccountID
+		}
+		return u.Name
+	case tui.KindMultiSelect:
+		var list []json.RawMessage
+		_ = json.Unmarshal(raw, &list)
+		var names []string
+		for _, it := range list {
+			if n := optionValueText(it); n != "" {
+				names = append(names, n)
+			}
+		}
+		return strings.Join(names, ",")
+	case tui.KindText:
+		if len(raw) > 0 && raw[0] == '{' {
+			return jira.ADFText(raw) // a rich text field on Cloud
+		}
+	}
+	return optionValueText(raw)
+}
+
+// tuiSprint is a sprint as the sprint field holds it.
+type tuiSprint struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	State string `json:"state"`
+}
+
+// openSprints lists the active and future sprints the cache has seen in a project (what
+// the Writer resolves sprint names against).
+func (e *editingBackend) openSprints(ctx context.Context, project, id string) ([]string, error) {
+	e.emu.Lock()
+	s, ok := e.sprints[project]
+	e.emu.Unlock()
+	if ok {
+		return s, nil
+	}
+	issues, err := e.db.Issues(ctx, store.ReadOptions{WithRaw: true, Projects: []string{project}})
+	if err != nil {
+		return nil, fmt.Errorf("sprints of %s: %w", project, err)
+	}
+	seen := map[int64]bool{}
+	var refs []tuiSprint
+	for _, is := range issues {
+		var sps []tuiSprint
+		if json.Unmarshal(is.Fields[id], &sps) != nil {
+			continue
+		}
+		for _, sp := range sps {
+			if !seen[sp.ID] && sp.State != "closed" {
+				seen[sp.ID] = true
+				refs = append(refs, sp)
+			}
+		}
+	}
+	slices.SortFunc(refs, func(a, b tuiSprint) int { return int(a.ID - b.ID) })
+	for _, r := range refs {
+		s = append(s, r.Name)
+	}
+	e.emu.Lock()
+	e.sprints[project] = s
+	e.emu.Unlock()
+	return s, nil
+}
+
+const maxTUISuggestions = 20
+
+// Suggest completes users from Jira (assignable ones for the assignee), and labels and
+// parent keys from the rows of the Lenses open in this session: those are what the
+// viewer may see, so no hidden issue leaks through a completion.
+func (e *editingBackend) Suggest(ctx context.Context, key, name, query string) ([]tui.Suggestion, error) {
+	f, err := e.resolve(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	wk, err := e.db.WellKnown(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := strings.ToLower(strings.TrimSpace(query))
+	var out []tui.Suggestion
+	switch editorKind(f.schema, wk) {
+	case tui.KindUser:
+		var users []jira.User
+		if f.id == "assignee" {
+			users, err = e.client.AssignableUsers(ctx, key, query)
+		} else {
+			users, err = e.client.SearchUsers(ctx, query)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find users %q: %w", query, err)
+		}
+		for _, u := range users {
+			out = append(out, tui.Suggestion{Value: u.ID(), Label: u.DisplayName})
+		}
+	case tui.KindMultiSelect:
+		seen := map[string]bool{}
+		for _, is := range e.visibleIssues() {
+			for _, l := range is.Labels {
+				if !seen[l] && strings.Contains(strings.ToLower(l), q) {
+					seen[l] = true
+					out = append(out, tui.Suggestion{Value: l, Label: l})
+				}
+			}
+		}
+		slices.SortFunc(out, func(a, b tui.Suggestion) int { return strings.Compare(a.Value, b.Value) })
+	case tui.KindParent:
+		for _, is := range e.visibleIssues() {
+			if is.Key != key && !is.Subtask && strings.Contains(strings.ToLower(is.Key+" "+is.Summary), q) {
+				out = append(out, tui.Suggestion{Value: is.Key, Label: is.Key + " " + is.Summary})
+			}
+		}
+	}
+	if len(out) > maxTUISuggestions {
+		out = out[:maxTUISuggestions]
+	}
+	return out, nil
+}
+
+// visibleIssues are the issues on the rows of the Lenses built this session, each once.
+func (e *editingBackend) visibleIssues() []*lens.Issue {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	seen := map[string]bool{}
+	var out []*lens.Issue
+	for _, o := range e.opened {
+		for i := range o.Forest.Rows {
+			if is := o.Forest.Rows[i].Issue; is != nil && !seen[is.Key] {
+				seen[is.Key] = true
+				out = append(out, is)
+			}
+		}
+	}
+	return out
+}
+
+func (e *editingBackend) Set(ctx context.Context, key, name, value string, opt tui.SetOptions) (tui.EditResult, error) {
+	r, err := e.w.Set(ctx, key, name, value, opt.Base, refresh.SetOptions{Overwrite: opt.Overwrite, Screen: opt.Screen, History: e.hist})
+	if err != nil {
+		return tui.EditResult{}, editError(err)
+	}
+	return editResult(r), nil
+}
+
+func editResult(r refresh.Result) tui.EditResult {
+	return tui.EditResult{Key: r.Key, Field: r.Field, Old: r.Old, New: r.New, Unchanged: r.Unchanged}
+}
+
+// editError turns the Writer's typed errors into the TUI's, which it shows as a conflict
+// dialog or Jira's message for the field.
+func editError(err error) error {
+	var ce *refresh.ConflictError
+	var fe *refresh.FieldError
+	switch {
+	case errors.As(err, &ce):
+		return &tui.ConflictError{Key: ce.Key, Field: ce.Field, Theirs: ce.Theirs, Mine: ce.Mine, When: ce.TheirsUpdated}
+	case errors.As(err, &fe):
+		return &tui.FieldError{Key: fe.Key, Field: fe.Field, Message: fe.Message, Missing: fe.Missing}
+	}
+	return err
+}
+
+func (e *editingBackend) Undo(ctx context.Context) ([]tui.EditResult, error) {
+	rs, err := e.w.Undo(ctx, e.hist, refresh.SetOptions{})
+	return editResults(rs), err
+}
+
+func (e *editingBackend) Redo(ctx context.Context) ([]tui.EditResult, error) {
+	rs, err := e.w.Redo(ctx, e.hist, refresh.SetOptions{})
+	return editResults(rs), err
+}
+
+func editResults(rs []refresh.Result) []tui.EditResult {
+	out := make([]tui.EditResult, len(rs))
+	for i, r := range rs {
+		out[i] = editResult(r)
+	}
+	return out
+}
+
+func (e *editingBackend) Bulk(ctx context.Context, keys []string, name, value string, progress func(done, total int)) (tui.BulkResult, error) {
+	e.emu.Lock()
+	if e.progress != nil {
+		e.emu.Unlock()
+		return tui.BulkResult{}, errors.New("another bulk edit is running")
+	}
+	e.progress = progress
+	e.emu.Unlock()
+	defer func() {
+		e.emu.Lock()
+		e.progress = nil
+		e.emu.Unlock()
+	}()
+	br := e.w.Bulk(ctx, keys, name, value, refresh.SetOptions{History: e.hist})
+	var out tui.BulkResult
+	for _, r := range br.Results {
+		out.Changed = append(out.Changed, editResult(r))
+	}
+	for _, f := range br.Failed {
+		out.Failed = append(out.Failed, tui.BulkFailure{Key: f.Key, Err: editError(f.Err)})
+	}
+	return out, nil
+}
+
+func (e *editingBackend) PlanMove(ctx context.Context, req tui.MoveRequest) (tui.MovePlan, error) {
+	def, err := e.requireEdit(ctx, req.Lens)
+	if err != nil {
+		return tui.MovePlan{}, err
+	}
+	var moving *lens.Issue
+	if is, err := e.db.Issue(ctx, req.Key); err == nil {
+		moving = &is
+	}
+	return tui.PlanMove(def, moving, req, jql.Env{Now: time.Now(), CurrentUser: e.viewer.User})
+}
+
+func (e *editingBackend) Move(ctx context.Context, req tui.MoveRequest) (tui.EditResult, error) {
+	plan, err := e.PlanMove(ctx, req)
+	if err != nil {
+		return tui.EditResult{}, err
+	}
+	opts := refresh.SetOptions{History: e.hist}
+	var r refresh.Result
+	switch plan.By {
+	case "group":
+		from := ""
+		if g := req.From.Group; g != nil && !g.None {
+			from = g.Value
+		}
+		to := ""
+		if !req.To.Group.None {
+			to = req.To.Group.Value
+		}
+		r, err = e.w.MoveToGroup(ctx, req.Key, plan.GroupField, from, to, opts)
+	default:
+		r, err = e.w.MoveUnder(ctx, req.Key, req.To.Key, refresh.MoveHow{By: plan.By, LinkType: plan.LinkType,
+			Direction: plan.Direction, OldParent: req.From.Key}, opts)
+	}
+	if err != nil {
+		return tui.EditResult{}, editError(err)
+	}
+	return editResult(r), nil
+}

@@ -1,0 +1,367 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"foundation/config"
+	"foundation/examples"
+	"foundation/jira"
+	"foundation/jira/jiratest"
+	"foundation/lens"
+	"foundation/refresh"
+	"foundation/store"
+	"foundation/tui"
+)
+
+// tuiEditSite is a fake Jira site, a cache file filled from it with the example Lenses, and
+// the viewer (admin, who owns them).
+type tuiEditSite struct {
+	site   *jiratest.Site
+	client *jira.Client
+	path   string
+	prof   *config.Site
+	viewer refresh.Viewer
+}
+
+func newTUIEditSite(t *testing.T) *tuiEditSite {
+	t.Helper()
+	ctx := context.Background()
+	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 300, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site)
+	t.Cleanup(srv.Close)
+	client, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: "admin@example.com", Token: "admin-token", RequestsPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := &tuiEditSite{site: site, client: client, path: filepath.Join(t.TempDir(), "c.db")}
+	es.prof = config.NewSite("t")
+	es.prof.URL, es.prof.Scope = srv.URL, "project in (ALPHA, BETA, GAMMA)"
+	db := es.open(t)
+	viewer, offline, err := resolveViewer(ctx, es.prof, client, db)
+	if err != nil || offline {
+		t.Fatalf("viewer: %v offline=%v", err, offline)
+	}
+	es.viewer = viewer
+	sb, err := newSiteBackend(es.prof, db, client, viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Refresh(ctx); err != nil { // the field catalog the Lenses name comes with it
+		t.Fatal(err)
+	}
+	files, err := examples.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, err := refresh.ApplyLens(ctx, db, f.Name, f.Data, viewer, 0); err != nil {
+			t.Fatalf("apply %s: %v", f.Name, err)
+		}
+	}
+	return es
+}
+
+// open opens the cache file: each call is another connection, as another process would.
+func (es *tuiEditSite) open(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), es.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// backend is an editing backend on its own connection to the cache, refreshed once.
+func (es *tuiEditSite) backend(t *testing.T) *editingBackend {
+	t.Helper()
+	sb, err := newSiteBackend(es.prof, es.open(t), es.client, es.viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return newEditingBackend(sb)
+}
+
+// tuiRoadmapRows builds the Roadmap and returns its id with an epic and two of its children.
+func tuiRoadmapRows(t *testing.T, be *editingBackend) (id string, epic, other *lens.Issue, kids []*lens.Issue) {
+	t.Helper()
+	ctx := context.Background()
+	infos, err := be.Lenses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range infos {
+		if in.Name == "Roadmap" {
+			id = in.ID
+		}
+	}
+	built, err := be.Build(ctx, tui.BuildRequest{Lens: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := built.Tree
+	for i := 0; i < tr.Len(); i++ {
+		is := built.Issue(i)
+		if is == nil || tr.Depth(i) != 0 {
+			continue
+		}
+		var under []*lens.Issue
+		for j := i + 1; j < tr.End(i); j = tr.End(j) {
+			if k := built.Issue(j); k != nil && !k.Subtask {
+				under = append(under, k)
+			}
+		}
+		switch {
+		case epic == nil && len(under) >= 3:
+			epic, kids = is, under
+		case epic != nil && other == nil:
+			other = is
+		}
+	}
+	if epic == nil || other == nil {
+		t.Fatal("the Roadmap has no epic with three children and another epic")
+	}
+	return id, epic, other, kids
+}
+
+func TestEditingBackendWritesThroughJira(t *testing.T) {
+	ctx := context.Background()
+	es := newTUIEditSite(t)
+	be := es.backend(t)
+	lensID, epic, other, kids := tuiRoadmapRows(t, be)
+	story := kids[0]
+
+	fe, err := be.EditMeta(ctx, lensID, story.Key, "summary")
+	if err != nil || fe.Kind != tui.KindText || fe.Current != story.Summary {
+		t.Fatalf("summary meta %+v %v", fe, err)
+	}
+	st, err := be.EditMeta(ctx, lensID, story.Key, "status")
+	if err != nil || st.Kind != tui.KindStatus || len(st.Allowed) == 0 {
+		t.Fatalf("status meta %+v %v", st, err)
+	}
+	if fe, err := be.EditMeta(ctx, lensID, story.Key, "assignee"); err != nil || fe.Kind != tui.KindUser {
+		t.Fatalf("assignee meta %+v %v", fe, err)
+	}
+	users, err := be.Suggest(ctx, story.Key, "assignee", "")
+	if err != nil || len(users) == 0 {
+		t.Fatalf("assignable users %v %v", users, err)
+	}
+	if ps, err := be.Suggest(ctx, story.Key, "parent", epic.Key); err != nil || len(ps) == 0 || ps[0].Value != epic.Key {
+		t.Fatalf("parent suggestions %v %v", ps, err)
+	}
+
+	// A plain edit, then one from a stale base: someone changed the summary in Jira since.
+	res, err := be.Set(ctx, story.Key, "summary", "Written from the TUI", tui.SetOptions{Base: story.Updated})
+	if err != nil || res.New != "Written from the TUI" || res.Old != story.Summary {
+		t.Fatalf("set %+v %v", res, err)
+	}
+	cached, err := be.db.Issue(ctx, story.Key)
+	if err != nil || cached.Summary != "Written from the TUI" {
+		t.Fatalf("cache has %q %v", cached.Summary, err)
+	}
+	if err := es.site.Update(story.Key, map[string]any{"summary": "Someone else's"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = be.Set(ctx, story.Key, "summary", "Mine", tui.SetOptions{Base: cached.Updated})
+	var ce *tui.ConflictError
+	if !errors.As(err, &ce) || ce.Theirs != "Someone else's" || ce.Mine != "Mine" {
+		t.Fatalf("stale base: %v, want a conflict with both values", err)
+	}
+	if _, err := be.Set(ctx, story.Key, "summary", "Mine", tui.SetOptions{Base: cached.Updated, Overwrite: true}); err != nil {
+		t.Fatalf("overwrite: %v", err)
+	}
+	_, err = be.Set(ctx, story.Key, "story points", "lots", tui.SetOptions{})
+	var fe2 *tui.FieldError
+	if !errors.As(err, &fe2) || !strings.Contains(fe2.Message, "not a number") {
+		t.Fatalf("bad number: %v, want a field error", err)
+	}
+
+	// Undo restores what the overwrite replaced; the first edit's undo would then lose the
+	// site's change, so it is refused as a conflict and stays undoable.
+	if _, err := be.Undo(ctx); err != nil {
+		t.Fatalf("undo: %v", err)
+	}
+	if is, _ := be.db.Issue(ctx, story.Key); is.Summary != "Someone else's" {
+		t.Fatalf("after undo summary %q, want the site's value back", is.Summary)
+	}
+	var rc *refresh.ConflictError
+	if _, err := be.Undo(ctx); !errors.As(err, &rc) {
+		t.Fatalf("second undo: %v, want a conflict", err)
+	}
+	if u, _ := be.hist.Len(); u != 1 {
+		t.Fatalf("%d undoable steps after a refused undo, want 1", u)
+	}
+
+	// Bulk with a failure: an issue that does not exist.
+	keys := []string{kids[1].Key, kids[2].Key, "ALPHA-99999"}
+	var calls int
+	br, err := be.Bulk(ctx, keys, "labels", "+bulked", func(done, total int) { calls++ })
+	if err != nil || len(br.Changed) != 2 || len(br.Failed) != 1 || br.Failed[0].Key != "ALPHA-99999" || calls != 3 {
+		t.Fatalf("bulk %+v %v (%d progress calls)", br, err, calls)
+	}
+	if _, err := be.Undo(ctx); err != nil {
+		t.Fatalf("undo bulk: %v", err)
+	}
+	for _, k := range keys[:2] {
+		if is, _ := be.db.Issue(ctx, k); strings.Contains(strings.Join(is.Labels, ","), "bulked") {
+			t.Fatalf("%s keeps the bulk label after one undo: %v", k, is.Labels)
+		}
+	}
+
+	// A move under another epic rewrites parent; the Roadmap rebuilt shows it there.
+	req := tui.MoveRequest{Lens: lensID, Key: story.Key, From: tui.RowRef{Key: epic.Key}, To: tui.RowRef{Key: other.Key}}
+	plan, err := be.PlanMove(ctx, req)
+	if err != nil || plan.By != "parent" || plan.Warning != "" {
+		t.Fatalf("plan %+v %v", plan, err)
+	}
+	if _, err := be.Move(ctx, req); err != nil {
+		t.Fatalf("move: %v", err)
+	}
+	if is, _ := be.db.Issue(ctx, story.Key); is.Parent != other.Key {
+		t.Fatalf("parent %q after the move, want %s", is.Parent, other.Key)
+	}
+	// Moving an epic under another: the insert JQL keeps it at the top as well.
+	if plan, err := be.PlanMove(ctx, tui.MoveRequest{Lens: lensID, Key: other.Key, To: tui.RowRef{Key: epic.Key}}); err != nil || plan.Warning == "" {
+		t.Fatalf("plan for an epic %+v %v, want a warning", plan, err)
+	}
+}
+
+func TestEditingBackendRefusesWithoutEditLevel(t *testing.T) {
+	ctx := context.Background()
+	es := newTUIEditSite(t)
+	be := es.backend(t)
+	lensID, _, _, kids := tuiRoadmapRows(t, be)
+	be.viewer.Viewer = lens.Viewer{User: "someone-else"} // view through "anyone", no edit
+	if _, err := be.EditMeta(ctx, lensID, kids[0].Key, "summary"); err == nil || !strings.Contains(err.Error(), "needs edit") {
+		t.Fatalf("EditMeta without edit level: %v", err)
+	}
+	if _, err := be.PlanMove(ctx, tui.MoveRequest{Lens: lensID, Key: kids[0].Key}); err == nil {
+		t.Fatal("PlanMove without edit level worked")
+	}
+}
+
+// tuiDriver runs a tui.App headlessly: commands run until none is left, timers are parked
+// until fire.
+type tuiDriver struct {
+	t      *testing.T
+	app    *tui.App
+	queue  []tea.Cmd
+	timers []func(time.Time) tea.Msg
+}
+
+func newTUIDriver(t *testing.T, be tui.Backend, lensID string) *tuiDriver {
+	t.Helper()
+	d := &tuiDriver{t: t}
+	app, err := tui.New(context.Background(), tui.Options{Backend: be, Lens: lensID, NoColor: true,
+		Tick: func(_ time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
+			return func() tea.Msg { d.timers = append(d.timers, fn); return nil }
+		},
+		OpenURL: func(string) error { return nil }, Copy: func(string) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.app = app
+	d.send(tea.WindowSizeMsg{Width: 160, Height: 50})
+	d.run(app.Init())
+	return d
+}
+
+func (d *tuiDriver) run(c tea.Cmd) {
+	d.queue = append(d.queue, c)
+	for n := 0; len(d.queue) > 0; n++ {
+		if n > 10000 {
+			d.t.Fatal("app never went idle")
+		}
+		c := d.queue[0]
+		d.queue = d.queue[1:]
+		if c == nil {
+			continue
+		}
+		switch m := c().(type) {
+		case nil:
+		case tea.BatchMsg:
+			d.queue = append(d.queue, m...)
+		default:
+			_, next := d.app.Update(m)
+			d.queue = append(d.queue, next)
+		}
+	}
+}
+
+func (d *tuiDriver) send(m tea.Msg) { d.run(func() tea.Msg { return m }) }
+
+func (d *tuiDriver) key(k tea.KeyPressMsg) { d.send(k) }
+
+func (d *tuiDriver) typeText(s string) {
+	for _, r := range s {
+		d.key(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func (d *tuiDriver) fire() {
+	ts := d.timers
+	d.timers = nil
+	for _, fn := range ts {
+		d.send(fn(time.Now()))
+	}
+}
+
+func (d *tuiDriver) screen() string { return ansi.Strip(d.app.Render()) }
+
+var (
+	tuiKeyEnter = tea.KeyPressMsg{Code: tea.KeyEnter}
+	tuiKeyTab   = tea.KeyPressMsg{Code: tea.KeyTab}
+	tuiKeyCtrlU = tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
+)
+
+// TestTwoTUIsSeeEachOthersEdits runs two TUIs on two connections to one cache file: an
+// edit made in one reaches the other through the store's change feed, with no refresh
+// from Jira.
+func TestTwoTUIsSeeEachOthersEdits(t *testing.T) {
+	es := newTUIEditSite(t)
+	be1, be2 := es.backend(t), es.backend(t)
+	lensID, _, _, kids := tuiRoadmapRows(t, be1)
+	story := kids[0].Key
+	one, two := newTUIDriver(t, be1, lensID), newTUIDriver(t, be2, lensID)
+	for _, d := range []*tuiDriver{one, two} {
+		if !strings.Contains(d.screen(), "Roadmap") {
+			t.Fatalf("the Roadmap did not open:\n%s", d.screen())
+		}
+		d.key(tea.KeyPressMsg{Code: ':', Text: ":"})
+		d.typeText(story)
+		d.key(tuiKeyEnter)
+	}
+	one.key(tuiKeyTab) // the column cursor to Summary
+	one.key(tuiKeyEnter)
+	if !strings.Contains(one.screen(), "edit Summary of "+story) {
+		t.Fatalf("no editor:\n%s", one.screen())
+	}
+	one.key(tuiKeyCtrlU)
+	one.typeText("Renamed in the first TUI")
+	one.key(tuiKeyEnter)
+	if !strings.Contains(one.screen(), "Renamed in the first TUI") {
+		t.Fatalf("the editing TUI does not show its edit:\n%s", one.screen())
+	}
+	if strings.Contains(two.screen(), "Renamed in the first TUI") {
+		t.Fatal("the second TUI saw the edit before polling")
+	}
+	two.fire() // the change feed poll
+	if !strings.Contains(two.screen(), "Renamed in the first TUI") {
+		t.Fatalf("the second TUI does not show the first one's edit after a poll:\n%s", two.screen())
+	}
+}
