@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -56,7 +58,8 @@ func (b *siteBackend) Lenses(ctx context.Context) ([]tui.LensInfo, error) {
 		return nil, err
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	sizes := maps.Clone(b.sizes)
+	b.mu.Unlock()
 	var out []tui.LensInfo
 	for _, l := range stored {
 		def, err := lens.Parse(l.Name, []byte(l.YAML))
@@ -66,9 +69,9 @@ func (b *siteBackend) Lenses(ctx context.Context) ([]tui.LensInfo, error) {
 		if refresh.AccessOf(def, b.viewer).Level < lens.LevelView {
 			continue
 		}
-		size, ok := b.sizes[l.Name]
+		size, ok := sizes[l.Name]
 		if !ok {
-			size = -1
+			size = b.storedSize(ctx, l.Name)
 		}
 		out = append(out, tui.LensInfo{ID: l.Name, Name: def.Name, Description: def.Description,
 			Owner: l.Owner, Size: size, LastRefresh: last})
@@ -103,9 +106,31 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 	built.Fields = o.Data.Fields
 	built.Notes = append(append([]string(nil), o.Notes...), built.Notes...)
 	b.mu.Lock()
+	prev, known := b.sizes[req.Lens]
 	b.sizes[req.Lens] = len(o.Forest.Rows)
 	b.mu.Unlock()
+	if !known || prev != len(o.Forest.Rows) {
+		// The home screen's preview of this Lens next time, before it is built.
+		if err := b.db.PutPref(ctx, b.prefOwner(), sizePref+req.Lens, []byte(strconv.Itoa(len(o.Forest.Rows)))); err != nil {
+			return nil, err
+		}
+	}
 	return built, nil
+}
+
+const sizePref = "tui.size/"
+
+// storedSize is the row count of the viewer's last build of a Lens, -1 when unknown.
+func (b *siteBackend) storedSize(ctx context.Context, name string) int {
+	raw, ok, err := b.db.Pref(ctx, b.prefOwner(), sizePref+name)
+	if err != nil || !ok {
+		return -1
+	}
+	n, err := strconv.Atoi(string(raw))
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // open builds the Lens, reusing the last build of the same Lens and view when the change
