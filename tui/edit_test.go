@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -166,7 +167,7 @@ func TestResolveDate(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"2026-05-02", "2026-05-02"}, {"today", "2026-03-01"}, {"tomorrow", "2026-03-02"},
 		{"yesterday", "2026-02-28"}, {"+3d", "2026-03-04"}, {"-1w", "2026-02-22"}, {"+2m", "2026-05-01"},
-		{"+1y", "2027-03-01"}, {"", "none"}, {"None", "none"}, {"+3x", ""}, {"soon", ""}, {"2026-13-01", ""},
+		{"+1y", "2027-03-01"}, {"+100000y", ""}, {"-5000y", ""}, {"+95000m", ""}, {"", "none"}, {"None", "none"}, {"+3x", ""}, {"soon", ""}, {"2026-13-01", ""},
 	}
 	for _, tc := range tests {
 		got, err := resolveDate(tc.in, testNow)
@@ -609,4 +610,24 @@ func compareGolden(t *testing.T, d *driver, name string, height int) {
 	if got != string(want) {
 		t.Errorf("screen differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
 	}
+}
+
+// FuzzResolveDate: whatever is typed, the date editor either explains why it cannot read
+// it or produces a date Jira takes (YYYY-MM-DD) or "none".
+func FuzzResolveDate(f *testing.F) {
+	for _, s := range []string{"2026-05-02", "today", "+3d", "-1w", "+2m", "+1y", "", "none", "+99999999d", "-0d", "+d", "+100000y", "+9000m"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := resolveDate(s, testNow)
+		if err != nil {
+			return
+		}
+		if got == "none" {
+			return
+		}
+		if _, perr := time.Parse(time.DateOnly, got); perr != nil {
+			t.Fatalf("resolveDate(%q) = %q, not a date", s, got)
+		}
+	})
 }

@@ -333,15 +333,22 @@ func resolveDate(text string, now time.Time) (string, error) {
 			if t[0] == '-' {
 				n = -n
 			}
+			var d time.Time
 			switch t[len(t)-1] {
 			case 'd':
-				return today.AddDate(0, 0, n).Format(time.DateOnly), nil
+				d = today.AddDate(0, 0, n)
 			case 'w':
-				return today.AddDate(0, 0, 7*n).Format(time.DateOnly), nil
+				d = today.AddDate(0, 0, 7*n)
 			case 'm':
-				return today.AddDate(0, n, 0).Format(time.DateOnly), nil
+				d = today.AddDate(0, n, 0)
 			case 'y':
-				return today.AddDate(n, 0, 0).Format(time.DateOnly), nil
+				d = today.AddDate(n, 0, 0)
+			}
+			if !d.IsZero() {
+				if d.Year() < 1000 || d.Year() > 9999 {
+					return "", fmt.Errorf("%q is too far away", text)
+				}
+				return d.Format(time.DateOnly), nil
 			}
 		}
 		return "", fmt.Errorf("%q: want +Nd, -Nw, +Nm or +Ny", text)

@@ -577,8 +577,10 @@ func (t *Table) layout() colLayout {
 		for k := t.offset; k < end; k++ {
 			row := int(t.vis[k])
 			cw := ansi.StringWidth(t.tree.Cell(row, c).Text)
-			if v, ok := t.overlay[t.tree.ID(row)][c]; ok && t.overlay != nil {
-				cw = max(cw, ansi.StringWidth(v)+2) // "✎ " and the pending value
+			if t.overlay != nil {
+				if v, ok := t.overlay[t.tree.ID(row)][c]; ok {
+					cw = max(cw, ansi.StringWidth(v)+2) // "✎ " and the pending value
+				}
 			}
 			if c == 0 {
 				cw += (t.tree.Depth(row) + 1) * indentWidth
