@@ -126,3 +126,64 @@ func TestSiteBackend(t *testing.T) {
 		t.Errorf("pref %s %v", v, err)
 	}
 }
+
+// TestTUIOpensOffline: once the cache knows the viewer, the TUI's backend resolves it and
+// builds Lenses with Jira unreachable, and says it is offline.
+func TestTUIOpensOffline(t *testing.T) {
+	ctx := context.Background()
+	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 200, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site)
+	client, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: "alice@example.com", Token: "alice-token", RequestsPerSecond: -1, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	prof := config.NewSite("t")
+	prof.URL, prof.Scope = srv.URL, "project = ALPHA"
+	online, _, err := resolveViewer(ctx, prof, client, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := newSiteBackend(prof, db, client, online)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := examples.Files()
+	if _, err := refresh.ApplyLens(ctx, db, files[0].Name, files[0].Data, online, 0); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+
+	offlineViewer, offline, err := resolveViewer(ctx, prof, client, db)
+	if err != nil || !offline || offlineViewer.User != online.User {
+		t.Fatalf("offline viewer %+v offline=%v err=%v; online was %q", offlineViewer, offline, err, online.User)
+	}
+	be, err = newSiteBackend(prof, db, client, offlineViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Refresh(ctx); err == nil {
+		t.Fatal("refresh with Jira down succeeded")
+	}
+	st, _ := be.Status(ctx)
+	if !st.Offline || st.Err == "" {
+		t.Errorf("status with Jira down: %+v", st)
+	}
+	infos, err := be.Lenses(ctx)
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("lenses offline: %+v %v", infos, err)
+	}
+	if _, err := be.Build(ctx, tui.BuildRequest{Lens: infos[0].ID}); err != nil {
+		t.Errorf("build offline: %v", err)
+	}
+}
