@@ -163,7 +163,7 @@ func (e *ACLEditor) load() tea.Cmd {
 	}
 }
 
-func (e *ACLEditor) apply(change ACLChange, done string) tea.Cmd {
+func (e *ACLEditor) apply(change ACLChange) tea.Cmd {
 	ctx, be, id, version := e.ctx, e.be, e.lensID, e.state.Version
 	e.busy = true
 	e.message, e.msgErr = "applying…", false
@@ -267,7 +267,7 @@ func (e *ACLEditor) onKey(k tea.KeyPressMsg) (*ACLEditor, tea.Cmd) {
 		case "enter":
 			e.mode = aclList
 			level := aclLevels[e.levCur]
-			return e, e.apply(ACLChange{Grant: []lens.ACLEntry{{Principal: e.target, Level: level}}}, "")
+			return e, e.apply(ACLChange{Grant: []lens.ACLEntry{{Principal: e.target, Level: level}}})
 		}
 		return e, nil
 	case aclConfirm:
@@ -310,7 +310,7 @@ func (e *ACLEditor) onListKey(key string) (*ACLEditor, tea.Cmd) {
 		}
 		if e.mayChange() {
 			e.target, e.mode = sel.Principal, aclLevel
-			e.levCur = max(indexOf(aclLevels, sel.Level), 0)
+			e.levCur = max(aclIndex(aclLevels, sel.Level), 0)
 		}
 	case "d", "x", "delete":
 		if sel == nil || sel.Kind == "owner" {
@@ -320,7 +320,7 @@ func (e *ACLEditor) onListKey(key string) (*ACLEditor, tea.Cmd) {
 		if e.mayChange() {
 			p := sel.Principal
 			e.ask(fmt.Sprintf("Remove %s (%s)? [y/N]", p, sel.Level), func() tea.Cmd {
-				return e.apply(ACLChange{Revoke: []string{p}}, "")
+				return e.apply(ACLChange{Revoke: []string{p}})
 			})
 		}
 	case "o":
@@ -356,13 +356,22 @@ func (e *ACLEditor) startPick() tea.Cmd {
 		e.mode = aclProject
 		e.input.Prompt = "project: "
 		e.input.SetValue("")
-		return tea.Batch(e.input.Focus(), e.query(""))
+		e.focus()
+		return e.query("")
 	default: // user, group, owner (a user)
 		e.mode = aclSearch
 		e.input.Prompt = "search " + map[bool]string{true: "groups", false: "users"}[e.kind == "group"] + ": "
 		e.input.SetValue("")
-		return e.input.Focus()
+		e.focus()
+		return nil
 	}
+}
+
+// focus focuses the input with a steady cursor: a blinking one would keep a timer running
+// for as long as the editor is open.
+func (e *ACLEditor) focus() {
+	e.input.SetVirtualCursor(true)
+	_ = e.input.Focus() // the command only blinks the cursor
 }
 
 // query asks the backend for candidates matching the input, for the current picker.
@@ -376,10 +385,10 @@ func (e *ACLEditor) query(text string) tea.Cmd {
 		switch {
 		case mode == aclProject:
 			items, err = be.Projects(ctx)
-			items = filterCandidates(items, text)
+			items = aclFilter(items, text)
 		case mode == aclRole:
 			items, err = be.ProjectRoles(ctx, project)
-			items = filterCandidates(items, text)
+			items = aclFilter(items, text)
 		case kind == "group":
 			items, err = be.SearchGroups(ctx, text)
 		default:
@@ -389,7 +398,7 @@ func (e *ACLEditor) query(text string) tea.Cmd {
 	}
 }
 
-func filterCandidates(items []ACLCandidate, text string) []ACLCandidate {
+func aclFilter(items []ACLCandidate, text string) []ACLCandidate {
 	text = strings.ToLower(strings.TrimSpace(text))
 	if text == "" {
 		return items
@@ -456,7 +465,7 @@ func (e *ACLEditor) picked(c ACLCandidate) tea.Cmd {
 		e.mode = aclList
 		id, label := c.ID, c.Label
 		e.ask(fmt.Sprintf("Transfer ownership of %s to %s? You keep only what the access list gives you. [y/N]", e.state.Lens, label), func() tea.Cmd {
-			return e.apply(ACLChange{Owner: "user:" + id}, "")
+			return e.apply(ACLChange{Owner: "user:" + id})
 		})
 		return nil
 	default:
@@ -466,7 +475,7 @@ func (e *ACLEditor) picked(c ACLCandidate) tea.Cmd {
 	}
 }
 
-func indexOf(list []string, s string) int {
+func aclIndex(list []string, s string) int {
 	for i, x := range list {
 		if x == s {
 			return i
@@ -504,8 +513,8 @@ func (e *ACLEditor) View() string {
 	}
 	b.WriteString(row(false, "PRINCIPAL", "KIND", "LEVEL") + "\n")
 	for i, r := range e.state.Entries {
-		b.WriteString(clip(row(i == e.cursor && e.mode == aclList, r.Principal, r.Kind, r.Level), e.width) + "\n")
-		b.WriteString(clip("      "+r.Explanation, e.width) + "\n")
+		b.WriteString(aclClip(row(i == e.cursor && e.mode == aclList, r.Principal, r.Kind, r.Level), e.width) + "\n")
+		b.WriteString(aclClip("      "+r.Explanation, e.width) + "\n")
 	}
 	if len(e.state.Entries) == 0 {
 		b.WriteString("  (no entries)\n")
@@ -515,7 +524,7 @@ func (e *ACLEditor) View() string {
 	case aclKind:
 		b.WriteString("\nAdd an entry for:\n")
 		for i, k := range aclKinds {
-			b.WriteString(pickLine(i == e.pickCur, k) + "\n")
+			b.WriteString(aclPickLine(i == e.pickCur, k) + "\n")
 		}
 	case aclSearch, aclProject, aclRole:
 		b.WriteString("\n" + e.input.View() + "\n")
@@ -528,12 +537,12 @@ func (e *ACLEditor) View() string {
 			if c.Label != "" && c.Label != c.ID {
 				label += "  " + c.Label
 			}
-			b.WriteString(clip(pickLine(i == e.pickCur, label), e.width) + "\n")
+			b.WriteString(aclClip(aclPickLine(i == e.pickCur, label), e.width) + "\n")
 		}
 	case aclLevel:
 		fmt.Fprintf(&b, "\nLevel for %s:\n", e.target)
 		for i, l := range aclLevels {
-			b.WriteString(pickLine(i == e.levCur, l) + "\n")
+			b.WriteString(aclPickLine(i == e.levCur, l) + "\n")
 		}
 	case aclConfirm:
 		b.WriteString("\n" + e.confirm + "\n")
@@ -548,7 +557,7 @@ func (e *ACLEditor) footer(b *strings.Builder) {
 		if e.msgErr {
 			prefix = "! "
 		}
-		b.WriteString("\n" + clip(prefix+e.message, e.width) + "\n")
+		b.WriteString("\n" + aclClip(prefix+e.message, e.width) + "\n")
 	}
 	var keys string
 	switch e.mode {
@@ -561,10 +570,10 @@ func (e *ACLEditor) footer(b *strings.Builder) {
 	default:
 		keys = "↑/↓ choose · enter pick · esc back"
 	}
-	b.WriteString("\n" + clip(keys, e.width))
+	b.WriteString("\n" + aclClip(keys, e.width))
 }
 
-func pickLine(cur bool, s string) string {
+func aclPickLine(cur bool, s string) string {
 	if cur {
 		return "> " + s
 	}
@@ -572,7 +581,7 @@ func pickLine(cur bool, s string) string {
 }
 
 // clip cuts s to width runes, marking the cut.
-func clip(s string, width int) string {
+func aclClip(s string, width int) string {
 	r := []rune(s)
 	if width <= 1 || len(r) <= width {
 		return s
