@@ -785,7 +785,7 @@ func (w *Writer) finish(ctx context.Context, res Result, f fieldInfo, value stri
 	if err != nil {
 		return res, err
 	}
-	ji, err := w.c.GetIssue(ctx, res.Key, fieldList(cat))
+	ji, err := w.readBack(ctx, res.Key, fieldList(cat))
 	if err == nil {
 		var b *batch
 		if b, err = convert([]jira.Issue{*ji}, wk); err == nil {
@@ -817,6 +817,33 @@ func (w *Writer) finish(ctx context.Context, res Result, f fieldInfo, value stri
 	}
 	w.audit(ctx, res, value, "ok")
 	return res, nil
+}
+
+// maxFieldsQuery bounds the fields list sent in a GET's query string: sites with thousands
+// of custom fields would otherwise build URLs that proxies refuse.
+const maxFieldsQuery = 6000
+
+// readBack fetches one issue with the fields a sync keeps. Cloud uses bulkfetch: a POST that
+// carries the field list in its body and reads Jira's own state (not the eventually
+// consistent search index). Data Center GETs the issue, with all fields when the list is too
+// long for a URL.
+func (w *Writer) readBack(ctx context.Context, key string, fields []string) (*jira.Issue, error) {
+	if w.c.Dialect() == jira.Cloud {
+		got, err := w.c.BulkFetch(ctx, []string{key}, fields)
+		if err != nil {
+			return nil, err
+		}
+		for i := range got {
+			if strings.EqualFold(got[i].Key, key) {
+				return &got[i], nil
+			}
+		}
+		return nil, fmt.Errorf("read back %s: Jira no longer returns the issue (deleted, moved or hidden)", key)
+	}
+	if len(strings.Join(fields, ",")) > maxFieldsQuery {
+		fields = nil // Jira's default for a GET is every field
+	}
+	return w.c.GetIssue(ctx, key, fields)
 }
 
 // fail audits a failed edit and returns err.

@@ -192,7 +192,7 @@ func (w *Writer) reread(ctx context.Context, keys []string) error {
 	}
 	var got []jira.Issue
 	for _, k := range keys {
-		ji, err := w.c.GetIssue(ctx, k, fieldList(cat))
+		ji, err := w.readBack(ctx, k, fieldList(cat))
 		if err != nil {
 			return fmt.Errorf("read back %s: %w", k, err)
 		}
