@@ -370,7 +370,6 @@ func (e *ACLEditor) startPick() tea.Cmd {
 // focus focuses the input with a steady cursor: a blinking one would keep a timer running
 // for as long as the editor is open.
 func (e *ACLEditor) focus() {
-	e.input.SetVirtualCursor(true)
 	_ = e.input.Focus() // the command only blinks the cursor
 }
 
@@ -432,19 +431,19 @@ func (e *ACLEditor) onPickKey(k tea.KeyPressMsg) (*ACLEditor, tea.Cmd) {
 		return e, e.picked(e.picks[e.pickCur])
 	}
 	before := e.input.Value()
-	var cmd tea.Cmd
-	e.input, cmd = e.input.Update(k)
+	// The input's own commands only blink its cursor: the editor keeps no timers.
+	e.input, _ = e.input.Update(k)
 	if e.input.Value() == before {
-		return e, cmd
+		return e, nil
 	}
 	// The query changed: old results no longer apply. Projects and roles filter as one
 	// types; Jira searches run on enter, so typing does not flood its rate limit.
 	e.picks = nil
 	if e.mode == aclProject || e.mode == aclRole {
-		return e, tea.Batch(cmd, e.query(e.input.Value()))
+		return e, e.query(e.input.Value())
 	}
 	e.pickSeq++ // drop the answer of a search still running
-	return e, cmd
+	return e, nil
 }
 
 // picked moves on from a chosen candidate.
