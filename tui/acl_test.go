@@ -300,7 +300,7 @@ func TestACLEditorStalePick(t *testing.T) {
 	d.keys("a", "enter")
 	d.typed("al")
 	cmd := d.e.query("al") // a search in flight
-	d.typed("x")            // the query moves on
+	d.typed("x")           // the query moves on
 	d.run(cmd)
 	if len(d.e.picks) != 0 {
 		t.Errorf("a stale answer was shown: %+v", d.e.picks)
