@@ -68,7 +68,7 @@ type Applier struct {
 	c     *jira.Client // nil: no re-fetches; entries needing one are deferred
 	db    *store.DB
 	opt   ApplyOptions
-	scope jql.Matcher // nil: no local scope filter
+	scope *jql.Query // nil: no local scope filter
 	mu    sync.Mutex
 }
 
@@ -83,9 +83,7 @@ func NewApplier(c *jira.Client, db *store.DB, opt ApplyOptions) *Applier {
 	a := &Applier{c: c, db: db, opt: opt}
 	if opt.Scope != "" {
 		if q, err := jql.Parse(opt.Scope); err == nil {
-			if m, err := q.Compile(jql.Env{}); err == nil {
-				a.scope = m
-			}
+			a.scope = q
 		}
 	}
 	return a
@@ -143,6 +141,8 @@ type round struct {
 	wk   store.WellKnown
 	keep []string         // the fields the cache keeps for every issue
 	keys map[int64]string // id -> key of cached issues, read when a link event needs it
+	// scope is the site's scope compiled for this run; nil: no local filter.
+	scope jql.Matcher
 }
 
 func (a *Applier) newRound(ctx context.Context) (*round, error) {
@@ -160,7 +160,15 @@ func (a *Applier) newRound(ctx context.Context) (*round, error) {
 			keep = append(keep, f.ID)
 		}
 	}
-	return &round{a: a, wk: wk, keep: keep}, nil
+	r := &round{a: a, wk: wk, keep: keep}
+	if a.scope != nil {
+		// Compiled per run: relative dates in the scope ("updated >= -30d") move with
+		// the clock of a long-running listener.
+		if m, err := a.scope.Compile(jql.Env{}); err == nil {
+			r.scope = m
+		}
+	}
+	return r, nil
 }
 
 // issueOp is one issue event waiting in a run: its payload, or a re-fetch of the issue.
@@ -329,7 +337,7 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 
 // inScope reports whether an issue belongs in the cache.
 func (r *round) inScope(is *lens.Issue) bool {
-	return r.a.scope == nil || r.a.scope(is)
+	return r.scope == nil || r.scope(is)
 }
 
 // applyIssues applies a run of issue events. Payloads are written under the version
