@@ -30,10 +30,12 @@ type editingBackend struct {
 	w    *refresh.Writer
 	hist *refresh.History // the session's undo and redo
 
-	emu      sync.Mutex
-	progress func(done, total int) // the running bulk edit's, nil when none
-	meta     map[string]*jira.EditMeta
-	sprints  map[string][]string // open and future sprints seen in the cache, by project
+	emu       sync.Mutex
+	progress  func(done, total int) // the running bulk edit's, nil when none
+	waitUntil time.Time             // a write waits for Jira until then
+	waitWhat  string
+	meta      map[string]*jira.EditMeta
+	sprints   map[string][]string // open and future sprints seen in the cache, by project
 }
 
 // newEditingBackend adds the write-back path to b; edits are audited as the viewer.
@@ -43,7 +45,35 @@ func newEditingBackend(b *siteBackend) *editingBackend {
 	return e
 }
 
+// OnClientEvent takes the Jira client's retry and rate-limit events (wire it as the
+// client's jira.Options.OnEvent) so the status bar says when a write is waiting.
+func (e *editingBackend) OnClientEvent(ev jira.Event) { e.w.OnClientEvent(ev) }
+
+// Status adds what a write is waiting for to the site's status.
+func (e *editingBackend) Status(ctx context.Context) (tui.Status, error) {
+	st, err := e.siteBackend.Status(ctx)
+	e.emu.Lock()
+	if left := time.Until(e.waitUntil); left > 0 {
+		st.Waiting = e.waitWhat + " " + left.Round(time.Second).String()
+	}
+	e.emu.Unlock()
+	return st, err
+}
+
 func (e *editingBackend) onProgress(ev refresh.EditEvent) {
+	if ev.Kind == "rate-limited" || ev.Kind == "retry" {
+		what := "Jira rate limit: waiting"
+		if ev.Kind == "retry" {
+			what = "Jira retry in"
+		}
+		if ev.Key != "" {
+			what = ev.Key + ": " + what
+		}
+		e.emu.Lock()
+		e.waitUntil, e.waitWhat = time.Now().Add(ev.Wait), what
+		e.emu.Unlock()
+		return
+	}
 	if ev.Kind != "bulk" {
 		return
 	}

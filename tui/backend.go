@@ -92,4 +92,7 @@ type Status struct {
 	PendingWebhooks int       // journaled webhook deliveries not yet applied
 	Offline         bool      // Jira unreachable: the screen shows the cache
 	Err             string    // the last background error, "" for none
+	// Waiting says what a write waits for (Jira's rate limit, a retry), "" when nothing:
+	// shown so a slow edit is visibly waiting, not stuck.
+	Waiting string
 }

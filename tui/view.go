@@ -165,6 +165,9 @@ func (a *App) statusLine() string {
 	if st.PendingWebhooks > 0 {
 		parts = append(parts, fmt.Sprintf("%d webhooks pending", st.PendingWebhooks))
 	}
+	if st.Waiting != "" {
+		parts = append(parts, st.Waiting)
+	}
 	if st.Offline {
 		parts = append(parts, "OFFLINE")
 	}
