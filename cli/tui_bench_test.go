@@ -1,0 +1,485 @@
+package cli
+
+// Issue 5's budget figures measured through the real TUI backend (siteBackend over a SQLite
+// cache, refresh.OpenLens, the tui.App), not a synthetic one:
+//
+//	go test ./cli -run '^$' -bench 'TUIFirstFrame100k|TUIResident100k' -benchtime 5x
+//
+// BenchmarkTUIFirstFrame100k: time from "TUI model created" to "first frame of the Lens
+// screen rendered", against a bare database/sql scan of the same 100,000 rows in the same
+// loop (x-floor; budget <= 2). BenchmarkTUIResident100k: resident memory of a fresh process
+// with that Lens open in the TUI (rss-MB, hwm-MB; budget < 400).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"foundation/config"
+	"foundation/examples"
+	"foundation/jira"
+	"foundation/lens"
+	"foundation/refresh"
+	"foundation/store"
+	"foundation/tui"
+)
+
+// tuiBenchViewer is the viewer of benchmark caches filled without Jira: the shipped
+// Roadmap Lens lets anyone view it.
+var tuiBenchViewer = refresh.Viewer{Viewer: lens.Viewer{User: "bench"}, Dialect: "cloud"}
+
+// tuiBenchIssues generates issues in the Roadmap's shape (rounded up to whole epics): per
+// epic 8 stories with 2 sub-tasks each, alternating between ALPHA and BETA, each with about
+// 600 bytes of raw field JSON as a synced issue keeps.
+func tuiBenchIssues(n int) []lens.Issue {
+	statuses := []struct{ name, cat string }{{"To Do", "new"}, {"In Progress", "indeterminate"}, {"Done", "done"}}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]lens.Issue, 0, n+17)
+	num := map[string]int{}
+	add := func(project, typ, parent string) string {
+		num[project]++
+		i := len(out)
+		st := statuses[i%len(statuses)]
+		key := project + "-" + strconv.Itoa(num[project])
+		is := lens.Issue{
+			ID: int64(10000 + i), Key: key, ProjectID: int64(len(project)), Project: project, Type: typ,
+			Subtask: typ == "Sub-task", Status: st.name, StatusCategory: st.cat, Priority: "Medium",
+			Parent: parent, Assignee: fmt.Sprintf("acc-%d", i%40), Reporter: fmt.Sprintf("acc-%d", i%13),
+			Summary: fmt.Sprintf("Implement the %d-th thing so that users can do what they need", i),
+			Labels:  []string{fmt.Sprintf("team-%d", i%7)}, Created: base.Add(time.Duration(i) * time.Minute),
+			Updated: base.Add(time.Duration(i)*time.Minute + time.Hour), Rank: fmt.Sprintf("0|i%06d:", i),
+		}
+		if typ == "Story" {
+			sp := float64(i%8 + 1)
+			is.StoryPoints = &sp
+		}
+		if st.cat == "done" {
+			is.Resolution = "Done"
+		}
+		is.Fields = map[string]json.RawMessage{
+			"summary":           json.RawMessage(strconv.Quote(is.Summary)),
+			"status":            json.RawMessage(fmt.Sprintf(`{"id":"%d","name":%q,"statusCategory":{"id":4,"key":%q}}`, i%3, st.name, st.cat)),
+			"assignee":          json.RawMessage(fmt.Sprintf(`{"accountId":"acc-%d","displayName":"User %d","active":true}`, i%40, i%40)),
+			"customfield_10020": json.RawMessage(fmt.Sprintf(`[{"id":%d,"name":"Sprint %d","state":"active"}]`, i%20, i%20)),
+			"description":       json.RawMessage(`{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Some description text for the issue, long enough to be typical of what people write."}]}]}`),
+		}
+		out = append(out, is)
+		return key
+	}
+	for e := 0; len(out) < n; e++ {
+		p := []string{"ALPHA", "BETA"}[e%2]
+		epic := add(p, "Epic", "")
+		for range 8 {
+			story := add(p, "Story", epic)
+			add(p, "Sub-task", story)
+			add(p, "Sub-task", story)
+		}
+	}
+	return out
+}
+
+// fillTUIBenchCache writes issues into a new cache file through the store's own upsert,
+// applies the shipped Roadmap Lens (parent and sub-task extends, sum, progress and count
+// roll-ups, a formula, conditional formatting) and grants the viewer every project, so
+// the build filters nothing out. It returns the file's path, the cache closed.
+func fillTUIBenchCache(tb testing.TB, issues []lens.Issue) string {
+	tb.Helper()
+	ctx := context.Background()
+	path := filepath.Join(tb.TempDir(), "bench.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	for i := 0; i < len(issues); i += 5000 {
+		if _, err := db.UpsertIssues(ctx, issues[i:min(i+5000, len(issues))], true); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	files, err := examples.Files()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	i := slices.IndexFunc(files, func(f examples.File) bool { return f.Name == "roadmap.yaml" })
+	if i < 0 {
+		tb.Fatal("examples has no roadmap.yaml")
+	}
+	if _, err := refresh.ApplyLens(ctx, db, files[i].Name, files[i].Data, tuiBenchViewer, refresh.AnyVersion); err != nil {
+		tb.Fatal(err)
+	}
+	now := time.Now()
+	var grants []store.Grant
+	for _, pid := range []int64{int64(len("ALPHA")), int64(len("BETA"))} {
+		grants = append(grants, store.Grant{Identity: tuiBenchViewer.User, Kind: store.GrantProject, ID: pid,
+			Granted: true, CheckedAt: now, ExpiresAt: now.Add(24 * time.Hour)})
+	}
+	if err := db.PutGrants(ctx, grants); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// tuiBenchBackend is the backend `foundation` gives the TUI (runTUI): an editing siteBackend
+// over the cache, with a client for a site that is never contacted (opening a Lens reads
+// the cache only).
+func tuiBenchBackend(tb testing.TB, db *store.DB) tui.Backend {
+	tb.Helper()
+	site := config.NewSite("bench")
+	site.URL, site.Scope = "https://bench.invalid", "project in (ALPHA, BETA)"
+	client, err := jira.New(context.Background(), jira.Options{BaseURL: site.URL, Dialect: jira.Cloud,
+		Email: "bench@example.com", Token: "unused", MaxRetries: -1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	be, err := newSiteBackend(site, db, client, tuiBenchViewer)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return newEditingBackend(be)
+}
+
+// benchTUI drives a tui.App headlessly: every command runs and its message goes through
+// Update until none is pending; timers (change-feed poll, refresh tick) are dropped, since
+// the first frame does not wait for them.
+type benchTUI struct {
+	app   *tui.App
+	queue []tea.Cmd
+}
+
+// openTUI creates the TUI model on be with the Lens to open at start, sizes it like a large
+// terminal and runs Init's commands until idle: the Lens is built when it returns.
+func openTUI(ctx context.Context, be tui.Backend, lensID string) (*benchTUI, error) {
+	d := &benchTUI{}
+	app, err := tui.New(ctx, tui.Options{Backend: be, Lens: lensID, NoColor: false,
+		Tick:    func(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil },
+		OpenURL: func(string) error { return nil }, Copy: func(string) error { return nil }})
+	if err != nil {
+		return nil, fmt.Errorf("new TUI: %w", err)
+	}
+	d.app = app
+	d.queue = append(d.queue, func() tea.Msg { return tea.WindowSizeMsg{Width: 160, Height: 48} }, app.Init())
+	for steps := 0; len(d.queue) > 0; steps++ {
+		if steps > 10000 {
+			return nil, errors.New("the TUI never went idle")
+		}
+		c := d.queue[0]
+		d.queue = d.queue[1:]
+		if c == nil {
+			continue
+		}
+		switch m := c().(type) {
+		case nil:
+		case tea.BatchMsg:
+			d.queue = append(d.queue, m...)
+		default:
+			_, next := d.app.Update(m)
+			d.queue = append(d.queue, next)
+		}
+	}
+	return d, nil
+}
+
+// checkLensFrame fails unless frame is the Lens screen of the whole Lens.
+func checkLensFrame(frame string, total int, firstKey string) error {
+	plain := ansi.Strip(frame)
+	if !strings.Contains(plain, fmt.Sprintf("/%d rows", total)) || !strings.Contains(plain, firstKey) {
+		return fmt.Errorf("the first frame is not the Lens screen of %d rows with %s:\n%s", total, firstKey, plain)
+	}
+	return nil
+}
+
+// tuiFloorScan is the floor: a bare SELECT of the columns the cache extracts, over
+// database/sql on the same file, every value scanned and dropped.
+func tuiFloorScan(tb testing.TB, sqlDB *sql.DB, want int) {
+	rows, err := sqlDB.Query(`SELECT id, key, project_id, project, type, subtask, status, status_category, priority,
+		resolution, parent_key, epic_link, security_level, assignee, reporter, summary, labels,
+		story_points, due_date, created, updated, rank FROM issues ORDER BY id`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var (
+		id, pid, created, updated                      int64
+		key, project, typ, status, cat, prio, res      string
+		parent, epic, sec, assignee, reporter, summary string
+		labels, due, rank                              string
+		sub                                            bool
+		sp                                             sql.NullFloat64
+		n                                              int
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &key, &pid, &project, &typ, &sub, &status, &cat, &prio, &res, &parent, &epic, &sec,
+			&assignee, &reporter, &summary, &labels, &sp, &due, &created, &updated, &rank); err != nil {
+			tb.Fatal(err)
+		}
+		n++
+	}
+	if err := rows.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if n != want {
+		tb.Fatalf("floor scanned %d rows, want %d", n, want)
+	}
+}
+
+// firstFrame opens the Roadmap in a new backend and TUI model over db and renders the
+// first frame. A new backend each time: siteBackend keeps its last build per Lens, and a
+// reused one would measure an incremental catch-up instead of an open.
+func firstFrame(tb testing.TB, db *store.DB, total int) {
+	d, err := openTUI(context.Background(), tuiBenchBackend(tb, db), "Roadmap")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := checkLensFrame(d.app.Render(), total, "ALPHA-1"); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkTUIFirstFrame100k: from the TUI model created over the real backend to the
+// first frame of a 100,000-issue Roadmap, against the floor scan, interleaved (each
+// starting from a collected heap, the order alternating) so the noise of a small shared
+// machine falls on both. x-floor is the ratio of the medians.
+func BenchmarkTUIFirstFrame100k(b *testing.B) {
+	issues := tuiBenchIssues(100000)
+	path := fillTUIBenchCache(b, issues)
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	sqlDB, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sqlDB.Close()
+	// Warm the page cache and the compiled Lens paths for both sides.
+	tuiFloorScan(b, sqlDB, len(issues))
+	firstFrame(b, db, len(issues))
+	var tFloor, tOpen []time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		for k := range 2 {
+			runtime.GC()
+			start := time.Now()
+			if (i+k)%2 == 0 {
+				tuiFloorScan(b, sqlDB, len(issues))
+				tFloor = append(tFloor, time.Since(start))
+			} else {
+				firstFrame(b, db, len(issues))
+				tOpen = append(tOpen, time.Since(start))
+			}
+		}
+	}
+	b.StopTimer()
+	mf, mo := median(tFloor), median(tOpen)
+	b.ReportMetric(float64(mo.Microseconds())/1e3, "frame-ms")
+	b.ReportMetric(float64(mf.Microseconds())/1e3, "floor-ms")
+	b.ReportMetric(float64(mo)/float64(mf), "x-floor")
+}
+
+// median returns the middle duration (sorts ds).
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// residentEnv names the cache file a re-executed test binary opens in
+// TestTUIResidentChild; unset, that test is skipped (it is the benchmark's child, not a
+// test of its own).
+const residentEnv = "FOUNDATION_TUI_RSS_CACHE"
+
+// residentRowsEnv is the number of rows the child must see in the Lens.
+const residentRowsEnv = "FOUNDATION_TUI_RSS_ROWS"
+
+// residentReport is what the child prints on stdout for the parent, one line.
+type residentReport struct {
+	RSSKB, HWMKB, HeapBytes, SysBytes uint64
+}
+
+// BenchmarkTUIResident100k: a fresh process (this test binary, re-executed) opens the
+// 100,000-issue Roadmap in the TUI over the real backend, renders the first frame, collects
+// garbage and reports its resident set (rss-MB), its peak (hwm-MB), and for where the
+// memory is, the Go heap in use (heap-MB) and all the Go runtime holds from the OS
+// (gosys-MB); the rest of the resident set is SQLite's own allocations, code and stacks.
+// A subprocess, so the benchmark's own cache filling is not counted.
+func BenchmarkTUIResident100k(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("resident memory is read from /proc/self/status")
+	}
+	issues := tuiBenchIssues(100000)
+	path := fillTUIBenchCache(b, issues)
+	var last residentReport
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := runResidentChild(path, len(issues))
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = r
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(last.RSSKB)/1024, "rss-MB")
+	b.ReportMetric(float64(last.HWMKB)/1024, "hwm-MB")
+	b.ReportMetric(float64(last.HeapBytes)/(1<<20), "heap-MB")
+	b.ReportMetric(float64(last.SysBytes)/(1<<20), "gosys-MB")
+}
+
+// runResidentChild re-executes the test binary to run TestTUIResidentChild on path.
+func runResidentChild(path string, rows int) (residentReport, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTUIResidentChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), residentEnv+"="+path, residentRowsEnv+"="+strconv.Itoa(rows))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return residentReport{}, fmt.Errorf("resident child: %w\n%s%s", err, stdout.Bytes(), stderr.Bytes())
+	}
+	sc := bufio.NewScanner(&stdout)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "resident "); ok {
+			var r residentReport
+			if err := json.Unmarshal([]byte(rest), &r); err != nil {
+				return residentReport{}, fmt.Errorf("resident child report %q: %w", rest, err)
+			}
+			return r, nil
+		}
+	}
+	return residentReport{}, fmt.Errorf("resident child printed no report:\n%s%s", stdout.Bytes(), stderr.Bytes())
+}
+
+// TestTUIResidentChild is BenchmarkTUIResident100k's child process: it opens the cache
+// named by residentEnv as `foundation` does, renders the Roadmap's first frame and prints
+// its memory with the TUI still live.
+func TestTUIResidentChild(t *testing.T) {
+	path := os.Getenv(residentEnv)
+	if path == "" {
+		t.Skip("the child of BenchmarkTUIResident100k; runs only when re-executed by it")
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	total, err := strconv.Atoi(os.Getenv(residentRowsEnv))
+	if err != nil {
+		t.Fatalf("%s: %v", residentRowsEnv, err)
+	}
+	d, err := openTUI(ctx, tuiBenchBackend(t, db), "Roadmap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkLensFrame(d.app.Render(), total, "ALPHA-1"); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := residentReport{HeapBytes: ms.HeapAlloc, SysBytes: ms.Sys}
+	if r.RSSKB, err = procStatusKB(status, "VmRSS"); err != nil {
+		t.Fatal(err)
+	}
+	if r.HWMKB, err = procStatusKB(status, "VmHWM"); err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(d)
+	line, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("resident %s\n", line)
+}
+
+// procStatusKB reads one "Name:   1234 kB" line of /proc/<pid>/status.
+func procStatusKB(status []byte, name string) (uint64, error) {
+	for line := range strings.SplitSeq(string(status), "\n") {
+		rest, ok := strings.CutPrefix(line, name+":")
+		if !ok {
+			continue
+		}
+		num, ok := strings.CutSuffix(strings.TrimSpace(rest), " kB")
+		if !ok {
+			return 0, fmt.Errorf("/proc status %s: %q is not in kB", name, rest)
+		}
+		v, err := strconv.ParseUint(strings.TrimSpace(num), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc status %s: %w", name, err)
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("/proc status has no %s line", name)
+}
+
+// TestTUIBenchPlumbing runs both benchmarks' paths on a small cache, so a plain go test
+// catches a broken fixture or child protocol before anyone runs the benchmarks: the
+// Roadmap opens through the real backend onto the Lens screen, and the re-executed child
+// reports a resident set within what the kernel says about it.
+func TestTUIBenchPlumbing(t *testing.T) {
+	issues := tuiBenchIssues(2500)
+	path := fillTUIBenchCache(t, issues)
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	firstFrame(t, db, len(issues))
+	if err := checkLensFrame("home", len(issues), "ALPHA-1"); err == nil {
+		t.Error("checkLensFrame accepted a frame that is not the Lens screen")
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	r, err := runResidentChild(path, len(issues))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RSSKB == 0 || r.HWMKB < r.RSSKB || r.HeapBytes == 0 || r.SysBytes < r.HeapBytes {
+		t.Errorf("implausible report %+v", r)
+	}
+	if _, err := runResidentChild(path, len(issues)+1); err == nil {
+		t.Error("the child accepted a Lens of the wrong size")
+	}
+}
+
+func TestProcStatusKB(t *testing.T) {
+	status := []byte("Name:\tcli.test\nVmPeak:\t  123456 kB\nVmHWM:\t   80000 kB\nVmRSS:\t   70000 kB\nThreads:\t5\n")
+	for _, tc := range []struct {
+		name string
+		want uint64
+		err  bool
+	}{
+		{"VmRSS", 70000, false},
+		{"VmHWM", 80000, false},
+		{"Threads", 0, true}, // not in kB
+		{"VmSwap", 0, true},  // absent
+		{"Vm", 0, true},      // a prefix of other names is not a name
+	} {
+		got, err := procStatusKB(status, tc.name)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("procStatusKB(%s) = %d, %v; want %d (error %v)", tc.name, got, err, tc.want, tc.err)
+		}
+	}
+}
