@@ -81,6 +81,7 @@ type editOutcome struct {
 	Old        string     `json:"old"`
 	New        string     `json:"new"`
 	Transition string     `json:"transition,omitempty"`
+	Unchanged  bool       `json:"unchanged,omitempty"`
 	Updated    *time.Time `json:"updated,omitempty"`
 	Error      string     `json:"error,omitempty"`
 	Conflict   *struct {
@@ -185,7 +186,10 @@ func runEdit(ctx context.Context, g *globals, f editFlags, key string, args []st
 		}
 	} else {
 		for _, o := range outs {
-			if o.OK {
+			switch {
+			case o.OK && o.Unchanged:
+				fmt.Fprintf(g.stdout, "%s\t%s\t%s\t(unchanged)\n", o.Key, o.Field, show(o.Old))
+			case o.OK:
 				fmt.Fprintf(g.stdout, "%s\t%s\t%s\t%s\n", o.Key, o.Field, show(o.Old), show(o.New))
 			}
 		}
@@ -201,7 +205,7 @@ func show(v string) string {
 }
 
 func outcomeOf(key, field string, res refresh.Result, err error) editOutcome {
-	o := editOutcome{Key: key, Field: field, Old: res.Old, New: res.New, Transition: res.Transition, err: err}
+	o := editOutcome{Key: key, Field: field, Old: res.Old, New: res.New, Transition: res.Transition, Unchanged: res.Unchanged, err: err}
 	if err == nil {
 		o.OK = true
 		if !res.Updated.IsZero() {

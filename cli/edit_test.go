@@ -82,6 +82,11 @@ func TestEditCommand(t *testing.T) {
 			if !strings.Contains(r.stdout, key+"\tstatus\tIn Progress\tDone") {
 				t.Errorf("stdout:\n%s", r.stdout)
 			}
+			// Again: already Done, nothing runs, and the resolution for the screen is moot.
+			r = e.run("", "edit", key, "status=Done", "resolution=Done")
+			if r.code != 0 || !strings.Contains(r.stdout, key+"\tstatus\tDone\t(unchanged)") {
+				t.Errorf("status already there: %d %s %s", r.code, r.stdout, r.stderr)
+			}
 
 			// Refusals.
 			r = e.run("", "edit", key, "priority=urgent")

@@ -686,6 +686,15 @@ func (w *Writer) transition(ctx context.Context, res Result, f fieldInfo, cur cu
 	want := strings.TrimSpace(value)
 	if strings.EqualFold(cur.status, want) {
 		res.New, res.Unchanged, res.Updated = cur.status, true, cur.updated
+		// No transition runs, so no screen: a resolution given for it is moot rather than
+		// an edit of its own (Jira sets resolutions only through transitions).
+		if cat, wk, err := w.catalog(ctx); err == nil {
+			for name := range opts.Screen {
+				if sf, err := resolveField(name, cat, wk); err == nil && sf.ID == "resolution" {
+					res.ScreenUsed = append(res.ScreenUsed, name)
+				}
+			}
+		}
 		return res, nil
 	}
 	ts, err := w.c.Transitions(ctx, key)
