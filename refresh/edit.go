@@ -328,9 +328,11 @@ func parseJiraTime(s string) (time.Time, error) {
 }
 
 // Set writes value to one field of the issue key. field is a Lens column name, a Jira field
-// name or an id; value follows the field's syntax (see the package README section). base is
-// the issue's updated in the cached copy the edit started from; zero skips the conflict
-// check. On any failure nothing changes in the cache and the failure is audited.
+// name or an id; value is text in the field's value syntax (`foundation edit --help` lists
+// it; Describe says which kind a field is). base is the issue's updated in the cached copy
+// the edit started from; zero skips the conflict check. A conflict is a change of this
+// field in Jira after base: changes of other fields are not lost by the write and do not
+// count. On any failure nothing changes in the cache and the failure is audited.
 func (w *Writer) Set(ctx context.Context, key, field, value string, base time.Time, opts SetOptions) (Result, error) {
 	res, err := w.set(ctx, key, field, value, base, opts)
 	if err == nil && opts.History != nil && !res.Unchanged {
