@@ -442,3 +442,37 @@ func mayApply(before store.Lens, def *lens.Definition, owner string, v Viewer) (
 	}
 	return &[2]aclDoc{{Owner: prev.Owner, ACL: prev.ACL}, after}, nil
 }
+
+// ACLView is a stored Lens's access list as a viewer sees it.
+type ACLView struct {
+	Lens    string
+	Version int64
+	Def     *lens.Definition // Owner filled from the record when the file names none
+	Lines   []ACLLine        // ExplainACL's lines
+	Access  Access           // the viewer's own
+}
+
+// LoadACL reads the access list of the stored Lens name with an explanation per entry. The
+// viewer needs view access (*AccessError otherwise). name turns user ids into display names
+// (nil: the cache's users).
+func LoadACL(ctx context.Context, db *store.DB, lensName string, v Viewer, name func(id string) string) (ACLView, error) {
+	st, err := db.Lens(ctx, lensName)
+	if err != nil {
+		return ACLView{}, err
+	}
+	def, err := parseStored(st)
+	if err != nil {
+		return ACLView{}, err
+	}
+	if err := RequireAccess(def, v, lens.LevelView, "read the access list of"); err != nil {
+		return ACLView{}, err
+	}
+	if name == nil {
+		users, err := userNames(ctx, db)
+		if err != nil {
+			return ACLView{}, fmt.Errorf("access list of lens %q: %w", lensName, err)
+		}
+		name = func(id string) string { return users[id] }
+	}
+	return ACLView{Lens: st.Name, Version: st.Version, Def: def, Lines: ExplainACL(def, v, name), Access: AccessOf(def, v)}, nil
+}
