@@ -284,7 +284,7 @@ func (a *App) doEdit(act Action, keyText string) tea.Cmd {
 
 // markNotice says how many rows are marked and what can be done with them.
 func (a *App) markNotice() {
-	n := len(a.markedKeys())
+	n := len(a.edit.marks) // not markedKeys: a keypress must not walk a million rows
 	if n == 0 {
 		a.notice("no rows marked", false)
 		return
@@ -527,7 +527,7 @@ func (a *App) openConflict(msg setMsg, ce *ConflictError) {
 			opt := msg.opt
 			opt.Overwrite = true
 			return true, a.startSet(msg.key, msg.meta, msg.col, msg.value, opt)
-		case "k", "K", "esc", "n", "N":
+		case "k", "K", "esc", "n", "N", "enter": // keeping theirs is the safe default
 			a.notice(fmt.Sprintf("kept theirs: %s %s is %s", msg.key, msg.meta.editTitle(), orNone(ce.Theirs)), false)
 			return true, a.rebuildAfterWrite([]string{msg.key})
 		}
