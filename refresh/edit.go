@@ -364,7 +364,9 @@ func (w *Writer) set(ctx context.Context, key, field, value string, base time.Ti
 
 	// Conflict: Jira moved on since the base, and the field itself differs from the value
 	// at the base (when the cache still holds the base; otherwise any change counts).
-	if !base.IsZero() && cur.updated.After(base) && !opts.Overwrite {
+	// Adding to or removing from a list cannot lose someone else's change: Jira applies
+	// the operation to the list as it is then.
+	if !base.IsZero() && cur.updated.After(base) && !opts.Overwrite && !onlyChanges(f.Kind, value) {
 		changed := true
 		if opts.Expect != nil {
 			changed = !sameValue(f.Kind, *opts.Expect, res.Old)
@@ -413,6 +415,15 @@ func (w *Writer) set(ctx context.Context, key, field, value string, base time.Ti
 		return res, w.fail(ctx, res, value, classify(key, field, err))
 	}
 	return w.finish(ctx, res, f, value)
+}
+
+// onlyChanges reports whether value adds to or removes from a list rather than setting it.
+func onlyChanges(k editKind, value string) bool {
+	if k != kindLabels && k != kindMultiOption {
+		return false
+	}
+	_, _, _, isSet, err := splitList(value)
+	return err == nil && !isSet
 }
 
 // build fills edit with the JSON for value in field f (ef is its editmeta).

@@ -381,6 +381,21 @@ func TestConflict(t *testing.T) {
 			if len(log) != 3 || log[0].Outcome != "ok" || !strings.HasPrefix(log[1].Outcome, "conflict: ") {
 				t.Errorf("audit %+v", log)
 			}
+			// Adding a label over someone's label change keeps both: no conflict. Setting the
+			// whole list over it is one.
+			base = f.base(key)
+			if err := f.site.Update(key, map[string]any{"labels": []string{"theirs", "more"}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Set(ctx, key, "labels", "+mine", base, refresh.SetOptions{}); err != nil {
+				t.Errorf("+label over a label change: %v", err)
+			}
+			if got := f.fake(key).Labels; !slices.Equal(got, []string{"theirs", "more", "mine"}) {
+				t.Errorf("labels %v", got)
+			}
+			if _, err := w.Set(ctx, key, "labels", "only-mine", base, refresh.SetOptions{}); !errors.As(err, &ce) {
+				t.Errorf("setting labels over a change: %v", err)
+			}
 		})
 	}
 }
