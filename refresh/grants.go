@@ -191,12 +191,24 @@ func CheckGrants(ctx context.Context, c *jira.Client, db *store.DB, v Viewer, tt
 	return st, nil
 }
 
-// failed remembers why a check did not complete and returns err with context.
+// failed remembers why a check did not complete and returns err with context. It also
+// rewrites the viewer's project grants as they are, which puts a grants entry on the change
+// feed: open views rebuild, so rows whose grants expired meanwhile are hidden now rather
+// than at the next change, and the reason shows.
 func failed(ctx context.Context, db *store.DB, v Viewer, err error) error {
+	// The caller's context may be what failed; the record must still be written.
+	wctx := context.WithoutCancel(ctx)
 	b, merr := json.Marshal(storedFailure{At: time.Now().UTC(), Reason: failureReason(err)})
 	if merr == nil {
-		// The caller's context may be what failed; the record must still be written.
-		merr = db.PutPref(context.WithoutCancel(ctx), v.User, prefGrantFailure, b)
+		merr = db.PutPref(wctx, v.User, prefGrantFailure, b)
+	}
+	if merr == nil {
+		var gs []store.Grant
+		gs, merr = db.Grants(wctx, v.User)
+		gs = slices.DeleteFunc(gs, func(g store.Grant) bool { return g.Kind != store.GrantProject })
+		if merr == nil {
+			merr = db.PutGrants(wctx, gs)
+		}
 	}
 	return errors.Join(fmt.Errorf("check permissions of %s: %w", v.User, err), merr)
 }

@@ -333,11 +333,31 @@ var issueKey = regexp.MustCompile(`\b[A-Z]+-\d+\b`)
 func TestJiraDownFailsClosed(t *testing.T) {
 	ctx := context.Background()
 	f := newPermFixture(t, "cloud", 150)
-	alice, c := f.viewer(t, "alice", time.Millisecond)
-	time.Sleep(5 * time.Millisecond)
+	alice, c := f.viewer(t, "alice", 300*time.Millisecond)
+	before := f.open(t, alice)
+	if len(show(t, before).keys) == 0 {
+		t.Fatal("alice sees nothing while her grants are fresh")
+	}
+	time.Sleep(350 * time.Millisecond)
+	seq, err := f.db.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.site.Faults().SetDown(true, false)
 	if _, err := refresh.CheckGrants(ctx, c, f.db, alice, time.Hour); err == nil {
 		t.Fatal("a check against a down site succeeded")
+	}
+	// The failed check is on the change feed, so open views rebuild and hide the rows.
+	changes, err := f.db.Changes(ctx, seq, 10)
+	if err != nil || !slices.ContainsFunc(changes, func(c store.Change) bool { return c.Kind == store.ChangeGrants }) {
+		t.Errorf("no grants change after the failed check: %+v %v", changes, err)
+	}
+	updated, err := before.Update(ctx, f.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(show(t, updated).keys); n != 0 {
+		t.Errorf("the open Lens still shows %d issues", n)
 	}
 	o := f.open(t, alice)
 	if got := show(t, o); len(got.keys) != 0 || len(got.counts) != 0 {
