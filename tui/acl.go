@@ -42,6 +42,12 @@ type ACLBackend interface {
 	ProjectRoles(ctx context.Context, project string) ([]ACLCandidate, error)
 }
 
+// ACLProvider is implemented by a Backend that can edit Lens access lists: the App offers
+// the ACL editor (`a`) when its Backend does.
+type ACLProvider interface {
+	ACL() ACLBackend
+}
+
 // ACLState is a Lens's access list as the viewer sees it.
 type ACLState struct {
 	Lens    string
