@@ -121,25 +121,5 @@ func issueLinks(key string, raw json.RawMessage) ([]lens.Link, error) {
 
 // userOf reads the personal data of a user field, which goes to the users table only.
 func userOf(raw json.RawMessage) (store.User, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return store.User{}, false
-	}
-	var u struct {
-		AccountID    string            `json:"accountId"`
-		Name         string            `json:"name"`
-		DisplayName  string            `json:"displayName"`
-		EmailAddress string            `json:"emailAddress"`
-		AvatarURLs   map[string]string `json:"avatarUrls"`
-	}
-	if json.Unmarshal(raw, &u) != nil {
-		return store.User{}, false
-	}
-	id := u.AccountID
-	if id == "" {
-		id = u.Name
-	}
-	if id == "" {
-		return store.User{}, false
-	}
-	return store.User{ID: id, DisplayName: u.DisplayName, Email: u.EmailAddress, AvatarURL: u.AvatarURLs["48x48"]}, true
+	return store.ExtractUser(raw)
 }

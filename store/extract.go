@@ -2,10 +2,13 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"foundation/lens"
 )
@@ -46,7 +49,17 @@ var jiraTimeLayouts = [...]string{
 // Extract turns Jira's raw field JSON for one issue into a lens.Issue: the extracted columns
 // plus fields itself (kept, not copied). Absent or null fields leave their column empty; a
 // field whose JSON has the wrong shape is an *ExtractError.
+//
+// Each field is first read by a small scanner that takes only the shapes Jira sends (plain
+// strings, exact key names); anything else (escapes, other types, keys differing only in
+// case) goes through encoding/json, so results and errors are encoding/json's. A full sync
+// extracts every issue, and encoding/json was most of its decoding cost.
 func Extract(id int64, key string, fields map[string]json.RawMessage, wk WellKnown) (lens.Issue, error) {
+	return extract(id, key, fields, wk, true)
+}
+
+// extract is Extract; fast false reads every field through encoding/json (tests compare).
+func extract(id int64, key string, fields map[string]json.RawMessage, wk WellKnown, fast bool) (lens.Issue, error) {
 	is := lens.Issue{ID: id, Key: key, Fields: fields}
 	if key == "" {
 		return is, &ExtractError{Key: strconv.FormatInt(id, 10), Field: "key", Err: fmt.Errorf("empty issue key")}
@@ -55,80 +68,98 @@ func Extract(id int64, key string, fields map[string]json.RawMessage, wk WellKno
 		return is, &ExtractError{Key: key, Field: field, Err: err}
 	}
 
-	var project struct {
-		ID  jsonID `json:"id"`
-		Key string `json:"key"`
-	}
-	if err := decode(fields["project"], &project); err != nil {
-		return fail("project", err)
-	}
-	is.ProjectID, is.Project = int64(project.ID), project.Key
-
-	var itype struct {
-		Name    string `json:"name"`
-		Subtask bool   `json:"subtask"`
-	}
-	if err := decode(fields["issuetype"], &itype); err != nil {
-		return fail("issuetype", err)
-	}
-	is.Type, is.Subtask = itype.Name, itype.Subtask
-
-	var status struct {
-		Name     string `json:"name"`
-		Category struct {
+	if v, ok := fastMembers(fast, fields["project"], "id", "key"); ok && v[1].str() {
+		var pid jsonID
+		if err := pid.UnmarshalJSON(v[0].raw); err != nil {
+			return fail("project", err)
+		}
+		is.ProjectID, is.Project = int64(pid), v[1].s
+	} else {
+		var project struct {
+			ID  jsonID `json:"id"`
 			Key string `json:"key"`
-		} `json:"statusCategory"`
+		}
+		if err := decode(fields["project"], &project); err != nil {
+			return fail("project", err)
+		}
+		is.ProjectID, is.Project = int64(project.ID), project.Key
 	}
-	if err := decode(fields["status"], &status); err != nil {
-		return fail("status", err)
+
+	if v, ok := fastMembers(fast, fields["issuetype"], "name", "subtask"); ok && v[0].str() && v[1].boolean() {
+		is.Type, is.Subtask = v[0].s, v[1].b
+	} else {
+		var itype struct {
+			Name    string `json:"name"`
+			Subtask bool   `json:"subtask"`
+		}
+		if err := decode(fields["issuetype"], &itype); err != nil {
+			return fail("issuetype", err)
+		}
+		is.Type, is.Subtask = itype.Name, itype.Subtask
 	}
-	is.Status, is.StatusCategory = status.Name, status.Category.Key
+
+	done := false
+	if v, ok := fastMembers(fast, fields["status"], "name", "statusCategory"); ok && v[0].str() {
+		if c, ok := fastMembers(fast, v[1].raw, "key"); ok && c[0].str() {
+			is.Status, is.StatusCategory, done = v[0].s, c[0].s, true
+		}
+	}
+	if !done {
+		var status struct {
+			Name     string `json:"name"`
+			Category struct {
+				Key string `json:"key"`
+			} `json:"statusCategory"`
+		}
+		if err := decode(fields["status"], &status); err != nil {
+			return fail("status", err)
+		}
+		is.Status, is.StatusCategory = status.Name, status.Category.Key
+	}
 
 	var err error
-	if is.Priority, err = nameOf(fields["priority"]); err != nil {
+	if is.Priority, err = nameOf(fast, fields["priority"]); err != nil {
 		return fail("priority", err)
 	}
-	if is.Resolution, err = nameOf(fields["resolution"]); err != nil {
+	if is.Resolution, err = nameOf(fast, fields["resolution"]); err != nil {
 		return fail("resolution", err)
 	}
-	if is.SecurityLevel, err = nameOf(fields["security"]); err != nil {
+	if is.SecurityLevel, err = nameOf(fast, fields["security"]); err != nil {
 		return fail("security", err)
 	}
-
-	var parent struct {
-		Key string `json:"key"`
-	}
-	if err := decode(fields["parent"], &parent); err != nil {
+	if is.Parent, err = memberString(fast, fields["parent"], "key"); err != nil {
 		return fail("parent", err)
 	}
-	is.Parent = parent.Key
-
 	if wk.EpicLink != "" {
-		if err := decode(fields[wk.EpicLink], &is.EpicLink); err != nil {
+		if is.EpicLink, err = stringOf(fast, fields[wk.EpicLink]); err != nil {
 			return fail(wk.EpicLink, err)
 		}
 	}
-	if is.Assignee, err = userID(fields["assignee"]); err != nil {
+	if is.Assignee, err = userID(fast, fields["assignee"]); err != nil {
 		return fail("assignee", err)
 	}
-	if is.Reporter, err = userID(fields["reporter"]); err != nil {
+	if is.Reporter, err = userID(fast, fields["reporter"]); err != nil {
 		return fail("reporter", err)
 	}
-	if err := decode(fields["summary"], &is.Summary); err != nil {
+	if is.Summary, err = stringOf(fast, fields["summary"]); err != nil {
 		return fail("summary", err)
 	}
-	if err := decode(fields["labels"], &is.Labels); err != nil {
+	if labels, ok := fastStrings(fast, fields["labels"]); ok {
+		is.Labels = labels
+	} else if err := decode(fields["labels"], &is.Labels); err != nil {
 		return fail("labels", err)
 	}
 	if len(is.Labels) == 0 {
 		is.Labels = nil // one spelling of "no labels", as reads from the store give it
 	}
 	if wk.StoryPoints != "" {
-		if err := decode(fields[wk.StoryPoints], &is.StoryPoints); err != nil {
+		if f, ok := fastNumber(fast, fields[wk.StoryPoints]); ok {
+			is.StoryPoints = f
+		} else if err := decode(fields[wk.StoryPoints], &is.StoryPoints); err != nil {
 			return fail(wk.StoryPoints, err)
 		}
 	}
-	if err := decode(fields["duedate"], &is.DueDate); err != nil {
+	if is.DueDate, err = stringOf(fast, fields["duedate"]); err != nil {
 		return fail("duedate", err)
 	}
 	if is.DueDate != "" {
@@ -136,14 +167,14 @@ func Extract(id int64, key string, fields map[string]json.RawMessage, wk WellKno
 			return fail("duedate", err)
 		}
 	}
-	if is.Created, err = jiraTime(fields["created"]); err != nil {
+	if is.Created, err = jiraTime(fast, fields["created"]); err != nil {
 		return fail("created", err)
 	}
-	if is.Updated, err = jiraTime(fields["updated"]); err != nil {
+	if is.Updated, err = jiraTime(fast, fields["updated"]); err != nil {
 		return fail("updated", err)
 	}
 	if wk.Rank != "" {
-		if err := decode(fields[wk.Rank], &is.Rank); err != nil {
+		if is.Rank, err = stringOf(fast, fields[wk.Rank]); err != nil {
 			return fail(wk.Rank, err)
 		}
 	}
@@ -164,21 +195,57 @@ func isNull(raw json.RawMessage) bool {
 }
 
 // nameOf reads the "name" of an object field such as priority, resolution or security.
-func nameOf(raw json.RawMessage) (string, error) {
-	var v struct {
-		Name string `json:"name"`
+func nameOf(fast bool, raw json.RawMessage) (string, error) {
+	return memberString(fast, raw, "name")
+}
+
+// memberString reads one string member of an object field.
+func memberString(fast bool, raw json.RawMessage, name string) (string, error) {
+	if v, ok := fastMembers(fast, raw, name); ok && v[0].str() {
+		return v[0].s, nil
 	}
-	err := decode(raw, &v)
-	return v.Name, err
+	return slowMemberString(raw, name)
+}
+
+// slowMemberString decodes {name: string} through a struct, as encoding/json matches struct
+// fields: case-insensitively.
+func slowMemberString(raw json.RawMessage, name string) (string, error) {
+	switch name {
+	case "name":
+		var v struct {
+			Name string `json:"name"`
+		}
+		err := decode(raw, &v)
+		return v.Name, err
+	case "key":
+		var v struct {
+			Key string `json:"key"`
+		}
+		err := decode(raw, &v)
+		return v.Key, err
+	}
+	return "", fmt.Errorf("no decoder for member %q", name)
+}
+
+// stringOf reads a string field.
+func stringOf(fast bool, raw json.RawMessage) (string, error) {
+	if v, ok := fastValue(fast, raw); ok && v.str() {
+		return v.s, nil
+	}
+	var s string
+	err := decode(raw, &s)
+	return s, err
 }
 
 // userID reads a user object's identity: accountId on Cloud, name on Data Center.
-func userID(raw json.RawMessage) (string, error) {
+func userID(fast bool, raw json.RawMessage) (string, error) {
 	var u struct {
 		AccountID string `json:"accountId"`
 		Name      string `json:"name"`
 	}
-	if err := decode(raw, &u); err != nil {
+	if v, ok := fastMembers(fast, raw, "accountId", "name"); ok && v[0].str() && v[1].str() {
+		u.AccountID, u.Name = v[0].s, v[1].s
+	} else if err := decode(raw, &u); err != nil {
 		return "", err
 	}
 	if u.AccountID != "" {
@@ -188,9 +255,9 @@ func userID(raw json.RawMessage) (string, error) {
 }
 
 // jiraTime parses a created/updated value, keeping its millisecond precision, in UTC.
-func jiraTime(raw json.RawMessage) (time.Time, error) {
-	var s string
-	if err := decode(raw, &s); err != nil || s == "" {
+func jiraTime(fast bool, raw json.RawMessage) (time.Time, error) {
+	s, err := stringOf(fast, raw)
+	if err != nil || s == "" {
 		return time.Time{}, err
 	}
 	for _, layout := range jiraTimeLayouts {
@@ -199,6 +266,49 @@ func jiraTime(raw json.RawMessage) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("unrecognised time %q", s)
+}
+
+// ExtractUser reads the user object of a user field (assignee, reporter...): identity and
+// the personal data the users table keeps. It reports false for null, for anything that is
+// not a user object and for a user without an identity.
+func ExtractUser(raw json.RawMessage) (User, bool) {
+	return extractUser(raw, true)
+}
+
+func extractUser(raw json.RawMessage, fast bool) (User, bool) {
+	if isNull(raw) {
+		return User{}, false
+	}
+	var u struct {
+		AccountID    string            `json:"accountId"`
+		Name         string            `json:"name"`
+		DisplayName  string            `json:"displayName"`
+		EmailAddress string            `json:"emailAddress"`
+		AvatarURLs   map[string]string `json:"avatarUrls"`
+	}
+	avatar := ""
+	v, ok := fastMembers(fast, raw, "accountId", "name", "displayName", "emailAddress", "avatarUrls")
+	ok = ok && v[0].str() && v[1].str() && v[2].str() && v[3].str()
+	if ok {
+		u.AccountID, u.Name, u.DisplayName, u.EmailAddress = v[0].s, v[1].s, v[2].s, v[3].s
+		// avatarUrls decodes into a map: any key case matters there, so read it exactly.
+		a, aok := fastStringMap(v[4].raw, "48x48")
+		ok, avatar = aok, a
+	}
+	if !ok {
+		if json.Unmarshal(raw, &u) != nil {
+			return User{}, false
+		}
+		avatar = u.AvatarURLs["48x48"]
+	}
+	id := u.AccountID
+	if id == "" {
+		id = u.Name
+	}
+	if id == "" {
+		return User{}, false
+	}
+	return User{ID: id, DisplayName: u.DisplayName, Email: u.EmailAddress, AvatarURL: avatar}, true
 }
 
 // jsonID accepts Jira's ids both as strings ("10000", the REST form) and as numbers.
@@ -218,4 +328,380 @@ func (j *jsonID) UnmarshalJSON(b []byte) error {
 	}
 	*j = jsonID(v)
 	return nil
+}
+
+// A small validating JSON scanner for the shapes Jira sends. It reads a value's bytes in
+// place and reports false for anything it does not take as is, and the caller then uses
+// encoding/json, so together they accept and reject exactly what encoding/json does.
+
+// jv is one value read by the scanner: its bytes (nil when absent), and what str or boolean
+// read from them.
+type jv struct {
+	raw []byte
+	s   string
+	b   bool
+}
+
+// str reads v as encoding/json reads a Go string from it, when that needs no unescaping:
+// absent or null leave "", a quoted string without escapes in valid UTF-8 is its text.
+func (v *jv) str() bool {
+	switch {
+	case v.raw == nil || string(v.raw) == "null":
+		v.s = ""
+		return true
+	case len(v.raw) >= 2 && v.raw[0] == '"':
+		body := v.raw[1 : len(v.raw)-1]
+		if bytes.IndexByte(body, '\\') >= 0 || !utf8.Valid(body) {
+			return false
+		}
+		v.s = string(body)
+		return true
+	}
+	return false
+}
+
+// boolean reads v as a Go bool: absent or null leave false.
+func (v *jv) boolean() bool {
+	switch string(v.raw) {
+	case "", "null", "false":
+		v.b = false
+	case "true":
+		v.b = true
+	default:
+		return false
+	}
+	return true
+}
+
+// fastValue validates raw as one JSON value and returns it without surrounding space.
+func fastValue(fast bool, raw json.RawMessage) (jv, bool) {
+	if !fast {
+		return jv{}, false
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return jv{}, true
+	}
+	if end := skipJSON(raw, 0, 0); end != len(raw) {
+		return jv{}, false
+	}
+	return jv{raw: raw}, true
+}
+
+// fastMembers reads the named members of an object value (absent ones are left nil; a
+// repeated member counts last, as in encoding/json). Absent or null raw yields no members. It
+// reports false, leaving the value to encoding/json, when raw is not valid JSON, not an
+// object, or has a key needing unescaping, with non-ASCII bytes, or matching a name only
+// case-insensitively (encoding/json would take that one into a struct field).
+func fastMembers(fast bool, raw json.RawMessage, names ...string) (out [5]jv, ok bool) {
+	if !fast || len(names) > len(out) {
+		return out, false
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return out, true
+	}
+	ok = objectMembers(raw, func(k, v []byte) bool {
+		for i, n := range names {
+			if string(k) == n {
+				out[i] = jv{raw: v}
+				return true
+			}
+			if strings.EqualFold(string(k), n) {
+				return false
+			}
+		}
+		return true
+	})
+	return out, ok
+}
+
+// fastStringMap reads member key of an object of strings decoded as a map[string]string
+// (exact keys). Absent or null raw reads "".
+func fastStringMap(raw json.RawMessage, key string) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", true
+	}
+	out := ""
+	ok := objectMembers(raw, func(k, v []byte) bool {
+		e := jv{raw: v}
+		if !e.str() {
+			return false
+		}
+		if string(k) == key {
+			out = e.s
+		}
+		return true
+	})
+	return out, ok
+}
+
+// fastStrings reads an array of strings; absent or null reads nil.
+func fastStrings(fast bool, raw json.RawMessage) ([]string, bool) {
+	v, ok := fastValue(fast, raw)
+	if !ok {
+		return nil, false
+	}
+	if v.raw == nil || string(v.raw) == "null" {
+		return nil, true
+	}
+	if v.raw[0] != '[' {
+		return nil, false
+	}
+	out := []string{}
+	i := wsEnd(v.raw, 1)
+	if v.raw[i] == ']' {
+		return out, true
+	}
+	for {
+		end := skipJSON(v.raw, i, 1)
+		e := jv{raw: v.raw[i:end]}
+		if !e.str() {
+			return nil, false
+		}
+		out = append(out, e.s)
+		i = wsEnd(v.raw, end)
+		if v.raw[i] == ']' {
+			return out, true
+		}
+		i = wsEnd(v.raw, i+1) // a comma: the value was validated whole
+	}
+}
+
+// fastNumber reads a number as a *float64; absent or null reads nil.
+func fastNumber(fast bool, raw json.RawMessage) (*float64, bool) {
+	v, ok := fastValue(fast, raw)
+	if !ok {
+		return nil, false
+	}
+	if v.raw == nil || string(v.raw) == "null" {
+		return nil, true
+	}
+	if c := v.raw[0]; c != '-' && (c < '0' || c > '9') {
+		return nil, false
+	}
+	f, err := strconv.ParseFloat(string(v.raw), 64)
+	if err != nil {
+		return nil, false
+	}
+	return &f, true
+}
+
+// objectMembers validates the object raw (trimmed) and calls fn with each member's key and
+// value, in one pass, until fn returns false. Keys needing unescaping or holding non-ASCII
+// bytes end it with false, as do invalid JSON and anything but an object; fn may have seen
+// some members by then.
+func objectMembers(raw []byte, fn func(k, v []byte) bool) bool {
+	if len(raw) == 0 || raw[0] != '{' {
+		return false
+	}
+	i := wsEnd(raw, 1)
+	if i < len(raw) && raw[i] == '}' {
+		return i+1 == len(raw)
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return false
+		}
+		kend := skipString(raw, i)
+		if kend < 0 {
+			return false
+		}
+		k := raw[i+1 : kend-1]
+		for _, c := range k {
+			if c == '\\' || c >= 0x80 {
+				return false
+			}
+		}
+		if i = wsEnd(raw, kend); i >= len(raw) || raw[i] != ':' {
+			return false
+		}
+		i = wsEnd(raw, i+1)
+		vend := skipJSON(raw, i, 1)
+		if vend < 0 || !fn(k, raw[i:vend]) {
+			return false
+		}
+		if i = wsEnd(raw, vend); i >= len(raw) {
+			return false
+		}
+		switch raw[i] {
+		case '}':
+			return i+1 == len(raw)
+		case ',':
+			i = wsEnd(raw, i+1)
+		default:
+			return false
+		}
+	}
+}
+
+// wsEnd returns the index of the first non-space byte of b from i (len(b) if none).
+func wsEnd(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
+// skipJSON validates the JSON value starting at b[i] (after any space) and returns the index
+// just past it, or -1 when it is not valid JSON.
+func skipJSON(b []byte, i, depth int) int {
+	if depth > maxDepth {
+		return -1
+	}
+	i = wsEnd(b, i)
+	if i >= len(b) {
+		return -1
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return skipString(b, i)
+	case c == '{' || c == '[':
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = wsEnd(b, i+1)
+		if i < len(b) && b[i] == closer {
+			return i + 1
+		}
+		for {
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return -1
+				}
+				if i = skipString(b, i); i < 0 {
+					return -1
+				}
+				if i = wsEnd(b, i); i >= len(b) || b[i] != ':' {
+					return -1
+				}
+				i++
+			}
+			if i = skipJSON(b, i, depth+1); i < 0 {
+				return -1
+			}
+			if i = wsEnd(b, i); i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case ',':
+				i = wsEnd(b, i+1)
+			case closer:
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case c == 't':
+		return skipWord(b, i, "true")
+	case c == 'f':
+		return skipWord(b, i, "false")
+	case c == 'n':
+		return skipWord(b, i, "null")
+	case c == '-' || '0' <= c && c <= '9':
+		return skipNumber(b, i)
+	}
+	return -1
+}
+
+func skipWord(b []byte, i int, w string) int {
+	if len(b)-i < len(w) || string(b[i:i+len(w)]) != w {
+		return -1
+	}
+	return i + len(w)
+}
+
+// skipString moves past the string opening at b[i], checking its escapes and that it holds
+// no control characters. Runs of plain text are skipped eight bytes at a time.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); {
+		if i+8 <= len(b) && !specialInString(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+			continue
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c == '\\':
+			if i+1 >= len(b) {
+				return -1
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return -1
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return -1
+					}
+				}
+				i += 6
+			default:
+				return -1
+			}
+		case c < 0x20:
+			return -1
+		default:
+			i++
+		}
+	}
+	return -1
+}
+
+// specialInString reports whether any of the eight bytes in x is a quote, a backslash or a
+// control character: the bytes a string scan must stop at. The usual SWAR tests, exact for
+// "any byte" (lo: every byte 0x01; hi: every byte 0x80).
+func specialInString(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - lo) & ^v & hi }
+	return (x-lo*0x20)&^x&hi|zero(x^(lo*'"'))|zero(x^(lo*'\\')) != 0
+}
+
+// skipNumber checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func skipNumber(b []byte, i int) int {
+	digits := func() int {
+		n := 0
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if b[i] == '-' {
+		i++
+	}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return -1
+		}
+	}
+	return i
 }

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -184,4 +187,107 @@ func FuzzExtract(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fastCases are field sets that take each way through Extract's scanner: the shapes Jira
+// sends, and the ones it hands to encoding/json (escapes, keys differing in case, wrong
+// types, odd spacing, repeated members).
+var fastCases = []string{
+	`{"project":{"id":"10000","key":"ALPHA"},"issuetype":{"name":"Story","subtask":false},"status":{"name":"In Progress","statusCategory":{"key":"indeterminate","id":4}},"priority":{"name":"High"},"resolution":null,"security":{"name":"Internal"},"parent":{"id":"1","key":"ALPHA-1","fields":{"summary":"s"}},"customfield_2":"ALPHA-0","assignee":{"accountId":"a1","displayName":"Ada","avatarUrls":{"48x48":"http://x/48","16x16":"http://x/16"}},"reporter":{"name":"bob"},"summary":"plain","labels":["x","y"],"customfield_1":2.5,"duedate":"2024-02-29","created":"2024-01-31T14:05:06.789+0000","updated":"2024-01-31T14:05:06Z","customfield_3":"0|a:"}`,
+	`{"project":{"id":10100,"key":"BETA"},"issuetype":{"name":"Sub-task","subtask":true},"summary":"caf\u00e9 \"quoted\"","labels":[]}`,
+	`{"project":{"ID":"7","key":"A"},"issuetype":{"Name":"Bug"},"status":{"NAME":"Done","statusCategory":{"KEY":"done"}},"priority":{"name":"Low","Name":"High"}}`,
+	`{"priority":{"name":"a","name":"b"},"summary":"first","summary":"second","parent":{"key":"A-1","key":"A-2"}}`,
+	`{"status":"Done","priority":5,"labels":[1],"customfield_1":"five","summary":7,"issuetype":{"subtask":"yes"}}`,
+	`{"customfield_1":1e999,"duedate":"2024-13-01","updated":"soon"}`,
+	`{"project":{"id":{"n":1},"key":"A"},"assignee":{"accountId":"a\u0031"},"reporter":[]}`,
+	` {"project" : { "id" : " 5 " , "key" : "A" } , "labels" : [ "a" , "b" ] , "summary" : null , "customfield_1" : -0.5e+2 }`,
+	`{"assignee":{"accountId":"","name":"dc-user","avatarUrls":{"48x48":null}},"reporter":{"accountId":"x","avatarUrls":{"48x48":1}}}`,
+	`{"project":{"id":"1","key":"A","k\u00e9y":"B"},"labels":["\u00e9"],"summary":"\ud800"}`,
+	`{"summary":"é ünïcode","labels":["ü"],"parent":{"kéy":"x","key":"P-1"}}`,
+}
+
+// TestExtractFastMatchesEncodingJSON compares Extract with the same extraction done
+// entirely through encoding/json.
+func TestExtractFastMatchesEncodingJSON(t *testing.T) {
+	for i, s := range fastCases {
+		t.Run(strconv.Itoa(i), func(t *testing.T) { compareExtract(t, s) })
+	}
+}
+
+func compareExtract(t *testing.T, s string) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(s), &m) != nil {
+		return
+	}
+	wk := WellKnown{StoryPoints: "customfield_1", EpicLink: "customfield_2", Rank: "customfield_3"}
+	got, gerr := extract(7, "A-7", m, wk, true)
+	want, werr := extract(7, "A-7", m, wk, false)
+	if fmt.Sprint(gerr) != fmt.Sprint(werr) {
+		t.Fatalf("%s:\nerror %v\nencoding/json %v", s, gerr, werr)
+	}
+	if gerr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got %+v\nwant %+v", s, got, want)
+	}
+	for _, f := range []string{"assignee", "reporter", "creator", "parent", "summary"} {
+		gu, gok := extractUser(m[f], true)
+		wu, wok := extractUser(m[f], false)
+		if gu != wu || gok != wok {
+			t.Fatalf("user %s of %s: %+v %v, encoding/json %+v %v", f, s, gu, gok, wu, wok)
+		}
+	}
+}
+
+// FuzzExtractFast: the scanner and encoding/json agree on any fields, errors included.
+func FuzzExtractFast(f *testing.F) {
+	for _, s := range fastCases {
+		f.Add(s)
+	}
+	f.Fuzz(compareExtract)
+}
+
+// BenchmarkExtract extracts a typical Cloud issue with the scanner and through encoding/json
+// in the same run; x-json is the scanner's time over encoding/json's (lower is better).
+func BenchmarkExtract(b *testing.B) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(fastCases[0]), &m); err != nil {
+		b.Fatal(err)
+	}
+	wk := WellKnown{StoryPoints: "customfield_1", EpicLink: "customfield_2", Rank: "customfield_3"}
+	var fast, slow time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := extract(7, "A-7", m, wk, true); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := extract(7, "A-7", m, wk, false); err != nil {
+			b.Fatal(err)
+		}
+		fast, slow = fast+t1.Sub(t0), slow+time.Since(t1)
+	}
+	b.ReportMetric(float64(fast)/float64(slow), "x-json")
+}
+
+// TestSpecialInString checks the eight-byte test against a byte loop: every byte value at
+// every position, among plain and among high bytes.
+func TestSpecialInString(t *testing.T) {
+	for _, fill := range []byte{'a', 0xff, 0x80, ' '} {
+		for pos := range 8 {
+			for c := range 256 {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[pos] = byte(c)
+				want := false
+				for _, b := range w {
+					want = want || b == '"' || b == '\\' || b < 0x20
+				}
+				if got := specialInString(binary.LittleEndian.Uint64(w[:])); got != want {
+					t.Fatalf("%q: %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
 }
