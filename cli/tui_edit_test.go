@@ -160,9 +160,41 @@ func testEditingBackend(t *testing.T, dialect string) {
 	if err != nil || fe.Kind != tui.KindText || fe.Current != story.Summary {
 		t.Fatalf("summary meta %+v %v", fe, err)
 	}
-	st, err := be.EditMeta(ctx, lensID, story.Key, "status")
-	if err != nil || st.Kind != tui.KindStatus || len(st.Allowed) == 0 {
-		t.Fatalf("status meta %+v %v", st, err)
+	// A transition whose screen requires a field: refused without it, taken with it.
+	// (Walk the issue along its workflow until Done, which has such a screen, is offered.)
+	var target string
+	var st tui.FieldEdit
+	moving := kids[1]
+	for range 4 {
+		if st, err = be.EditMeta(ctx, lensID, moving.Key, "status"); err != nil || st.Kind != tui.KindStatus || len(st.Allowed) == 0 {
+			t.Fatalf("status meta %+v %v", st, err)
+		}
+		for _, to := range st.Allowed {
+			if len(st.Screens[to]) > 0 {
+				target = to
+			}
+		}
+		if target != "" {
+			break
+		}
+		if _, err := be.Set(ctx, moving.Key, "status", st.Allowed[0], tui.SetOptions{}); err != nil {
+			t.Fatalf("status %s of %s: %v", st.Allowed[0], moving.Key, err)
+		}
+	}
+	if target == "" {
+		t.Fatalf("no transition of %s asks for a field", moving.Key)
+	}
+	sf := st.Screens[target][0]
+	if len(sf.Allowed) == 0 {
+		t.Fatalf("screen field %+v offers no values", sf)
+	}
+	_, err = be.Set(ctx, moving.Key, "status", target, tui.SetOptions{})
+	var missing *tui.FieldError
+	if !errors.As(err, &missing) || len(missing.Missing) == 0 {
+		t.Fatalf("transition to %s without %s: %v, want the missing field named", target, sf.Name, err)
+	}
+	if r, err := be.Set(ctx, moving.Key, "status", target, tui.SetOptions{Screen: map[string]string{sf.Field: sf.Allowed[0]}}); err != nil || r.New != target {
+		t.Fatalf("transition to %s with %s=%s: %+v %v", target, sf.Name, sf.Allowed[0], r, err)
 	}
 	if fe, err := be.EditMeta(ctx, lensID, story.Key, "assignee"); err != nil || fe.Kind != tui.KindUser {
 		t.Fatalf("assignee meta %+v %v", fe, err)
@@ -175,6 +207,7 @@ func testEditingBackend(t *testing.T, dialect string) {
 		t.Fatalf("parent suggestions %v %v", ps, err)
 	}
 
+	stepsBefore, _ := be.hist.Len()
 	// A plain edit, then one from a stale base: someone changed the summary in Jira since.
 	res, err := be.Set(ctx, story.Key, "summary", "Written from the TUI", tui.SetOptions{Base: story.Updated})
 	if err != nil || res.New != "Written from the TUI" || res.Old != story.Summary {
@@ -213,8 +246,8 @@ func testEditingBackend(t *testing.T, dialect string) {
 	if _, err := be.Undo(ctx); !errors.As(err, &rc) {
 		t.Fatalf("second undo: %v, want a conflict", err)
 	}
-	if u, _ := be.hist.Len(); u != 1 {
-		t.Fatalf("%d undoable steps after a refused undo, want 1", u)
+	if u, _ := be.hist.Len(); u != stepsBefore+1 {
+		t.Fatalf("%d undoable steps after a refused undo, want %d", u, stepsBefore+1)
 	}
 
 	// Bulk with a failure: an issue that does not exist.
