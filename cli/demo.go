@@ -133,7 +133,7 @@ func runDemo(ctx context.Context, g *globals, f demoFlags) (err error) {
 	if err != nil {
 		return err
 	}
-	restore, err := demoEnv(dir)
+	restore, err := demoEnv(dir, g.debug)
 	if err != nil {
 		return err
 	}
@@ -294,14 +294,17 @@ func saveDemoState(dir string, kept bool, s demoState) error {
 }
 
 // demoEnv points the XDG directories and FOUNDATION_CONFIG into dir for the rest of the
-// process, so nothing the demo does (cache, debug log, preferences) reaches the user's own
-// files. restore puts the previous values back.
-func demoEnv(dir string) (restore func(), err error) {
+// process, so nothing the demo does (config, cache, preferences) reaches the user's own
+// files. With --debug the state directory stays the user's: the debug log asked for must
+// outlive a temporary demo. restore puts the previous values back.
+func demoEnv(dir string, debug bool) (restore func(), err error) {
 	vars := map[string]string{
 		"FOUNDATION_CONFIG": filepath.Join(dir, "config.yaml"),
 		"XDG_CONFIG_HOME":   filepath.Join(dir, "config"),
 		"XDG_CACHE_HOME":    filepath.Join(dir, "cache"),
-		"XDG_STATE_HOME":    filepath.Join(dir, "state"),
+	}
+	if !debug {
+		vars["XDG_STATE_HOME"] = filepath.Join(dir, "state")
 	}
 	type saved struct {
 		value string

@@ -12,7 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -118,22 +120,33 @@ var (
 	cursorRE = regexp.MustCompile(`(?m)^▌.*$`)
 )
 
-func TestE2EDemoTmux(t *testing.T) {
+// e2eRun is one run of the built binary in a tmux session, with its own HOME and TMPDIR.
+type e2eRun struct {
+	*tmuxSession
+	dir, tmp, home string
+}
+
+// startE2E builds the binary and starts `command` (given the binary's path, shell-quoted,
+// and the run's directory) in a 120x36 tmux session.
+func startE2E(t *testing.T, command func(bin, dir string) string) *e2eRun {
+	t.Helper()
 	needTmux(t)
 	if testing.Short() {
 		t.Skip("-short: the end-to-end run builds the binary and drives it under tmux")
 	}
 	dir := t.TempDir()
 	bin := buildBinary(t, dir)
-	tmp := filepath.Join(dir, "tmp") // the demo's TMPDIR: it must be empty after the run
-	home := filepath.Join(dir, "home")
-	for _, d := range []string{tmp, home} {
+	r := &e2eRun{dir: dir, tmp: filepath.Join(dir, "tmp"), home: filepath.Join(dir, "home")}
+	for _, d := range []string{r.tmp, r.home} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	exitFile := filepath.Join(dir, "exit")
-
+	// An empty config keeps the user's ~/.tmux.conf (key bindings, hooks) out of the run.
+	conf := filepath.Join(dir, "tmux.conf")
+	if err := os.WriteFile(conf, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -143,20 +156,50 @@ func TestE2EDemoTmux(t *testing.T) {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "HOME="+home, "TMPDIR="+tmp)
-	s := &tmuxSession{t: t, socket: filepath.Join(dir, "tmux.sock"), name: "demo", env: env}
-	t.Cleanup(func() { _, _ = s.tmux("kill-server") })
-
-	// The shell records the exit code once the demo ends, and then the session ends.
-	command := fmt.Sprintf("%s demo --issues 800; echo $? > %s", shellQuote(bin), shellQuote(exitFile))
-	if _, err := s.tmux("new-session", "-d", "-s", s.name, "-x", "120", "-y", "36", command); err != nil {
+	// The demo's TMPDIR must be empty after the run, and HOME untouched.
+	env = append(env, "HOME="+r.home, "TMPDIR="+r.tmp)
+	r.tmuxSession = &tmuxSession{t: t, socket: filepath.Join(dir, "tmux.sock"), name: "demo", env: env}
+	t.Cleanup(func() { _, _ = r.tmux("kill-server") })
+	if _, err := r.tmux("-f", conf, "new-session", "-d", "-s", r.name, "-x", "120", "-y", "36", command(shellQuote(bin), dir)); err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
 
-	// 1. The fake site is filled into the cache, then the TUI opens on the Roadmap.
-	s.waitFor("the Roadmap Lens", 90*time.Second, func(sc string) bool {
+// checkLeftovers fails when the demo left files in its TMPDIR or HOME.
+func (r *e2eRun) checkLeftovers() {
+	r.t.Helper()
+	left, err := os.ReadDir(r.tmp)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		r.t.Fatal(err)
+	}
+	if len(left) != 0 {
+		r.t.Errorf("the demo left %v in its TMPDIR", left)
+	}
+	if entries, _ := os.ReadDir(r.home); len(entries) != 0 {
+		r.t.Errorf("the demo wrote into HOME: %v", entries)
+	}
+}
+
+// waitRoadmap waits for the TUI's first screen: the demo opens on the Roadmap Lens.
+func (r *e2eRun) waitRoadmap() {
+	r.t.Helper()
+	r.waitFor("the Roadmap Lens", 90*time.Second, func(sc string) bool {
 		return strings.Contains(sc, "Foundation › Roadmap") && strings.Contains(sc, "rows") && issueKeyRE.MatchString(sc)
 	})
+}
+
+// TestE2EDemoTmux: open a Lens from the list, expand, search, quit with q.
+func TestE2EDemoTmux(t *testing.T) {
+	var exitFile string
+	s := startE2E(t, func(bin, dir string) string {
+		// The shell records the exit code once the demo ends; then the session ends.
+		exitFile = filepath.Join(dir, "exit")
+		return fmt.Sprintf("%s demo --issues 800; echo $? > %s", bin, shellQuote(exitFile))
+	})
+
+	// 1. The fake site is filled into the cache, then the TUI opens on the Roadmap.
+	s.waitRoadmap()
 
 	// 2. Back to the Lens list: the three sample Lenses are there.
 	s.keys("BSpace")
@@ -226,31 +269,64 @@ func TestE2EDemoTmux(t *testing.T) {
 		t.Errorf("search for %s says no match:\n%s", target, found)
 	}
 
-	// 6. Quit: the demo ends, with exit code 0, and leaves nothing behind.
+	// 6. Quit: the demo ends with exit code 0, the session ends, nothing is left behind.
 	s.keys("q")
+	if code := waitExitFile(t, exitFile, 15*time.Second, s); code != "0" {
+		t.Errorf("demo exited %s after q, want 0", code)
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for s.alive() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the session is still alive 15s after q:\n%s", s.screen())
+			t.Fatalf("the session is still alive 15s after the demo ended:\n%s", s.screen())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	code, err := os.ReadFile(exitFile)
+	s.checkLeftovers()
+}
+
+// TestE2EDemoSIGTERM: SIGTERM while the TUI runs ends the demo cleanly (exit 0, fake site
+// stopped, temporary directory removed).
+func TestE2EDemoSIGTERM(t *testing.T) {
+	var pidFile, exitFile string
+	s := startE2E(t, func(bin, dir string) string {
+		pidFile, exitFile = filepath.Join(dir, "pid"), filepath.Join(dir, "exit")
+		// The inner shell records its pid and becomes the demo (exec), so the pid is the
+		// demo's; the outer shell records the demo's exit code.
+		inner := fmt.Sprintf("echo $$ > %s; exec %s demo --issues 300", shellQuote(pidFile), bin)
+		return fmt.Sprintf("sh -c %s; echo $? > %s", shellQuote(inner), shellQuote(exitFile))
+	})
+	s.waitRoadmap()
+	raw, err := os.ReadFile(pidFile)
 	if err != nil {
-		t.Fatalf("the demo's exit code was not recorded: %v", err)
-	}
-	if got := strings.TrimSpace(string(code)); got != "0" {
-		t.Errorf("demo exited %s after q, want 0", got)
-	}
-	left, err := os.ReadDir(tmp)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}
-	if len(left) != 0 {
-		t.Errorf("the demo left %v in its TMPDIR", left)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatalf("pid file %q: %v", raw, err)
 	}
-	if entries, _ := os.ReadDir(home); len(entries) != 0 {
-		t.Errorf("the demo wrote into HOME: %v", entries)
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := waitExitFile(t, exitFile, 15*time.Second, s)
+	if code != "0" {
+		t.Errorf("demo exited %s after SIGTERM, want 0", code)
+	}
+	s.checkLeftovers()
+}
+
+// waitExitFile waits for the shell around the demo to record its exit code.
+func waitExitFile(t *testing.T, path string, timeout time.Duration, s *e2eRun) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil && strings.HasSuffix(string(b), "\n") {
+			return strings.TrimSpace(string(b))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo did not end within %s; the screen shows:\n%s", timeout, s.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
