@@ -224,11 +224,18 @@ func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string)
 			return fe, err
 		}
 	}
-	m, err := e.editMeta(ctx, key, is.Project+"/"+is.Type)
+	m, err := e.editMeta(ctx, key, is.Project+"/"+is.Type, false)
 	if err != nil {
 		return fe, fmt.Errorf("edit screen of %s: %w", key, err)
 	}
 	ef, ok := m.Fields[f.id]
+	if !ok {
+		// The kept metadata may predate a screen change: ask Jira once more before refusing.
+		if m, err = e.editMeta(ctx, key, is.Project+"/"+is.Type, true); err != nil {
+			return fe, fmt.Errorf("edit screen of %s: %w", key, err)
+		}
+		ef, ok = m.Fields[f.id]
+	}
 	if !ok {
 		if len(m.Fields) == 0 {
 			return fe, fmt.Errorf("Jira lets you edit no field of %s", key)
@@ -245,13 +252,13 @@ func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string)
 	return fe, nil
 }
 
-// editMeta is Jira's edit metadata, kept per project and issue type for the session: the
-// screens rarely change, and a refused write (400) makes the Writer ask again anyway.
-func (e *editingBackend) editMeta(ctx context.Context, key, kind string) (*jira.EditMeta, error) {
+// editMeta is Jira's edit metadata, kept per project and issue type for the session (fresh
+// asks again): screens rarely change, and a refused write (400) makes the Writer ask anew.
+func (e *editingBackend) editMeta(ctx context.Context, key, kind string, fresh bool) (*jira.EditMeta, error) {
 	e.emu.Lock()
 	m, ok := e.meta[kind]
 	e.emu.Unlock()
-	if ok {
+	if ok && !fresh {
 		return m, nil
 	}
 	m, err := e.client.EditMeta(ctx, key)
