@@ -160,6 +160,9 @@ func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.
 	return o, nil
 }
 
+// ACL gives the TUI's ACL editor its backend (cli/tuiacl.go).
+func (b *siteBackend) ACL() tui.ACLBackend { return newACLService(b.db, b.client, b.viewer) }
+
 // Refresh applies journaled webhooks, then polls (or syncs) Jira. A network failure marks
 // the backend offline: the screen keeps showing the cache and says so.
 func (b *siteBackend) Refresh(ctx context.Context) error {
