@@ -425,6 +425,9 @@ func Serve(ctx context.Context, ln net.Listener, l *Listener, a *Applier, opt Se
 	}()
 	apply := func(ctx context.Context) {
 		st, err := a.ApplyPending(ctx)
+		if err != nil && ctx.Err() != nil {
+			err = nil // stopping: the final apply below takes over what this one left
+		}
 		if opt.OnApply != nil && (err != nil || st.Applied+st.Quarantined > 0) {
 			opt.OnApply(st, err)
 		}
