@@ -361,17 +361,27 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 		if op.fetch {
 			continue
 		}
-		b, err := convert([]jira.Issue{op.issue}, r.wk)
+		// Extract directly rather than through convert: the users convert collects are
+		// only wanted for issues that take effect, and writeIssues reads those itself.
+		extracted, err := store.Extract(op.id, op.issue.Key, op.issue.Fields, r.wk)
 		if err != nil {
 			bad[op.seq] = err.Error()
 			continue
 		}
-		is := &b.issues[0]
+		var l []lens.Link
+		raw, hasLinks := op.issue.Fields["issuelinks"]
+		if hasLinks {
+			if l, err = issueLinks(op.issue.Key, raw); err != nil {
+				bad[op.seq] = err.Error()
+				continue
+			}
+		}
+		is := &extracted
 		if cur, seen := newest[is.ID]; seen && !is.Updated.After(cur.Updated) {
 			continue
 		}
 		newest[is.ID] = is
-		if l, has := b.links[is.Key]; has {
+		if hasLinks {
 			links[is.ID] = l
 		} else {
 			delete(links, is.ID)
