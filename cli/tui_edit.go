@@ -38,6 +38,8 @@ type editingBackend struct {
 	sprints   map[string][]string // open and future sprints seen in the cache, by project
 }
 
+var _ tui.Editor = (*editingBackend)(nil)
+
 // newEditingBackend adds the write-back path to b; edits are audited as the viewer.
 func newEditingBackend(b *siteBackend) *editingBackend {
 	e := &editingBackend{siteBackend: b, hist: &refresh.History{}, meta: map[string]*jira.EditMeta{}, sprints: map[string][]string{}}
