@@ -74,6 +74,7 @@ const (
 	modeHomeFilter
 	modeEdit   // a cell editor is open
 	modeDialog // a conflict, a move warning or a bulk summary waits for a key
+	modeACL    // the ACL editor is open (aclwire.go)
 )
 
 // App is the root Bubble Tea model.
@@ -116,7 +117,8 @@ type App struct {
 	flashGen   int
 	quitting   bool
 
-	edit editState // inline editing (editing.go); inert when the backend cannot edit
+	edit  editState  // inline editing (editing.go); inert when the backend cannot edit
+	aclEd *ACLEditor // the open ACL editor, in modeACL
 }
 
 // lensState is the open Lens.
@@ -517,6 +519,10 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, a.bulkTick() // keep redrawing the progress until the bulk edit ends
 		}
 		return a, nil
+	case aclLoadedMsg, aclPickMsg:
+		return a, a.onACLMsg(msg)
+	case ACLClosedMsg:
+		return a, a.closeACL(msg)
 	case movePlanMsg:
 		return a, a.onMovePlan(msg)
 	case moveMsg:

@@ -62,6 +62,7 @@ const (
 	ActPaste         Action = "paste-row"
 	ActIndent        Action = "indent-row"
 	ActOutdent       Action = "outdent-row"
+	ActACL           Action = "access-list"
 )
 
 // groupEdit is the help group of the actions that write to Jira: hidden, with their keys
@@ -135,6 +136,7 @@ func DefaultKeymap() *Keymap {
 		bind(ActOpen, "Issue", "open in browser", "o"),
 		bind(ActCopy, "Issue", "copy key", "y"),
 		bind(ActRefresh, "App", "refresh from Jira", "r"),
+		bind(ActACL, "App", "access list (who may see, change)", "a"),
 		bind(ActBack, "App", "back out of a mode or pane", "esc"),
 		bind(ActHome, "App", "back to the Lens list", "backspace"),
 		bind(ActPalette, "App", "command palette", ":"),

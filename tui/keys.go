@@ -25,6 +25,8 @@ func (a *App) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return a.onEditKey(msg)
 	case modeDialog:
 		return a.onDialogKey(msg)
+	case modeACL:
+		return a.onACLMsg(msg)
 	}
 	act, ok := a.keys.LookupAvailable(msg, a.available)
 	if !ok {
@@ -52,6 +54,8 @@ func (a *App) do(act Action, keyText string) tea.Cmd {
 	case ActToggleMouse:
 		a.mouse = !a.mouse
 		return nil
+	case ActACL:
+		return a.openACL()
 	}
 	if a.screen == screenHome {
 		return a.doHome(act)

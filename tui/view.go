@@ -236,6 +236,8 @@ func (a *App) renderHome() []string {
 		main = a.renderHelp(avail)
 	case modePalette:
 		main = a.renderPalette(avail)
+	case modeACL:
+		main = a.aclLines(avail)
 	default:
 		main = a.renderHomeList(avail)
 	}
@@ -345,6 +347,8 @@ func (a *App) renderLens() []string {
 		main = a.renderPalette(avail)
 	case modeColumns:
 		main = a.renderColumns(avail)
+	case modeACL:
+		main = a.aclLines(avail)
 	default:
 		main = a.renderTableAndDetail(avail)
 	}
