@@ -160,18 +160,9 @@ func editorKind(f lens.Field, wk store.WellKnown) tui.FieldKind {
 
 // requireEdit refuses a viewer without edit level on the Lens.
 func (e *editingBackend) requireEdit(ctx context.Context, lensID string) (*lens.Definition, error) {
-	st, err := e.db.Lens(ctx, lensID)
-	if err != nil {
-		return nil, fmt.Errorf("Lens %q: %w", lensID, err)
-	}
-	def, err := lens.Parse(st.Name, []byte(st.YAML))
-	if err != nil {
-		return nil, fmt.Errorf("Lens %q: %w", lensID, err)
-	}
-	if acc := refresh.AccessOf(def, e.viewer); acc.Level < lens.LevelEdit {
-		return nil, fmt.Errorf("you have %s level on Lens %q; editing from it needs edit", acc.Level, def.Name)
-	}
-	return def, nil
+	// The one Lens ACL check (owner from the record when the file names none); a refusal
+	// is a *refresh.AccessError saying who, what is needed and what they have.
+	return refresh.RequireLensAccess(ctx, e.db, lensID, e.viewer, lens.LevelEdit, refresh.ActionEditCells)
 }
 
 func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string) (tui.FieldEdit, error) {

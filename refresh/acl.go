@@ -476,3 +476,22 @@ func LoadACL(ctx context.Context, db *store.DB, lensName string, v Viewer, name 
 	}
 	return ACLView{Lens: st.Name, Version: st.Version, Def: def, Lines: ExplainACL(def, v, name), Access: AccessOf(def, v)}, nil
 }
+
+// RequireLensAccess reads the stored Lens name and returns its definition (owner filled from
+// the record when the file names none) if the viewer holds need on it, *AccessError
+// otherwise. It is the check for paths that act on a Lens without opening it, such as
+// inline edits from the TUI (need edit).
+func RequireLensAccess(ctx context.Context, db *store.DB, lensName string, v Viewer, need lens.Level, action string) (*lens.Definition, error) {
+	st, err := db.Lens(ctx, lensName)
+	if err != nil {
+		return nil, err
+	}
+	def, err := parseStored(st)
+	if err != nil {
+		return nil, err
+	}
+	if err := RequireAccess(def, v, need, action); err != nil {
+		return nil, err
+	}
+	return def, nil
+}
