@@ -100,7 +100,8 @@ func newRoot(g *globals) *cobra.Command {
 			return err
 		}
 		defer db.Close()
-		client, err := g.connectCached(ctx, cfg, db)
+		topt.events = &clientEvents{}
+		client, err := g.connectCached(ctx, cfg, db, topt.events.option)
 		if err != nil {
 			return err
 		}

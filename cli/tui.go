@@ -264,7 +264,34 @@ func isNetworkError(err error) bool {
 type tuiOptions struct {
 	lens    string
 	noMouse bool
+	// events, when set, receives the client's retry and rate-limit events; the client is
+	// built before the backend that shows them, so they go through this relay.
+	events *clientEvents
 }
+
+// clientEvents relays a Jira client's events to a receiver set later.
+type clientEvents struct {
+	mu sync.Mutex
+	to func(jira.Event)
+}
+
+func (r *clientEvents) send(ev jira.Event) {
+	r.mu.Lock()
+	to := r.to
+	r.mu.Unlock()
+	if to != nil {
+		to(ev)
+	}
+}
+
+func (r *clientEvents) set(to func(jira.Event)) {
+	r.mu.Lock()
+	r.to = to
+	r.mu.Unlock()
+}
+
+// option is the client option that feeds the relay.
+func (r *clientEvents) option(o *jira.Options) { o.OnEvent = r.send }
 
 // runTUI opens the TUI on a profile: the viewer is resolved with Jira when it answers and
 // from the cache otherwise, so the TUI opens offline.
@@ -288,8 +315,13 @@ func runTUI(ctx context.Context, g *globals, cfg *config.Config, site *config.Si
 	}
 	defer closeLog()
 	noColor := g.noColor || tui.NoColorEnv(os.Getenv)
+	eb := newEditingBackend(be)
+	if opt.events != nil {
+		opt.events.set(eb.OnClientEvent)
+		defer opt.events.set(nil)
+	}
 	return tui.Run(ctx, tui.Options{
-		Backend: newEditingBackend(be), Keymap: km, NoColor: noColor, NoMouse: opt.noMouse || !cfg.TUI.Mouse,
+		Backend: eb, Keymap: km, NoColor: noColor, NoMouse: opt.noMouse || !cfg.TUI.Mouse,
 		SiteURL: site.URL, Lens: opt.lens, RefreshInterval: site.PollInterval, Logger: logger,
 	}, g.stdin, g.stdout)
 }
@@ -331,12 +363,11 @@ func (g *globals) tuiLogger() (*slog.Logger, func(), error) {
 
 // connectCached builds the profile's client without needing Jira when the dialect is
 // already known (from the config, or remembered in the cache): the TUI must open offline.
-func (g *globals) connectCached(ctx context.Context, cfg *config.Config, db *store.DB) (*jira.Client, error) {
+func (g *globals) connectCached(ctx context.Context, cfg *config.Config, db *store.DB, adjust ...func(*jira.Options)) (*jira.Client, error) {
 	site, err := g.pickSite(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var adjust []func(*jira.Options)
 	if site.Dialect == config.DialectAuto {
 		if id, err := recallIdentity(ctx, db, site.Name); err == nil && id != nil && id.Dialect != "" {
 			adjust = append(adjust, func(o *jira.Options) { o.Dialect = jira.Dialect(id.Dialect) })
