@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"foundation/jira/jiratest"
+	"foundation/lens"
 	"foundation/store"
 )
 
@@ -198,4 +199,34 @@ func TestExportUnverifiable(t *testing.T) {
 	if r := e.mustRun("", "export", "--lens", "Guarded", "--format", "csv"); strings.Count(r.stdout, "\n") < 10 {
 		t.Errorf("rows did not come back:\n%s", r.stdout)
 	}
+}
+
+// FuzzParseACLEdit: flag values never crash the parser, and whatever it accepts is a change
+// refresh.ChangeACL can read (principals and levels that parse).
+func FuzzParseACLEdit(f *testing.F) {
+	for _, s := range []string{"user:bob=view", "group:jira-developers=edit", "role:ALPHA/Developers=control", "anyone=view", "user:a=b=c", "=", "role:X=edit", "user:=view", "group:qa"} {
+		f.Add(s, "user:bob", "user:alice")
+	}
+	f.Fuzz(func(t *testing.T, grant, revoke, owner string) {
+		e, err := parseACLEdit(lensACLFlags{grant: []string{grant}, revoke: []string{revoke}, owner: owner})
+		if err != nil {
+			return
+		}
+		for _, g := range e.Grant {
+			if _, err := lens.ParsePrincipal(g.Principal); err != nil {
+				t.Errorf("accepted principal %q: %v", g.Principal, err)
+			}
+			if _, ok := lens.ParseLevel(g.Level); !ok {
+				t.Errorf("accepted level %q", g.Level)
+			}
+		}
+		for _, r := range e.Revoke {
+			if _, err := lens.ParsePrincipal(r); err != nil {
+				t.Errorf("accepted revoke %q: %v", r, err)
+			}
+		}
+		if p, err := lens.ParsePrincipal(e.Owner); e.Owner != "" && err == nil && p.Kind != "user" {
+			t.Errorf("accepted owner %q", e.Owner)
+		}
+	})
 }
