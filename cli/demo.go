@@ -186,7 +186,7 @@ func runDemo(ctx context.Context, g *globals, f demoFlags) (err error) {
 	}
 
 	if f.noTUI || !stdoutTerminal(g.stdout) {
-		if err := printDemoSummary(ctx, &dg, v, db, site.base, f.as); err != nil {
+		if err := printDemoSummary(ctx, &dg, v, db, site.base, f.as, f.keep != ""); err != nil {
 			return err
 		}
 		if f.serve != "" {
@@ -546,7 +546,7 @@ func applyDemoLenses(ctx context.Context, g *globals, db *store.DB, actor refres
 
 // printDemoSummary is the demo without a terminal: what the cache holds and each Lens as
 // the viewer sees it, tab-separated on stdout.
-func printDemoSummary(ctx context.Context, g *globals, v refresh.Viewer, db *store.DB, base, as string) error {
+func printDemoSummary(ctx context.Context, g *globals, v refresh.Viewer, db *store.DB, base, as string, kept bool) error {
 	counts, err := db.Counts(ctx)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -558,7 +558,11 @@ func printDemoSummary(ctx context.Context, g *globals, v refresh.Viewer, db *sto
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "site\t%s\n", base)
 	fmt.Fprintf(tw, "viewer\t%s (%s)\n", as, v.User)
-	fmt.Fprintf(tw, "cache\t%s\n", db.Path())
+	where := db.Path()
+	if !kept {
+		where += " (removed on exit)"
+	}
+	fmt.Fprintf(tw, "cache\t%s\n", where)
 	fmt.Fprintf(tw, "issues\t%d\n", counts.Issues)
 	fmt.Fprintf(tw, "links\t%d\n", counts.Links)
 	for _, l := range lenses {

@@ -203,7 +203,7 @@ func TestE2EDemoTmux(t *testing.T) {
 
 	// 2. Back to the Lens list: the three sample Lenses are there.
 	s.keys("BSpace")
-	home1 := s.waitFor("the Lens list", 10*time.Second, func(sc string) bool {
+	home1 := s.waitFor("the Lens list", 20*time.Second, func(sc string) bool {
 		return strings.Contains(sc, "Foundation › Lenses") && strings.Contains(sc, "3 Lenses")
 	})
 	for _, name := range []string{"Roadmap", "Sprint", "Bugs"} {
@@ -216,22 +216,22 @@ func TestE2EDemoTmux(t *testing.T) {
 	s.keys("/")
 	s.text("bugs")
 	s.keys("Enter")
-	s.waitFor("the Bugs Lens", 10*time.Second, func(sc string) bool {
+	s.waitFor("the Bugs Lens", 20*time.Second, func(sc string) bool {
 		return strings.Contains(sc, "Foundation › Bugs") && strings.Contains(sc, "│ Bugs │")
 	})
 	s.keys("BSpace")
-	s.waitFor("the Lens list narrowed to Bugs", 10*time.Second, func(sc string) bool {
+	s.waitFor("the Lens list narrowed to Bugs", 20*time.Second, func(sc string) bool {
 		return strings.Contains(sc, "Foundation › Lenses") && !strings.Contains(sc, "Sprint")
 	})
 	// The list keeps its filter; esc clears it.
 	s.keys("Escape")
-	s.waitFor("the whole Lens list", 10*time.Second, func(sc string) bool {
+	s.waitFor("the whole Lens list", 20*time.Second, func(sc string) bool {
 		return strings.Contains(sc, "Foundation › Lenses") && strings.Contains(sc, "Sprint")
 	})
 	s.keys("/")
 	s.text("roadmap")
 	s.keys("Enter")
-	collapsed := s.waitFor("the Roadmap Lens again", 10*time.Second, func(sc string) bool {
+	collapsed := s.waitFor("the Roadmap Lens again", 20*time.Second, func(sc string) bool {
 		return strings.Contains(sc, "Foundation › Roadmap") && strings.Contains(sc, "│ Roadmap │") && cursorRE.MatchString(sc)
 	})
 	if strings.Contains(collapsed, "├─") || strings.Contains(collapsed, "└─") {
@@ -240,7 +240,7 @@ func TestE2EDemoTmux(t *testing.T) {
 
 	// 4. Expand the epic under the cursor: its stories appear under it with tree guides.
 	s.keys("g", "l")
-	expanded := s.waitFor("the first epic expanded", 10*time.Second, func(sc string) bool {
+	expanded := s.waitFor("the first epic expanded", 20*time.Second, func(sc string) bool {
 		return strings.Contains(sc, "▾") && (strings.Contains(sc, "├─") || strings.Contains(sc, "└─"))
 	})
 	cur := cursorRE.FindString(expanded)
@@ -262,7 +262,7 @@ func TestE2EDemoTmux(t *testing.T) {
 	s.keys("/")
 	s.text(target)
 	s.keys("Enter")
-	found := s.waitFor("the cursor on "+target, 10*time.Second, func(sc string) bool {
+	found := s.waitFor("the cursor on "+target, 20*time.Second, func(sc string) bool {
 		return strings.Contains(cursorRE.FindString(sc), target)
 	})
 	if strings.Contains(found, "no match") {
