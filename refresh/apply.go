@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"foundation/jira"
 	"foundation/jql"
@@ -176,7 +178,56 @@ type issueOp struct {
 	seq   int64
 	id    int64
 	fetch bool
-	issue jira.Issue // the payload, when !fetch
+	*decoded
+}
+
+// decoded is one journal entry parsed, and for an issue payload its cache row extracted:
+// the CPU-bound part of applying, done for a whole read in parallel.
+type decoded struct {
+	ev       *jira.WebhookEvent
+	parseErr error
+	is       lens.Issue  // issue payloads: the row
+	links    []lens.Link // and its issuelinks, when the payload has the field
+	hasLinks bool
+	rowErr   error // the payload's fields do not have Jira's shapes
+}
+
+// decodeAll parses entries (and extracts issue payloads) on up to GOMAXPROCS goroutines.
+func (r *round) decodeAll(entries []store.JournalEntry) []decoded {
+	out := make([]decoded, len(entries))
+	one := func(i int) {
+		d := &out[i]
+		d.ev, d.parseErr = jira.ParseWebhook(entries[i].Body)
+		if d.parseErr != nil || d.ev.Category() != "issue" || d.ev.Event == "jira:issue_deleted" {
+			return
+		}
+		wi := d.ev.Issue
+		if d.is, d.rowErr = store.Extract(wi.ID, wi.Key, wi.Fields, r.wk); d.rowErr != nil {
+			return
+		}
+		var raw json.RawMessage
+		if raw, d.hasLinks = wi.Fields["issuelinks"]; d.hasLinks {
+			d.links, d.rowErr = issueLinks(wi.Key, raw)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), 4, len(entries)/8)
+	if workers < 2 {
+		for i := range entries {
+			one(i)
+		}
+		return out
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(entries); i = int(next.Add(1)) - 1 {
+				one(i)
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // apply applies one read of entries in order. Consecutive issue events form a run applied
@@ -215,8 +266,8 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 		}
 		return nil
 	}
-	step := func(e store.JournalEntry) error {
-		ev, err := jira.ParseWebhook(e.Body)
+	step := func(e store.JournalEntry, d *decoded) error {
+		ev, err := d.ev, d.parseErr
 		if err != nil {
 			return quarantine(e.Seq, err.Error())
 		}
@@ -235,7 +286,7 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 				done = append(done, e.Seq)
 				return nil
 			}
-			run = append(run, issueOp{seq: e.Seq, id: ev.Issue.ID, issue: jira.Issue{ID: strconv.FormatInt(ev.Issue.ID, 10), Key: ev.Issue.Key, Fields: ev.Issue.Fields}})
+			run = append(run, issueOp{seq: e.Seq, id: ev.Issue.ID, decoded: d})
 			return nil
 		case "comment", "worklog":
 			// The event changes the issue (its updated, comment and time fields) without
@@ -311,8 +362,9 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 	}
 
 	var err error
-	for _, e := range entries {
-		if err = step(e); err != nil {
+	dec := r.decodeAll(entries)
+	for i, e := range entries {
+		if err = step(e, &dec[i]); err != nil {
 			break
 		}
 	}
@@ -361,28 +413,17 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 		if op.fetch {
 			continue
 		}
-		// Extract directly rather than through convert: the users convert collects are
-		// only wanted for issues that take effect, and writeIssues reads those itself.
-		extracted, err := store.Extract(op.id, op.issue.Key, op.issue.Fields, r.wk)
-		if err != nil {
-			bad[op.seq] = err.Error()
+		if op.rowErr != nil {
+			bad[op.seq] = op.rowErr.Error()
 			continue
 		}
-		var l []lens.Link
-		raw, hasLinks := op.issue.Fields["issuelinks"]
-		if hasLinks {
-			if l, err = issueLinks(op.issue.Key, raw); err != nil {
-				bad[op.seq] = err.Error()
-				continue
-			}
-		}
-		is := &extracted
+		is := &op.is
 		if cur, seen := newest[is.ID]; seen && !is.Updated.After(cur.Updated) {
 			continue
 		}
 		newest[is.ID] = is
-		if hasLinks {
-			links[is.ID] = l
+		if op.hasLinks {
+			links[is.ID] = op.links
 		} else {
 			delete(links, is.ID)
 		}
