@@ -314,6 +314,21 @@ func TestE2EDemoSIGTERM(t *testing.T) {
 	s.checkLeftovers()
 }
 
+// TestE2EDemoCtrlC: ctrl+c in the TUI quits like q.
+func TestE2EDemoCtrlC(t *testing.T) {
+	var exitFile string
+	s := startE2E(t, func(bin, dir string) string {
+		exitFile = filepath.Join(dir, "exit")
+		return fmt.Sprintf("%s demo --issues 300 --dialect datacenter --as bob; echo $? > %s", bin, shellQuote(exitFile))
+	})
+	s.waitRoadmap()
+	s.keys("C-c")
+	if code := waitExitFile(t, exitFile, 15*time.Second, s); code != "0" {
+		t.Errorf("demo exited %s after ctrl+c, want 0", code)
+	}
+	s.checkLeftovers()
+}
+
 // waitExitFile waits for the shell around the demo to record its exit code.
 func waitExitFile(t *testing.T, path string, timeout time.Duration, s *e2eRun) string {
 	t.Helper()
