@@ -144,6 +144,9 @@ func runDemo(ctx context.Context, g *globals, f demoFlags) (err error) {
 
 	site, err := startDemoSite(state)
 	if err != nil {
+		if reused && f.serve == "" {
+			return fmt.Errorf("%w (the kept cache belongs to that address; free it, or pass --serve ADDR to fill a new cache at another)", err)
+		}
 		return err
 	}
 	defer func() { err = errors.Join(err, site.stop()) }()
