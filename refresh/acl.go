@@ -7,8 +7,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 
 	"foundation/lens"
 	"foundation/store"
@@ -267,7 +271,7 @@ func ChangeACL(ctx context.Context, db *store.DB, name string, v Viewer, edit AC
 	var version int64
 	var src []byte
 	if err == nil {
-		src, err = next.Format()
+		src, err = rewriteACL([]byte(st.YAML), next)
 	}
 	if err == nil {
 		version, err = db.PutLens(ctx, store.Lens{Name: name, YAML: string(src), Owner: next.Owner, UpdatedBy: v.User}, st.Version)
@@ -494,4 +498,84 @@ func RequireLensAccess(ctx context.Context, db *store.DB, lensName string, v Vie
 		return nil, err
 	}
 	return def, nil
+}
+
+// rewriteACL writes next's owner and ACL into the stored file src, keeping everything else
+// as written, comments included, so an ACL change does not reformat someone's Lens file.
+// When the file's shape does not allow it (not a block mapping, or the result would not
+// read back as next), the whole definition is formatted afresh instead.
+func rewriteACL(src []byte, next *lens.Definition) ([]byte, error) {
+	if out, ok := rewriteACLNodes(src, next); ok {
+		return out, nil
+	}
+	return next.Format()
+}
+
+func rewriteACLNodes(src []byte, next *lens.Definition) ([]byte, bool) {
+	f, err := parser.ParseBytes(src, parser.ParseComments)
+	if err != nil || len(f.Docs) != 1 {
+		return nil, false
+	}
+	m, ok := f.Docs[0].Body.(*ast.MappingNode)
+	if !ok || m.IsFlowStyle {
+		return nil, false
+	}
+	values := map[string]string{"owner": yamlScalar(next.Owner), "acl": "[]"}
+	if next.Owner == "" {
+		values["owner"] = `""`
+	}
+	if len(next.ACL) > 0 {
+		var b strings.Builder
+		for _, e := range next.ACL {
+			fmt.Fprintf(&b, "\n  - {principal: %s, level: %s}", yamlScalar(e.Principal), yamlScalar(e.Level))
+		}
+		values["acl"] = b.String()
+	}
+	var appended strings.Builder
+	for _, key := range []string{"owner", "acl"} {
+		snippet, err := parser.ParseBytes([]byte(key+": "+values[key]+"\n"), 0)
+		if err != nil || len(snippet.Docs) != 1 {
+			return nil, false
+		}
+		sm, ok := snippet.Docs[0].Body.(*ast.MappingNode)
+		if !ok || len(sm.Values) != 1 {
+			return nil, false
+		}
+		found := false
+		for _, mv := range m.Values {
+			if mv.Key.String() == key {
+				if err := mv.Replace(sm.Values[0].Value); err != nil {
+					return nil, false
+				}
+				found = true
+			}
+		}
+		if !found && !(key == "acl" && len(next.ACL) == 0) && !(key == "owner" && next.Owner == "") {
+			appended.WriteString(key + ": " + values[key] + "\n")
+		}
+	}
+	out := strings.TrimRight(f.String(), "\n") + "\n" + appended.String()
+	// Only a file that reads back as exactly next is kept.
+	back, err := lens.Parse(next.Filename(), []byte(out))
+	if err != nil || !back.Equal(next) {
+		return nil, false
+	}
+	return []byte(out), true
+}
+
+// plainScalar is what YAML reads as the same string unquoted in a flow mapping.
+var plainScalar = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.@:/+-]*$`)
+
+// yamlScalar writes s as a YAML scalar: plain when that reads back as s, else JSON-quoted
+// (a JSON string is a YAML double-quoted scalar).
+func yamlScalar(s string) string {
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "on", "off", "null", "y", "n", "~":
+	default:
+		if plainScalar.MatchString(s) && !strings.HasSuffix(s, ":") {
+			return s
+		}
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -300,3 +300,51 @@ func TestExplainACL(t *testing.T) {
 		t.Errorf("json %s %v", b, err)
 	}
 }
+
+// TestChangeACLKeepsTheFile: an ACL change rewrites only the owner and acl of the stored
+// file, keeping comments and layout; keys the file lacks are added; a file whose shape does
+// not allow it is formatted afresh; names that YAML would misread are quoted.
+func TestChangeACLKeepsTheFile(t *testing.T) {
+	ctx := context.Background()
+	db := refreshedCache(t, "cloud", 10)
+	olga := viewerOf("olga", nil, nil)
+	for _, tc := range []struct {
+		name, src string
+		edit      refresh.ACLEdit
+		keep      []string // lines the stored file still has
+	}{
+		{"comments kept", "# Team board\nname: K1\nowner: olga # the lead\nacl:\n  - {principal: user:vera, level: view}\ngenerators:\n  # epics first\n  - insert: {jql: \"project = ALPHA\"}\nviews: [{name: v, columns: [{field: key}]}]\n",
+			refresh.ACLEdit{Grant: []lens.ACLEntry{{Principal: "group:qa", Level: "edit"}}},
+			[]string{"# Team board", "  # epics first", "  - {principal: group:qa, level: edit}", "views: [{name: v, columns: [{field: key}]}]"}},
+		{"keys added", "# no acl yet\nname: K2\nviews:\n  - name: v\n    columns: [{field: key}]\n",
+			refresh.ACLEdit{Grant: []lens.ACLEntry{{Principal: "group:team, west #2", Level: "view"}}},
+			[]string{"# no acl yet", "    columns: [{field: key}]", `  - {principal: "group:team, west #2", level: view}`}},
+		{"flow file formatted", "{name: K3, views: [{name: v, columns: [{field: key}]}]}\n",
+			refresh.ACLEdit{Revoke: nil, Grant: []lens.ACLEntry{{Principal: "anyone", Level: "view"}}},
+			[]string{"name: K3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := refresh.ApplyLens(ctx, db, "k.yaml", []byte(tc.src), olga, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _, err := refresh.ChangeACL(ctx, db, a.Name, olga, tc.edit, refresh.AnyVersion)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := db.Lens(ctx, a.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range tc.keep {
+				if !strings.Contains(st.YAML, line+"\n") {
+					t.Errorf("stored file lacks %q:\n%s", line, st.YAML)
+				}
+			}
+			got, err := lens.Parse(a.Name, []byte(st.YAML))
+			if err != nil || !got.Equal(want) || got.Owner != "olga" {
+				t.Errorf("stored file reads as %+v (%v), want %+v", got, err, want)
+			}
+		})
+	}
+}
