@@ -259,6 +259,9 @@ func ChangeACL(ctx context.Context, db *store.DB, name string, v Viewer, edit AC
 	if err != nil {
 		return nil, 0, err
 	}
+	if v, err = withFreshRoles(ctx, db, v); err != nil {
+		return nil, 0, err
+	}
 	def, err := parseStored(st)
 	if err != nil {
 		return nil, 0, err
@@ -464,6 +467,9 @@ func LoadACL(ctx context.Context, db *store.DB, lensName string, v Viewer, name 
 	if err != nil {
 		return ACLView{}, err
 	}
+	if v, err = withFreshRoles(ctx, db, v); err != nil {
+		return ACLView{}, err
+	}
 	def, err := parseStored(st)
 	if err != nil {
 		return ACLView{}, err
@@ -488,6 +494,9 @@ func LoadACL(ctx context.Context, db *store.DB, lensName string, v Viewer, name 
 func RequireLensAccess(ctx context.Context, db *store.DB, lensName string, v Viewer, need lens.Level, action string) (*lens.Definition, error) {
 	st, err := db.Lens(ctx, lensName)
 	if err != nil {
+		return nil, err
+	}
+	if v, err = withFreshRoles(ctx, db, v); err != nil {
 		return nil, err
 	}
 	def, err := parseStored(st)

@@ -658,3 +658,26 @@ func Visibility(ctx context.Context, db *store.DB, v Viewer, now time.Time) (vis
 	}
 	return visible, st, nil
 }
+
+// withFreshRoles gives the viewer the project roles the last check stored for its identity,
+// as far as they are still fresh: a long session neither keeps a role Jira took away nor
+// misses one a later check found. A viewer whose identity was never checked keeps the roles
+// it came with (tests and tools that state them).
+func withFreshRoles(ctx context.Context, db *store.DB, v Viewer) (Viewer, error) {
+	if v.User == "" {
+		return v, nil
+	}
+	raw, ok, err := db.Pref(ctx, v.User, prefRoles)
+	if err != nil || !ok {
+		return v, err
+	}
+	var sr storedRoles
+	if err := json.Unmarshal(raw, &sr); err != nil {
+		return v, fmt.Errorf("role memberships of %s in the cache: %w", v.User, err)
+	}
+	v.Roles = nil
+	if time.Now().Before(sr.ExpiresAt) {
+		v.Roles = slices.Clone(sr.Roles)
+	}
+	return v, nil
+}

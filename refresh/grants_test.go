@@ -529,3 +529,41 @@ views: [{name: v, columns: [{field: key}]}]
 		})
 	}
 }
+
+// TestRolesFollowChecks: a session keeps its Viewer value, yet a role Jira takes away stops
+// counting at the next check, and expired memberships count for nothing.
+func TestRolesFollowChecks(t *testing.T) {
+	ctx := context.Background()
+	f := newPermFixture(t, "datacenter", 40)
+	f.apply(t, "owner", `name: ByRole
+acl: [{principal: role:BETA/Developers, level: view}]
+views: [{name: v, columns: [{field: key}]}]
+`)
+	alice, c := f.viewer(t, "alice", time.Hour)
+	if _, err := refresh.OpenLens(ctx, f.db, "ByRole", alice, refresh.OpenOptions{}); err != nil {
+		t.Fatalf("alice through her role: %v", err)
+	}
+	if err := f.site.RevokeProject("alice", "BETA"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refresh.CheckGrants(ctx, c, f.db, alice, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var refused *refresh.AccessError
+	if _, err := refresh.OpenLens(ctx, f.db, "ByRole", alice, refresh.OpenOptions{}); !errors.As(err, &refused) {
+		t.Errorf("alice's old Viewer still opens the Lens after losing the role: %v", err)
+	}
+	if err := f.site.GrantProject("alice", "BETA"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refresh.CheckGrants(ctx, c, f.db, alice, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refresh.OpenLens(ctx, f.db, "ByRole", alice, refresh.OpenOptions{}); err != nil {
+		t.Errorf("the role given back does not count: %v", err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if _, err := refresh.OpenLens(ctx, f.db, "ByRole", alice, refresh.OpenOptions{}); !errors.As(err, &refused) {
+		t.Errorf("an expired role membership still counts: %v", err)
+	}
+}

@@ -88,6 +88,9 @@ func OpenLens(ctx context.Context, db *store.DB, name string, v Viewer, opt Open
 	if err != nil {
 		return nil, err
 	}
+	if v, err = withFreshRoles(ctx, db, v); err != nil {
+		return nil, err
+	}
 	def, err := parseStored(st)
 	if err != nil {
 		return nil, err
@@ -329,6 +332,9 @@ func ApplyLens(ctx context.Context, db *store.DB, filename string, src []byte, v
 	if err != nil {
 		return AppliedLens{}, err
 	}
+	if v, err = withFreshRoles(ctx, db, v); err != nil {
+		return AppliedLens{}, err
+	}
 	fields, err := db.Fields(ctx)
 	if err != nil {
 		return AppliedLens{}, fmt.Errorf("apply %s: %w", filename, err)
@@ -386,6 +392,9 @@ func ExportLens(ctx context.Context, db *store.DB, name string, v Viewer) ([]byt
 	if err != nil {
 		return nil, store.Lens{}, err
 	}
+	if v, err = withFreshRoles(ctx, db, v); err != nil {
+		return nil, store.Lens{}, err
+	}
 	def, err := parseStored(l)
 	if err != nil {
 		return nil, store.Lens{}, err
@@ -403,6 +412,9 @@ func DeleteLens(ctx context.Context, db *store.DB, name string, v Viewer, expect
 	actor := actorOf(v)
 	before, err := db.Lens(ctx, name)
 	if err != nil {
+		return err
+	}
+	if v, err = withFreshRoles(ctx, db, v); err != nil {
 		return err
 	}
 	expect := expectVersion
