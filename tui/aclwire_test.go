@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -53,4 +54,37 @@ func TestACLEditorInApp(t *testing.T) {
 	if plain.app.mode == modeACL || !strings.Contains(plain.screen(), "cannot edit access lists") {
 		t.Errorf("a without an ACL backend:\n%s", plain.screen())
 	}
+}
+
+// noteBackend adds build notes, as a Lens built with unverifiable grants has.
+type noteBackend struct{ *memBackend }
+
+func (b noteBackend) Build(ctx context.Context, req BuildRequest) (*Built, error) {
+	built, err := b.memBackend.Build(ctx, req)
+	if err == nil {
+		built.Notes = append(built.Notes,
+			"permissions for BETA unverified since 10:42: Jira unreachable (HTTP 503); their rows are hidden",
+			"permissions for GAMMA never verified: run `foundation refresh` with this profile; their rows are hidden",
+			"a third note")
+	}
+	return built, err
+}
+
+// TestBuildNotesOnScreen: the Lens screen says why rows are hidden and since when, above
+// the table, which gives up the lines.
+func TestBuildNotesOnScreen(t *testing.T) {
+	plain, _ := openRoadmap(t, 120, 30)
+	d := newDriver(t, noteBackend{newMemBackend(t)}, 120, 30)
+	d.keys("enter")
+	d.mustSee("! permissions for BETA unverified since 10:42: Jira unreachable (HTTP 503); their rows are hidden")
+	d.mustSee("! permissions for GAMMA never verified")
+	d.mustSee("… 1 more notes")
+	if got, want := d.app.bodyTop(), plain.app.bodyTop()+3; got != want {
+		t.Errorf("table starts on line %d, want %d below the notes", got, want)
+	}
+	if lines := strings.Split(d.screen(), "\n"); len(lines) != 30 {
+		t.Errorf("screen has %d lines, want 30", len(lines))
+	}
+	d.keys("backspace")
+	d.mustNotSee("unverified since")
 }

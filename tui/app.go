@@ -733,12 +733,7 @@ func (a *App) lensGeometry() (tableW, bodyH, detailW, detailH int) {
 	return tableW, max(bodyH, 1), detailW, detailH
 }
 
-func (a *App) bannerLines() int {
-	if a.status.Offline {
-		return 1
-	}
-	return 0
-}
+func (a *App) bannerLines() int { return len(a.banner()) }
 
 // bodyTop is the screen line of the first table body row.
 func (a *App) bodyTop() int { return 2 + a.bannerLines() }

@@ -89,15 +89,32 @@ func splitLines(s string, n int) []string {
 }
 
 func (a *App) banner() []string {
-	if !a.status.Offline {
-		return nil
+	var out []string
+	if a.status.Offline {
+		txt := " OFFLINE — Jira is unreachable; showing the cache"
+		if !a.status.LastRefresh.IsZero() {
+			txt += " as of " + a.age(a.status.LastRefresh)
+		}
+		out = append(out, a.th.Render(a.th.Error, padRight(txt, a.width)))
 	}
-	txt := " OFFLINE — Jira is unreachable; showing the cache"
-	if !a.status.LastRefresh.IsZero() {
-		txt += " as of " + a.age(a.status.LastRefresh)
+	// The build's caveats stay on screen while the Lens shows: rows hidden because
+	// permissions could not be verified (which projects, why, since when), remote queries
+	// without members. They never name a hidden issue.
+	if a.screen == screenLens && a.lens != nil && a.lens.built != nil {
+		notes := a.lens.built.Notes
+		for i, n := range notes {
+			if i == maxBannerNotes {
+				out = append(out, a.th.Render(a.th.Muted, fmt.Sprintf(" … %d more notes (foundation lens show)", len(notes)-i)))
+				break
+			}
+			out = append(out, a.th.Render(a.th.Warn, padRight(" ! "+n, a.width)))
+		}
 	}
-	return []string{a.th.Render(a.th.Error, padRight(txt, a.width))}
+	return out
 }
+
+// maxBannerNotes is how many build notes the Lens screen shows above the table.
+const maxBannerNotes = 2
 
 func padRight(s string, w int) string {
 	if d := w - ansi.StringWidth(s); d > 0 {
