@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"foundation/config"
 	"foundation/jira"
 	"foundation/jira/jiratest"
 	"foundation/refresh"
@@ -138,5 +140,88 @@ func TestACLServiceWithEditor(t *testing.T) {
 	}
 	if _, err := newACLService(db, nil, bob).SearchUsers(ctx, "a"); !errors.Is(err, errNoJira) {
 		t.Errorf("offline search: %v", err)
+	}
+}
+
+// TestTUIShowsEachViewerTheirShare: the TUI backend over a cache admin filled builds for
+// alice and bob exactly the issues Jira lets each browse, with matching totals.
+func TestTUIShowsEachViewerTheirShare(t *testing.T) {
+	ctx := context.Background()
+	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 200, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	login := func(user string) *jira.Client {
+		c, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: user + "@example.com", Token: user + "-token", RequestsPerSecond: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const scope = "project in (ALPHA, BETA, GAMMA)"
+	eng, err := refresh.New(login("admin"), db, refresh.Options{Site: "svc", Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Full(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src := "name: Flat\nacl: [{principal: anyone, level: view}]\ngenerators: [{insert: {jql: \"" + scope + "\"}}]\nviews: [{name: v, columns: [{field: key}]}]\n"
+	admin, err := refresh.ResolveViewer(ctx, login("admin"), db, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refresh.ApplyLens(ctx, db, "flat.yaml", []byte(src), admin, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []string{"alice", "bob"} {
+		c := login(user)
+		prof := config.NewSite(user)
+		prof.URL, prof.Scope = srv.URL, scope
+		v, err := refresh.ResolveViewer(ctx, c, db, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		be, err := newSiteBackend(prof, db, c, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Before a check nothing is shown, and the screen says why.
+		built, err := be.Build(ctx, tui.BuildRequest{Lens: "Flat"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if built.Tree.Len() != 0 || len(built.Notes) == 0 || !strings.Contains(strings.Join(built.Notes, " "), "never verified") {
+			t.Errorf("%s before a check: %d rows, notes %q", user, built.Tree.Len(), built.Notes)
+		}
+		if err := be.Refresh(ctx); err != nil { // polls and checks the permissions
+			t.Fatal(err)
+		}
+		built, err = be.Build(ctx, tui.BuildRequest{Lens: "Flat"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i := 0; i < built.Tree.Len(); i++ {
+			if is := built.Issue(i); is != nil {
+				got = append(got, is.Key)
+			}
+		}
+		want, err := site.VisibleTo(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) || built.Total != len(want) || len(built.Notes) != 0 {
+			t.Errorf("%s: TUI shows %d issues (total %d, notes %q), Jira lets them browse %d", user, len(got), built.Total, built.Notes, len(want))
+		}
 	}
 }
