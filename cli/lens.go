@@ -119,8 +119,19 @@ func newLensListCmd(g *globals) *cobra.Command {
 			for _, l := range ls {
 				in := lensInfo{Name: l.Name, Owner: l.Owner, Version: l.Version, Updated: l.UpdatedAt, UpdatedBy: l.UpdatedBy}
 				// The description lives in the YAML; a stored file that no longer parses
-				// still lists, and `lens show` says what is wrong with it.
-				if d, err := lens.Parse(l.Name, []byte(l.YAML)); err == nil {
+				// still lists for its owner, and `lens show` says what is wrong with it.
+				// A Lens the viewer may not open is not listed at all.
+				d, err := lens.Parse(l.Name, []byte(l.YAML))
+				switch {
+				case err != nil && (l.Owner == "" || l.Owner != e.viewer.User):
+					continue
+				case err == nil:
+					if d.Owner == "" {
+						d.Owner = l.Owner
+					}
+					if refresh.AccessOf(d, e.viewer).Level < lens.LevelView {
+						continue
+					}
 					in.Description = d.Description
 				}
 				infos = append(infos, in)

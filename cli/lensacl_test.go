@@ -62,6 +62,10 @@ func TestLensACLCommand(t *testing.T) {
 		}
 	}
 
+	if r := e.mustRun("", "lens", "list"); strings.Contains(r.stdout, "Guarded") {
+		t.Errorf("bob's lens list names a Lens he may not open:\n%s", r.stdout)
+	}
+
 	e.as(srv.URL, "admin")
 	r := e.mustRun("", "lens", "acl", "Guarded", "--grant", "user:bob=view", "--grant", "group:jira-developers=edit")
 	for _, want := range []string{"owner:admin", "control as owner (that is you)", "user:bob", "bob (Bob Brown): view", "members of group jira-developers: edit", "You: admin: control as owner"} {
@@ -86,6 +90,9 @@ func TestLensACLCommand(t *testing.T) {
 	}
 	if rows != want || strings.Contains(r.stdout, "BETA-") {
 		t.Errorf("bob's export has %d rows (BETA: %v), Jira lets him browse %d", rows, strings.Contains(r.stdout, "BETA-"), want)
+	}
+	if r := e.mustRun("", "lens", "list"); !strings.Contains(r.stdout, "Guarded") {
+		t.Errorf("bob's lens list lacks a Lens he may open:\n%s", r.stdout)
 	}
 	r = e.mustRun("", "lens", "acl", "Guarded", "--json")
 	var rep aclReport
