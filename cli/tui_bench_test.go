@@ -3,7 +3,7 @@ package cli
 // Issue 5's budget figures measured through the real TUI backend (siteBackend over a SQLite
 // cache, refresh.OpenLens, the tui.App), not a synthetic one:
 //
-//	go test ./cli -run '^$' -bench 'TUIFirstFrame100k|TUIResident100k' -benchtime 5x
+//	go test ./cli -run '^$' -bench 'TUIFirstFrame100k|TUIResident100k' -benchtime 10x
 //
 // BenchmarkTUIFirstFrame100k: time from "TUI model created" to "first frame of the Lens
 // screen rendered", against a bare database/sql scan of the same 100,000 rows in the same
