@@ -105,6 +105,11 @@ func runRefresh(ctx context.Context, g *globals, f refreshFlags) error {
 	}
 	if err == nil {
 		if perr := checkPermissions(ctx, g, client, db, site.Name, site.PermissionTTL, f.quiet); perr != nil {
+			// Synced, but who sees what is unknown: partial, unless Jira refused the
+			// credentials or the check itself (exit 4 through the error's type).
+			if exitCode(perr) == ExitAuth {
+				return perr
+			}
 			return withCode(ExitPartial, perr)
 		}
 	}
