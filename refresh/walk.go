@@ -2,7 +2,10 @@ package refresh
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -43,7 +46,9 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 		}
 		return nil
 	})
-	g.Go(func() error {
+	g.Go(func() (err error) {
+		ck := &checkpointer{db: e.db}
+		defer func() { err = errors.Join(err, ck.close(context.WithoutCancel(ctx))) }()
 		var maxUpd int64
 		for b := range batches {
 			pages := 1
@@ -72,10 +77,145 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 				return err
 			}
 			rs.report()
+			if err := ck.committed(context.WithoutCancel(ctx), rs.sum.Fetched); err != nil {
+				return err
+			}
 		}
-		return nil
+		return ck.finish(context.WithoutCancel(ctx))
 	})
 	return g.Wait()
+}
+
+const (
+	// bulkAfter is how many issues a walk commits before it moves checkpointing to the
+	// background: polls stay as they are, full syncs stop stalling on the WAL copy.
+	bulkAfter = 2000
+	// walCatchUp is the WAL length (frames) at which the committer waits for the checkpoint
+	// to catch up before its next transaction: a fully copied WAL starts over at the next
+	// write instead of growing through the whole sync. 64 MB of 4 KB pages.
+	walCatchUp = 16384
+	// walBackstop is the writer's own checkpoint threshold meanwhile, for when background
+	// checkpoints cannot keep up (a reader in another process pinning an old snapshot).
+	walBackstop = 2 * walCatchUp
+)
+
+// checkpointer copies the WAL into the database file in its own goroutine during a bulk
+// walk. SQLite's default is to checkpoint in the committing connection every 1,000 pages,
+// which with 5 KB issues put a copy of each page and two fsyncs on the committer's path
+// every few hundred issues; here they overlap the next transaction. The walk still ends
+// with everything copied, so the cache it leaves is the same.
+type checkpointer struct {
+	db *store.DB
+	// after, catchUp and backstop default to bulkAfter, walCatchUp and walBackstop.
+	after, catchUp, backstop int
+	started                  bool
+	kick                     chan struct{} // a commit happened: checkpoint when free
+	stopped                  chan struct{} // closed when the background loop has returned
+	run                      sync.Mutex    // one checkpoint at a time
+	frames                   atomic.Int64  // WAL length the last checkpoint saw
+	mu                       sync.Mutex
+	err                      error // first background failure
+}
+
+// committed is told after each commit how many issues the walk has committed so far.
+func (c *checkpointer) committed(ctx context.Context, issues int) error {
+	if !c.started {
+		if c.after == 0 {
+			c.after, c.catchUp, c.backstop = bulkAfter, walCatchUp, walBackstop
+		}
+		if issues < c.after {
+			return nil
+		}
+		if err := c.db.SetAutoCheckpoint(ctx, c.backstop); err != nil {
+			return err
+		}
+		c.started = true
+		c.kick = make(chan struct{}, 1)
+		c.stopped = make(chan struct{})
+		go c.loop(ctx, c.kick)
+	}
+	if c.frames.Load() >= int64(c.catchUp) {
+		// Copy what the last background run left: with nothing left, the next transaction
+		// starts the WAL over.
+		frames, copied, err := c.once(ctx)
+		if err != nil {
+			return err
+		}
+		if copied == frames {
+			frames = 0
+		}
+		c.frames.Store(int64(frames))
+	}
+	select {
+	case c.kick <- struct{}{}:
+	default: // one is pending already
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *checkpointer) loop(ctx context.Context, kick <-chan struct{}) {
+	defer close(c.stopped)
+	for range kick {
+		frames, _, err := c.once(ctx)
+		if err != nil {
+			c.mu.Lock()
+			if c.err == nil {
+				c.err = err
+			}
+			c.mu.Unlock()
+			continue
+		}
+		c.frames.Store(int64(frames))
+	}
+}
+
+// once runs one checkpoint, waiting for one in progress to end first.
+func (c *checkpointer) once(ctx context.Context) (frames, copied int, err error) {
+	c.run.Lock()
+	defer c.run.Unlock()
+	return c.db.Checkpoint(ctx)
+}
+
+// finish copies the rest of the WAL once the last commit is in, and restores the writer's
+// own checkpointing.
+func (c *checkpointer) finish(ctx context.Context) error {
+	if !c.started {
+		return nil
+	}
+	c.stop()
+	_, _, err := c.once(ctx)
+	if rerr := c.restore(ctx); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// close stops the background loop if finish did not, and restores the writer's own
+// checkpointing; what is left in the WAL is copied by the next checkpoint.
+func (c *checkpointer) close(ctx context.Context) error {
+	if !c.started {
+		return nil
+	}
+	c.stop()
+	return c.restore(ctx)
+}
+
+func (c *checkpointer) stop() {
+	if c.kick != nil {
+		close(c.kick)
+		c.kick = nil
+		<-c.stopped
+	}
+}
+
+func (c *checkpointer) restore(ctx context.Context) error {
+	if !c.started {
+		return nil
+	}
+	c.started = false
+	return c.db.SetAutoCheckpoint(ctx, store.DefaultAutoCheckpoint)
 }
 
 // maxCommitIssues bounds how many issues one group commit takes.

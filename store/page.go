@@ -20,6 +20,9 @@ type Page struct {
 	Raw   []json.RawMessage
 	Links map[string][]lens.Link // by issue key; an issue without an entry keeps its links
 	Users []User
+	// Audit entries are written in the same transaction: an edit's read-back and its audit
+	// row cost one commit, not two.
+	Audit []AuditEntry
 }
 
 // ApplyPage writes a page in one transaction: the issues under the version guard (see
@@ -41,7 +44,15 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 		if err := replaceLinks(ctx, tx, written, p.Links); err != nil {
 			return err
 		}
-		return putUsers(ctx, tx, p.Users)
+		if err := putUsers(ctx, tx, p.Users); err != nil {
+			return err
+		}
+		for _, e := range p.Audit {
+			if err := insertAudit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return st, err
 }
@@ -68,4 +79,40 @@ func replaceLinks(ctx context.Context, tx *sql.Tx, keys []string, links map[stri
 		all = append(all, ls...)
 	}
 	return putLinks(ctx, tx, all)
+}
+
+// Checkpoint copies the WAL's committed frames into the database file with SQLite's
+// PASSIVE checkpoint, which waits for no reader or writer. It runs on a reader connection,
+// so a bulk writer can hand the copy (and its fsyncs) to another goroutine and go on with
+// its next transaction instead of checkpointing at commit. It reports the WAL's length in
+// frames and how many of them are now in the database file; a WAL that the next write
+// transaction can start over has copied == frames. Another process checkpointing at the
+// same moment is not an error: this one copies nothing and says so.
+func (db *DB) Checkpoint(ctx context.Context) (frames, copied int, err error) {
+	var busy int
+	if err := db.r.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		return 0, 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	if frames < 0 { // not in WAL mode: nothing to copy
+		return 0, 0, nil
+	}
+	return frames, copied, nil
+}
+
+// DefaultAutoCheckpoint is SQLite's WAL size, in pages, at which a commit checkpoints.
+const DefaultAutoCheckpoint = 1000
+
+// SetAutoCheckpoint sets how many WAL pages the writer lets build up before a commit
+// checkpoints them itself (SQLite's wal_autocheckpoint, per connection, so other processes
+// keep theirs). A bulk writer that checkpoints with Checkpoint raises it as a backstop and
+// restores DefaultAutoCheckpoint when done.
+func (db *DB) SetAutoCheckpoint(ctx context.Context, pages int) error {
+	if pages <= 0 {
+		return fmt.Errorf("auto checkpoint: %d pages: want at least 1", pages)
+	}
+	// The writer pool holds one connection, so this reaches the connection that commits.
+	if _, err := db.w.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", pages)); err != nil {
+		return fmt.Errorf("auto checkpoint: %w", err)
+	}
+	return nil
 }
