@@ -815,30 +815,28 @@ func (w *Writer) finish(ctx context.Context, res Result, f fieldInfo, value stri
 			for _, u := range b.users {
 				us = append(us, u)
 			}
+			is := b.issues[0]
+			done := res
+			done.Updated = is.Updated
+			if f.Kind == kindStatus {
+				done.New = is.Status
+			} else {
+				done.New = renderRaw(f.Kind, ji.Fields[f.ID])
+			}
 			// Written after our own write: nothing in the cache can be newer, so the read
-			// is authoritative.
-			_, err = w.db.ApplyPage(context.WithoutCancel(ctx), store.Page{Issues: b.issues, Links: b.links, Users: us}, true)
-			if err == nil {
-				is := b.issues[0]
-				res.Updated = is.Updated
-				if f.Kind == kindStatus {
-					res.New = is.Status
-				} else {
-					res.New = renderRaw(f.Kind, ji.Fields[f.ID])
-				}
+			// is authoritative. The audit row goes in the same transaction.
+			page := store.Page{Issues: b.issues, Links: b.links, Users: us, Audit: []store.AuditEntry{w.auditEntry(ctx, done, value, "ok")}}
+			if _, err = w.db.ApplyPage(context.WithoutCancel(ctx), page, true); err == nil {
 				if w.opt.Engine != nil {
 					w.opt.Engine.NoteWritten(is.ID)
 				}
+				return done, nil
 			}
 		}
 	}
-	if err != nil {
-		// The write is in Jira; only the cache lags, and the next refresh brings it.
-		w.audit(ctx, res, value, "ok (read-back failed: "+err.Error()+")")
-		return res, fmt.Errorf("%s %s written to Jira, but reading it back failed (the next refresh brings it): %w", res.Key, res.Field, err)
-	}
-	w.audit(ctx, res, value, "ok")
-	return res, nil
+	// The write is in Jira; only the cache lags, and the next refresh brings it.
+	w.audit(ctx, res, value, "ok (read-back failed: "+err.Error()+")")
+	return res, fmt.Errorf("%s %s written to Jira, but reading it back failed (the next refresh brings it): %w", res.Key, res.Field, err)
 }
 
 // maxFieldsQuery bounds the fields list sent in a GET's query string: sites with thousands
@@ -887,18 +885,21 @@ type auditValue struct {
 }
 
 func (w *Writer) audit(ctx context.Context, res Result, value, outcome string) {
+	// An audit failure must not turn a write Jira already applied into a reported failure,
+	// so its error is dropped here; the audit table lives in the same cache that was just
+	// written, so it rarely fails alone.
+	_ = w.db.Audit(context.WithoutCancel(ctx), w.auditEntry(ctx, res, value, outcome))
+}
+
+// auditEntry is the audit row of an edit: who, the issue, the field's old and new value.
+func (w *Writer) auditEntry(ctx context.Context, res Result, value, outcome string) store.AuditEntry {
 	after := res.New
 	if !strings.HasPrefix(outcome, "ok") {
 		after = value // what was asked for
 	}
 	before, _ := json.Marshal(auditValue{Field: res.Field, ID: res.ID, Value: res.Old})
 	aft, _ := json.Marshal(auditValue{Field: res.Field, ID: res.ID, Value: after})
-	// An audit failure must not turn a write Jira already applied into a reported failure,
-	// so its error is dropped here; the audit table lives in the same cache that was just
-	// written, so it rarely fails alone.
-	_ = w.db.Audit(context.WithoutCancel(ctx), store.AuditEntry{
-		Actor: w.who(ctx), Action: AuditActionEdit, Target: res.Key, Before: before, After: aft, Outcome: outcome,
-	})
+	return store.AuditEntry{Actor: w.who(ctx), Action: AuditActionEdit, Target: res.Key, Before: before, After: aft, Outcome: outcome}
 }
 
 // classify turns Jira's refusals into the edit's typed errors.

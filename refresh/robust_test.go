@@ -169,7 +169,7 @@ func TestKilledRefreshConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site.Faults().SetLatency(3*time.Millisecond, 2*time.Millisecond)
+	site.Faults().SetLatency(10*time.Millisecond, 2*time.Millisecond)
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	path := filepath.Join(t.TempDir(), "kill.db")
@@ -184,7 +184,7 @@ func TestKilledRefreshConverges(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
-		case <-time.After(time.Duration(150+rng.IntN(700)) * time.Millisecond):
+		case <-time.After(time.Duration(100+rng.IntN(400)) * time.Millisecond):
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			<-done
 			killed++
@@ -245,7 +245,9 @@ func TestRefreshProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eng.Auto(ctx); err != nil {
+	// Full resumes an interrupted sync from its cursor and otherwise walks everything again,
+	// so every round is long enough to be killed part-way.
+	if _, err := eng.Full(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := eng.Reconcile(ctx); err != nil {

@@ -33,6 +33,10 @@ type AuditFilter struct {
 
 // Audit appends e to the audit log.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
+	return db.write(ctx, "audit", func(tx *sql.Tx) error { return insertAudit(ctx, tx, e) })
+}
+
+func insertAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
 	if e.Action == "" {
 		return fmt.Errorf("audit: empty action")
 	}
@@ -40,11 +44,9 @@ func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
 	if at.IsZero() {
 		at = now()
 	}
-	return db.write(ctx, "audit", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO audit(at, actor, action, target, before, after, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			ms(at), e.Actor, e.Action, e.Target, string(e.Before), string(e.After), e.Outcome)
-		return err
-	})
+	_, err := tx.ExecContext(ctx, "INSERT INTO audit(at, actor, action, target, before, after, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		ms(at), e.Actor, e.Action, e.Target, string(e.Before), string(e.After), e.Outcome)
+	return err
 }
 
 // AuditLog returns the newest entries matching f, newest first.
