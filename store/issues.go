@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"hash/fnv"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -651,24 +651,39 @@ func rowHash(is *lens.Issue, labels []byte) int64 {
 	return int64(h.Sum64())
 }
 
-// castagnoli is the CRC-32C table (hardware-assisted on amd64 and arm64).
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // fieldsHash fingerprints raw fields independently of their order, so the object Jira sent
-// (in its order) and the sorted encoding of the same fields hash alike. Each member hashes
-// to two CRC-32s of different polynomials (hardware-assisted: the values are most of a
-// sync's bytes), mixed and summed.
+// (in its order) and the sorted encoding of the same fields hash alike: each member hashes
+// on its own (hash64 over its key and value), mixed and summed. The values are most of a
+// sync's bytes, so the member hash reads them eight bytes at a time.
 func fieldsHash(f map[string]json.RawMessage) uint64 {
 	var sum uint64
-	var n [8]byte
 	for k, v := range f {
-		v = fieldValue(v)
-		binary.LittleEndian.PutUint64(n[:], uint64(len(k)))
-		c := crc32.Update(crc32.Update(crc32.Update(0, castagnoli, n[:]), castagnoli, []byte(k)), castagnoli, v)
-		e := crc32.Update(crc32.Update(crc32.ChecksumIEEE(n[:]), crc32.IEEETable, []byte(k)), crc32.IEEETable, v)
-		sum += mix64(uint64(c)<<32 | uint64(e))
+		h := uint64(len(k)) * prime64a
+		for i := 0; i < len(k); i++ {
+			h = (h ^ uint64(k[i])) * prime64b
+		}
+		sum += mix64(hash64(h, fieldValue(v)))
 	}
 	return sum
+}
+
+const (
+	prime64a = 0x9e3779b97f4a7c15
+	prime64b = 0xc2b2ae3d27d4eb4f
+)
+
+// hash64 continues h over b: each 8-byte word is folded in with a multiply and a rotation,
+// a bijection of h for each word, so a change in any one word always changes the result.
+func hash64(h uint64, b []byte) uint64 {
+	h ^= uint64(len(b)) * prime64a
+	for len(b) >= 8 {
+		h = bits.RotateLeft64((h^binary.LittleEndian.Uint64(b))*prime64b, 31)
+		b = b[8:]
+	}
+	for _, c := range b {
+		h = (h ^ uint64(c)) * prime64a
+	}
+	return h
 }
 
 // mix64 is SplitMix64's finaliser: it spreads every input bit over the output, so sums of

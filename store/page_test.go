@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -58,5 +59,65 @@ func TestApplyPageWritesLinksOfWrittenIssuesOnly(t *testing.T) {
 	users, err := db.Users(ctx)
 	if err != nil || len(users) != 1 || users[0].DisplayName != "Una" {
 		t.Errorf("users %v %v", users, err)
+	}
+}
+
+// TestApplyPageRaw: the fields object Jira sent is stored byte for byte, and the same issue
+// arriving later without it (re-encoded from Fields, keys sorted) hashes alike and is
+// recognised as unchanged.
+func TestApplyPageRaw(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	raw := json.RawMessage(`{"updated":"2026-01-01T00:00:00.000+0000", "summary" : "one","labels":[ "a" ]}`)
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	is := lens.Issue{ID: 1, Key: "A-1", Project: "ALPHA", Summary: "one", Labels: []string{"a"}, Updated: t0, Fields: f}
+	if st, err := db.ApplyPage(ctx, Page{Issues: []lens.Issue{is}, Raw: []json.RawMessage{raw}}, true); err != nil || st.Inserted != 1 {
+		t.Fatalf("apply: %+v %v", st, err)
+	}
+	var stored []byte
+	if err := db.r.QueryRowContext(ctx, "SELECT fields FROM issues WHERE id = 1").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if string(stored) != string(raw) {
+		t.Errorf("stored %s, want %s", stored, raw)
+	}
+	if st, err := db.UpsertIssues(ctx, []lens.Issue{is}, true); err != nil || st.Unchanged != 1 {
+		t.Errorf("same issue without its raw object: %+v %v", st, err)
+	}
+	if _, err := db.ApplyPage(ctx, Page{Issues: []lens.Issue{is}, Raw: nil}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyPage(ctx, Page{Issues: []lens.Issue{is}, Raw: []json.RawMessage{raw, raw}}, true); err == nil {
+		t.Error("raw objects not matching the issues accepted")
+	}
+}
+
+// TestFieldsHash: the fields fingerprint ignores member order and surrounding space, and
+// sees every change of content, including a value moving to another key.
+func TestFieldsHash(t *testing.T) {
+	base := map[string]json.RawMessage{"a": json.RawMessage(`"x"`), "b": json.RawMessage(`{"k":[1,2,3],"s":"a long enough value to span words"}`)}
+	h := fieldsHash(base)
+	tests := []struct {
+		name string
+		f    map[string]json.RawMessage
+		same bool
+	}{
+		{"equal", map[string]json.RawMessage{"b": base["b"], "a": base["a"]}, true},
+		{"spaced", map[string]json.RawMessage{"a": json.RawMessage(` "x" `), "b": base["b"]}, true},
+		{"value changed", map[string]json.RawMessage{"a": json.RawMessage(`"y"`), "b": base["b"]}, false},
+		{"long value changed", map[string]json.RawMessage{"a": base["a"], "b": json.RawMessage(`{"k":[1,2,4],"s":"a long enough value to span words"}`)}, false},
+		{"values swapped", map[string]json.RawMessage{"a": base["b"], "b": base["a"]}, false},
+		{"key renamed", map[string]json.RawMessage{"c": base["a"], "b": base["b"]}, false},
+		{"member added", map[string]json.RawMessage{"a": base["a"], "b": base["b"], "c": json.RawMessage(`null`)}, false},
+		{"member removed", map[string]json.RawMessage{"a": base["a"]}, false},
+	}
+	for _, tt := range tests {
+		if got := fieldsHash(tt.f) == h; got != tt.same {
+			t.Errorf("%s: same hash %v, want %v", tt.name, got, tt.same)
+		}
 	}
 }
