@@ -135,21 +135,28 @@ func (c *checkpointer) committed(ctx context.Context, issues int) error {
 		go c.loop(ctx, c.kick)
 	}
 	if c.frames.Load() >= int64(c.catchUp) {
-		// Copy what the last background run left: with nothing left, the next transaction
-		// starts the WAL over.
-		frames, copied, err := c.once(ctx)
+		// Copy what the last background run left and make the next transaction start the
+		// WAL over. No background run until then: it would only find nothing to copy.
+		frames, copied, err := c.once(ctx, true)
 		if err != nil {
 			return err
 		}
-		if copied == frames {
-			frames = 0
+		if copied < frames {
+			c.frames.Store(int64(frames))
+		} else {
+			c.frames.Store(0)
+			return c.failed()
 		}
-		c.frames.Store(int64(frames))
 	}
 	select {
 	case c.kick <- struct{}{}:
 	default: // one is pending already
 	}
+	return c.failed()
+}
+
+// failed returns the first background failure.
+func (c *checkpointer) failed() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
@@ -158,7 +165,7 @@ func (c *checkpointer) committed(ctx context.Context, issues int) error {
 func (c *checkpointer) loop(ctx context.Context, kick <-chan struct{}) {
 	defer close(c.stopped)
 	for range kick {
-		frames, _, err := c.once(ctx)
+		frames, _, err := c.once(ctx, false)
 		if err != nil {
 			c.mu.Lock()
 			if c.err == nil {
@@ -172,10 +179,10 @@ func (c *checkpointer) loop(ctx context.Context, kick <-chan struct{}) {
 }
 
 // once runs one checkpoint, waiting for one in progress to end first.
-func (c *checkpointer) once(ctx context.Context) (frames, copied int, err error) {
+func (c *checkpointer) once(ctx context.Context, restart bool) (frames, copied int, err error) {
 	c.run.Lock()
 	defer c.run.Unlock()
-	return c.db.Checkpoint(ctx)
+	return c.db.Checkpoint(ctx, restart)
 }
 
 // finish copies the rest of the WAL once the last commit is in, and restores the writer's
@@ -185,7 +192,7 @@ func (c *checkpointer) finish(ctx context.Context) error {
 		return nil
 	}
 	c.stop()
-	_, _, err := c.once(ctx)
+	_, _, err := c.once(ctx, false)
 	if rerr := c.restore(ctx); err == nil {
 		err = rerr
 	}

@@ -81,20 +81,30 @@ func replaceLinks(ctx context.Context, tx *sql.Tx, keys []string, links map[stri
 	return putLinks(ctx, tx, all)
 }
 
-// Checkpoint copies the WAL's committed frames into the database file with SQLite's
-// PASSIVE checkpoint, which waits for no reader or writer. It runs on a reader connection,
-// so a bulk writer can hand the copy (and its fsyncs) to another goroutine and go on with
-// its next transaction instead of checkpointing at commit. It reports the WAL's length in
-// frames and how many of them are now in the database file; a WAL that the next write
-// transaction can start over has copied == frames. Another process checkpointing at the
-// same moment is not an error: this one copies nothing and says so.
-func (db *DB) Checkpoint(ctx context.Context) (frames, copied int, err error) {
+// Checkpoint copies the WAL's committed frames into the database file. It runs on a reader
+// connection, so a bulk writer can hand the copy (and its fsyncs) to another goroutine and
+// go on with its next transaction instead of checkpointing at commit. Without restart it is
+// SQLite's PASSIVE checkpoint, which waits for no reader or writer. With restart it waits
+// (up to the busy timeout) for the writer to be idle and for readers to leave the WAL, so
+// the next write transaction starts the WAL over instead of growing it: what a bulk writer
+// does between two transactions now and then. It reports the WAL's length in frames and
+// how many of them are now in the database file. Another process checkpointing at the same
+// moment is not an error: this one copies nothing and says so.
+func (db *DB) Checkpoint(ctx context.Context, restart bool) (frames, copied int, err error) {
+	q := "PRAGMA wal_checkpoint(PASSIVE)"
+	if restart {
+		q = "PRAGMA wal_checkpoint(RESTART)"
+	}
 	var busy int
-	if err := db.r.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+	if err := db.r.QueryRowContext(ctx, q).Scan(&busy, &frames, &copied); err != nil {
 		return 0, 0, fmt.Errorf("checkpoint: %w", err)
 	}
 	if frames < 0 { // not in WAL mode: nothing to copy
 		return 0, 0, nil
+	}
+	if busy != 0 && copied == frames {
+		// Everything copied but readers stayed: the WAL will not start over yet.
+		copied--
 	}
 	return frames, copied, nil
 }
