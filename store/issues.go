@@ -78,17 +78,8 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, raw []js
 		if err != nil {
 			return err
 		}
-		// OR REPLACE also clears a stale row holding the same key under another id.
-		put, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO issues("+issueColumns+", fetched_at, hash, fields) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-		if err != nil {
-			return err
-		}
-		defer put.Close()
-		feed, err := tx.PrepareContext(ctx, "INSERT INTO changes(at, kind, issue_key, detail) VALUES (?, ?, ?, ?)")
-		if err != nil {
-			return err
-		}
-		defer feed.Close()
+		w := &rowWriter{ctx: ctx, tx: tx}
+		defer w.close()
 		var untomb *sql.Stmt // rarely needed: prepared on first use
 		defer func() {
 			if untomb != nil {
@@ -145,16 +136,14 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, raw []js
 			if is.StoryPoints != nil {
 				sp = *is.StoryPoints
 			}
-			if _, err := put.ExecContext(ctx, is.ID, is.Key, is.ProjectID, is.Project, is.Type, is.Subtask,
+			if err := w.add(is.Key, []any{is.ID, is.Key, is.ProjectID, is.Project, is.Type, is.Subtask,
 				is.Status, is.StatusCategory, is.Priority, is.Resolution, is.Parent, is.EpicLink,
 				is.SecurityLevel, is.Assignee, is.Reporter, is.Summary, string(labels), sp, is.DueDate,
-				ms(is.Created), updated, is.Rank, at, h, fields); err != nil {
-				return fmt.Errorf("issue %s: %w", is.Key, err)
+				ms(is.Created), updated, is.Rank, at, h, fields},
+				[]any{at, kind, is.Key, strconv.FormatInt(is.ID, 10)}); err != nil {
+				return err
 			}
 			g.wrote(is.ID, is.Key, updated, h)
-			if _, err := feed.ExecContext(ctx, at, kind, is.Key, strconv.FormatInt(is.ID, 10)); err != nil {
-				return fmt.Errorf("issue %s: change feed: %w", is.Key, err)
-			}
 			if kind == ChangeIssueCreated {
 				st.Inserted++
 			} else {
@@ -164,9 +153,94 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, raw []js
 				written(i)
 			}
 		}
-		return nil
+		return w.flush()
 	}()
 	return st, err
+}
+
+// rowsPerInsert is how many issue rows (and change feed rows) one INSERT writes. Each
+// statement execution costs some microseconds in database/sql and the driver whatever it
+// writes, a tenth of a sync's write path when paid per issue. 32 rows of 25 values stay far
+// below SQLite's limit on parameters.
+const rowsPerInsert = 32
+
+// rowWriter writes issue rows and their change feed rows in multi-row INSERTs, in the
+// order added. Rows wait in memory until rowsPerInsert are there or flush is called.
+type rowWriter struct {
+	ctx            context.Context
+	tx             *sql.Tx
+	issueArgs      []any
+	feedArgs       []any
+	keys           []string // of the waiting rows, for errors
+	many, manyFeed *sql.Stmt
+	one, oneFeed   *sql.Stmt
+}
+
+// add queues one issue row (its 25 column values) and its change feed row.
+func (w *rowWriter) add(key string, issue, feed []any) error {
+	w.issueArgs = append(w.issueArgs, issue...)
+	w.feedArgs = append(w.feedArgs, feed...)
+	w.keys = append(w.keys, key)
+	if len(w.keys) < rowsPerInsert {
+		return nil
+	}
+	return w.flush()
+}
+
+// issueInsert is an INSERT of n issue rows. OR REPLACE also clears a stale row holding the
+// same key under another id; within one statement a later row replaces an earlier one with
+// the same id, as consecutive statements would.
+func issueInsert(n int) string {
+	row := "(" + strings.Repeat("?,", 24) + "?)"
+	return "INSERT OR REPLACE INTO issues(" + issueColumns + ", fetched_at, hash, fields) VALUES " + strings.Repeat(row+",", n-1) + row
+}
+
+func feedInsert(n int) string {
+	return "INSERT INTO changes(at, kind, issue_key, detail) VALUES " + strings.Repeat("(?,?,?,?),", n-1) + "(?,?,?,?)"
+}
+
+// flush writes the waiting rows: a full group with one statement, fewer row by row.
+func (w *rowWriter) flush() error {
+	n := len(w.keys)
+	if n == 0 {
+		return nil
+	}
+	issues, feed, size := &w.one, &w.oneFeed, 1
+	if n == rowsPerInsert {
+		issues, feed, size = &w.many, &w.manyFeed, rowsPerInsert
+	}
+	if *issues == nil {
+		var err error
+		if *issues, err = w.tx.PrepareContext(w.ctx, issueInsert(size)); err != nil {
+			return err
+		}
+		if *feed, err = w.tx.PrepareContext(w.ctx, feedInsert(size)); err != nil {
+			return err
+		}
+	}
+	for i := 0; i < n; i += size {
+		what := "issue " + w.keys[i]
+		if size > 1 {
+			what = "issues " + w.keys[i] + ".." + w.keys[i+size-1]
+		}
+		if _, err := (*issues).ExecContext(w.ctx, w.issueArgs[25*i:25*(i+size)]...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if _, err := (*feed).ExecContext(w.ctx, w.feedArgs[4*i:4*(i+size)]...); err != nil {
+			return fmt.Errorf("%s: change feed: %w", what, err)
+		}
+	}
+	clear(w.issueArgs) // drop references to the written rows' fields
+	w.issueArgs, w.feedArgs, w.keys = w.issueArgs[:0], w.feedArgs[:0], w.keys[:0]
+	return nil
+}
+
+func (w *rowWriter) close() {
+	for _, st := range []*sql.Stmt{w.many, w.manyFeed, w.one, w.oneFeed} {
+		if st != nil {
+			st.Close()
+		}
+	}
 }
 
 // cachedRow is what the version guard reads of a cached issue.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -119,5 +121,79 @@ func TestFieldsHash(t *testing.T) {
 		if got := fieldsHash(tt.f) == h; got != tt.same {
 			t.Errorf("%s: same hash %v, want %v", tt.name, got, tt.same)
 		}
+	}
+}
+
+// TestUpsertBatchMatchesOneByOne writes a batch larger than one multi-row INSERT, with an
+// issue repeated inside a group and across groups, a stale copy, a key taken over by another
+// id and an existing row, and compares the cache and change feed with writing the same
+// issues one call at a time.
+func TestUpsertBatchMatchesOneByOne(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var batch []lens.Issue
+	for i := 1; i <= 3*rowsPerInsert+5; i++ {
+		batch = append(batch, issue(int64(i), fmt.Sprintf("A-%d", i), t0, fmt.Sprintf("s%d", i)))
+	}
+	batch = append(batch,
+		issue(3, "A-3", t0.Add(time.Minute), "newer in the same group"),
+		issue(3, "A-3", t0.Add(-time.Minute), "stale"),
+		issue(7, "A-7", t0.Add(2*time.Minute), "newer in a later group"),
+		issue(1000, "A-9", t0, "takes the key of 9"),
+		issue(9, "A-9", t0.Add(time.Minute), "9 again"),
+		issue(500, "B-1", t0, "cached before"),
+	)
+	seed := []lens.Issue{issue(500, "B-1", t0.Add(-time.Hour), "old")}
+
+	type result struct {
+		st      UpsertStats
+		issues  []lens.Issue
+		changes []Change
+	}
+	run := func(oneByOne bool) result {
+		db := openTest(t)
+		if _, err := db.UpsertIssues(ctx, seed, true); err != nil {
+			t.Fatal(err)
+		}
+		seq, _ := db.LastChange(ctx)
+		var r result
+		if oneByOne {
+			for _, is := range batch {
+				st, err := db.UpsertIssues(ctx, []lens.Issue{is}, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.st = r.st.Add(st)
+			}
+		} else {
+			var err error
+			if r.st, err = db.ApplyPage(ctx, Page{Issues: batch}, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var err error
+		if r.issues, err = db.Issues(ctx, ReadOptions{WithRaw: true}); err != nil {
+			t.Fatal(err)
+		}
+		if r.changes, err = db.Changes(ctx, seq, 0); err != nil {
+			t.Fatal(err)
+		}
+		for i := range r.changes {
+			r.changes[i].Seq, r.changes[i].At = 0, time.Time{}
+		}
+		return r
+	}
+	got, want := run(false), run(true)
+	if got.st != want.st {
+		t.Errorf("stats %+v, one by one %+v", got.st, want.st)
+	}
+	if !reflect.DeepEqual(got.issues, want.issues) {
+		t.Errorf("cached issues differ from writing one by one")
+	}
+	if !reflect.DeepEqual(got.changes, want.changes) {
+		t.Errorf("change feed %+v\none by one %+v", got.changes, want.changes)
+	}
+	if len(got.issues) != 3*rowsPerInsert+6 { // 1000 took 9's key, then 9 took it back; and 500
+		t.Errorf("%d issues cached", len(got.issues))
 	}
 }
