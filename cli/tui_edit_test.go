@@ -291,6 +291,7 @@ func TestEditingBackendRefusesWithoutEditLevel(t *testing.T) {
 	be := es.backend(t)
 	lensID, _, _, kids := tuiRoadmapRows(t, be)
 	be.viewer.Viewer = lens.Viewer{User: "someone-else"} // view through "anyone", no edit
+	be.viewer.Aliases = nil
 	if _, err := be.EditMeta(ctx, lensID, kids[0].Key, "summary"); err == nil || !strings.Contains(err.Error(), "needs edit") {
 		t.Fatalf("EditMeta without edit level: %v", err)
 	}

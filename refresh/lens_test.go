@@ -267,7 +267,7 @@ func TestApplyExportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(out, src) || st.Version != 1 || st.UpdatedBy != "alice" || st.Owner != "admin" {
+	if !bytes.Equal(out, src) || st.Version != 1 || st.UpdatedBy != "alice" || st.Owner != "admin@example.com" {
 		t.Errorf("export differs from the applied file or record %+v", st)
 	}
 	a, err = refresh.ApplyLens(ctx, db, "exported.yaml", out, as("bob"), 1)
