@@ -80,15 +80,7 @@ func runAudit(ctx context.Context, g *globals, f auditFlags, now time.Time) erro
 	if f.limit <= 0 {
 		return usageError(fmt.Errorf("--limit %d: must be positive", f.limit))
 	}
-	cfg, _, err := g.loadConfig()
-	if err != nil {
-		return err
-	}
-	site, err := g.pickSite(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := openCache(ctx, site)
+	_, _, db, err := g.profileCache(ctx)
 	if err != nil {
 		return err
 	}

@@ -46,15 +46,7 @@ type lensEnv struct {
 // openLensEnv loads the profile and opens its cache without reading the token or calling
 // Jira. The viewer is the identity site add or refresh recorded for the profile.
 func (g *globals) openLensEnv(ctx context.Context) (*lensEnv, error) {
-	c, _, err := g.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	site, err := g.pickSite(c)
-	if err != nil {
-		return nil, err
-	}
-	db, err := openCache(ctx, site)
+	_, site, db, err := g.profileCache(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -87,15 +87,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
-		cfg, _, err := g.loadConfig()
-		if err != nil {
-			return err
-		}
-		site, err := g.pickSite(cfg)
-		if err != nil {
-			return err
-		}
-		db, err := openCache(ctx, site)
+		cfg, site, db, err := g.profileCache(ctx)
 		if err != nil {
 			return err
 		}

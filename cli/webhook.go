@@ -388,15 +388,7 @@ type webhookStatus struct {
 }
 
 func runWebhookStatus(ctx context.Context, g *globals, asJSON bool, limit int) error {
-	c, _, err := g.loadConfig()
-	if err != nil {
-		return err
-	}
-	site, err := g.pickSite(c)
-	if err != nil {
-		return err
-	}
-	db, err := openCache(ctx, site)
+	_, site, db, err := g.profileCache(ctx)
 	if err != nil {
 		return err
 	}
