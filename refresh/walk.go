@@ -108,11 +108,14 @@ type checkpointer struct {
 	db *store.DB
 	// after, catchUp and backstop default to bulkAfter, walCatchUp and walBackstop.
 	after, catchUp, backstop int
+	saved                    store.WriterTuning // the writer's tuning before the walk
 	started                  bool
 	kick                     chan struct{} // a commit happened: checkpoint when free
 	stopped                  chan struct{} // closed when the background loop has returned
 	run                      sync.Mutex    // one checkpoint at a time
 	frames                   atomic.Int64  // WAL length the last checkpoint saw
+	skip                     atomic.Bool   // the committer just caught up: drop a stale kick
+	catchUps                 int           // how many times the committer caught up (tests)
 	mu                       sync.Mutex
 	err                      error // first background failure
 }
@@ -126,9 +129,18 @@ func (c *checkpointer) committed(ctx context.Context, issues int) error {
 		if issues < c.after {
 			return nil
 		}
-		if err := c.db.SetAutoCheckpoint(ctx, c.backstop); err != nil {
+		saved, err := c.db.Tuning(ctx)
+		if err != nil {
 			return err
 		}
+		// Only the checkpoint threshold: a larger page cache (128 MB) and a memory map of
+		// the file made no measurable difference to a 50,000-issue sync.
+		bulk := saved
+		bulk.AutoCheckpoint = c.backstop
+		if err := c.db.Tune(ctx, bulk); err != nil {
+			return err
+		}
+		c.saved = saved
 		c.started = true
 		c.kick = make(chan struct{}, 1)
 		c.stopped = make(chan struct{})
@@ -141,13 +153,22 @@ func (c *checkpointer) committed(ctx context.Context, issues int) error {
 		if err != nil {
 			return err
 		}
+		c.catchUps++
 		if copied < frames {
 			c.frames.Store(int64(frames))
 		} else {
 			c.frames.Store(0)
+			// A kick still pending, or taken by the loop while it waited for this run,
+			// is dropped: the WAL holds nothing to copy until the next commit.
+			c.skip.Store(true)
+			select {
+			case <-c.kick:
+			default:
+			}
 			return c.failed()
 		}
 	}
+	c.skip.Store(false)
 	select {
 	case c.kick <- struct{}{}:
 	default: // one is pending already
@@ -165,7 +186,10 @@ func (c *checkpointer) failed() error {
 func (c *checkpointer) loop(ctx context.Context, kick <-chan struct{}) {
 	defer close(c.stopped)
 	for range kick {
-		frames, _, err := c.once(ctx, false)
+		frames, skipped, err := c.background(ctx)
+		if skipped {
+			continue
+		}
 		if err != nil {
 			c.mu.Lock()
 			if c.err == nil {
@@ -176,6 +200,18 @@ func (c *checkpointer) loop(ctx context.Context, kick <-chan struct{}) {
 		}
 		c.frames.Store(int64(frames))
 	}
+}
+
+// background runs the loop's checkpoint unless the committer caught up since the kick
+// (checked under the lock a catch-up holds).
+func (c *checkpointer) background(ctx context.Context) (frames int, skipped bool, err error) {
+	c.run.Lock()
+	defer c.run.Unlock()
+	if c.skip.Swap(false) {
+		return 0, true, nil
+	}
+	frames, _, err = c.db.Checkpoint(ctx, false)
+	return frames, false, err
 }
 
 // once runs one checkpoint, waiting for one in progress to end first.
@@ -222,7 +258,7 @@ func (c *checkpointer) restore(ctx context.Context) error {
 		return nil
 	}
 	c.started = false
-	return c.db.SetAutoCheckpoint(ctx, store.DefaultAutoCheckpoint)
+	return c.db.Tune(ctx, c.saved)
 }
 
 // maxCommitIssues bounds how many issues one group commit takes.

@@ -109,20 +109,48 @@ func (db *DB) Checkpoint(ctx context.Context, restart bool) (frames, copied int,
 	return frames, copied, nil
 }
 
-// DefaultAutoCheckpoint is SQLite's WAL size, in pages, at which a commit checkpoints.
-const DefaultAutoCheckpoint = 1000
+// WriterTuning is what a bulk writer may change on the writer connection for a while: each
+// is per connection, so readers and other processes keep theirs.
+type WriterTuning struct {
+	// AutoCheckpoint is the WAL size, in pages, at which a commit checkpoints by itself
+	// (wal_autocheckpoint).
+	AutoCheckpoint int
+	// CacheSize is the page cache as PRAGMA cache_size puts it: pages if positive, KiB if
+	// negative.
+	CacheSize int
+	// MmapSize is how many bytes of the database file are read through a memory map instead
+	// of a read call per page (mmap_size; 0 for none).
+	MmapSize int64
+}
 
-// SetAutoCheckpoint sets how many WAL pages the writer lets build up before a commit
-// checkpoints them itself (SQLite's wal_autocheckpoint, per connection, so other processes
-// keep theirs). A bulk writer that checkpoints with Checkpoint raises it as a backstop and
-// restores DefaultAutoCheckpoint when done.
-func (db *DB) SetAutoCheckpoint(ctx context.Context, pages int) error {
-	if pages <= 0 {
-		return fmt.Errorf("auto checkpoint: %d pages: want at least 1", pages)
+// Tuning reads the writer connection's current tuning, for restoring it after a bulk run.
+func (db *DB) Tuning(ctx context.Context) (WriterTuning, error) {
+	var t WriterTuning
+	for _, q := range []struct {
+		pragma string
+		dst    any
+	}{{"wal_autocheckpoint", &t.AutoCheckpoint}, {"cache_size", &t.CacheSize}, {"mmap_size", &t.MmapSize}} {
+		// The writer pool holds one connection, so this reads the connection that commits.
+		if err := db.w.QueryRowContext(ctx, "PRAGMA "+q.pragma).Scan(q.dst); err != nil {
+			return t, fmt.Errorf("writer tuning: %s: %w", q.pragma, err)
+		}
 	}
-	// The writer pool holds one connection, so this reaches the connection that commits.
-	if _, err := db.w.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", pages)); err != nil {
-		return fmt.Errorf("auto checkpoint: %w", err)
+	return t, nil
+}
+
+// Tune sets the writer connection's tuning.
+func (db *DB) Tune(ctx context.Context, t WriterTuning) error {
+	if t.AutoCheckpoint <= 0 || t.CacheSize == 0 || t.MmapSize < 0 {
+		return fmt.Errorf("writer tuning %+v: want a positive checkpoint size, a cache size and a map size of 0 or more", t)
+	}
+	for _, q := range []string{
+		fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", t.AutoCheckpoint),
+		fmt.Sprintf("PRAGMA cache_size = %d", t.CacheSize),
+		fmt.Sprintf("PRAGMA mmap_size = %d", t.MmapSize),
+	} {
+		if _, err := db.w.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("writer tuning: %s: %w", q, err)
+		}
 	}
 	return nil
 }
