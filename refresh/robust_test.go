@@ -285,3 +285,41 @@ func checkIntegrity(t *testing.T, path string) {
 		t.Fatalf("%d foreign key violations after SIGKILL", fk)
 	}
 }
+
+// TestReconcileSharedCache: profiles with other scopes and identities share a cache; one
+// profile's reconcile removes only what its own scan speaks for.
+func TestReconcileSharedCache(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "cloud", 600, "project in (ALPHA, BETA, GAMMA)")
+	if _, err := f.eng.Full(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := jira.New(ctx, jira.Options{BaseURL: f.srv.URL, Email: "bob@example.com", Token: "bob-token", RequestsPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow, err := refresh.New(bob, f.db, refresh.Options{Scope: "project in (ALPHA, BETA)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bob may browse ALPHA only: BETA is invisible to him, GAMMA outside his scope.
+	var alphaKey string
+	for _, fi := range f.site.Issues() {
+		if fi.Project == "ALPHA" && !fi.Subtask && fi.Type != "Epic" {
+			alphaKey = fi.Key
+			break
+		}
+	}
+	if err := f.site.Delete(alphaKey); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := narrow.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Deleted < 1 {
+		t.Errorf("bob's reconcile deleted %d; the deleted ALPHA issue should go", sum.Deleted)
+	}
+	// What remains equals Jira for the wide profile: nothing of BETA or GAMMA was removed.
+	assertConverged(t, f.site, f.db, "ALPHA", "BETA", "GAMMA")
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"foundation/jira"
+	"foundation/jql"
 	"foundation/lens"
 	"foundation/store"
 )
@@ -158,12 +159,29 @@ func (e *Engine) cachedFieldList(ctx context.Context) ([]string, error) {
 }
 
 // Reconcile scans the ids in scope and removes cached issues that are no longer there
-// (deleted, moved out of scope, or no longer visible to the refreshing identity). A scan
-// that fails part-way deletes nothing.
+// (deleted, or moved out of scope). A scan that fails part-way deletes nothing.
+//
+// Several profiles (identities, scopes) may share one cache, so an issue missing from this
+// scan is removed only when the scan speaks for it: it matches this scope when the scope is
+// evaluated over the cache, its project is one this identity can browse, and it carries no
+// security level (which could hide it from this identity alone). Anything else was put
+// there by another profile, or may merely be invisible to this one, and stays.
 func (e *Engine) Reconcile(ctx context.Context) (Summary, error) {
 	return e.run(ctx, ModeReconcile, func(rs *runState) error {
+		inScope, err := e.scopeMatcher()
+		if err != nil {
+			return err
+		}
+		projects, err := e.c.Projects(ctx)
+		if err != nil {
+			return fmt.Errorf("reconcile: read projects: %w", err)
+		}
+		browsable := make(map[string]bool, len(projects))
+		for _, p := range projects {
+			browsable[p.Key] = true
+		}
 		live := make(map[int64]bool)
-		err := e.c.ScanIDs(ctx, e.opt.Scope, func(ids []jira.IssueRef) error {
+		err = e.c.ScanIDs(ctx, e.opt.Scope, func(ids []jira.IssueRef) error {
 			for _, r := range ids {
 				live[r.ID] = true
 			}
@@ -180,8 +198,9 @@ func (e *Engine) Reconcile(ctx context.Context) (Summary, error) {
 			return err
 		}
 		var gone []int64
-		for _, is := range cached {
-			if !live[is.ID] {
+		for i := range cached {
+			is := &cached[i]
+			if !live[is.ID] && browsable[is.Project] && is.SecurityLevel == "" && inScope(is) {
 				gone = append(gone, is.ID)
 			}
 		}
@@ -199,4 +218,18 @@ func (e *Engine) Reconcile(ctx context.Context) (Summary, error) {
 		st.LastReconcile = e.opt.Now()
 		return e.db.PutSyncState(context.WithoutCancel(ctx), st)
 	})
+}
+
+// scopeMatcher evaluates the scope over cached issues. A scope that needs Jira to evaluate
+// (functions such as membersOf) matches nothing, so reconcile then removes nothing.
+func (e *Engine) scopeMatcher() (func(*lens.Issue) bool, error) {
+	q, err := jql.Parse(e.opt.Scope)
+	if err != nil {
+		return nil, fmt.Errorf("scope %q: %w", e.opt.Scope, err)
+	}
+	m, err := q.Compile(jql.Env{Now: e.opt.Now()})
+	if err != nil {
+		return func(*lens.Issue) bool { return false }, nil
+	}
+	return func(is *lens.Issue) bool { return m(is) }, nil
 }
