@@ -2,16 +2,17 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"foundation/config"
 	"foundation/jira"
+	"foundation/refresh"
 	"foundation/store"
 )
 
@@ -146,14 +147,10 @@ func (p appendFile) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// The cache remembers who each profile signs in as, so `site list` can show it without a
-// network call. It is a pref row under a pseudo-identity per profile, since the real
-// identity is what is being looked up.
-const identityPrefKey = "identity"
+// The cache remembers who each profile signs in as (refresh.RememberViewer), so `site list`
+// and the commands that work offline know it without a network call.
 
-func profilePrefOwner(profile string) string { return "profile:" + profile }
-
-// identity is a profile's Jira user as last seen by site add (or refresh).
+// identity is a profile's Jira user as last seen by site add, refresh or the TUI.
 type identity struct {
 	ID          string `json:"id"` // accountId on Cloud, user name on Data Center
 	DisplayName string `json:"displayName"`
@@ -175,24 +172,17 @@ func rememberIdentity(ctx context.Context, site *config.Site, u *jira.User, d ji
 
 // rememberIdentityIn is rememberIdentity on an open cache.
 func rememberIdentityIn(ctx context.Context, db *store.DB, site *config.Site, u *jira.User, d jira.Dialect) error {
-	v, err := json.Marshal(identity{ID: u.ID(), DisplayName: u.DisplayName, Dialect: string(d)})
-	if err != nil {
-		return fmt.Errorf("identity: %w", err)
-	}
-	return db.PutPref(ctx, profilePrefOwner(site.Name), identityPrefKey, v)
+	_, err := refresh.RememberViewer(ctx, db, site.Name, u, d)
+	return err
 }
 
 // recallIdentity returns the identity recorded for profile, or nil when none is.
 func recallIdentity(ctx context.Context, db *store.DB, profile string) (*identity, error) {
-	raw, ok, err := db.Pref(ctx, profilePrefOwner(profile), identityPrefKey)
+	v, ok, err := refresh.RecallViewer(ctx, db, profile, time.Now())
 	if err != nil || !ok {
 		return nil, err
 	}
-	var id identity
-	if err := json.Unmarshal(raw, &id); err != nil {
-		return nil, fmt.Errorf("identity of %s in the cache: %w", profile, err)
-	}
-	return &id, nil
+	return &identity{ID: v.User, DisplayName: v.DisplayName, Dialect: v.Dialect}, nil
 }
 
 // forgetIdentity drops what the cache at path remembers about profile (when the cache
@@ -205,6 +195,6 @@ func forgetIdentity(ctx context.Context, path, profile string) error {
 	if err != nil {
 		return err
 	}
-	err = db.PutPref(ctx, profilePrefOwner(profile), identityPrefKey, nil)
+	err = refresh.ForgetViewer(ctx, db, profile)
 	return errors.Join(err, db.Close())
 }

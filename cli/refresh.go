@@ -146,7 +146,8 @@ func refreshError(ctx context.Context, site string, s refresh.Summary, err error
 	}
 	if interrupted {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return withCode(ExitPartial, fmt.Errorf("refresh of %s timed out before the first page: %w", site, err))
+			// Nothing was committed, so this is not a partial result: a plain failure.
+			return fmt.Errorf("refresh of %s timed out before the first page was committed (raise --timeout): %w", site, err)
 		}
 		return withCode(ExitInterrupted, fmt.Errorf("refresh of %s interrupted: %w", site, err))
 	}

@@ -125,3 +125,25 @@ func TestRefreshErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshRemembersIdentity: a cache deleted and rebuilt by refresh knows again who the
+// profile is, for site list and offline opens.
+func TestRefreshRemembersIdentity(t *testing.T) {
+	e := newCLIEnv(t)
+	e.writeConfig(fakeServer(t, "cloud", 60), "cloud", "alice", "project = ALPHA")
+	if r := e.run("", "refresh", "--quiet"); r.code != 0 {
+		t.Fatalf("refresh: exit %d\n%s", r.code, r.stderr)
+	}
+	r := e.run("", "site", "list", "--json")
+	var rows []struct {
+		Identity *struct {
+			ID, DisplayName string
+		} `json:"identity"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("site list --json: %v\n%s", err, r.stdout)
+	}
+	if rows[0].Identity == nil || rows[0].Identity.ID == "" || rows[0].Identity.DisplayName == "" {
+		t.Errorf("identity after a refresh into a fresh cache: %+v", rows[0].Identity)
+	}
+}

@@ -75,7 +75,13 @@ func ResolveViewer(ctx context.Context, c *jira.Client, db *store.DB, profile st
 	if err != nil {
 		return Viewer{}, fmt.Errorf("resolve viewer of %s: %w", profile, err)
 	}
-	sv := storedViewer{ID: me.ID(), DisplayName: me.DisplayName, Groups: me.Groups, Dialect: string(c.Dialect()), ResolvedAt: time.Now().UTC()}
+	return RememberViewer(ctx, db, profile, me, c.Dialect())
+}
+
+// RememberViewer records in the cache that profile signs in as me on a site of dialect d
+// (site add has asked Jira already), and returns the viewer.
+func RememberViewer(ctx context.Context, db *store.DB, profile string, me *jira.User, d jira.Dialect) (Viewer, error) {
+	sv := storedViewer{ID: me.ID(), DisplayName: me.DisplayName, Groups: me.Groups, Dialect: string(d), ResolvedAt: time.Now().UTC()}
 	for _, a := range []string{me.Name, me.Email} {
 		if a != "" && a != sv.ID && !slices.Contains(sv.Aliases, a) {
 			sv.Aliases = append(sv.Aliases, a)
@@ -105,6 +111,12 @@ func RecallViewer(ctx context.Context, db *store.DB, profile string, now time.Ti
 	}
 	v, err = viewerFrom(ctx, db, profile, sv, now)
 	return v, err == nil, err
+}
+
+// ForgetViewer drops what the cache remembers of profile's identity (the profile is gone but
+// its cache stays, shared with another profile).
+func ForgetViewer(ctx context.Context, db *store.DB, profile string) error {
+	return db.PutPref(ctx, profileOwner(profile), prefViewer, nil)
 }
 
 func viewerFrom(ctx context.Context, db *store.DB, profile string, sv storedViewer, now time.Time) (Viewer, error) {
