@@ -177,6 +177,11 @@ func showLens(ctx context.Context, out io.Writer, e *lensEnv, name string) error
 	if err != nil {
 		return err
 	}
+	// The definition (owner, ACL, generators) is the Lens's own business: showing it needs
+	// view, like opening it. Nothing is printed before the check.
+	if _, err := refresh.RequireLensAccess(ctx, e.db, name, e.viewer, lens.LevelView, "show"); err != nil {
+		return err
+	}
 	def, err := lens.Parse(name, []byte(st.YAML))
 	if err != nil {
 		return fmt.Errorf("stored lens %q: %w", name, err)

@@ -57,8 +57,8 @@ func TestLensACLCommand(t *testing.T) {
 		{"lens", "delete", "Guarded", "--yes"},
 	}
 	for _, args := range refusals {
-		if r := e.run("", args...); r.code != ExitAuth || !has(r.stderr, "may not") {
-			t.Errorf("bob without access: %v: exit %d\n%s", args, r.code, r.stderr)
+		if r := e.run("", args...); r.code != ExitAuth || !has(r.stderr, "may not") || r.stdout != "" {
+			t.Errorf("bob without access: %v: exit %d, stdout %q\n%s", args, r.code, r.stdout, r.stderr)
 		}
 	}
 
