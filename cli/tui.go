@@ -37,6 +37,9 @@ type siteBackend struct {
 	offline bool
 	lastErr string
 	busy    bool
+
+	checking  bool      // a background grants check is running
+	nextCheck time.Time // no background grants check before this (after a failure)
 }
 
 func newSiteBackend(site *config.Site, db *store.DB, client *jira.Client, viewer refresh.Viewer) (*siteBackend, error) {
@@ -66,7 +69,7 @@ func (b *siteBackend) Lenses(ctx context.Context) ([]tui.LensInfo, error) {
 		if err != nil {
 			continue // a stored Lens that no longer parses cannot be opened; lens show says why
 		}
-		if refresh.AccessOf(def, b.viewer).Level < lens.LevelView {
+		if refresh.AccessOf(def, b.who()).Level < lens.LevelView {
 			continue
 		}
 		size, ok := sizes[l.Name]
@@ -84,7 +87,7 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 	if err != nil {
 		return nil, err
 	}
-	env := jql.Env{Now: time.Now(), CurrentUser: b.viewer.User}
+	env := jql.Env{Now: time.Now(), CurrentUser: b.who().User}
 	built, err := tui.NewBuilt(o.Forest, req.View, req.Filter, env)
 	if err != nil {
 		return nil, err
@@ -149,7 +152,7 @@ func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.
 		if len(req.Extra) > 0 {
 			opt.Adjust = func(d *lens.Definition) (*lens.Definition, error) { return tui.WithColumns(d, req.View, req.Extra) }
 		}
-		o, err = refresh.OpenLens(ctx, b.db, req.Lens, b.viewer, opt)
+		o, err = refresh.OpenLens(ctx, b.db, req.Lens, b.who(), opt)
 	}
 	if err != nil {
 		return nil, err
@@ -161,7 +164,7 @@ func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.
 }
 
 // ACL gives the TUI's ACL editor its backend (cli/tuiacl.go).
-func (b *siteBackend) ACL() tui.ACLBackend { return newACLService(b.db, b.client, b.viewer) }
+func (b *siteBackend) ACL() tui.ACLBackend { return newACLService(b.db, b.client, b.who()) }
 
 // Refresh applies journaled webhooks, then polls (or syncs) Jira. A network failure marks
 // the backend offline: the screen keeps showing the cache and says so.
@@ -169,14 +172,22 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 	b.mu.Lock()
 	b.busy = true
 	b.mu.Unlock()
+	// Ask Jira who the viewer is again: groups change, and the TUI may have started from
+	// the cache's memory of the viewer.
+	if v, verr := refresh.ResolveViewer(ctx, b.client, b.db, b.site.Name); verr == nil {
+		b.mu.Lock()
+		b.viewer = v
+		b.mu.Unlock()
+	}
 	_, err := b.eng.ReplayJournal(ctx)
 	if err == nil {
 		_, err = b.eng.Auto(ctx)
 	}
-	if err == nil {
-		// Who sees what is rechecked with every refresh: a permission lost in Jira hides
-		// its rows at once, through the change feed, without waiting for a sync.
-		_, err = refresh.CheckGrants(ctx, b.client, b.db, b.viewer, b.site.PermissionTTL)
+	// Who sees what is rechecked with every refresh, also when the sync failed: a
+	// permission lost in Jira hides its rows at once, and a check that cannot reach Jira
+	// records why, so rows whose grants expired are hidden (fail closed) and say so.
+	if _, cerr := refresh.CheckGrants(ctx, b.client, b.db, b.who(), b.site.PermissionTTL); err == nil {
+		err = cerr
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -189,7 +200,47 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 	return err
 }
 
-func (b *siteBackend) LastChange(ctx context.Context) (int64, error) { return b.db.LastChange(ctx) }
+// LastChange is polled every ~500ms by the TUI. It also notices when the grants an open
+// Lens was built with have expired and rechecks them in the background: the check's
+// outcome reaches the change feed either way, so the Lens rebuilds with fresh grants, or
+// hides the rows it can no longer verify.
+func (b *siteBackend) LastChange(ctx context.Context) (int64, error) {
+	b.recheckExpiredGrants()
+	return b.db.LastChange(ctx)
+}
+
+// grantRetry is how long after a failed background grants check the next one may start.
+const grantRetry = 30 * time.Second
+
+func (b *siteBackend) recheckExpiredGrants() {
+	now := time.Now()
+	b.mu.Lock()
+	due := false
+	for _, o := range b.opened {
+		if exp := o.Visibility.Expires; !exp.IsZero() && !now.Before(exp) {
+			due = true
+		}
+	}
+	if !due || b.checking || now.Before(b.nextCheck) {
+		b.mu.Unlock()
+		return
+	}
+	b.checking = true
+	b.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := refresh.CheckGrants(ctx, b.client, b.db, b.who(), b.site.PermissionTTL)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.checking = false
+		if err != nil {
+			b.nextCheck = time.Now().Add(grantRetry)
+			b.offline = b.offline || isNetworkError(err)
+			b.lastErr = err.Error()
+		}
+	}()
+}
 
 func (b *siteBackend) ChangedKeys(ctx context.Context, after int64) ([]string, int64, error) {
 	changes, err := b.db.Changes(ctx, after, 2000)
@@ -239,7 +290,14 @@ func (b *siteBackend) lastRefresh(ctx context.Context) (time.Time, error) {
 }
 
 // Preferences are kept per viewer, so two people sharing a cache keep their own.
-func (b *siteBackend) prefOwner() string { return "viewer:" + b.viewer.User }
+func (b *siteBackend) prefOwner() string { return "viewer:" + b.who().User }
+
+// who is the viewer; a background refresh may replace it (groups change).
+func (b *siteBackend) who() refresh.Viewer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.viewer
+}
 
 func (b *siteBackend) Pref(ctx context.Context, name string) ([]byte, error) {
 	v, ok, err := b.db.Pref(ctx, b.prefOwner(), name)
@@ -326,26 +384,23 @@ func runTUI(ctx context.Context, g *globals, cfg *config.Config, site *config.Si
 	}, g.stdin, g.stdout)
 }
 
-// resolveViewer asks Jira who the profile is (the answer is remembered in the cache); when
-// Jira cannot be reached it uses what the cache remembers, so the TUI opens offline.
+// resolveViewer returns who the profile is. The cache's memory of it comes first, so the
+// TUI draws at once even when Jira is slow or down (the first background refresh asks
+// Jira again); only a profile the cache has never seen waits for Jira.
 func resolveViewer(ctx context.Context, site *config.Site, client *jira.Client, db *store.DB) (refresh.Viewer, bool, error) {
-	mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if v, ok, err := refresh.RecallViewer(ctx, db, site.Name, time.Now()); err != nil || ok {
+		return v, false, err
+	}
+	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	v, err := refresh.ResolveViewer(mctx, client, db, site.Name)
 	if err == nil {
 		return v, false, nil
 	}
-	if !isNetworkError(err) && !errors.Is(err, context.DeadlineExceeded) {
-		return v, false, err // Jira answered: bad credentials and the like stop here
-	}
-	v, ok, rerr := refresh.RecallViewer(ctx, db, site.Name, time.Now())
-	if rerr != nil {
-		return v, true, rerr
-	}
-	if !ok {
+	if isNetworkError(err) || errors.Is(err, context.DeadlineExceeded) {
 		return v, true, fmt.Errorf("Jira is unreachable and the cache does not know who profile %s is yet: %w", site.Name, err)
 	}
-	return v, true, nil
+	return v, false, err // Jira answered: bad credentials and the like stop here
 }
 
 // tuiLogger is the --debug log for the TUI (a file: nothing but the TUI may reach the

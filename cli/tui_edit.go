@@ -162,7 +162,7 @@ func editorKind(f lens.Field, wk store.WellKnown) tui.FieldKind {
 func (e *editingBackend) requireEdit(ctx context.Context, lensID string) (*lens.Definition, error) {
 	// The one Lens ACL check (owner from the record when the file names none); a refusal
 	// is a *refresh.AccessError saying who, what is needed and what they have.
-	return refresh.RequireLensAccess(ctx, e.db, lensID, e.viewer, lens.LevelEdit, refresh.ActionEditCells)
+	return refresh.RequireLensAccess(ctx, e.db, lensID, e.who(), lens.LevelEdit, refresh.ActionEditCells)
 }
 
 func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string) (tui.FieldEdit, error) {
@@ -558,7 +558,7 @@ func (e *editingBackend) PlanMove(ctx context.Context, req tui.MoveRequest) (tui
 	if is, err := e.db.Issue(ctx, req.Key); err == nil {
 		moving = &is
 	}
-	return tui.PlanMove(def, moving, req, jql.Env{Now: time.Now(), CurrentUser: e.viewer.User})
+	return tui.PlanMove(def, moving, req, jql.Env{Now: time.Now(), CurrentUser: e.who().User})
 }
 
 func (e *editingBackend) Move(ctx context.Context, req tui.MoveRequest) (tui.EditResult, error) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"foundation/config"
 	"foundation/examples"
@@ -164,9 +165,15 @@ func TestTUIOpensOffline(t *testing.T) {
 	}
 	srv.Close()
 
-	offlineViewer, offline, err := resolveViewer(ctx, prof, client, db)
-	if err != nil || !offline || offlineViewer.User != online.User {
-		t.Fatalf("offline viewer %+v offline=%v err=%v; online was %q", offlineViewer, offline, err, online.User)
+	// The cache's memory of the viewer answers at once; Jira being down is learned by the
+	// first background refresh.
+	start := time.Now()
+	offlineViewer, _, err := resolveViewer(ctx, prof, client, db)
+	if err != nil || offlineViewer.User != online.User {
+		t.Fatalf("offline viewer %+v err=%v; online was %q", offlineViewer, err, online.User)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("resolving a known viewer with Jira down took %s", d)
 	}
 	be, err = newSiteBackend(prof, db, client, offlineViewer)
 	if err != nil {
@@ -185,5 +192,73 @@ func TestTUIOpensOffline(t *testing.T) {
 	}
 	if _, err := be.Build(ctx, tui.BuildRequest{Lens: infos[0].ID}); err != nil {
 		t.Errorf("build offline: %v", err)
+	}
+}
+
+// TestOpenTUIFailsClosed: an open Lens whose grants expire while Jira is down hides its
+// rows (and says why) without any change arriving in the cache.
+func TestOpenTUIFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 200, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site)
+	client, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: "alice@example.com", Token: "alice-token", RequestsPerSecond: -1, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	prof := config.NewSite("t")
+	prof.URL, prof.Scope, prof.PermissionTTL = srv.URL, "project = ALPHA", 300*time.Millisecond
+	viewer, _, err := resolveViewer(ctx, prof, client, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := newSiteBackend(prof, db, client, viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := examples.Files()
+	if _, err := refresh.ApplyLens(ctx, db, files[0].Name, files[0].Data, viewer, 0); err != nil {
+		t.Fatal(err)
+	}
+	infos, _ := be.Lenses(ctx)
+	issues := func() int {
+		b, err := be.Build(ctx, tui.BuildRequest{Lens: infos[0].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i := 0; i < b.Tree.Len(); i++ {
+			if b.Issue(i) != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if issues() == 0 {
+		t.Fatal("no rows while the grants are fresh: the test proves nothing")
+	}
+	srv.Close()
+	time.Sleep(400 * time.Millisecond) // the grants expire
+	seq, _ := be.LastChange(ctx)       // notices, rechecks in the background, fails
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		now, _ := be.LastChange(ctx)
+		if now != seq || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := issues(); n != 0 {
+		t.Errorf("%d rows still shown with expired grants and Jira down", n)
 	}
 }
