@@ -378,6 +378,10 @@ func (w *Writer) set(ctx context.Context, key, field, value string, base time.Ti
 			changed = !sameValue(f.Kind, was, res.Old)
 		}
 		if changed {
+			// Their version is newer than the cache: bring it in, so that keeping theirs
+			// shows theirs at once in every open view. A failure here only leaves that
+			// to the next refresh.
+			_ = w.syncIssue(ctx, key)
 			cerr := &ConflictError{Key: key, Field: field, Base: base, Theirs: res.Old, TheirsUpdated: cur.updated, Mine: value}
 			return res, w.fail(ctx, res, value, cerr)
 		}
@@ -864,6 +868,28 @@ func (w *Writer) readBack(ctx context.Context, key string, fields []string) (*ji
 		fields = nil // Jira's default for a GET is every field
 	}
 	return w.c.GetIssue(ctx, key, fields)
+}
+
+// syncIssue reads an issue from Jira into the cache (authoritative: a fresh read).
+func (w *Writer) syncIssue(ctx context.Context, key string) error {
+	cat, wk, err := w.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	ji, err := w.readBack(ctx, key, fieldList(cat))
+	if err != nil {
+		return err
+	}
+	b, err := convert([]jira.Issue{*ji}, wk)
+	if err != nil {
+		return err
+	}
+	us := make([]store.User, 0, len(b.users))
+	for _, u := range b.users {
+		us = append(us, u)
+	}
+	_, err = w.db.ApplyPage(context.WithoutCancel(ctx), store.Page{Issues: b.issues, Links: b.links, Users: us}, true)
+	return err
 }
 
 // fail audits a failed edit and returns err.

@@ -373,6 +373,10 @@ func TestConflict(t *testing.T) {
 			if f.fake(key).Summary != "theirs" {
 				t.Errorf("a conflicting edit was written")
 			}
+			// The conflict brought their version into the cache: keeping theirs shows it.
+			if cached, err := f.db.Issue(ctx, key); err != nil || cached.Summary != "theirs" {
+				t.Errorf("cache after the conflict: %q %v, want theirs", cached.Summary, err)
+			}
 			res, err := w.Set(ctx, key, "summary", "mine again", base, refresh.SetOptions{Overwrite: true})
 			if err != nil || res.Old != "theirs" || f.fake(key).Summary != "mine again" {
 				t.Errorf("overwrite: %+v %v", res, err)
