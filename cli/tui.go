@@ -84,6 +84,10 @@ func (b *siteBackend) Lenses(ctx context.Context) ([]tui.LensInfo, error) {
 
 func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Built, error) {
 	o, err := b.open(ctx, req)
+	var denied *refresh.AccessError
+	if errors.As(err, &denied) {
+		return nil, fmt.Errorf("%w: %v", tui.ErrNoAccess, err)
+	}
 	if err != nil {
 		return nil, err
 	}

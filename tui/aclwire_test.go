@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -87,4 +88,36 @@ func TestBuildNotesOnScreen(t *testing.T) {
 	}
 	d.keys("backspace")
 	d.mustNotSee("unverified since")
+}
+
+// deniedBackend refuses builds once denied is set, as the real backend does when the Lens's
+// ACL no longer lets the viewer open it.
+type deniedBackend struct {
+	*memBackend
+	denied *bool
+}
+
+func (b deniedBackend) Build(ctx context.Context, req BuildRequest) (*Built, error) {
+	if *b.denied {
+		return nil, fmt.Errorf("%w: lens %q: you may not open it", ErrNoAccess, req.Lens)
+	}
+	return b.memBackend.Build(ctx, req)
+}
+
+// TestLostAccessClosesLens: when a change makes the open Lens inaccessible, its rows leave
+// the screen instead of staying under an error line.
+func TestLostAccessClosesLens(t *testing.T) {
+	denied := false
+	mem := newMemBackend(t)
+	d := newDriver(t, deniedBackend{mem, &denied}, 100, 24)
+	d.keys("enter")
+	d.mustSee("ALPHA-1")
+	denied = true
+	mem.edit("ALPHA-5", "anything") // the change that triggers the rebuild
+	d.fire()
+	if d.app.lens != nil || d.app.screen != screenHome {
+		t.Fatal("the Lens stayed open after access was lost")
+	}
+	d.mustNotSee("ALPHA-1")
+	d.mustSee("may not open it")
 }

@@ -563,6 +563,12 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 			a.filterErr = je
 			return nil
 		}
+		if errors.Is(msg.err, ErrNoAccess) && a.lens != nil && a.lens.info.ID == msg.info.ID {
+			// The Lens's ACL no longer lets the viewer open it: its rows leave the screen.
+			a.lens, a.screen, a.mode = nil, screenHome, modeNormal
+			a.notice(fmt.Sprintf("%s: %v", msg.info.Name, msg.err), true)
+			return a.loadLenses()
+		}
 		a.notice(fmt.Sprintf("build %s: %v", msg.info.Name, msg.err), true)
 		return nil
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"foundation/lens"
@@ -33,6 +34,10 @@ type Backend interface {
 	Pref(ctx context.Context, name string) ([]byte, error)
 	SetPref(ctx context.Context, name string, value []byte) error
 }
+
+// ErrNoAccess is wrapped by a Backend's Build error when the viewer may no longer open the
+// Lens (its ACL changed): the TUI then closes the Lens instead of keeping old rows on screen.
+var ErrNoAccess = errors.New("no access to this Lens")
 
 // LensInfo is one Lens on the home screen, with its preview.
 type LensInfo struct {
