@@ -538,11 +538,15 @@ func readIssues(ctx context.Context, tx *sql.Tx, opt ReadOptions) ([]lens.Issue,
 		updated int64
 		raw     []byte
 	)
+	dest := make([]any, 0, 23)
 	for rows.Next() {
-		var is lens.Issue
-		dest := []any{&is.ID, &is.Key, &is.ProjectID, &is.Project, &is.Type, &sub, &is.Status,
+		// Scan straight into the result's own slot: a local Issue would escape to the heap
+		// through the Scan pointers and cost an extra object and copy per row.
+		out = append(out, lens.Issue{})
+		is := &out[len(out)-1]
+		dest = append(dest[:0], &is.ID, &is.Key, &is.ProjectID, &is.Project, &is.Type, &sub, &is.Status,
 			&is.StatusCategory, &is.Priority, &is.Resolution, &is.Parent, &is.EpicLink, &is.SecurityLevel,
-			&is.Assignee, &is.Reporter, &is.Summary, &labels, &sp, &is.DueDate, &created, &updated, &is.Rank}
+			&is.Assignee, &is.Reporter, &is.Summary, &labels, &sp, &is.DueDate, &created, &updated, &is.Rank)
 		if opt.WithRaw {
 			dest = append(dest, &raw)
 		}
@@ -572,7 +576,6 @@ func readIssues(ctx context.Context, tx *sql.Tx, opt ReadOptions) ([]lens.Issue,
 				return nil, fmt.Errorf("%s fields: %w", is.Key, err)
 			}
 		}
-		out = append(out, is)
 	}
 	return out, rows.Err()
 }
