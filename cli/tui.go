@@ -111,6 +111,7 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 		return id
 	}
 	built.Fields = o.Data.Fields
+	built.Detail = b.detail()
 	built.Notes = append(append([]string(nil), o.Notes...), built.Notes...)
 	b.mu.Lock()
 	prev, known := b.sizes[req.Lens]
@@ -138,6 +139,30 @@ func (b *siteBackend) storedSize(ctx context.Context, name string) int {
 		return -1
 	}
 	return n
+}
+
+// detail reads an issue with its raw fields from the cache, for the detail pane, keeping the
+// last few hundred. The pane only asks for the issue of a row it shows, so only issues the
+// viewer may browse are read.
+func (b *siteBackend) detail() func(key string) *lens.Issue {
+	var mu sync.Mutex
+	kept := map[string]*lens.Issue{}
+	return func(key string) *lens.Issue {
+		mu.Lock()
+		defer mu.Unlock()
+		if is, ok := kept[key]; ok {
+			return is
+		}
+		is, err := b.db.Issue(context.Background(), key)
+		if err != nil {
+			return nil
+		}
+		if len(kept) > 256 {
+			clear(kept)
+		}
+		kept[key] = &is
+		return &is
+	}
 }
 
 // open builds the Lens, reusing the last build of the same Lens and view when the change

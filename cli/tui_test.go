@@ -79,6 +79,16 @@ func TestSiteBackend(t *testing.T) {
 	if built.Tree.Len() == 0 || built.Total == 0 || len(built.Views) == 0 {
 		t.Fatalf("empty roadmap: %d rows", built.Tree.Len())
 	}
+	// The Roadmap needs no raw fields, so its rows have none; the detail pane gets them.
+	for i := 0; i < built.Tree.Len(); i++ {
+		if is := built.Issue(i); is != nil {
+			full := built.Detail(is.Key)
+			if full == nil || len(full.Fields["description"]) == 0 {
+				t.Errorf("detail of %s has no description", is.Key)
+			}
+			break
+		}
+	}
 	st, err := be.Status(ctx)
 	if err != nil || st.Profile != "t" || st.LastRefresh.IsZero() || st.Offline {
 		t.Fatalf("status %+v %v", st, err)

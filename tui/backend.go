@@ -78,6 +78,10 @@ type Built struct {
 	// UserName turns a user id (accountId or user name) into a display name for the detail
 	// pane; nil shows ids.
 	UserName func(id string) string
+	// Detail returns an issue with every field's raw JSON, for the detail pane, when Issue's
+	// rows were built without it (a Lens that needs no raw fields is read without them);
+	// may be nil, and may return nil when the issue cannot be read.
+	Detail func(key string) *lens.Issue
 	// Fields is the site's field catalog in the cache, offered by the column chooser; may
 	// be nil, and then only the view's own columns can be shown or hidden.
 	Fields []lens.Field

@@ -52,6 +52,12 @@ func (a *App) renderDetail(w, h int) string {
 		return strings.Join(b, "\n")
 	}
 	is := r.Issue
+	if is.Fields == nil && ls.built.Detail != nil {
+		// The Lens was built without raw field JSON (it needs none); the pane does.
+		if full := ls.built.Detail(is.Key); full != nil {
+			is = full
+		}
+	}
 	b = append(b, a.th.Render(a.th.Selected, is.Key)+"  "+is.Type+" · "+is.Status)
 	b = append(b, strings.Split(ansi.Wordwrap(is.Summary, w, ""), "\n")...)
 	b = append(b, "")
