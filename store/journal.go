@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -83,25 +84,55 @@ func (db *DB) AppendJournal(ctx context.Context, entries ...JournalEntry) ([]App
 	}
 	out := make([]Appended, len(entries))
 	err := db.writeDurable(ctx, "journal", func(tx *sql.Tx) error {
-		for i, e := range entries {
-			var seq int64
-			err := tx.QueryRowContext(ctx, "SELECT seq FROM journal WHERE identifier = ?", e.Identifier).Scan(&seq)
-			if err == nil {
-				out[i] = Appended{Seq: seq, Duplicate: true}
-				if _, err := tx.ExecContext(ctx, "UPDATE journal SET retry = max(retry, ?) WHERE seq = ?", e.Retry, seq); err != nil {
+		// One multi-row INSERT per chunk: a statement per delivery (with a look-up before
+		// it) cost more than the commit's sync. Conflicts are retries; they are settled
+		// after, by identifier.
+		seqOf := make(map[string]int64, len(entries))
+		for lo := 0; lo < len(entries); lo += journalChunk {
+			hi := min(lo+journalChunk, len(entries))
+			var q strings.Builder
+			q.WriteString("INSERT INTO journal(identifier, event, event_time, retry, received_at, headers, body) VALUES ")
+			args := make([]any, 0, 7*(hi-lo))
+			for i := lo; i < hi; i++ {
+				if i > lo {
+					q.WriteByte(',')
+				}
+				q.WriteString("(?,?,?,?,?,?,?)")
+				e := entries[i]
+				args = append(args, e.Identifier, e.Event, ms(e.EventTime), e.Retry, rows[i].recv, rows[i].headers, rows[i].body)
+			}
+			q.WriteString(" ON CONFLICT(identifier) DO NOTHING RETURNING seq, identifier")
+			res, err := tx.QueryContext(ctx, q.String(), args...)
+			if err != nil {
+				return err
+			}
+			for res.Next() {
+				var seq int64
+				var ident string
+				if err := res.Scan(&seq, &ident); err != nil {
+					res.Close()
 					return err
 				}
+				seqOf[ident] = seq
+			}
+			if err := res.Close(); err != nil {
+				return err
+			}
+			if err := res.Err(); err != nil {
+				return err
+			}
+		}
+		for i, e := range entries {
+			if seq, fresh := seqOf[e.Identifier]; fresh {
+				out[i] = Appended{Seq: seq}
+				delete(seqOf, e.Identifier) // a second delivery of it in this group is a retry
 				continue
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
+			var seq int64
+			if err := tx.QueryRowContext(ctx, "UPDATE journal SET retry = max(retry, ?) WHERE identifier = ? RETURNING seq", e.Retry, e.Identifier).Scan(&seq); err != nil {
+				return fmt.Errorf("journal %s: retry: %w", e.Identifier, err)
 			}
-			if err := tx.QueryRowContext(ctx, `INSERT INTO journal(identifier, event, event_time, retry, received_at, headers, body)
-				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-				e.Identifier, e.Event, ms(e.EventTime), e.Retry, rows[i].recv, rows[i].headers, rows[i].body).Scan(&seq); err != nil {
-				return err
-			}
-			out[i] = Appended{Seq: seq}
+			out[i] = Appended{Seq: seq, Duplicate: true}
 		}
 		return nil
 	})
@@ -110,6 +141,10 @@ func (db *DB) AppendJournal(ctx context.Context, entries ...JournalEntry) ([]App
 	}
 	return out, nil
 }
+
+// journalChunk is how many deliveries one INSERT carries: 7 parameters each stays well
+// under SQLite's limit of 32766.
+const journalChunk = 512
 
 // PendingJournal returns up to limit entries neither applied nor quarantined, in replay
 // order: event time, then arrival.
