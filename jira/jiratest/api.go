@@ -103,7 +103,7 @@ func (s *Site) fake(i int32) FakeIssue {
 		Labels:         slices.Clone(s.labels(i)),
 		Created:        time.Unix(is.created, 0).UTC(),
 		Updated:        time.UnixMilli(is.updated).UTC(),
-		Rank:           lexoRank(is.rank),
+		Rank:           rankOf(is),
 		Reporter:       s.userRef(int(is.reporter)),
 		Assignee:       s.userRef(int(is.assignee)),
 	}}

@@ -57,6 +57,7 @@ func (s *Site) routes() http.Handler {
 	handle("GET /rest/api/{v}/user/search", s.userSearch)
 	handle("GET /rest/api/{v}/user", s.userGet)
 	handle("GET /rest/api/{v}/groups/picker", s.groupsPicker)
+	mux.HandleFunc("PUT /rest/agile/1.0/issue/rank", s.authedAny(s.rankIssues))
 	mux.HandleFunc("POST /rest/webhooks/1.0/webhook", s.authedAny(s.webhookRegister))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// A known path asked with another method is 405, still with Jira's error body.

@@ -211,7 +211,7 @@ func (r *record) Values(field string) []jql.Value {
 		}
 		return r.one(jql.NumberValue(float64(is.points)))
 	case "rank", "cf[10019]":
-		return r.one(jql.StringValue(lexoRank(is.rank)))
+		return r.one(jql.StringValue(rankOf(is)))
 	}
 	return nil
 }

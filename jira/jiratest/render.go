@@ -505,7 +505,7 @@ func (s *Site) appendField(b []byte, v view, i int32, is *issue, id string) ([]b
 		}
 		return appendFloat(b, float64(is.points)), true
 	case fieldRank:
-		return appendStr(b, lexoRank(is.rank)), true
+		return appendStr(b, rankOf(is)), true
 	case fieldSprint:
 		if is.sprints == 0 {
 			return append(b, "null"...), true

@@ -100,6 +100,7 @@ type issueExt struct {
 	labels      []string // set when labelsSet
 	labelsSet   bool
 	comments    []comment
+	rank        string // set by a rank operation; overrides issue.rank
 }
 
 type comment struct {
