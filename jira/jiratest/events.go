@@ -159,13 +159,15 @@ func (s *Site) matchesSnapshot(filter string, idx int32, snap *issue) bool {
 }
 
 // touch bumps issue i's updated time. Each write moves it forward by at least a
-// millisecond, so clients guarding by updated never see two writes at one instant.
+// millisecond, so clients guarding by updated never see two writes at one instant. It is
+// the only way updated may change after generation: search's updated index relies on it.
 func (s *Site) touch(i int32, now time.Time) {
 	ms := now.UnixMilli()
 	if ms <= s.issues[i].updated {
 		ms = s.issues[i].updated + 1
 	}
 	s.issues[i].updated = ms
+	s.search.updated.touched(s.issues, i)
 	s.writes++
 }
 

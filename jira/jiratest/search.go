@@ -46,7 +46,10 @@ type result struct {
 
 // resultCache keeps recent results, by id (for page tokens) and by query (so a Data
 // Center client walking startAt pages, or parallel pages, does not re-run the query).
+// It also holds the index searches bounded by updated are answered from.
 type resultCache struct {
+	updated updatedIndex
+
 	mu      sync.Mutex
 	max     int
 	nextID  uint64
@@ -133,7 +136,9 @@ func (s *Site) runSearch(u int, src string, reconcile []int64, cloud bool) (*res
 	if err != nil {
 		return nil, &queryError{err.Error()}
 	}
-	match, err := q.Compile(s.jqlEnv(u))
+	// One env for the matcher and the bound, so relative dates resolve against one clock.
+	env := s.jqlEnv(u)
+	match, err := q.Compile(env)
 	if err != nil {
 		return nil, &queryError{err.Error()}
 	}
@@ -144,19 +149,7 @@ func (s *Site) runSearch(u int, src string, reconcile []int64, cloud bool) (*res
 	for _, id := range reconcile {
 		reconciled[int32(id-10000)] = true
 	}
-	rec := &record{s: s, buf: make([]jql.Value, 0, 16)}
-	var hits []int32
-	for i := range s.issues {
-		idx := int32(i)
-		is := s.searchView(idx, reconciled, now)
-		if is == nil || !s.canSeeSnapshot(u, is) {
-			continue
-		}
-		rec.i, rec.is = idx, is
-		if match(rec) {
-			hits = append(hits, idx)
-		}
-	}
+	hits := s.matchHits(u, q, env, match, reconciled, now, true)
 	if len(q.OrderBy) > 0 {
 		hits = s.sortHits(hits, q.OrderBy, reconciled, now)
 	} else {
@@ -165,6 +158,36 @@ func (s *Site) runSearch(u int, src string, reconcile []int64, cloud bool) (*res
 	r := &result{query: key, hits: hits, made: now, gen: s.writes}
 	s.search.put(r, cacheable)
 	return r, nil
+}
+
+// matchHits returns, ascending, the issues that match for user u as search sees them now.
+// indexed answers a query bounded below by updated from the updated index; the full
+// scan is the reference it must agree with. The caller holds s.mu.
+func (s *Site) matchHits(u int, q *jql.Query, env jql.Env, match jql.Matcher, reconciled map[int32]bool, now time.Time, indexed bool) []int32 {
+	rec := &record{s: s, buf: make([]jql.Value, 0, 16)}
+	var hits []int32
+	consider := func(idx int32) {
+		is := s.searchView(idx, reconciled, now)
+		if is == nil || !s.canSeeSnapshot(u, is) {
+			return
+		}
+		rec.i, rec.is = idx, is
+		if match(rec) {
+			hits = append(hits, idx)
+		}
+	}
+	if atLeast, ok := updatedBound(q, env); ok && indexed {
+		// Candidates come ascending, as the scan visits them, so both give one order.
+		s.search.updated.ensure(s.issues)
+		for _, idx := range s.search.updated.since(s.issues, atLeast) {
+			consider(idx)
+		}
+		return hits
+	}
+	for i := range s.issues {
+		consider(int32(i))
+	}
+	return hits
 }
 
 // sortRec holds the ORDER BY values of one hit, extracted once: comparing extracted
