@@ -409,7 +409,7 @@ func runTUI(ctx context.Context, g *globals, cfg *config.Config, site *config.Si
 	}
 	return tui.Run(ctx, tui.Options{
 		Backend: eb, Keymap: km, NoColor: noColor, NoMouse: opt.noMouse || !cfg.TUI.Mouse,
-		SiteURL: site.URL, Lens: opt.lens, RefreshInterval: site.PollInterval, Logger: logger,
+		SiteURL: site.URL, Lens: opt.lens, RefreshInterval: site.PollInterval, RefreshAtStart: true, Logger: logger,
 	}, g.stdin, g.stdout)
 }
 

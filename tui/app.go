@@ -45,6 +45,9 @@ type Options struct {
 	// how often a background refresh runs (0: only on `r`).
 	PollInterval    time.Duration
 	RefreshInterval time.Duration
+	// RefreshAtStart runs a background refresh as soon as the app starts: the screen draws
+	// from the cache first, then catches up with Jira (and rechecks the viewer's grants).
+	RefreshAtStart bool
 	Logger          *slog.Logger // debug log; nil discards
 	// Hooks for the outside world, replaced in tests.
 	OpenURL func(url string) error
@@ -272,6 +275,9 @@ func (a *App) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor, a.loadLenses(), a.poll()}
 	if a.opt.RefreshInterval > 0 {
 		cmds = append(cmds, a.opt.Tick(a.opt.RefreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} }))
+	}
+	if a.opt.RefreshAtStart {
+		cmds = append(cmds, a.refresh())
 	}
 	return tea.Batch(cmds...)
 }

@@ -750,3 +750,19 @@ func TestEmptyResultIsUsable(t *testing.T) {
 	}
 	d.mustSee("0/39 rows")
 }
+
+// TestRefreshAtStart: with RefreshAtStart the app catches up with Jira once as it starts,
+// after drawing from the cache.
+func TestRefreshAtStart(t *testing.T) {
+	b := newMemBackend(t)
+	d := newDriver(t, b, 80, 24, func(o *Options) { o.RefreshAtStart = true })
+	d.mustSee("Roadmap")
+	if b.refreshes != 1 {
+		t.Fatalf("%d refreshes at start, want 1", b.refreshes)
+	}
+	plain := newMemBackend(t)
+	newDriver(t, plain, 80, 24)
+	if plain.refreshes != 0 {
+		t.Fatalf("%d refreshes at start without the option", plain.refreshes)
+	}
+}
