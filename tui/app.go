@@ -48,7 +48,7 @@ type Options struct {
 	// RefreshAtStart runs a background refresh as soon as the app starts: the screen draws
 	// from the cache first, then catches up with Jira (and rechecks the viewer's grants).
 	RefreshAtStart bool
-	Logger          *slog.Logger // debug log; nil discards
+	Logger         *slog.Logger // debug log; nil discards
 	// Hooks for the outside world, replaced in tests.
 	OpenURL func(url string) error
 	Copy    func(text string) error
