@@ -112,6 +112,16 @@ func (w *Writer) replay(ctx context.Context, s Step, undo bool, opts SetOptions)
 		if undo {
 			value, expect = r.Old, r.New
 		}
+		if r.Field == FieldRank {
+			got, err := w.replayRank(ctx, r, undo)
+			if err != nil {
+				errs = append(errs, err)
+				left = append(left, r)
+				continue
+			}
+			done = append(done, got)
+			continue
+		}
 		if r.move != nil {
 			// A move by links: link to the parent it had, unlink from the one it got.
 			how := *r.move
