@@ -91,15 +91,15 @@ func (db *DB) AppendJournal(ctx context.Context, entries ...JournalEntry) ([]App
 		for lo := 0; lo < len(entries); lo += journalChunk {
 			hi := min(lo+journalChunk, len(entries))
 			var q strings.Builder
-			q.WriteString("INSERT INTO journal(identifier, event, event_time, retry, received_at, headers, body) VALUES ")
-			args := make([]any, 0, 7*(hi-lo))
+			q.WriteString("INSERT INTO journal(identifier, event, event_time, retry, received_at) VALUES ")
+			args := make([]any, 0, 5*(hi-lo))
 			for i := lo; i < hi; i++ {
 				if i > lo {
 					q.WriteByte(',')
 				}
-				q.WriteString("(?,?,?,?,?,?,?)")
+				q.WriteString("(?,?,?,?,?)")
 				e := entries[i]
-				args = append(args, e.Identifier, e.Event, ms(e.EventTime), e.Retry, rows[i].recv, rows[i].headers, rows[i].body)
+				args = append(args, e.Identifier, e.Event, ms(e.EventTime), e.Retry, rows[i].recv)
 			}
 			q.WriteString(" ON CONFLICT(identifier) DO NOTHING RETURNING seq, identifier")
 			res, err := tx.QueryContext(ctx, q.String(), args...)
@@ -122,10 +122,31 @@ func (db *DB) AppendJournal(ctx context.Context, entries ...JournalEntry) ([]App
 				return err
 			}
 		}
+		var bodies strings.Builder
+		var bodyArgs []any
+		flushBodies := func() error {
+			if len(bodyArgs) == 0 {
+				return nil
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO journal_bodies(seq, headers, body) VALUES "+bodies.String(), bodyArgs...)
+			bodies.Reset()
+			bodyArgs = bodyArgs[:0]
+			return err
+		}
 		for i, e := range entries {
 			if seq, fresh := seqOf[e.Identifier]; fresh {
 				out[i] = Appended{Seq: seq}
 				delete(seqOf, e.Identifier) // a second delivery of it in this group is a retry
+				if len(bodyArgs) > 0 {
+					bodies.WriteByte(',')
+				}
+				bodies.WriteString("(?,?,?)")
+				bodyArgs = append(bodyArgs, seq, rows[i].headers, rows[i].body)
+				if len(bodyArgs) >= 3*journalChunk {
+					if err := flushBodies(); err != nil {
+						return err
+					}
+				}
 				continue
 			}
 			var seq int64
@@ -134,7 +155,7 @@ func (db *DB) AppendJournal(ctx context.Context, entries ...JournalEntry) ([]App
 			}
 			out[i] = Appended{Seq: seq, Duplicate: true}
 		}
-		return nil
+		return flushBodies()
 	})
 	if err != nil {
 		return nil, err
@@ -142,14 +163,14 @@ func (db *DB) AppendJournal(ctx context.Context, entries ...JournalEntry) ([]App
 	return out, nil
 }
 
-// journalChunk is how many deliveries one INSERT carries: 7 parameters each stays well
-// under SQLite's limit of 32766.
+// journalChunk is how many deliveries one INSERT carries: at most 5 parameters each stays
+// well under SQLite's limit of 32766.
 const journalChunk = 512
 
 // PendingJournal returns up to limit entries neither applied nor quarantined, in replay
 // order: event time, then arrival.
 func (db *DB) PendingJournal(ctx context.Context, limit int) ([]JournalEntry, error) {
-	return db.journal(ctx, "WHERE applied_at = 0 AND quarantined = '' ORDER BY event_time, seq LIMIT ?", limitOr(limit))
+	return db.journal(ctx, "WHERE applied_at = 0 AND quarantined = '' ORDER BY event_time, j.seq LIMIT ?", limitOr(limit))
 }
 
 // Journal lists entries in state, newest first.
@@ -160,7 +181,7 @@ func (db *DB) Journal(ctx context.Context, state JournalState, limit int) ([]Jou
 		JournalApplied:     "WHERE applied_at <> 0",
 		JournalQuarantined: "WHERE quarantined <> ''",
 	}[state]
-	return db.journal(ctx, where+" ORDER BY seq DESC LIMIT ?", limitOr(limit))
+	return db.journal(ctx, where+" ORDER BY j.seq DESC LIMIT ?", limitOr(limit))
 }
 
 func limitOr(n int) int {
@@ -171,7 +192,8 @@ func limitOr(n int) int {
 }
 
 func (db *DB) journal(ctx context.Context, tail string, args ...any) ([]JournalEntry, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT seq, identifier, event, event_time, retry, received_at, headers, body, applied_at, quarantined FROM journal "+tail, args...)
+	rows, err := db.r.QueryContext(ctx, `SELECT j.seq, identifier, event, event_time, retry, received_at, coalesce(b.headers, '{}'), coalesce(b.body, x''), applied_at, quarantined
+		FROM journal j LEFT JOIN journal_bodies b USING (seq) `+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -203,9 +225,17 @@ func (db *DB) MarkApplied(ctx context.Context, seqs ...int64) error {
 	}
 	at := ms(now())
 	return db.write(ctx, "journal applied", func(tx *sql.Tx) error {
-		for _, s := range seqs {
-			if _, err := tx.ExecContext(ctx, "UPDATE journal SET applied_at = ? WHERE seq = ?", at, s); err != nil {
-				return fmt.Errorf("entry %d: %w", s, err)
+		// One statement per chunk rather than per entry: the applier marks a whole read at once.
+		for lo := 0; lo < len(seqs); lo += journalChunk {
+			chunk := seqs[lo:min(lo+journalChunk, len(seqs))]
+			args := make([]any, 0, len(chunk)+1)
+			args = append(args, at)
+			for _, s := range chunk {
+				args = append(args, s)
+			}
+			q := "UPDATE journal SET applied_at = ? WHERE seq IN (?" + strings.Repeat(",?", len(chunk)-1) + ")"
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("entries %d..: %w", chunk[0], err)
 			}
 		}
 		return nil

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestJournalBodiesMigration upgrades a cache written at schema 2 (bodies inside the
+// journal rows) in place: every entry keeps its body, headers and state, and pruning an
+// entry takes its body with it.
+func TestJournalBodiesMigration(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "v2.db")
+	steps, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range steps[:2] {
+		if _, err := raw.Exec(m.sql); err != nil {
+			t.Fatalf("migration %s: %v", m.name, err)
+		}
+	}
+	if _, err := raw.Exec("PRAGMA user_version = 2"); err != nil {
+		t.Fatal(err)
+	}
+	old := []struct {
+		ident, headers, body, quarantined string
+		applied                           int64
+	}{
+		{"pending", `{"X-Atlassian-Webhook-Retry":["1"]}`, `{"webhookEvent":"jira:issue_updated","n":1}`, "", 0},
+		{"applied", `{}`, `{"webhookEvent":"jira:issue_created","n":2}`, "", 1000},
+		{"quarantined", `{}`, `not json`, "bad payload", 0},
+	}
+	for i, o := range old {
+		if _, err := raw.Exec(`INSERT INTO journal(identifier, event, event_time, retry, received_at, headers, body, applied_at, quarantined)
+			VALUES (?, 'jira:issue_updated', ?, 0, 1, ?, ?, ?, ?)`, o.ident, i+1, o.headers, []byte(o.body), o.applied, o.quarantined); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all, err := db.Journal(ctx, JournalAll, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(old) {
+		t.Fatalf("%d entries after upgrade, want %d", len(all), len(old))
+	}
+	for _, e := range all {
+		o := old[e.Seq-1]
+		if e.Identifier != o.ident || string(e.Body) != o.body || e.Quarantined != o.quarantined || (o.applied != 0) == e.AppliedAt.IsZero() {
+			t.Errorf("entry %d after upgrade: %+v, want %+v", e.Seq, e, o)
+		}
+	}
+	if got := all[len(all)-1].Headers.Get("X-Atlassian-Webhook-Retry"); got != "1" {
+		t.Errorf("headers after upgrade: %v", all[len(all)-1].Headers)
+	}
+	pending, err := db.PendingJournal(ctx, 0)
+	if err != nil || len(pending) != 1 || pending[0].Identifier != "pending" {
+		t.Fatalf("pending after upgrade: %+v, %v", pending, err)
+	}
+
+	// New entries land beside the old ones; a retry within one group is one entry.
+	res, err := db.AppendJournal(ctx,
+		JournalEntry{Identifier: "new", EventTime: time.UnixMilli(9), Body: []byte(`{"a":1}`)},
+		JournalEntry{Identifier: "new", Retry: 2, EventTime: time.UnixMilli(9), Body: []byte(`{"a":1}`)},
+		JournalEntry{Identifier: "pending", Retry: 3, Body: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Duplicate || !res[1].Duplicate || res[1].Seq != res[0].Seq || !res[2].Duplicate || res[2].Seq != 1 {
+		t.Fatalf("append after upgrade: %+v", res)
+	}
+	if _, err := db.PruneJournal(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var bodies int
+	if err := db.r.QueryRow("SELECT count(*) FROM journal_bodies WHERE seq NOT IN (SELECT seq FROM journal)").Scan(&bodies); err != nil || bodies != 0 {
+		t.Fatalf("%d bodies outlive their entries (%v)", bodies, err)
+	}
+	pending, err = db.PendingJournal(ctx, 0)
+	if err != nil || len(pending) != 2 || pending[0].Retry != 3 || !bytes.Equal(pending[1].Body, []byte(`{"a":1}`)) || pending[1].Retry != 2 {
+		t.Fatalf("pending after append and prune: %+v, %v", pending, err)
+	}
+}
