@@ -45,14 +45,42 @@ func (x *updatedIndex) ensure(issues []issue) {
 	if x.built {
 		return
 	}
-	x.entries = make([]updatedEntry, len(issues), len(issues)+len(issues)/8+16)
-	for i := range issues {
-		x.entries[i] = updatedEntry{ms: issues[i].updated, i: int32(i)}
-	}
-	slices.SortFunc(x.entries, func(a, b updatedEntry) int { return cmpInt64(a.ms, b.ms) })
+	x.entries = sortedEntries(issues)
 	x.covered = int32(len(issues))
 	x.garbage = 0
 	x.built = true
+}
+
+// sortedEntries returns an entry per issue, ascending by updated. Sorting packed
+// integers (updated relative to the earliest, then the index) is several times faster
+// than sorting structs through a comparison function, which matters at a million issues;
+// a span too wide to pack falls back to the comparison sort.
+func sortedEntries(issues []issue) []updatedEntry {
+	entries := make([]updatedEntry, len(issues), len(issues)+len(issues)/8+16)
+	if len(issues) == 0 {
+		return entries
+	}
+	lo, hi := issues[0].updated, issues[0].updated
+	for i := range issues {
+		lo, hi = min(lo, issues[i].updated), max(hi, issues[i].updated)
+	}
+	const idxBits = 23 // New allows at most 5,000,000 issues
+	if uint64(hi-lo) >= 1<<(64-idxBits) || len(issues) >= 1<<idxBits {
+		for i := range issues {
+			entries[i] = updatedEntry{ms: issues[i].updated, i: int32(i)}
+		}
+		slices.SortFunc(entries, func(a, b updatedEntry) int { return cmpInt64(a.ms, b.ms) })
+		return entries
+	}
+	packed := make([]uint64, len(issues))
+	for i := range issues {
+		packed[i] = uint64(issues[i].updated-lo)<<idxBits | uint64(i)
+	}
+	slices.Sort(packed)
+	for k, p := range packed {
+		entries[k] = updatedEntry{ms: int64(p>>idxBits) + lo, i: int32(p & (1<<idxBits - 1))}
+	}
+	return entries
 }
 
 func cmpInt64(a, b int64) int {
