@@ -104,6 +104,12 @@ func runRefresh(ctx context.Context, g *globals, f refreshFlags) error {
 		}
 	}
 	if err == nil {
+		// Lens JQL that only Jira can answer (membersOf() and the like) gets its members now.
+		if n, rerr := refresh.FetchRemoteMembers(ctx, client, db); rerr != nil {
+			return withCode(ExitPartial, fmt.Errorf("refresh of %s: synced, but %w", site.Name, rerr))
+		} else if n > 0 && !f.quiet {
+			fmt.Fprintf(g.stderr, "remote Lens queries: %d answered by Jira\n", n)
+		}
 		if perr := checkPermissions(ctx, g, client, db, site.Name, site.PermissionTTL, f.quiet); perr != nil {
 			// Synced, but who sees what is unknown: partial, unless Jira refused the
 			// credentials or the check itself (exit 4 through the error's type).

@@ -212,6 +212,9 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 	if err == nil {
 		_, err = b.eng.Auto(ctx)
 	}
+	if err == nil {
+		_, err = refresh.FetchRemoteMembers(ctx, b.client, b.db)
+	}
 	// Who sees what is rechecked with every refresh, also when the sync failed: a
 	// permission lost in Jira hides its rows at once, and a check that cannot reach Jira
 	// records why, so rows whose grants expired are hidden (fail closed) and say so.
