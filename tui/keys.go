@@ -215,7 +215,8 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 		a.screen, a.lens = screenHome, nil
 		a.buildSeq++ // drop answers for the Lens just left
 		a.building = false
-		return save
+		// The list again: the Lens just left has a size now, and others may have changed.
+		return tea.Batch(save, a.loadLensesQuiet())
 	case ActBack:
 		switch {
 		case a.edit.anchor != "" || a.edit.cut != nil || len(a.edit.marks) > 0:
