@@ -588,3 +588,24 @@ func (e *editingBackend) Move(ctx context.Context, req tui.MoveRequest) (tui.Edi
 	}
 	return editResult(r), nil
 }
+
+// Rank reorders a row among its siblings by Jira's rank. The Lens must sort siblings by rank
+// (tui.RankOrder says so, and which way); above in a descending Lens is after in Jira.
+func (e *editingBackend) Rank(ctx context.Context, lensID, key, beforeKey, afterKey string) (tui.EditResult, error) {
+	def, err := e.requireEdit(ctx, lensID)
+	if err != nil {
+		return tui.EditResult{}, err
+	}
+	desc, err := tui.RankOrder(def)
+	if err != nil {
+		return tui.EditResult{}, fmt.Errorf("lens %s: %w", lensID, err)
+	}
+	if desc {
+		beforeKey, afterKey = afterKey, beforeKey
+	}
+	r, err := e.w.MoveRank(ctx, key, beforeKey, afterKey, refresh.SetOptions{History: e.hist})
+	if err != nil {
+		return tui.EditResult{}, editError(err)
+	}
+	return editResult(r), nil
+}

@@ -46,6 +46,12 @@ type Editor interface {
 	// Move re-parents a row (rewriting parent, Epic Link or a link) or moves it into
 	// another group (rewriting the grouped field), as PlanMove describes.
 	Move(ctx context.Context, req MoveRequest) (EditResult, error)
+	// Rank reorders a row among its siblings in Lens (its ID) by Jira's rank: key goes just
+	// before (above) beforeKey or just after (below) afterKey as the Lens shows them;
+	// exactly one is given. The backend maps that onto Jira's rank through the Lens's sort
+	// direction (implement it with RankOrder) and refuses, wrapping ErrCannotRank, when the
+	// Lens does not order siblings by rank. It is one undoable step.
+	Rank(ctx context.Context, lens, key, beforeKey, afterKey string) (EditResult, error)
 }
 
 // FieldKind picks the cell editor.
@@ -228,6 +234,50 @@ func PlanMove(def *lens.Definition, moving *lens.Issue, req MoveRequest, env jql
 		}
 	}
 	return plan, nil
+}
+
+// ErrCannotRank is a reorder the Lens cannot show: its siblings are not ordered by rank.
+var ErrCannotRank = errors.New("cannot reorder by rank")
+
+// RankOrder says whether def orders sibling rows by Jira's rank, and in which direction:
+// every sort generator must sort by rank first (a field after rank never decides, ranks
+// being unique), all in one direction. Otherwise moving a row up or down would change a
+// rank the Lens does not show, so the error (wrapping ErrCannotRank) says why not.
+func RankOrder(def *lens.Definition) (desc bool, err error) {
+	var sorts []*lens.SortGen
+	var collect func(gs []lens.Generator, fs []lens.Folder)
+	collect = func(gs []lens.Generator, fs []lens.Folder) {
+		for _, g := range gs {
+			if g.Sort != nil {
+				sorts = append(sorts, g.Sort)
+			}
+		}
+		for _, f := range fs {
+			collect(f.Generators, f.Folders)
+		}
+	}
+	collect(def.Generators, def.Folders)
+	if len(sorts) == 0 {
+		return false, fmt.Errorf("%w: the Lens has no sort generator, so its rows keep the order its generators give (add sort: {by: [rank]})", ErrCannotRank)
+	}
+	for k, sg := range sorts {
+		if sg.Formula != "" || len(sg.By) == 0 {
+			return false, fmt.Errorf("%w: the Lens sorts by a formula, not by rank", ErrCannotRank)
+		}
+		by := strings.ToLower(strings.TrimSpace(sg.By[0]))
+		d := sg.Desc
+		if strings.HasPrefix(by, "-") {
+			by, d = strings.TrimSpace(by[1:]), !d
+		}
+		if by != "rank" {
+			return false, fmt.Errorf("%w: the Lens sorts by %s, not by rank", ErrCannotRank, sg.By[0])
+		}
+		if k > 0 && d != desc {
+			return false, fmt.Errorf("%w: the Lens sorts by rank in both directions", ErrCannotRank)
+		}
+		desc = d
+	}
+	return desc, nil
 }
 
 // editTitle is the field's name for messages.

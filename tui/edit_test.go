@@ -443,7 +443,7 @@ func TestMoveCutPasteAndFollow(t *testing.T) {
 
 	// Indent: under the row above; outdent: to the top, where this Lens shows no stories.
 	d.to("ALPHA-8", "Key")
-	d.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModAlt}) // not a move key: nothing
+	d.send(tea.KeyPressMsg{Code: tea.KeyUp, Mod: tea.ModAlt}) // a reorder this Lens refuses (no rank sort): nothing
 	d.send(tea.KeyPressMsg{Code: tea.KeyRight, Mod: tea.ModAlt})
 	if got := b.value(t, "ALPHA-8", "parent"); got != "ALPHA-5" {
 		t.Fatalf("indent: parent %q, want the row above (ALPHA-5)", got)

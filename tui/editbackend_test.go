@@ -29,6 +29,7 @@ type editBackend struct {
 	sets     []string          // "KEY field=value" in order, for assertions
 	suggests []string          // queries asked of Suggest
 	moves    []MoveRequest
+	ranks    []string      // "KEY before|after OTHER" as Jira's rank was asked, in order
 	gate     chan struct{} // when set, Set waits for a receive before writing
 }
 
@@ -94,6 +95,8 @@ func (b *editBackend) issue(key string) (lens.Issue, bool) {
 
 func get(is lens.Issue, field string) string {
 	switch fieldOf(field) {
+	case "rank":
+		return is.Rank
 	case "summary":
 		return is.Summary
 	case "status":
@@ -128,6 +131,8 @@ func put(is *lens.Issue, field, v string) error {
 		v = ""
 	}
 	switch fieldOf(field) {
+	case "rank":
+		is.Rank = v
 	case "summary":
 		is.Summary = v
 	case "status":
@@ -404,4 +409,78 @@ func (b *editBackend) Move(ctx context.Context, req MoveRequest) (EditResult, er
 		return b.Set(ctx, req.Key, "parent", v, SetOptions{})
 	}
 	return EditResult{}, fmt.Errorf("move by %s: not supported here", plan.By)
+}
+
+// Rank ranks key next to another issue the way Jira does: a rank strictly between the
+// target and its neighbour, nobody else's rank touched, one undoable step.
+func (b *editBackend) Rank(ctx context.Context, lensID, key, beforeKey, afterKey string) (EditResult, error) {
+	b.mu.Lock()
+	desc, err := RankOrder(b.defs[lensID])
+	b.mu.Unlock()
+	if err != nil {
+		return EditResult{}, err
+	}
+	if desc { // shown highest first: above in the Lens is after in Jira's rank
+		beforeKey, afterKey = afterKey, beforeKey
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	target := beforeKey + afterKey
+	t, ok := b.issue(target)
+	if !ok {
+		return EditResult{}, fmt.Errorf("no issue %s", target)
+	}
+	var ranks []string
+	for _, is := range b.data.Issues {
+		if is.Key != key {
+			ranks = append(ranks, b.mustIssue(is.Key).Rank)
+		}
+	}
+	slices.Sort(ranks)
+	at := slices.Index(ranks, t.Rank)
+	lo, hi := t.Rank, ""
+	if at+1 < len(ranks) {
+		hi = ranks[at+1]
+	}
+	if beforeKey != "" {
+		lo, hi = "", t.Rank
+		if at > 0 {
+			lo = ranks[at-1]
+		}
+	}
+	b.emu.Lock()
+	b.ranks = append(b.ranks, key+" "+placementOf(beforeKey, afterKey))
+	b.emu.Unlock()
+	r, err := b.write(key, "rank", memRankBetween(lo, hi))
+	if err != nil {
+		return EditResult{}, err
+	}
+	b.emu.Lock()
+	b.history = append(b.history, []memEdit{{key, "rank", r.Old, r.New}})
+	b.redo = nil
+	b.emu.Unlock()
+	return r, nil
+}
+
+func placementOf(before, after string) string {
+	if before != "" {
+		return "before " + before
+	}
+	return "after " + after
+}
+
+// memRankBetween is a string strictly between lo and hi ("" hi: no upper bound).
+func memRankBetween(lo, hi string) string {
+	for k := 0; ; k++ {
+		c := lo + strings.Repeat("0", k) + "m"
+		if hi == "" || c < hi {
+			return c
+		}
+	}
+}
+
+// mustIssue is the current copy of an issue (b.mu held).
+func (b *editBackend) mustIssue(key string) lens.Issue {
+	is, _ := b.issue(key)
+	return is
 }

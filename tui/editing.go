@@ -125,6 +125,9 @@ type (
 		res    EditResult
 		follow string
 		err    error
+		// rank, for a reorder by rank, says where the row went ("below ALPHA-3"); req.To
+		// is then unused.
+		rank string
 	}
 )
 
@@ -278,8 +281,72 @@ func (a *App) doEdit(act Action, keyText string) tea.Cmd {
 			follow = tr.ID(target) + "/" + r.Key
 		}
 		return a.planMove(MoveRequest{Lens: ls.info.ID, Key: r.Key, From: a.rowRef(p), To: to}, follow)
+	case ActRankUp, ActRankDown:
+		return a.startRank(act == ActRankDown)
 	}
 	return nil
+}
+
+// startRank moves the cursor row above the sibling above it or below the one below it, by
+// Jira's rank. The backend refuses when the Lens does not sort siblings by rank; a column
+// sort in the TUI hides the rank order, so that is refused here.
+func (a *App) startRank(down bool) tea.Cmd {
+	ls := a.lens
+	t := ls.table
+	if ls.sortCol != "" {
+		a.notice(fmt.Sprintf("rows are sorted by the %s column, not by rank: s on it until the sort is off, then move", ls.sortCol), true)
+		return nil
+	}
+	row := t.CursorRow()
+	r := ls.issueAt(row)
+	if r == nil {
+		a.notice("only issue rows can be moved", true)
+		return nil
+	}
+	tr := t.Tree()
+	p := tr.Parent(row)
+	start, limit := 0, tr.Len()
+	if p >= 0 {
+		start, limit = p+1, tr.End(p)
+	}
+	sib := -1
+	if down {
+		if j := tr.End(row); j < limit {
+			sib = j
+		}
+	} else {
+		for j := start; j < row; j = tr.End(j) {
+			if tr.End(j) == row {
+				sib = j
+			}
+		}
+	}
+	where := "above"
+	if down {
+		where = "below"
+	}
+	if sib < 0 {
+		a.notice(fmt.Sprintf("%s has no sibling %s it to swap with", r.Key, where), true)
+		return nil
+	}
+	s := ls.issueAt(sib)
+	if s == nil {
+		a.notice(fmt.Sprintf("the row %s %s is not an issue: rank orders issues only", where, r.Key), true)
+		return nil
+	}
+	before, after := s.Key, ""
+	if down {
+		before, after = "", s.Key
+	}
+	req := MoveRequest{Lens: ls.info.ID, Key: r.Key, From: a.rowRef(p)}
+	rank := where + " " + s.Key
+	follow := tr.ID(row) // same parent: the row keeps its id
+	a.notice(fmt.Sprintf("moving %s %s…", r.Key, rank), false)
+	ctx, ed := a.ctx, a.editor()
+	return func() tea.Msg {
+		res, err := ed.Rank(ctx, req.Lens, req.Key, before, after)
+		return moveMsg{req: req, res: res, follow: follow, err: err, rank: rank}
+	}
 }
 
 // markNotice says how many rows are marked and what can be done with them.
@@ -729,6 +796,11 @@ func (a *App) onMove(msg moveMsg) tea.Cmd {
 	if msg.err != nil {
 		a.notice(fmt.Sprintf("%s not moved: %s", msg.req.Key, errText(msg.err)), true)
 		return nil
+	}
+	if msg.rank != "" { // a reorder leaves a cut row cut
+		a.edit.follow = msg.follow
+		a.notice(fmt.Sprintf("moved %s %s  (u undoes)", msg.req.Key, msg.rank), false)
+		return a.rebuildAfterWrite([]string{msg.req.Key})
 	}
 	a.edit.cut = nil
 	if a.lens != nil {

@@ -62,6 +62,8 @@ const (
 	ActPaste         Action = "paste-row"
 	ActIndent        Action = "indent-row"
 	ActOutdent       Action = "outdent-row"
+	ActRankUp        Action = "move-row-up"
+	ActRankDown      Action = "move-row-down"
 	ActACL           Action = "access-list"
 )
 
@@ -114,6 +116,8 @@ func DefaultKeymap() *Keymap {
 		bind(ActPaste, groupEdit, "paste the cut row under the cursor row or group", "p"),
 		bind(ActIndent, groupEdit, "move the row under the row above it", "alt+right", "ctrl+right"),
 		bind(ActOutdent, groupEdit, "move the row up a level", "alt+left", "ctrl+left"),
+		bind(ActRankUp, groupEdit, "move the row up among its siblings (Jira rank)", "alt+up", "ctrl+up"),
+		bind(ActRankDown, groupEdit, "move the row down among its siblings (Jira rank)", "alt+down", "ctrl+down"),
 		bind(ActCollapse, "Tree", "collapse / go to parent", "h", "left"),
 		bind(ActExpand, "Tree", "expand", "l", "right"),
 		bind(ActToggle, "Tree", "expand or collapse", "space", "z"),
