@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -283,5 +284,50 @@ func BenchmarkSearchPoll(b *testing.B) {
 			b.ReportMetric(real.Seconds()/float64(b.N), "s/search")
 		})
 		s.Close()
+	}
+}
+
+// TestUpdatedIndexConcurrent has searches build and read the index under the read lock
+// while writers extend it; run with -race.
+func TestUpdatedIndexConcurrent(t *testing.T) {
+	s, err := New(Options{Issues: 2000, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	keys := s.Issues()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 4 {
+		wg.Go(func() {
+			for k := range 50 {
+				s.mu.RLock()
+				_, err := s.runSearch(0, fmt.Sprintf(`updated >= "-%dm" AND project != GAMMA`, 1+g*50+k), nil, true)
+				s.mu.RUnlock()
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for k := range 200 {
+			if err := s.Update(keys[k*7].Key, map[string]any{"summary": "concurrent"}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	res, err := s.runSearch(0, `updated >= "-1h" AND summary ~ concurrent`, nil, true)
+	if err != nil || len(res.hits) != 200 {
+		t.Fatalf("after the writes: %d hits, %v; want 200", len(res.hits), err)
 	}
 }
