@@ -3,6 +3,7 @@ package jiratest
 import (
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // The Agile (Jira Software) rank endpoint. Rank is global: every issue of the site has one
@@ -48,6 +49,15 @@ func rankBetween(lo, hi string) string {
 		}
 		if !loEnded && !hiOpen && ca == cb {
 			out = append(out, ca)
+			continue
+		}
+		// A separator of lo ('|', ':') is kept rather than jumped over with a letter, so a
+		// rank below "0|i0000h:" reads "0|i0000g:i" as Jira's own do.
+		if !loEnded && strings.IndexByte(rankDigits, ca) < 0 {
+			out = append(out, ca)
+			if ca < cb {
+				hiOpen = true
+			}
 			continue
 		}
 		// The digits strictly between ca and cb; '0' is never last so a later rank fits below.

@@ -32,6 +32,20 @@ func TestRankBetween(t *testing.T) {
 	}
 }
 
+// Between two generated ranks the new one keeps Jira's shape: the bucket, the integer part,
+// the colon and a fraction.
+func TestRankBetweenShape(t *testing.T) {
+	for _, tt := range []struct{ lo, hi, want string }{
+		{"0|i0000g:", "0|i0000h:", "0|i0000g:i"},
+		{"0|i0000g:", "0|i0000g:i", "0|i0000g:9"},
+		{"0|i0000g:i", "0|i0000h:", "0|i0000g:r"},
+	} {
+		if got := rankBetween(tt.lo, tt.hi); got != tt.want {
+			t.Errorf("rankBetween(%q, %q) = %q, want %q", tt.lo, tt.hi, got, tt.want)
+		}
+	}
+}
+
 // Repeatedly inserting just above the lower bound must keep finding room.
 func TestRankBetweenRepeated(t *testing.T) {
 	lo, hi := "0|i0000g:", "0|i0000h:"
