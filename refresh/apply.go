@@ -608,13 +608,22 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 			}
 		}
 		// Personal data only when it changed: every PutUsers is a write and a feed entry.
+		// Changed means what the users table keeps differs, not the JSON: payloads and
+		// searches format the same user differently (escapes, avatar sizes, order).
 		for _, f := range []string{"assignee", "reporter", "creator"} {
-			if had && sameJSON(p.Fields[f], is.Fields[f]) {
+			u, ok := userOf(is.Fields[f])
+			if !ok {
 				continue
 			}
-			if u, ok := userOf(is.Fields[f]); ok {
-				put = append(put, u)
+			if had {
+				if bytes.Equal(p.Fields[f], is.Fields[f]) {
+					continue
+				}
+				if pu, pok := userOf(p.Fields[f]); pok && pu == u {
+					continue
+				}
 			}
+			put = append(put, u)
 		}
 	}
 	if len(put) > 0 {
