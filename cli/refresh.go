@@ -105,7 +105,7 @@ func runRefresh(ctx context.Context, g *globals, f refreshFlags) error {
 	}
 	if err == nil {
 		// Lens JQL that only Jira can answer (membersOf() and the like) gets its members now.
-		if n, rerr := refresh.FetchRemoteMembers(ctx, client, db); rerr != nil {
+		if n, rerr := refresh.FetchRemoteMembers(ctx, client, db, site.Scope); rerr != nil {
 			return withCode(ExitPartial, fmt.Errorf("refresh of %s: synced, but %w", site.Name, rerr))
 		} else if n > 0 && !f.quiet {
 			fmt.Fprintf(g.stderr, "remote Lens queries: %d answered by Jira\n", n)

@@ -213,7 +213,7 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 		_, err = b.eng.Auto(ctx)
 	}
 	if err == nil {
-		_, err = refresh.FetchRemoteMembers(ctx, b.client, b.db)
+		_, err = refresh.FetchRemoteMembers(ctx, b.client, b.db, b.site.Scope)
 	}
 	// Who sees what is rechecked with every refresh, also when the sync failed: a
 	// permission lost in Jira hides its rows at once, and a check that cannot reach Jira

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"foundation/jira"
+	"foundation/jql"
 	"foundation/lens"
 	"foundation/store"
 )
@@ -18,10 +19,11 @@ import (
 
 const remotePrefix = "lens.remote:" // pref owner: one per Lens; key: the JQL
 
-// FetchRemoteMembers asks Jira for the members of every stored Lens's remote JQL and keeps
-// them. It returns how many queries it answered. A query Jira refuses is reported and the
-// others still run.
-func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB) (int, error) {
+// FetchRemoteMembers asks Jira for the members of every stored Lens's remote JQL, within the
+// site's scope (Cloud refuses unbounded JQL, and the cache holds only the scope anyway), and
+// keeps them. It returns how many queries it answered. A query Jira refuses is reported and
+// the others still run.
+func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB, scope string) (int, error) {
 	stored, err := db.Lenses(ctx)
 	if err != nil {
 		return 0, err
@@ -34,8 +36,13 @@ func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB) (int,
 			continue // lens show reports a definition that no longer parses
 		}
 		for _, q := range def.RemoteQueries() {
+			bounded, err := withinScope(scope, q)
+			if err != nil {
+				failed = append(failed, fmt.Errorf("lens %q: %w", st.Name, err))
+				continue
+			}
 			var keys []string
-			err := c.ScanIDs(ctx, q, func(ids []jira.IssueRef) error {
+			err = c.ScanIDs(ctx, bounded, func(ids []jira.IssueRef) error {
 				for _, r := range ids {
 					keys = append(keys, r.Key)
 				}
@@ -59,6 +66,25 @@ func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB) (int,
 		return n, fmt.Errorf("remote Lens queries: %w", failed[0])
 	}
 	return n, nil
+}
+
+// withinScope is q restricted to the scope: (scope) AND (q's condition), keeping q's order.
+func withinScope(scope, q string) (string, error) {
+	sq, err := jql.Parse(scope)
+	if err != nil {
+		return "", fmt.Errorf("scope %q: %w", scope, err)
+	}
+	lq, err := jql.Parse(q)
+	if err != nil {
+		return "", fmt.Errorf("JQL %q: %w", q, err)
+	}
+	both := &jql.Query{Where: sq.Where, OrderBy: lq.OrderBy}
+	if sq.Where != nil && lq.Where != nil {
+		both.Where = &jql.And{Terms: []jql.Expr{sq.Where, lq.Where}}
+	} else if lq.Where != nil {
+		both.Where = lq.Where
+	}
+	return both.String(), nil
 }
 
 // remoteMembers reads what FetchRemoteMembers kept for a Lens's remote queries.
