@@ -34,7 +34,6 @@ type editingBackend struct {
 	progress  func(done, total int) // the running bulk edit's, nil when none
 	waitUntil time.Time             // a write waits for Jira until then
 	waitWhat  string
-	meta      map[string]*jira.EditMeta
 	sprints   map[string][]string // open and future sprints seen in the cache, by project
 }
 
@@ -42,7 +41,7 @@ var _ tui.Editor = (*editingBackend)(nil)
 
 // newEditingBackend adds the write-back path to b; edits are audited as the viewer.
 func newEditingBackend(b *siteBackend) *editingBackend {
-	e := &editingBackend{siteBackend: b, hist: &refresh.History{}, meta: map[string]*jira.EditMeta{}, sprints: map[string][]string{}}
+	e := &editingBackend{siteBackend: b, hist: &refresh.History{}, sprints: map[string][]string{}}
 	e.w = refresh.NewWriter(b.client, b.db, refresh.WriterOptions{Actor: b.viewer.User, Engine: b.eng, Progress: e.onProgress})
 	return e
 }
@@ -217,14 +216,14 @@ func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string)
 			return fe, err
 		}
 	}
-	m, err := e.editMeta(ctx, key, is.Project+"/"+is.Type, false)
+	m, err := e.w.EditMeta(ctx, key, is.Project, is.Type, false)
 	if err != nil {
 		return fe, fmt.Errorf("edit screen of %s: %w", key, err)
 	}
 	ef, ok := m.Fields[f.id]
 	if !ok {
 		// The kept metadata may predate a screen change: ask Jira once more before refusing.
-		if m, err = e.editMeta(ctx, key, is.Project+"/"+is.Type, true); err != nil {
+		if m, err = e.w.EditMeta(ctx, key, is.Project, is.Type, true); err != nil {
 			return fe, fmt.Errorf("edit screen of %s: %w", key, err)
 		}
 		ef, ok = m.Fields[f.id]
@@ -243,25 +242,6 @@ func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string)
 		fe.Kind = tui.KindText // no list to pick from: type the name
 	}
 	return fe, nil
-}
-
-// editMeta is Jira's edit metadata, kept per project and issue type for the session (fresh
-// asks again): screens rarely change, and a refused write (400) makes the Writer ask anew.
-func (e *editingBackend) editMeta(ctx context.Context, key, kind string, fresh bool) (*jira.EditMeta, error) {
-	e.emu.Lock()
-	m, ok := e.meta[kind]
-	e.emu.Unlock()
-	if ok && !fresh {
-		return m, nil
-	}
-	m, err := e.client.EditMeta(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	e.emu.Lock()
-	e.meta[kind] = m
-	e.emu.Unlock()
-	return m, nil
 }
 
 func allowedValueNames(ef jira.EditField) []string {

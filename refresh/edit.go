@@ -254,9 +254,9 @@ func (w *Writer) who(ctx context.Context) string {
 	return u.ID()
 }
 
-// editMeta returns the edit metadata for the project and type, from the Writer's
-// cache unless fresh is set.
-func (w *Writer) editMeta(ctx context.Context, key, project, itype string, fresh bool) (*jira.EditMeta, error) {
+// EditMeta returns the edit metadata for the project and type, from the Writer's
+// cache unless fresh is set (editors ask it for allowed values; a refused write refreshes it).
+func (w *Writer) EditMeta(ctx context.Context, key, project, itype string, fresh bool) (*jira.EditMeta, error) {
 	ck := project + "/" + itype
 	w.mu.Lock()
 	m, ok := w.meta[ck]
@@ -390,14 +390,14 @@ func (w *Writer) set(ctx context.Context, key, field, value string, base time.Ti
 	if f.Kind == kindStatus {
 		return w.transition(ctx, res, f, cur, value, opts)
 	}
-	meta, err := w.editMeta(ctx, key, cur.project, cur.itype, false)
+	meta, err := w.EditMeta(ctx, key, cur.project, cur.itype, false)
 	if err != nil {
 		return res, w.fail(ctx, res, value, classify(key, field, err))
 	}
 	ef, ok := meta.Fields[f.ID]
 	if !ok {
 		// The cached metadata may predate a screen change: ask once more before refusing.
-		if meta, err = w.editMeta(ctx, key, cur.project, cur.itype, true); err != nil {
+		if meta, err = w.EditMeta(ctx, key, cur.project, cur.itype, true); err != nil {
 			return res, w.fail(ctx, res, value, classify(key, field, err))
 		}
 		if ef, ok = meta.Fields[f.ID]; !ok {

@@ -114,7 +114,7 @@ func (w *Writer) Describe(ctx context.Context, key, field string) (FieldSpec, er
 		}
 		return spec, nil
 	}
-	meta, err := w.editMeta(ctx, key, cur.project, cur.itype, false)
+	meta, err := w.EditMeta(ctx, key, cur.project, cur.itype, false)
 	if err != nil {
 		return spec, classify(key, field, err)
 	}
