@@ -17,48 +17,82 @@ import (
 	"foundation/tui"
 )
 
-// TestSiteBackend drives the TUI's real backend over a cache filled from the fake site: the
-// Lens list, a build, a background refresh that brings an edit in through the change feed,
-// and preferences.
-func TestSiteBackend(t *testing.T) {
+// tuiFixture is a fake site, a client signed in as one user, an empty cache, the profile
+// and the TUI's real backend over them, refreshed once, with the sample Lenses applied
+// (only the first when one is enough).
+type tuiFixture struct {
+	site   *jiratest.Site
+	srv    *httptest.Server
+	client *jira.Client
+	db     *store.DB
+	prof   *config.Site
+	viewer refresh.Viewer
+	be     *siteBackend
+}
+
+func newTUIFixture(t *testing.T, user, scope string, issues int, ttl time.Duration, allLenses bool) *tuiFixture {
+	t.Helper()
 	ctx := context.Background()
-	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 400, Seed: 9})
+	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: issues, Seed: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(site)
-	defer srv.Close()
-	client, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: "admin@example.com", Token: "admin-token", RequestsPerSecond: -1})
+	f := &tuiFixture{site: site, srv: httptest.NewServer(site)}
+	t.Cleanup(f.srv.Close)
+	// No retries: tests that stop the server want the failure at once.
+	f.client, err = jira.New(ctx, jira.Options{BaseURL: f.srv.URL, Email: user + "@example.com", Token: user + "-token", RequestsPerSecond: -1, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
+	if f.db, err = store.Open(ctx, filepath.Join(t.TempDir(), "c.db")); err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	prof := config.NewSite("t")
-	prof.URL, prof.Scope = srv.URL, "project in (ALPHA, BETA, GAMMA)"
-	viewer, offline, err := resolveViewer(ctx, prof, client, db)
-	if err != nil || offline {
-		t.Fatalf("viewer: %v offline=%v", err, offline)
+	t.Cleanup(func() { f.db.Close() })
+	f.prof = config.NewSite("t")
+	f.prof.URL, f.prof.Scope = f.srv.URL, scope
+	if ttl > 0 {
+		f.prof.PermissionTTL = ttl
 	}
-	be, err := newSiteBackend(prof, db, client, viewer)
-	if err != nil {
+	if f.viewer, _, err = resolveViewer(ctx, f.prof, f.client, f.db); err != nil {
 		t.Fatal(err)
 	}
-	if err := be.Refresh(ctx); err != nil {
+	f.be = f.backend(t)
+	if err := f.be.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	files, err := examples.Files()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		if _, err := refresh.ApplyLens(ctx, db, f.Name, f.Data, viewer, 0); err != nil {
-			t.Fatalf("apply %s: %v", f.Name, err)
+	if !allLenses {
+		files = files[:1]
+	}
+	for _, fl := range files {
+		if _, err := refresh.ApplyLens(ctx, f.db, fl.Name, fl.Data, f.viewer, 0); err != nil {
+			t.Fatalf("apply %s: %v", fl.Name, err)
 		}
 	}
+	return f
+}
+
+// backend is a new session's backend over the fixture's cache.
+func (f *tuiFixture) backend(t *testing.T) *siteBackend {
+	t.Helper()
+	be, err := newSiteBackend(f.prof, f.db, f.client, f.viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return be
+}
+
+// TestSiteBackend drives the TUI's real backend over a cache filled from the fake site: the
+// Lens list, a build, a background refresh that brings an edit in through the change feed,
+// and preferences.
+func TestSiteBackend(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "admin", "project in (ALPHA, BETA, GAMMA)", 400, 0, true)
+	site, be := f.site, f.be
+	files, _ := examples.Files()
 	infos, err := be.Lenses(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -142,38 +176,9 @@ func TestSiteBackend(t *testing.T) {
 // builds Lenses with Jira unreachable, and says it is offline.
 func TestTUIOpensOffline(t *testing.T) {
 	ctx := context.Background()
-	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 200, Seed: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(site)
-	client, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: "alice@example.com", Token: "alice-token", RequestsPerSecond: -1, MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	prof := config.NewSite("t")
-	prof.URL, prof.Scope = srv.URL, "project = ALPHA"
-	online, _, err := resolveViewer(ctx, prof, client, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	be, err := newSiteBackend(prof, db, client, online)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := be.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := examples.Files()
-	if _, err := refresh.ApplyLens(ctx, db, files[0].Name, files[0].Data, online, 0); err != nil {
-		t.Fatal(err)
-	}
-	srv.Close()
+	f := newTUIFixture(t, "alice", "project = ALPHA", 200, 0, false)
+	prof, client, db, online := f.prof, f.client, f.db, f.viewer
+	f.srv.Close()
 
 	// The cache's memory of the viewer answers at once; Jira being down is learned by the
 	// first background refresh.
@@ -185,7 +190,7 @@ func TestTUIOpensOffline(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("resolving a known viewer with Jira down took %s", d)
 	}
-	be, err = newSiteBackend(prof, db, client, offlineViewer)
+	be, err := newSiteBackend(prof, db, client, offlineViewer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,37 +214,8 @@ func TestTUIOpensOffline(t *testing.T) {
 // rows (and says why) without any change arriving in the cache.
 func TestOpenTUIFailsClosed(t *testing.T) {
 	ctx := context.Background()
-	site, err := jiratest.New(jiratest.Options{Dialect: "cloud", Issues: 200, Seed: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(site)
-	client, err := jira.New(ctx, jira.Options{BaseURL: srv.URL, Email: "alice@example.com", Token: "alice-token", RequestsPerSecond: -1, MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	prof := config.NewSite("t")
-	prof.URL, prof.Scope, prof.PermissionTTL = srv.URL, "project = ALPHA", 300*time.Millisecond
-	viewer, _, err := resolveViewer(ctx, prof, client, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	be, err := newSiteBackend(prof, db, client, viewer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := be.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := examples.Files()
-	if _, err := refresh.ApplyLens(ctx, db, files[0].Name, files[0].Data, viewer, 0); err != nil {
-		t.Fatal(err)
-	}
+	f := newTUIFixture(t, "alice", "project = ALPHA", 200, 300*time.Millisecond, false)
+	be, srv := f.be, f.srv
 	infos, _ := be.Lenses(ctx)
 	issues := func() int {
 		b, err := be.Build(ctx, tui.BuildRequest{Lens: infos[0].ID})
@@ -270,5 +246,24 @@ func TestOpenTUIFailsClosed(t *testing.T) {
 	}
 	if n := issues(); n != 0 {
 		t.Errorf("%d rows still shown with expired grants and Jira down", n)
+	}
+}
+
+// TestLensSizeRemembered: the home screen shows a Lens's size from the viewer's last build,
+// also in a later session, before it is built again.
+func TestLensSizeRemembered(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "admin", "project = ALPHA", 200, 0, false)
+	infos, err := f.be.Lenses(ctx)
+	if err != nil || len(infos) != 1 || infos[0].Size != -1 {
+		t.Fatalf("before any build: %+v %v", infos, err)
+	}
+	built, err := f.be.Build(ctx, tui.BuildRequest{Lens: infos[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, _ = f.backend(t).Lenses(ctx)
+	if infos[0].Size != built.Total {
+		t.Errorf("a new session shows size %d, the build had %d rows", infos[0].Size, built.Total)
 	}
 }
