@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -139,6 +140,21 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// lenientInt is a flexInt that keeps what it could not read instead of failing: the
+// decoder stops at an unmarshaler's error, before later members (the event name among
+// them) are read, so the caller reports it once the event is known.
+type lenientInt struct {
+	flexInt
+	bad string
+}
+
+func (l *lenientInt) UnmarshalJSON(b []byte) error {
+	if err := l.flexInt.UnmarshalJSON(b); err != nil {
+		l.flexInt, l.bad = flexInt{}, err.Error()
+	}
+	return nil
+}
+
 // flexString reads a value Jira sends as a string or a number (changelog ids, comment ids).
 type flexString string
 
@@ -157,12 +173,18 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 }
 
 type wireWebhook struct {
-	Timestamp      *flexInt        `json:"timestamp"`
-	WebhookEvent   *string         `json:"webhookEvent"`
-	IssueEventType string          `json:"issue_event_type_name"`
-	User           *User           `json:"user"`
-	Issue          json.RawMessage `json:"issue"`
-	Changelog      *struct {
+	Timestamp      *flexInt `json:"timestamp"`
+	WebhookEvent   *string  `json:"webhookEvent"`
+	IssueEventType string   `json:"issue_event_type_name"`
+	User           *User    `json:"user"`
+	// Issue is decoded in the same pass as the rest: an id it cannot read is kept as a
+	// reason (lenientInt), so the error can name the event and the member.
+	Issue *struct {
+		ID     lenientInt                 `json:"id"`
+		Key    string                     `json:"key"`
+		Fields map[string]json.RawMessage `json:"fields"`
+	} `json:"issue"`
+	Changelog *struct {
 		ID    flexString   `json:"id"`
 		Items []ChangeItem `json:"items"`
 	} `json:"changelog"`
@@ -206,8 +228,16 @@ func ParseWebhook(body []byte) (*WebhookEvent, error) {
 		return nil, &WebhookError{Field: "body", Reason: "not a JSON object"}
 	}
 	var w wireWebhook
+	// One pass over the body. A value of the wrong type inside the issue does not stop
+	// the decoder (it finishes and reports the first such error), so the event is known
+	// and the error is reported against the issue, as a second decode of it would.
+	var issueErr error
 	if err := json.Unmarshal(trimmed, &w); err != nil {
-		return nil, &WebhookError{Field: "body", Reason: "invalid JSON: " + err.Error()}
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) || (te.Field != "issue" && !strings.HasPrefix(te.Field, "issue.")) {
+			return nil, &WebhookError{Field: "body", Reason: "invalid JSON: " + err.Error()}
+		}
+		issueErr = err
 	}
 	if w.WebhookEvent == nil || *w.WebhookEvent == "" {
 		return nil, &WebhookError{Field: "webhookEvent", Reason: "missing"}
@@ -222,14 +252,12 @@ func ParseWebhook(body []byte) (*WebhookEvent, error) {
 	e.TimestampMillis = w.Timestamp.v
 	e.Timestamp = time.UnixMilli(w.Timestamp.v).UTC()
 
-	if len(w.Issue) > 0 && string(w.Issue) != "null" {
-		var wi struct {
-			ID     flexInt                    `json:"id"`
-			Key    string                     `json:"key"`
-			Fields map[string]json.RawMessage `json:"fields"`
-		}
-		if err := json.Unmarshal(w.Issue, &wi); err != nil {
-			return fail("issue", err.Error())
+	if issueErr != nil {
+		return fail("issue", issueErr.Error())
+	}
+	if wi := w.Issue; wi != nil {
+		if wi.ID.bad != "" {
+			return fail("issue", wi.ID.bad)
 		}
 		if !wi.ID.set {
 			return fail("issue.id", "missing")
