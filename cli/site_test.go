@@ -137,20 +137,22 @@ func TestSiteAdd(t *testing.T) {
 			code: ExitAuth, stderr: "401"},
 		{name: "wrong keyring token stores nothing", stdin: "wrong\n",
 			args: []string{"dc", "--url", dc, "--keyring", "--scope", "project = GAMMA"}, code: ExitAuth},
-		{name: "unset variable", args: []string{"acme", "--url", cloud, "--email", "alice@example.com", "--token-env", "NOPE_UNSET", "--scope", "s"},
+		{name: "unset variable", args: []string{"acme", "--url", cloud, "--email", "alice@example.com", "--token-env", "NOPE_UNSET", "--scope", "project = ALPHA"},
 			code: ExitError, stderr: "NOPE_UNSET is not set"},
-		{name: "no check", args: []string{"off", "--url", "https://offline.invalid", "--token-env", "X", "--scope", "project = A", "--no-check"},
+		{name: "no check", args: []string{"off", "--url", "https://offline.invalid", "--token-env", "X", "--scope", "project = ALPHA", "--no-check"},
 			saved: true},
 		{name: "plain token", args: []string{"plain", "--url", cloud, "--email", "alice@example.com", "--token", "alice-token", "--scope", "project = ALPHA"},
 			saved: true, stderr: "signed in as Alice Anders"},
 		{name: "missing scope", args: []string{"acme", "--url", cloud, "--token-env", "X"}, code: ExitUsage, stderr: "scope"},
-		{name: "no token source", args: []string{"acme", "--url", cloud, "--scope", "s"}, code: ExitUsage},
-		{name: "two token sources", args: []string{"acme", "--url", cloud, "--scope", "s", "--token-env", "X", "--keyring"}, code: ExitUsage},
-		{name: "relative url", args: []string{"acme", "--url", "acme.atlassian.net", "--scope", "s", "--token-env", "X", "--no-check"}, code: ExitUsage, stderr: "not an absolute http(s) URL"},
-		{name: "bad dialect", args: []string{"acme", "--url", cloud, "--scope", "s", "--token-env", "X", "--dialect", "server", "--no-check"}, code: ExitUsage, stderr: "not a dialect"},
-		{name: "cloud without email", args: []string{"acme", "--url", cloud, "--scope", "s", "--token-env", "X", "--dialect", "cloud", "--no-check"}, code: ExitUsage, stderr: "email: missing"},
-		{name: "bad name", args: []string{"a/b", "--url", cloud, "--scope", "s", "--token-env", "X", "--no-check"}, code: ExitUsage, stderr: "profile name"},
-		{name: "empty keyring stdin", args: []string{"dc", "--url", dc, "--keyring", "--scope", "s"}, code: ExitUsage, stderr: "stdin was empty"},
+		{name: "no token source", args: []string{"acme", "--url", cloud, "--scope", "project = ALPHA"}, code: ExitUsage},
+		{name: "two token sources", args: []string{"acme", "--url", cloud, "--scope", "project = ALPHA", "--token-env", "X", "--keyring"}, code: ExitUsage},
+		{name: "relative url", args: []string{"acme", "--url", "acme.atlassian.net", "--scope", "project = ALPHA", "--token-env", "X", "--no-check"}, code: ExitUsage, stderr: "not an absolute http(s) URL"},
+		{name: "bad dialect", args: []string{"acme", "--url", cloud, "--scope", "project = ALPHA", "--token-env", "X", "--dialect", "server", "--no-check"}, code: ExitUsage, stderr: "not a dialect"},
+		{name: "cloud without email", args: []string{"acme", "--url", cloud, "--scope", "project = ALPHA", "--token-env", "X", "--dialect", "cloud", "--no-check"}, code: ExitUsage, stderr: "email: missing"},
+		{name: "bad name", args: []string{"a/b", "--url", cloud, "--scope", "project = ALPHA", "--token-env", "X", "--no-check"}, code: ExitUsage, stderr: "profile name"},
+		{name: "unbounded scope", args: []string{"acme", "--url", cloud, "--scope", "status = Done", "--token-env", "X", "--no-check"}, code: ExitUsage, stderr: "unbounded JQL"},
+		{name: "broken scope", args: []string{"acme", "--url", cloud, "--scope", "project = (", "--token-env", "X", "--no-check"}, code: ExitUsage, stderr: "character"},
+		{name: "empty keyring stdin", args: []string{"dc", "--url", dc, "--keyring", "--scope", "project = ALPHA"}, code: ExitUsage, stderr: "stdin was empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +194,7 @@ func TestSiteAdd(t *testing.T) {
 func TestSiteAddExisting(t *testing.T) {
 	e := newCLIEnv(t)
 	add := func(extra ...string) result {
-		return e.run("", append([]string{"site", "add", "acme", "--url", "https://a.example", "--token-env", "T", "--scope", "project = A", "--no-check"}, extra...)...)
+		return e.run("", append([]string{"site", "add", "acme", "--url", "https://a.example", "--token-env", "T", "--scope", "project = ALPHA", "--no-check"}, extra...)...)
 	}
 	if r := add(); r.code != 0 {
 		t.Fatalf("first add: %d %s", r.code, r.stderr)
@@ -212,7 +214,7 @@ func TestSiteAddExisting(t *testing.T) {
 	if err := config.Save(e.config, c); err != nil {
 		t.Fatal(err)
 	}
-	base := []string{"site", "add", "acme", "--url", "https://a.example", "--scope", "project = A", "--no-check", "--replace"}
+	base := []string{"site", "add", "acme", "--url", "https://a.example", "--scope", "project = ALPHA", "--no-check", "--replace"}
 	if r := e.run("kr-s3cr3t\n", append(base, "--keyring")...); r.code != 0 {
 		t.Fatalf("replace with keyring: %d %s", r.code, r.stderr)
 	}
@@ -245,7 +247,7 @@ func TestSiteList(t *testing.T) {
 	for _, args := range [][]string{
 		{"acme", "--url", cloud, "--email", "alice@example.com", "--token-env", "ALICE", "--scope", "project = ALPHA"},
 		{"acme-bob", "--url", cloud, "--email", "bob@example.com", "--token", "bob-token", "--scope", "project = ALPHA"},
-		{"off", "--url", "https://offline.invalid", "--token-env", "X", "--scope", "project = A", "--no-check", "--dialect", "datacenter"},
+		{"off", "--url", "https://offline.invalid", "--token-env", "X", "--scope", "project = ALPHA", "--no-check", "--dialect", "datacenter"},
 	} {
 		if r := e.run("", append([]string{"site", "add"}, args...)...); r.code != 0 {
 			t.Fatalf("add %s: %d %s", args[0], r.code, r.stderr)

@@ -152,7 +152,7 @@ func TestParseEmpty(t *testing.T) {
 	}
 }
 
-const minimalSite = "    url: https://a.example\n    token_env: T\n    scope: project = A\n"
+const minimalSite = "    url: https://a.example\n    token_env: T\n    scope: project = ALPHA\n"
 
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
@@ -160,13 +160,13 @@ func TestParseErrors(t *testing.T) {
 		src  string
 		want []string // each must appear, in order, one per problem
 	}{
-		{"bad url", "sites:\n  acme:\n    token_env: T\n    scope: project = A\n    url: ftp://x\n",
+		{"bad url", "sites:\n  acme:\n    token_env: T\n    scope: project = ALPHA\n    url: ftp://x\n",
 			[]string{"config.yaml:5: sites.acme.url: not an absolute http(s) URL"}},
-		{"relative url", "sites:\n  acme:\n    url: acme.atlassian.net\n    token_env: T\n    scope: s\n",
+		{"relative url", "sites:\n  acme:\n    url: acme.atlassian.net\n    token_env: T\n    scope: project = ALPHA\n",
 			[]string{"config.yaml:3: sites.acme.url: not an absolute http(s) URL"}},
-		{"url with password", "sites:\n  acme:\n    url: https://u:pw@a.example\n    token_env: T\n    scope: s\n",
+		{"url with password", "sites:\n  acme:\n    url: https://u:pw@a.example\n    token_env: T\n    scope: project = ALPHA\n",
 			[]string{"config.yaml:3: sites.acme.url: must not contain a user name or password"}},
-		{"missing url", "sites:\n  acme:\n    token_env: T\n    scope: s\n",
+		{"missing url", "sites:\n  acme:\n    token_env: T\n    scope: project = ALPHA\n",
 			[]string{"config.yaml:2: sites.acme.url: missing"}},
 		{"unknown top key", "sitez: {}\n",
 			[]string{"config.yaml:1: sitez: unknown key (did you mean sites?); valid keys: default_site, sites, keys, tui"}},
@@ -185,13 +185,13 @@ func TestParseErrors(t *testing.T) {
 				"config.yaml:9: sites.acme.poll_interval: must be at least 1s",
 				"config.yaml:10: sites.acme.permission_ttl: \"soon\" is not a duration",
 			}},
-		{"no token source", "sites:\n  acme:\n    url: https://a.example\n    scope: s\n",
+		{"no token source", "sites:\n  acme:\n    url: https://a.example\n    scope: project = ALPHA\n",
 			[]string{"config.yaml:2: sites.acme: no token source: set one of token_env, token_cmd, keyring: true or token"}},
 		{"cloud needs email", "sites:\n  acme:\n    dialect: cloud\n" + minimalSite,
 			[]string{"config.yaml:2: sites.acme.email: missing: Jira Cloud signs in with email and API token"}},
 		{"bad email", "sites:\n  acme:\n    email: alice\n" + minimalSite,
 			[]string{"config.yaml:3: sites.acme.email: \"alice\" is not an email address"}},
-		{"wrong types", "sites:\n  acme:\n    url: 42\n    keyring: yes please\n    scope: s\n",
+		{"wrong types", "sites:\n  acme:\n    url: 42\n    keyring: yes please\n    scope: project = ALPHA\n",
 			[]string{"config.yaml:3: sites.acme.url: expected a string", "config.yaml:4: sites.acme.keyring: expected true or false"}},
 		{"sites not a mapping", "sites: [a, b]\n",
 			[]string{"config.yaml:1: sites: expected a mapping"}},
@@ -213,7 +213,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{"config.yaml:2: keys.down: expected a list of keys"}},
 		{"merge key", "sites:\n  acme:\n    <<: {url: x}\n",
 			[]string{"config.yaml:2: sites.acme.url: missing", "config.yaml:2: sites.acme.scope: missing", "config.yaml:3: sites.acme: merge keys (<<) are not supported"}},
-		{"unknown alias target type", "sites:\n  acme:\n    url: &u [x]\n    token_env: T\n    scope: s\n",
+		{"unknown alias target type", "sites:\n  acme:\n    url: &u [x]\n    token_env: T\n    scope: project = ALPHA\n",
 			[]string{"config.yaml:3: sites.acme.url: expected a string"}},
 	}
 	for _, tt := range tests {
@@ -237,12 +237,12 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseAliases(t *testing.T) {
-	src := "sites:\n  a:\n    url: &u https://a.example\n    token_env: T\n    scope: &s project = A\n  b:\n    url: *u\n    keyring: true\n    scope: *s\n"
+	src := "sites:\n  a:\n    url: &u https://a.example\n    token_env: T\n    scope: &s project = ALPHA\n  b:\n    url: *u\n    keyring: true\n    scope: *s\n"
 	c, err := Parse("config.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := c.Lookup("b"); b.URL != "https://a.example" || b.Scope != "project = A" {
+	if b := c.Lookup("b"); b.URL != "https://a.example" || b.Scope != "project = ALPHA" {
 		t.Errorf("b = %s", b)
 	}
 }
@@ -274,7 +274,7 @@ func TestLoadNamesFile(t *testing.T) {
 }
 
 func TestPlainTokenWarning(t *testing.T) {
-	src := "sites:\n  acme:\n    url: https://a.example\n    scope: s\n    token: s3cr3t-value\n    webhook:\n      secret: hook-s3cr3t\n"
+	src := "sites:\n  acme:\n    url: https://a.example\n    scope: project = ALPHA\n    token: s3cr3t-value\n    webhook:\n      secret: hook-s3cr3t\n"
 	c, err := Parse("config.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -442,7 +442,7 @@ func TestTokenCancelled(t *testing.T) {
 
 func TestSecretsNeverPrinted(t *testing.T) {
 	s := &Site{Name: "acme", URL: "https://a.example", Dialect: DialectCloud, Email: "a@b.c",
-		TokenSource: SecretRef{Plain: "tok-s3cr3t"}, Scope: "project = A", PollInterval: time.Minute, PermissionTTL: time.Minute,
+		TokenSource: SecretRef{Plain: "tok-s3cr3t"}, Scope: "project = ALPHA", PollInterval: time.Minute, PermissionTTL: time.Minute,
 		WebhookSource: SecretRef{Plain: "hook-s3cr3t"}}
 	c := New()
 	_ = c.AddSite(s, false)
@@ -461,7 +461,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			t.Errorf("secret printed: %s", out)
 		}
 	}
-	loaded, err := Parse("config.yaml", []byte("sites:\n  a:\n    url: https://a.example\n    scope: s\n    token: tok-s3cr3t\n"))
+	loaded, err := Parse("config.yaml", []byte("sites:\n  a:\n    url: https://a.example\n    scope: project = ALPHA\n    token: tok-s3cr3t\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,7 +567,7 @@ func TestSaveReplacesAtomically(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	c := New()
 	s := NewSite("a")
-	s.URL, s.Scope, s.TokenSource = "https://a.example", "project = A", SecretRef{Env: "T"}
+	s.URL, s.Scope, s.TokenSource = "https://a.example", "project = ALPHA", SecretRef{Env: "T"}
 	_ = c.AddSite(s, false)
 	if err := Save(path, c); err != nil {
 		t.Fatal(err)

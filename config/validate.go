@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"foundation/jql"
 	"net/url"
 	"regexp"
 	"strings"
@@ -59,6 +60,12 @@ func validate(c *Config) []Problem {
 		ps = append(ps, checkSecretRef(s.TokenSource, f, "token_env", "token_cmd", "token", true)...)
 		if strings.TrimSpace(s.Scope) == "" {
 			add(f+".scope", "missing: a bounded JQL such as project in (ALPHA, BETA)")
+		} else if q, err := jql.Parse(s.Scope); err != nil {
+			add(f+".scope", "%v", err)
+		} else if !q.Bounded() {
+			add(f+".scope", "unbounded JQL %q: restrict it by project, key or a lower bound on updated, such as project in (ALPHA, BETA)", s.Scope)
+		} else if len(q.OrderBy) > 0 {
+			add(f+".scope", "ORDER BY does not belong in a scope (refresh orders its own queries)")
 		}
 		if s.PollInterval < minPollInterval {
 			add(f+".poll_interval", "must be at least %s", minPollInterval)
