@@ -428,17 +428,17 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 			delete(links, is.ID)
 		}
 	}
-	var prev map[int64]lens.Issue
+	var prev map[int64]store.CachedFields
 	if len(newest) > 0 {
 		keys := make([]string, 0, len(newest))
 		for _, is := range newest {
 			keys = append(keys, is.Key)
 		}
-		if prev, err = r.cachedByID(ctx, keys, true); err != nil {
+		if prev, err = r.cachedFields(ctx, keys); err != nil {
 			return nil, nil, nil, err
 		}
 		for id, is := range newest {
-			if p, had := prev[id]; had && p.Updated.Before(is.Updated) && lacks(is.Fields, p.Fields) {
+			if p, had := prev[id]; had && p.Updated.Before(is.Updated) && lacks(is.Fields, p.NonNull) {
 				fetch[id] = true
 			}
 		}
@@ -492,19 +492,27 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 	return ok, bad, later, nil
 }
 
-// lacks reports whether cached has a non-null field that payload does not carry.
-func lacks(payload, cached map[string]json.RawMessage) bool {
-	for k, v := range cached {
-		if _, ok := payload[k]; !ok && len(v) > 0 && string(v) != "null" {
+// lacks reports whether the cached issue has a non-null field that payload does not carry.
+func lacks(payload map[string]json.RawMessage, cachedNonNull map[string]bool) bool {
+	for k := range cachedNonNull {
+		if _, ok := payload[k]; !ok {
 			return true
 		}
 	}
 	return false
 }
 
-// cachedByID reads cached issues by key, indexed by id.
-func (r *round) cachedByID(ctx context.Context, keys []string, raw bool) (map[int64]lens.Issue, error) {
-	list, err := r.a.db.Issues(ctx, store.ReadOptions{WithRaw: raw, Keys: keys})
+// cachedFields reads what writing a newer version of cached issues must compare against:
+// their version, which fields they hold, and the fields whose change means a write
+// besides the issue row (users, links). Decoding every raw field would cost several times
+// more per delivery.
+func (r *round) cachedFields(ctx context.Context, keys []string) (map[int64]store.CachedFields, error) {
+	return r.a.db.CachedFieldsByKey(ctx, keys, []string{"assignee", "reporter", "creator", "issuelinks"})
+}
+
+// cachedByID reads cached issues by key (without raw fields), indexed by id.
+func (r *round) cachedByID(ctx context.Context, keys []string) (map[int64]lens.Issue, error) {
+	list, err := r.a.db.Issues(ctx, store.ReadOptions{Keys: keys})
 	if err != nil {
 		return nil, err
 	}
@@ -517,7 +525,7 @@ func (r *round) cachedByID(ctx context.Context, keys []string, raw bool) (map[in
 
 // writeIssues writes issues under the version guard, then the links and users of the ones
 // that took effect. Issues outside the scope are not written; a cached one is removed.
-func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[string][]lens.Link, prev map[int64]lens.Issue, authoritative bool, st *ApplyStats) error {
+func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[string][]lens.Link, prev map[int64]store.CachedFields, authoritative bool, st *ApplyStats) error {
 	var in []lens.Issue
 	var out []int64
 	for i := range issues {
@@ -558,7 +566,7 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 	}
 	if prev == nil {
 		var err error
-		if prev, err = r.cachedByID(ctx, keys, true); err != nil {
+		if prev, err = r.cachedFields(ctx, keys); err != nil {
 			return err
 		}
 	}
@@ -581,7 +589,7 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 	}
 	var landed map[int64]lens.Issue
 	if us.Inserted < len(fresh) {
-		if landed, err = r.cachedByID(ctx, fresh, false); err != nil {
+		if landed, err = r.cachedByID(ctx, fresh); err != nil {
 			return err
 		}
 	}
@@ -602,7 +610,7 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 		if r.keys != nil {
 			r.keys[is.ID] = is.Key
 		}
-		if l, ok := links[is.Key]; ok && (!had || !sameJSON(p.Fields["issuelinks"], is.Fields["issuelinks"])) {
+		if l, ok := links[is.Key]; ok && (!had || !sameJSON(p.Raw["issuelinks"], is.Fields["issuelinks"])) {
 			if err := r.a.db.ReplaceLinks(ctx, is.Key, l); err != nil {
 				return err
 			}
@@ -616,10 +624,10 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 				continue
 			}
 			if had {
-				if bytes.Equal(p.Fields[f], is.Fields[f]) {
+				if bytes.Equal(p.Raw[f], is.Fields[f]) {
 					continue
 				}
-				if pu, pok := userOf(p.Fields[f]); pok && pu == u {
+				if pu, pok := userOf(p.Raw[f]); pok && pu == u {
 					continue
 				}
 			}
