@@ -186,8 +186,9 @@ type issueOp struct {
 type decoded struct {
 	ev       *jira.WebhookEvent
 	parseErr error
-	is       lens.Issue  // issue payloads: the row
-	links    []lens.Link // and its issuelinks, when the payload has the field
+	is       lens.Issue      // issue payloads: the row
+	raw      json.RawMessage // and its fields as the cache stores them, encoded here, off the writer
+	links    []lens.Link     // and its issuelinks, when the payload has the field
 	hasLinks bool
 	rowErr   error // the payload's fields do not have Jira's shapes
 }
@@ -203,6 +204,9 @@ func (r *round) decodeAll(entries []store.JournalEntry) []decoded {
 		}
 		wi := d.ev.Issue
 		if d.is, d.rowErr = store.Extract(wi.ID, wi.Key, wi.Fields, r.wk); d.rowErr != nil {
+			return
+		}
+		if d.raw, d.rowErr = store.MarshalFields(wi.Fields); d.rowErr != nil {
 			return
 		}
 		var raw json.RawMessage
@@ -407,7 +411,7 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 		}
 	}
 	// Convert each payload alone, so one bad payload quarantines one entry.
-	newest := map[int64]*lens.Issue{}
+	newest := map[int64]*issueOp{}
 	links := map[int64][]lens.Link{}
 	for _, op := range run {
 		if op.fetch {
@@ -418,10 +422,10 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 			continue
 		}
 		is := &op.is
-		if cur, seen := newest[is.ID]; seen && !is.Updated.After(cur.Updated) {
+		if cur, seen := newest[is.ID]; seen && !is.Updated.After(cur.is.Updated) {
 			continue
 		}
-		newest[is.ID] = is
+		newest[is.ID] = &op
 		if op.hasLinks {
 			links[is.ID] = op.links
 		} else {
@@ -431,14 +435,14 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 	var prev map[int64]store.CachedFields
 	if len(newest) > 0 {
 		keys := make([]string, 0, len(newest))
-		for _, is := range newest {
-			keys = append(keys, is.Key)
+		for _, op := range newest {
+			keys = append(keys, op.is.Key)
 		}
 		if prev, err = r.cachedFields(ctx, keys); err != nil {
 			return nil, nil, nil, err
 		}
-		for id, is := range newest {
-			if p, had := prev[id]; had && p.Updated.Before(is.Updated) && lacks(is.Fields, p.NonNull) {
+		for id, op := range newest {
+			if p, had := prev[id]; had && p.Updated.Before(op.is.Updated) && lacks(op.is.Fields, p.NonNull) {
 				fetch[id] = true
 			}
 		}
@@ -470,23 +474,25 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("re-read issues: %w", err)
 		}
-		if err := r.writeIssues(ctx, b.issues, b.links, nil, true, st); err != nil {
+		if err := r.writeIssues(ctx, b.issues, b.raw, b.links, nil, true, st); err != nil {
 			return nil, nil, nil, err
 		}
 	}
 
 	issues := make([]lens.Issue, 0, len(newest))
+	raws := make([]json.RawMessage, 0, len(newest))
 	byKey := map[string][]lens.Link{}
-	for id, is := range newest {
+	for id, op := range newest {
 		if fetch[id] {
 			continue // re-read above, or deferred
 		}
-		issues = append(issues, *is)
+		issues = append(issues, op.is)
+		raws = append(raws, op.raw)
 		if l, ok := links[id]; ok {
-			byKey[is.Key] = l
+			byKey[op.is.Key] = l
 		}
 	}
-	if err := r.writeIssues(ctx, issues, byKey, prev, false, st); err != nil {
+	if err := r.writeIssues(ctx, issues, raws, byKey, prev, false, st); err != nil {
 		return nil, nil, nil, err
 	}
 	return ok, bad, later, nil
@@ -523,14 +529,19 @@ func (r *round) cachedByID(ctx context.Context, keys []string) (map[int64]lens.I
 	return out, nil
 }
 
-// writeIssues writes issues under the version guard, then the links and users of the ones
-// that took effect. Issues outside the scope are not written; a cached one is removed.
-func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[string][]lens.Link, prev map[int64]store.CachedFields, authoritative bool, st *ApplyStats) error {
+// writeIssues writes issues under the version guard with the links that changed, then the
+// users of the ones that took effect. raw[i], when raw is not nil, is issues[i]'s fields
+// encoded as stored. Issues outside the scope are not written; a cached one is removed.
+func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json.RawMessage, links map[string][]lens.Link, prev map[int64]store.CachedFields, authoritative bool, st *ApplyStats) error {
 	var in []lens.Issue
+	var inRaw []json.RawMessage
 	var out []int64
 	for i := range issues {
 		if r.inScope(&issues[i]) {
 			in = append(in, issues[i])
+			if raw != nil {
+				inRaw = append(inRaw, raw[i])
+			}
 		} else {
 			out = append(out, issues[i].ID)
 		}
@@ -570,7 +581,22 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 			return err
 		}
 	}
-	us, err := r.a.db.UpsertIssues(ctx, in, authoritative)
+	// Links go in the same transaction, only where they differ from the cached issue's:
+	// ApplyPage writes them for the issues the guard let in, which are the ones that took
+	// effect. The fields come encoded (inRaw), so the writer is held for the SQL alone.
+	page := store.Page{Issues: in, Raw: inRaw, Links: map[string][]lens.Link{}}
+	for i := range in {
+		is := &in[i]
+		l, ok := links[is.Key]
+		if !ok {
+			continue
+		}
+		if p, had := prev[is.ID]; had && sameJSON(p.Raw["issuelinks"], is.Fields["issuelinks"]) {
+			continue
+		}
+		page.Links[is.Key] = l
+	}
+	us, err := r.a.db.ApplyPage(ctx, page, authoritative)
 	if err != nil {
 		return err
 	}
@@ -610,23 +636,18 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, links map[
 		if r.keys != nil {
 			r.keys[is.ID] = is.Key
 		}
-		if l, ok := links[is.Key]; ok && (!had || !sameJSON(p.Raw["issuelinks"], is.Fields["issuelinks"])) {
-			if err := r.a.db.ReplaceLinks(ctx, is.Key, l); err != nil {
-				return err
-			}
-		}
 		// Personal data only when it changed: every PutUsers is a write and a feed entry.
 		// Changed means what the users table keeps differs, not the JSON: payloads and
 		// searches format the same user differently (escapes, avatar sizes, order).
 		for _, f := range []string{"assignee", "reporter", "creator"} {
+			if had && bytes.Equal(p.Raw[f], is.Fields[f]) {
+				continue // checked before decoding: most events leave these fields alone
+			}
 			u, ok := userOf(is.Fields[f])
 			if !ok {
 				continue
 			}
 			if had {
-				if bytes.Equal(p.Raw[f], is.Fields[f]) {
-					continue
-				}
 				if pu, pok := userOf(p.Raw[f]); pok && pu == u {
 					continue
 				}
