@@ -262,18 +262,8 @@ func (l *loader) site(s *Site, n ast.Node, field string) {
 			s.Dialect = Dialect(strings.ToLower(d))
 		case "email":
 			s.Email, _ = l.str(e.Value, f)
-		case "token_env":
-			s.TokenSource.Env = l.source(e.Value, f)
-		case "token_cmd":
-			s.TokenSource.Cmd = l.source(e.Value, f)
-		case "keyring":
-			s.TokenSource.Keyring = l.sourceFlag(e.Value, f)
-		case "token":
-			v, _ := l.str(e.Value, f)
-			s.TokenSource.Plain = Secret(v)
-			if v != "" {
-				l.warnings = append(l.warnings, Problem{Line: line(e), Field: f, Message: "plain token in the config file; prefer token_env, token_cmd or keyring"})
-			}
+		case "token_env", "token_cmd", "keyring", "token":
+			l.secretSource(&s.TokenSource, key, tokenKeys, "token", e, f)
 		case "scope":
 			s.Scope, _ = l.str(e.Value, f)
 		case "poll_interval":
@@ -297,20 +287,38 @@ func (l *loader) webhook(s *Site, n ast.Node, field string) {
 		key, f := l.key(e, field)
 		switch key {
 		case "":
-		case "secret_env":
-			s.WebhookSource.Env = l.source(e.Value, f)
-		case "secret_cmd":
-			s.WebhookSource.Cmd = l.source(e.Value, f)
-		case "keyring":
-			s.WebhookSource.Keyring = l.sourceFlag(e.Value, f)
-		case "secret":
-			v, _ := l.str(e.Value, f)
-			s.WebhookSource.Plain = Secret(v)
-			if v != "" {
-				l.warnings = append(l.warnings, Problem{Line: line(e), Field: f, Message: "plain webhook secret in the config file; prefer secret_env, secret_cmd or keyring"})
-			}
+		case "secret_env", "secret_cmd", "keyring", "secret":
+			l.secretSource(&s.WebhookSource, key, secretKeys, "webhook secret", e, f)
 		default:
 			l.unknown(e, f, webhookKeys)
+		}
+	}
+}
+
+// sourceKeys names the keys of one secret's sources: environment variable, command, plain.
+type sourceKeys struct{ env, cmd, plain string }
+
+var (
+	tokenKeys  = sourceKeys{"token_env", "token_cmd", "token"}
+	secretKeys = sourceKeys{"secret_env", "secret_cmd", "secret"}
+)
+
+// secretSource reads one source of a secret (the token, or the webhook secret) into ref. A
+// plain value in the file works but draws a warning.
+func (l *loader) secretSource(ref *SecretRef, key string, k sourceKeys, what string, e *ast.MappingValueNode, f string) {
+	switch key {
+	case k.env:
+		ref.Env = l.source(e.Value, f)
+	case k.cmd:
+		ref.Cmd = l.source(e.Value, f)
+	case "keyring":
+		ref.Keyring = l.sourceFlag(e.Value, f)
+	case k.plain:
+		v, _ := l.str(e.Value, f)
+		ref.Plain = Secret(v)
+		if v != "" {
+			l.warnings = append(l.warnings, Problem{Line: line(e), Field: f,
+				Message: fmt.Sprintf("plain %s in the config file; prefer %s, %s or keyring", what, k.env, k.cmd)})
 		}
 	}
 }
