@@ -267,3 +267,63 @@ func TestLensSizeRemembered(t *testing.T) {
 		t.Errorf("a new session shows size %d, the build had %d rows", infos[0].Size, built.Total)
 	}
 }
+
+// TestWebhookBurstReachesOpenTUI: a burst of edits in Jira, delivered as signed webhooks to
+// the listener and applied, reaches an open TUI backend through the change feed, without a
+// poll: the changed keys come back and the rebuilt Lens shows the new values.
+func TestWebhookBurstReachesOpenTUI(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "admin", "project in (ALPHA, BETA, GAMMA)", 300, 0, false)
+	const secret = "burst-secret"
+	l := refresh.NewListener(f.db, refresh.ListenerOptions{Secret: []byte(secret)})
+	hooks := httptest.NewServer(l)
+	defer hooks.Close()
+	f.site.Webhooks().Register(hooks.URL, secret, nil, "")
+	applier := refresh.NewApplier(f.client, f.db, refresh.ApplyOptions{Scope: f.prof.Scope})
+
+	infos, _ := f.be.Lenses(ctx)
+	built, err := f.be.Build(ctx, tui.BuildRequest{Lens: infos[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for i := 0; i < built.Tree.Len() && len(keys) < 20; i++ {
+		if is := built.Issue(i); is != nil {
+			keys = append(keys, is.Key)
+		}
+	}
+	seq, _ := f.be.LastChange(ctx)
+	for _, k := range keys {
+		if err := f.site.Update(k, map[string]any{"summary": "burst " + k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.site.Webhooks().Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := applier.ApplyPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changed, _, err := f.be.ChangedKeys(ctx, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !slices.Contains(changed, k) {
+			t.Fatalf("%s missing from the change feed after the burst: %v", k, changed)
+		}
+	}
+	again, err := f.be.Build(ctx, tui.BuildRequest{Lens: infos[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for i := 0; i < again.Tree.Len(); i++ {
+		if is := again.Issue(i); is != nil && is.Summary == "burst "+is.Key {
+			seen++
+		}
+	}
+	if seen != len(keys) {
+		t.Errorf("the rebuilt Lens shows %d of %d burst edits", seen, len(keys))
+	}
+}
