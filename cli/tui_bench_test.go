@@ -38,6 +38,7 @@ import (
 	"foundation/lens"
 	"foundation/refresh"
 	"foundation/store"
+	"foundation/store/storetest"
 	"foundation/tui"
 )
 
@@ -214,35 +215,10 @@ func checkLensFrame(frame string, total int, firstKey string) error {
 	return nil
 }
 
-// tuiFloorScan is the floor: a bare SELECT of the columns the cache extracts, over
-// database/sql on the same file, every value scanned and dropped.
+// tuiFloorScan is the floor: storetest.ScanIssueColumns over the same file.
 func tuiFloorScan(tb testing.TB, sqlDB *sql.DB, want int) {
-	rows, err := sqlDB.Query(`SELECT id, key, project_id, project, type, subtask, status, status_category, priority,
-		resolution, parent_key, epic_link, security_level, assignee, reporter, summary, labels,
-		story_points, due_date, created, updated, rank FROM issues ORDER BY id`)
+	n, err := storetest.ScanIssueColumns(sqlDB)
 	if err != nil {
-		tb.Fatal(err)
-	}
-	var (
-		id, pid, created, updated                      int64
-		key, project, typ, status, cat, prio, res      string
-		parent, epic, sec, assignee, reporter, summary string
-		labels, due, rank                              string
-		sub                                            bool
-		sp                                             sql.NullFloat64
-		n                                              int
-	)
-	for rows.Next() {
-		if err := rows.Scan(&id, &key, &pid, &project, &typ, &sub, &status, &cat, &prio, &res, &parent, &epic, &sec,
-			&assignee, &reporter, &summary, &labels, &sp, &due, &created, &updated, &rank); err != nil {
-			tb.Fatal(err)
-		}
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := rows.Close(); err != nil {
 		tb.Fatal(err)
 	}
 	if n != want {

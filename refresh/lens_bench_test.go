@@ -13,6 +13,7 @@ import (
 	"foundation/lens"
 	"foundation/refresh"
 	"foundation/store"
+	"foundation/store/storetest"
 )
 
 // Opening a Lens is measured against a bare SQLite scan of the same rows, in the same run
@@ -112,33 +113,11 @@ func benchCache(b *testing.B, issues []lens.Issue) (*store.DB, string) {
 	return db, path
 }
 
-// scanFloor is the floor: a bare SELECT of the columns the cache extracts, over
-// database/sql on the same file, every value scanned and dropped.
+// scanFloor is the floor (storetest.ScanIssueColumns), timed.
 func scanFloor(b *testing.B, sqlDB *sql.DB, want int) time.Duration {
 	start := time.Now()
-	rows, err := sqlDB.Query(`SELECT id, key, project_id, project, type, subtask, status, status_category, priority,
-		resolution, parent_key, epic_link, security_level, assignee, reporter, summary, labels,
-		story_points, due_date, created, updated, rank FROM issues ORDER BY id`)
+	n, err := storetest.ScanIssueColumns(sqlDB)
 	if err != nil {
-		b.Fatal(err)
-	}
-	var (
-		id, pid, created, updated                      int64
-		key, project, typ, status, cat, prio, res      string
-		parent, epic, sec, assignee, reporter, summary string
-		labels, due, rank                              string
-		sub                                            bool
-		sp                                             sql.NullFloat64
-		n                                              int
-	)
-	for rows.Next() {
-		if err := rows.Scan(&id, &key, &pid, &project, &typ, &sub, &status, &cat, &prio, &res, &parent, &epic, &sec,
-			&assignee, &reporter, &summary, &labels, &sp, &due, &created, &updated, &rank); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	if err := rows.Close(); err != nil {
 		b.Fatal(err)
 	}
 	if n != want {
