@@ -107,9 +107,7 @@ func (s *Site) rankIssues(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	s.mu.Lock()
-	if s.users[c.v.user].ReadOnly {
-		s.mu.Unlock()
-		writeErrors(w, http.StatusForbidden, []string{"You do not have permission to rank issues."}, nil)
+	if s.refuseReadOnly(w, c, "You do not have permission to rank issues.") {
 		return
 	}
 	anchorKey := body.RankBeforeIssue + body.RankAfterIssue

@@ -1085,9 +1085,7 @@ func (s *Site) linkCreate(w http.ResponseWriter, r *http.Request, c *call) {
 		writeErrors(w, http.StatusNotFound, []string{msgIssueNotFound}, nil)
 		return
 	}
-	if s.users[c.v.user].ReadOnly {
-		s.mu.Unlock()
-		writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to link issues."}, nil)
+	if s.refuseReadOnly(w, c, "You do not have the permission to link issues.") {
 		return
 	}
 	if from == to {
@@ -1148,9 +1146,7 @@ func (s *Site) linkDelete(w http.ResponseWriter, r *http.Request, c *call) {
 		s.mu.Unlock()
 		return
 	}
-	if s.users[c.v.user].ReadOnly {
-		s.mu.Unlock()
-		writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to delete links."}, nil)
+	if s.refuseReadOnly(w, c, "You do not have the permission to delete links.") {
 		return
 	}
 	now := s.now()
@@ -1223,9 +1219,7 @@ func (s *Site) commentAdd(w http.ResponseWriter, r *http.Request, c *call) {
 		s.mu.Unlock()
 		return
 	}
-	if s.users[c.v.user].ReadOnly {
-		s.mu.Unlock()
-		writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to comment on this issue."}, nil)
+	if s.refuseReadOnly(w, c, "You do not have the permission to comment on this issue.") {
 		return
 	}
 	var text string
@@ -1259,4 +1253,15 @@ func (s *Site) commentAdd(w http.ResponseWriter, r *http.Request, c *call) {
 	s.mu.Unlock()
 	s.publish([]event{ev})
 	writeRaw(w, http.StatusCreated, out)
+}
+
+// refuseReadOnly answers 403 with msg, as Jira does, when the caller is a read-only user, and
+// then releases s.mu, which the caller holds. It reports whether it refused.
+func (s *Site) refuseReadOnly(w http.ResponseWriter, c *call, msg string) bool {
+	if !s.users[c.v.user].ReadOnly {
+		return false
+	}
+	s.mu.Unlock()
+	writeErrors(w, http.StatusForbidden, []string{msg}, nil)
+	return true
 }
