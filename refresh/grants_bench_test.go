@@ -11,6 +11,7 @@ import (
 	"foundation/lens"
 	"foundation/refresh"
 	"foundation/store"
+	"foundation/store/storetest"
 )
 
 // BenchmarkVisibilityFilter100k is the cost of permission filtering: building the
@@ -24,7 +25,7 @@ import (
 //	go test -run '^$' -bench VisibilityFilter -benchtime 10x ./refresh/
 func BenchmarkVisibilityFilter100k(b *testing.B) {
 	ctx := context.Background()
-	issues := benchIssues(100000)
+	issues := storetest.RoadmapIssues(100000)
 	// One BETA issue in seven carries a security level, so the issue grant path runs too.
 	for i := range issues {
 		if issues[i].Project == "BETA" && i%7 == 0 {

@@ -3,8 +3,6 @@ package refresh_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -39,56 +37,6 @@ views:
       - {id: hi, rollup: {op: max, field: story points, over: children}}
       - {id: left, formula: "sp - hi"}
 `
-
-// benchIssues generates n issues (rounded to whole epics): per epic 8 stories with 2
-// sub-tasks each, alternating between two projects, each with about 600 bytes of raw JSON
-// as a synced issue keeps.
-func benchIssues(n int) []lens.Issue {
-	statuses := []struct{ name, cat string }{{"To Do", "new"}, {"In Progress", "indeterminate"}, {"Done", "done"}}
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	out := make([]lens.Issue, 0, n)
-	num := map[string]int{}
-	add := func(project, typ, parent string) string {
-		num[project]++
-		i := len(out)
-		st := statuses[i%len(statuses)]
-		key := fmt.Sprintf("%s-%d", project, num[project])
-		is := lens.Issue{
-			ID: int64(10000 + i), Key: key, ProjectID: int64(len(project)), Project: project, Type: typ,
-			Subtask: typ == "Sub-task", Status: st.name, StatusCategory: st.cat, Priority: "Medium",
-			Parent: parent, Assignee: fmt.Sprintf("acc-%d", i%40), Reporter: fmt.Sprintf("acc-%d", i%13),
-			Summary: fmt.Sprintf("Implement the %d-th thing so that users can do what they need", i),
-			Labels:  []string{fmt.Sprintf("team-%d", i%7)}, Created: base.Add(time.Duration(i) * time.Minute),
-			Updated: base.Add(time.Duration(i)*time.Minute + time.Hour), Rank: fmt.Sprintf("0|i%06d:", i),
-		}
-		if typ == "Story" {
-			sp := float64(i%8 + 1)
-			is.StoryPoints = &sp
-		}
-		if st.cat == "done" {
-			is.Resolution = "Done"
-		}
-		is.Fields = map[string]json.RawMessage{
-			"summary":           json.RawMessage(fmt.Sprintf("%q", is.Summary)),
-			"status":            json.RawMessage(fmt.Sprintf(`{"id":"%d","name":%q,"statusCategory":{"id":4,"key":%q}}`, i%3, st.name, st.cat)),
-			"assignee":          json.RawMessage(fmt.Sprintf(`{"accountId":"acc-%d","displayName":"User %d","active":true}`, i%40, i%40)),
-			"customfield_10020": json.RawMessage(fmt.Sprintf(`[{"id":%d,"name":"Sprint %d","state":"active"}]`, i%20, i%20)),
-			"description":       json.RawMessage(`{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Some description text for the issue, long enough to be typical of what people write."}]}]}`),
-		}
-		out = append(out, is)
-		return key
-	}
-	for e := 0; len(out) < n; e++ {
-		p := []string{"ALPHA", "BETA"}[e%2]
-		epic := add(p, "Epic", "")
-		for range 8 {
-			story := add(p, "Story", epic)
-			add(p, "Sub-task", story)
-			add(p, "Sub-task", story)
-		}
-	}
-	return out
-}
 
 // benchCache fills a cache with issues through the store's own upsert and stores the
 // benchmark Lens.
@@ -141,7 +89,7 @@ func openFloorDB(b *testing.B, path string) *sql.DB {
 // same loop, runs the floor scan. x-floor is open time over floor time (target <= 2);
 // B/row is the live heap the opened Lens holds per row.
 func BenchmarkOpenLens100k(b *testing.B) {
-	issues := benchIssues(100000)
+	issues := storetest.RoadmapIssues(100000)
 	db, path := benchCache(b, issues)
 	sqlDB := openFloorDB(b, path)
 	ctx := context.Background()
@@ -190,7 +138,7 @@ func liveBytesPerRow(b *testing.B, ctx context.Context, db *store.DB, rows int) 
 // and catches the opened Lens up through Opened.Update, alternating with the floor scan.
 // x-floor is update time over the floor.
 func BenchmarkLensUpdateOneChange(b *testing.B) {
-	issues := benchIssues(100000)
+	issues := storetest.RoadmapIssues(100000)
 	db, path := benchCache(b, issues)
 	sqlDB := openFloorDB(b, path)
 	ctx := context.Background()
