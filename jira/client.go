@@ -220,9 +220,22 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 
 // doPage sends a search or bulk fetch request and decodes the page with the fast decoder.
 func (c *Client) doPage(ctx context.Context, method, path string, body any) (*page, error) {
-	resp, fullPath, err := c.send(ctx, method, path, nil, body)
+	b, fullPath, err := c.read(ctx, method, path, nil, body)
 	if err != nil {
 		return nil, err
+	}
+	p, err := decodePage(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: decode response: %w", method, fullPath, err)
+	}
+	return p, nil
+}
+
+// read sends a request and returns the whole body of its 2xx answer, for the fast decoders.
+func (c *Client) read(ctx context.Context, method, path string, query url.Values, body any) ([]byte, string, error) {
+	resp, fullPath, err := c.send(ctx, method, path, query, body)
+	if err != nil {
+		return nil, fullPath, err
 	}
 	defer resp.Body.Close()
 	var buf bytes.Buffer
@@ -230,13 +243,9 @@ func (c *Client) doPage(ctx context.Context, method, path string, body any) (*pa
 		buf.Grow(int(min(resp.ContentLength, 64<<20)))
 	}
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
-		return nil, c.t.scrubErr(fmt.Errorf("%s %s: read response: %w", method, fullPath, err))
+		return nil, fullPath, c.t.scrubErr(fmt.Errorf("%s %s: read response: %w", method, fullPath, err))
 	}
-	p, err := decodePage(buf.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: decode response: %w", method, fullPath, err)
-	}
-	return p, nil
+	return buf.Bytes(), fullPath, nil
 }
 
 // send performs the request and returns a 2xx response whose body the caller must close.

@@ -408,6 +408,19 @@ func (s *scanner) fields() (map[string]json.RawMessage, json.RawMessage, error) 
 	return m, own, nil
 }
 
+// decodeIssue decodes a single issue's answer (GET issue/KEY), with Raw set as in a page.
+func decodeIssue(b []byte) (Issue, error) {
+	s := scanner{b: b, intern: map[string]string{}}
+	is, err := s.issue()
+	if err != nil {
+		return Issue{}, err
+	}
+	if s.ws(); s.i != len(s.b) {
+		return Issue{}, s.fail("trailing data after the answer")
+	}
+	return is, nil
+}
+
 // decodePage decodes a search/jql, search or bulkfetch answer.
 func decodePage(b []byte) (*page, error) {
 	s := scanner{b: b, intern: map[string]string{}}

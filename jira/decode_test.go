@@ -61,6 +61,52 @@ func TestDecodePage(t *testing.T) {
 	}
 }
 
+func TestDecodeIssue(t *testing.T) {
+	tests := []struct {
+		name, in string
+		wantErr  bool
+	}{
+		{"cloud issue", `{"expand":"renderedFields","id":"10007","self":"x","key":"ALPHA-7","fields":{"updated":"2026-01-01T10:00:00.000+0000","project":{"key":"ALPHA","name":"Alpha \u00e9"},"summary":"a \"b\""}}`, false},
+		{"no fields", `{"id":"1","key":"A-1"}`, false},
+		{"null fields", ` {"id":"1","key":"A-1","fields":null} `, false},
+		{"numeric id", `{"id":10001,"key":"A-1","fields":{}}`, false},
+		{"trailing garbage", `{"id":"1","key":"A-1"}{}`, true},
+		{"truncated", `{"id":"1","key":"A-1","fields":{"summary":"x`, true},
+		{"not an object", `["A-1"]`, true},
+		{"empty", ``, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is, err := decodeIssue([]byte(tt.in))
+			if tt.wantErr {
+				if !errors.Is(err, errSyntax) {
+					t.Fatalf("err %v, want a syntax error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAgainstStdlib(t, []byte(`{"issues":[`+tt.in+`]}`), &page{Issues: []Issue{is}})
+		})
+	}
+}
+
+func FuzzDecodeIssue(f *testing.F) {
+	f.Add([]byte(`{"id":"10001","key":"A-1","fields":{"summary":"x","n":[1,{"a":null}]}}`))
+	f.Add([]byte(`{"id":1,"key":null,"fields":{"k":"\u0041\n"},"names":{"k":"K"}}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		is, err := decodeIssue(in)
+		if err != nil {
+			return
+		}
+		if !json.Valid(in) {
+			t.Fatalf("accepted invalid JSON %q", in)
+		}
+		checkAgainstStdlib(t, append(append([]byte(`{"issues":[`), in...), ']', '}'), &page{Issues: []Issue{is}})
+	})
+}
+
 // checkAgainstStdlib compares the fast decoder with encoding/json on the same input. It
 // decodes into maps because struct fields in encoding/json match keys case-insensitively,
 // where Jira's keys (and the fast decoder) are exact.
@@ -148,9 +194,13 @@ func BenchmarkDecodePage(b *testing.B) {
 		fast += time.Since(start)
 		start = time.Now()
 		var out struct {
-			Issues        []wireIssue `json:"issues"`
-			IsLast        *bool       `json:"isLast"`
-			NextPageToken string      `json:"nextPageToken"`
+			Issues []struct {
+				ID     string                     `json:"id"`
+				Key    string                     `json:"key"`
+				Fields map[string]json.RawMessage `json:"fields"`
+			} `json:"issues"`
+			IsLast        *bool  `json:"isLast"`
+			NextPageToken string `json:"nextPageToken"`
 		}
 		if err := json.Unmarshal(body, &out); err != nil {
 			b.Fatal(err)

@@ -22,14 +22,6 @@ type Issue struct {
 	Raw json.RawMessage
 }
 
-type wireIssue struct {
-	ID     string                     `json:"id"`
-	Key    string                     `json:"key"`
-	Fields map[string]json.RawMessage `json:"fields"`
-}
-
-func (w wireIssue) issue() Issue { return Issue{ID: w.ID, Key: w.Key, Fields: w.Fields} }
-
 // IssueRef names an issue by id and key.
 type IssueRef struct {
 	ID  int64
@@ -269,17 +261,22 @@ func (c *Client) bulkFetchDC(ctx context.Context, chunk, fields []string) ([]Iss
 	}
 }
 
-// GetIssue fetches one issue; fields nil means Jira's default (all navigable fields).
+// GetIssue fetches one issue; fields nil means Jira's default (all navigable fields). It is
+// read by the page decoder: an edit's conflict check and Data Center's read-back make one
+// call each, and Raw saves the cache from re-encoding the fields.
 func (c *Client) GetIssue(ctx context.Context, key string, fields []string) (*Issue, error) {
 	var q url.Values
 	if len(fields) > 0 {
 		q = url.Values{"fields": {strings.Join(fields, ",")}}
 	}
-	var w wireIssue
-	if err := c.do(ctx, "GET", c.api("issue/"+url.PathEscape(key)), q, nil, &w); err != nil {
+	body, fullPath, err := c.read(ctx, "GET", c.api("issue/"+url.PathEscape(key)), q, nil)
+	if err != nil {
 		return nil, err
 	}
-	is := w.issue()
+	is, err := decodeIssue(body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: decode response: %w", fullPath, err)
+	}
 	return &is, nil
 }
 
