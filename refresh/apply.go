@@ -203,14 +203,16 @@ func (r *round) decodeAll(entries []store.JournalEntry) []decoded {
 			return
 		}
 		wi := d.ev.Issue
-		if d.is, d.rowErr = store.Extract(wi.ID, wi.Key, wi.Fields, r.wk); d.rowErr != nil {
-			return
-		}
-		if d.raw, d.rowErr = store.MarshalFields(wi.Fields); d.rowErr != nil {
+		// The row's fields are the stored ones, so its hash and comparisons with cached
+		// fields see what the cache keeps (EncodeFields), not the payload's decoration.
+		// ParseWebhook has validated the payload.
+		var fields map[string]json.RawMessage
+		d.raw, fields = store.EncodeFields(wi.Fields)
+		if d.is, d.rowErr = store.Extract(wi.ID, wi.Key, fields, r.wk); d.rowErr != nil {
 			return
 		}
 		var raw json.RawMessage
-		if raw, d.hasLinks = wi.Fields["issuelinks"]; d.hasLinks {
+		if raw, d.hasLinks = fields["issuelinks"]; d.hasLinks {
 			d.links, d.rowErr = issueLinks(wi.Key, raw)
 		}
 	}

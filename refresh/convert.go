@@ -22,10 +22,11 @@ var systemFields = []string{
 // batch is one page of issues converted for the store.
 type batch struct {
 	issues []lens.Issue
-	raw    []json.RawMessage      // raw[i]: issues[i]'s fields object as Jira sent it, or nil
+	raw    []json.RawMessage      // raw[i]: issues[i]'s fields as the cache stores them
 	links  map[string][]lens.Link // by issue key: the complete set read from its issuelinks
 	users  map[string]store.User
 	maxUpd int64 // newest updated in the page, ms since epoch
+	maxID  int64 // highest issue id in the page
 	total  int   // result size when Jira says (Data Center), else -1
 }
 
@@ -40,6 +41,7 @@ func (b *batch) merge(o *batch) {
 		b.users[k] = v
 	}
 	b.maxUpd = max(b.maxUpd, o.maxUpd)
+	b.maxID = max(b.maxID, o.maxID)
 	b.total = o.total
 }
 
@@ -56,16 +58,19 @@ func convert(in []jira.Issue, wk store.WellKnown) (*batch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("issue %s: id %q is not a number", ji.Key, ji.ID)
 		}
-		is, err := store.Extract(id, ji.Key, ji.Fields, wk)
+		// Stored fields: Jira's values without their links and avatars (EncodeFields),
+		// encoded here, off the committer.
+		// The jira decoders validate every value they split out.
+		raw, fields := store.EncodeFields(ji.Fields)
+		is, err := store.Extract(id, ji.Key, fields, wk)
 		if err != nil {
 			return nil, err
 		}
 		b.issues = append(b.issues, is)
-		b.raw = append(b.raw, ji.Raw)
-		if ms := is.Updated.UnixMilli(); ms > b.maxUpd {
-			b.maxUpd = ms
-		}
-		if raw, ok := ji.Fields["issuelinks"]; ok {
+		b.raw = append(b.raw, raw)
+		b.maxUpd = max(b.maxUpd, is.Updated.UnixMilli())
+		b.maxID = max(b.maxID, id)
+		if raw, ok := fields["issuelinks"]; ok {
 			links, err := issueLinks(ji.Key, raw)
 			if err != nil {
 				return nil, err
@@ -73,7 +78,7 @@ func convert(in []jira.Issue, wk store.WellKnown) (*batch, error) {
 			b.links[ji.Key] = links
 		}
 		for _, f := range []string{"assignee", "reporter", "creator"} {
-			if u, ok := userOf(ji.Fields[f]); ok {
+			if u, ok := userOf(fields[f]); ok {
 				b.users[u.ID] = u
 			}
 		}

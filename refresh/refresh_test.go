@@ -1,9 +1,12 @@
 package refresh_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -140,6 +143,23 @@ func TestFullSyncMatchesJira(t *testing.T) {
 					fresh.SecurityLevel != ci.SecurityLevel || fresh.Rank != ci.Rank || fresh.Priority != ci.Priority {
 					t.Errorf("%s differs:\ncache %+v\njira  %+v", ci.Key, ci, fresh)
 				}
+				// And the raw fields the cache keeps, as it keeps them: without Jira's
+				// links and avatars.
+				_, want, err := store.MarshalFields(ji.Fields)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ci.Fields) < 20 {
+					t.Errorf("%s: %d raw fields cached, want every kept field", ci.Key, len(ci.Fields))
+				}
+				for k, v := range ci.Fields {
+					if !sameValue(t, v, want[k]) {
+						t.Errorf("%s field %s: cached %s, Jira %s", ci.Key, k, v, want[k])
+					}
+				}
+				if bytes.Contains(ci.Fields["assignee"], []byte("avatarUrls")) || bytes.Contains(ci.Fields["status"], []byte(`"self"`)) {
+					t.Errorf("%s: cached fields keep Jira's decoration: %s %s", ci.Key, ci.Fields["assignee"], ci.Fields["status"])
+				}
 			}
 		})
 	}
@@ -259,4 +279,17 @@ func TestReadAfterWrite(t *testing.T) {
 	if other.Summary == "written "+b.Key {
 		t.Error("the fake is not eventually consistent: the test proves nothing")
 	}
+}
+
+// sameValue reports whether two JSON values decode alike.
+func sameValue(t *testing.T, a, b json.RawMessage) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatalf("%s: %v", a, err)
+	}
+	if len(b) == 0 || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }

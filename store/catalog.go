@@ -150,7 +150,6 @@ type User struct {
 	ID          string // accountId on Cloud, user name on Data Center
 	DisplayName string
 	Email       string
-	AvatarURL   string
 	FetchedAt   time.Time
 }
 
@@ -168,10 +167,10 @@ func putUsers(ctx context.Context, tx *sql.Tx, users []User) error {
 	at := now()
 	// Unchanged users are left alone, so a sync page that mentions the same people again
 	// adds nothing to the change feed.
-	st, err := tx.PrepareContext(ctx, `INSERT INTO users(id, display_name, email, avatar_url, fetched_at) VALUES (?, ?, ?, ?, ?)
+	st, err := tx.PrepareContext(ctx, `INSERT INTO users(id, display_name, email, fetched_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email,
-			avatar_url = excluded.avatar_url, fetched_at = excluded.fetched_at
-		WHERE display_name IS NOT excluded.display_name OR email IS NOT excluded.email OR avatar_url IS NOT excluded.avatar_url`)
+			fetched_at = excluded.fetched_at
+		WHERE display_name IS NOT excluded.display_name OR email IS NOT excluded.email`)
 	if err != nil {
 		return err
 	}
@@ -185,7 +184,7 @@ func putUsers(ctx context.Context, tx *sql.Tx, users []User) error {
 		if f.IsZero() {
 			f = at
 		}
-		res, err := st.ExecContext(ctx, u.ID, u.DisplayName, u.Email, u.AvatarURL, ms(f))
+		res, err := st.ExecContext(ctx, u.ID, u.DisplayName, u.Email, ms(f))
 		if err != nil {
 			return fmt.Errorf("user: %w", err) // no id: it is personal data
 		}
@@ -201,7 +200,7 @@ func putUsers(ctx context.Context, tx *sql.Tx, users []User) error {
 
 // Users returns the cached users ordered by id.
 func (db *DB) Users(ctx context.Context) ([]User, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT id, display_name, email, avatar_url, fetched_at FROM users ORDER BY id")
+	rows, err := db.r.QueryContext(ctx, "SELECT id, display_name, email, fetched_at FROM users ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
@@ -210,7 +209,7 @@ func (db *DB) Users(ctx context.Context) ([]User, error) {
 	for rows.Next() {
 		var u User
 		var f int64
-		if err := rows.Scan(&u.ID, &u.DisplayName, &u.Email, &u.AvatarURL, &f); err != nil {
+		if err := rows.Scan(&u.ID, &u.DisplayName, &u.Email, &f); err != nil {
 			return nil, fmt.Errorf("users: %w", err)
 		}
 		u.FetchedAt = fromMS(f)

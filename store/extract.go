@@ -280,26 +280,16 @@ func extractUser(raw json.RawMessage, fast bool) (User, bool) {
 		return User{}, false
 	}
 	var u struct {
-		AccountID    string            `json:"accountId"`
-		Name         string            `json:"name"`
-		DisplayName  string            `json:"displayName"`
-		EmailAddress string            `json:"emailAddress"`
-		AvatarURLs   map[string]string `json:"avatarUrls"`
+		AccountID    string `json:"accountId"`
+		Name         string `json:"name"`
+		DisplayName  string `json:"displayName"`
+		EmailAddress string `json:"emailAddress"`
 	}
-	avatar := ""
-	v, ok := fastMembers(fast, raw, "accountId", "name", "displayName", "emailAddress", "avatarUrls")
-	ok = ok && v[0].str() && v[1].str() && v[2].str() && v[3].str()
-	if ok {
+	v, ok := fastMembers(fast, raw, "accountId", "name", "displayName", "emailAddress")
+	if ok && v[0].str() && v[1].str() && v[2].str() && v[3].str() {
 		u.AccountID, u.Name, u.DisplayName, u.EmailAddress = v[0].s, v[1].s, v[2].s, v[3].s
-		// avatarUrls decodes into a map: any key case matters there, so read it exactly.
-		a, aok := fastStringMap(v[4].raw, "48x48")
-		ok, avatar = aok, a
-	}
-	if !ok {
-		if json.Unmarshal(raw, &u) != nil {
-			return User{}, false
-		}
-		avatar = u.AvatarURLs["48x48"]
+	} else if json.Unmarshal(raw, &u) != nil {
+		return User{}, false
 	}
 	id := u.AccountID
 	if id == "" {
@@ -308,7 +298,7 @@ func extractUser(raw json.RawMessage, fast bool) (User, bool) {
 	if id == "" {
 		return User{}, false
 	}
-	return User{ID: id, DisplayName: u.DisplayName, Email: u.EmailAddress, AvatarURL: avatar}, true
+	return User{ID: id, DisplayName: u.DisplayName, Email: u.EmailAddress}, true
 }
 
 // jsonID accepts Jira's ids both as strings ("10000", the REST form) and as numbers.
@@ -410,27 +400,6 @@ func fastMembers(fast bool, raw json.RawMessage, names ...string) (out [5]jv, ok
 			if strings.EqualFold(string(k), n) {
 				return false
 			}
-		}
-		return true
-	})
-	return out, ok
-}
-
-// fastStringMap reads member key of an object of strings decoded as a map[string]string
-// (exact keys). Absent or null raw reads "".
-func fastStringMap(raw json.RawMessage, key string) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", true
-	}
-	out := ""
-	ok := objectMembers(raw, func(k, v []byte) bool {
-		e := jv{raw: v}
-		if !e.str() {
-			return false
-		}
-		if string(k) == key {
-			out = e.s
 		}
 		return true
 	})

@@ -95,9 +95,9 @@ func pickFields(raw []byte, want []string) (map[string]bool, map[string]json.Raw
 	return nonNull, picked, nil
 }
 
-// MarshalFields encodes raw fields as the cache stores them (one object, sorted keys, values
-// verbatim), so a caller can do it before taking the writer and hand the result to ApplyPage
-// in Page.Raw. It fails when a value is not valid JSON.
-func MarshalFields(f map[string]json.RawMessage) (json.RawMessage, error) {
+// MarshalFields encodes raw fields as the cache stores them (EncodeFields) after checking
+// that every value is valid JSON, so a caller can do it before taking the writer and hand
+// the result to ApplyPage in Page.Raw, with the returned members as the Fields.
+func MarshalFields(f map[string]json.RawMessage) (json.RawMessage, map[string]json.RawMessage, error) {
 	return marshalFields(f)
 }

@@ -11,7 +11,6 @@ import (
 	"hash/fnv"
 	"math"
 	"math/bits"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,13 +115,14 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, raw []js
 				continue
 			}
 			var fields []byte
+			members := is.Fields
 			if raw != nil && raw[i] != nil {
 				fields = raw[i]
-			} else if fields, err = marshalFields(is.Fields); err != nil {
+			} else if fields, members, err = marshalFields(is.Fields); err != nil {
 				return fmt.Errorf("issue %s: %w", is.Key, err)
 			}
 			labels = appendLabels(labels[:0], is.Labels)
-			h := rowHash(is, labels)
+			h := rowHash(is, labels, members)
 			kind := ChangeIssueCreated
 			if cached {
 				if h == cur.hash {
@@ -622,36 +622,16 @@ func parseLabels(s string, in interner) ([]string, error) {
 	return out, nil
 }
 
-// marshalFields encodes raw fields as one JSON object with sorted keys. Values are copied
-// verbatim after a validity check: json.Marshal would re-compact every value through
-// reflection. Only issues that come without the object Jira sent (webhooks, tests) take this
-// path; search pages hand theirs over in Page.Raw.
-func marshalFields(f map[string]json.RawMessage) ([]byte, error) {
-	if len(f) == 0 {
-		return []byte("{}"), nil
-	}
-	keys := make([]string, 0, len(f))
-	size := 2
+// marshalFields is EncodeFields for fields nobody has validated yet (UpsertIssues callers,
+// MarshalFields): it fails, naming the field, when a value is not valid JSON.
+func marshalFields(f map[string]json.RawMessage) ([]byte, map[string]json.RawMessage, error) {
 	for k, v := range f {
-		keys = append(keys, k)
-		size += len(k) + len(v) + 4
-	}
-	slices.Sort(keys)
-	b := make([]byte, 0, size)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
+		if !json.Valid(fieldValue(v)) {
+			return nil, nil, fmt.Errorf("raw field %s: invalid JSON", k)
 		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		v := fieldValue(f[k])
-		if !json.Valid(v) {
-			return nil, fmt.Errorf("raw field %s: invalid JSON", k)
-		}
-		b = append(b, v...)
 	}
-	return append(b, '}'), nil
+	raw, members := EncodeFields(f)
+	return raw, members, nil
 }
 
 // fieldValue is a raw field value as stored: without surrounding space, absent as null.
@@ -691,7 +671,7 @@ func appendLabels(b []byte, labels []string) []byte {
 
 // rowHash fingerprints everything an issue row stores except bookkeeping, so a re-fetch of
 // an unchanged issue writes nothing and adds nothing to the change feed.
-func rowHash(is *lens.Issue, labels []byte) int64 {
+func rowHash(is *lens.Issue, labels []byte, fields map[string]json.RawMessage) int64 {
 	h := fnv.New64a()
 	var num [8]byte
 	str := func(s string) {
@@ -724,7 +704,7 @@ func rowHash(is *lens.Issue, labels []byte) int64 {
 	i64(ms(is.Created))
 	i64(ms(is.Updated))
 	h.Write(labels)
-	i64(int64(fieldsHash(is.Fields)))
+	i64(int64(fieldsHash(fields)))
 	return int64(h.Sum64())
 }
 

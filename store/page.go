@@ -13,10 +13,10 @@ import (
 // link set of each issue (from its issuelinks field) and the users its fields mention.
 type Page struct {
 	Issues []lens.Issue
-	// Raw, when set, holds for Issues[i] its fields as one JSON object as read from Jira
-	// (nil where unknown). The caller vouches that it is valid JSON with exactly the members
-	// of Issues[i].Fields, as jira.Issue.Raw is: it is stored as is instead of re-encoding
-	// Fields, which at 5 KB an issue is a large part of a full sync's cost.
+	// Raw, when set, holds for Issues[i] its fields as the cache stores them (nil where not
+	// encoded yet): the output of EncodeFields or MarshalFields, with Issues[i].Fields
+	// the members it returned. It is stored as is instead of encoding Fields on the writer,
+	// off the path every other write waits for.
 	Raw   []json.RawMessage
 	Links map[string][]lens.Link // by issue key; an issue without an entry keeps its links
 	Users []User

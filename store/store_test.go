@@ -485,7 +485,7 @@ func TestPurgeUser(t *testing.T) {
 	db := openTest(t)
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := db.PutUsers(ctx, []User{
-		{ID: "acc-1", DisplayName: "Alice Example", Email: "alice@example.com", AvatarURL: "https://a/1.png", FetchedAt: at},
+		{ID: "acc-1", DisplayName: "Alice Example", Email: "alice@example.com", FetchedAt: at},
 		{ID: "acc-2", DisplayName: "Bob", FetchedAt: at},
 	}); err != nil {
 		t.Fatal(err)
