@@ -71,7 +71,7 @@ func BenchmarkFullSync100k(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		got, err := jiratest.WireFloorScan(context.Background(), s.url, auth, "cloud", scope+" ORDER BY updated ASC", fields)
+		got, err := jiratest.WireFloorScan(context.Background(), s.url, auth, "cloud", scope+" ORDER BY id ASC", fields)
 		if err != nil || got != n {
 			b.Fatalf("wire floor: %d issues, %v", got, err)
 		}

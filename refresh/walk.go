@@ -17,9 +17,9 @@ import (
 // being fetched and decoded: three stages (fetch, convert, commit) so that the network, JSON
 // decoding and SQLite overlap. When the committer falls behind it takes every converted page
 // waiting for it into one transaction. after runs once a transaction is committed, with the
-// newest updated (ms) committed so far. A page fetched before ctx is cancelled is still
+// newest updated (ms) and the highest issue id committed so far. A page fetched before ctx is cancelled is still
 // committed, so an interrupt never loses work already on the wire.
-func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.WellKnown, rs *runState, after func(maxUpd int64) error) error {
+func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.WellKnown, rs *runState, after func(maxUpd, maxID int64) error) error {
 	pages := make(chan jira.Page, 2)
 	batches := make(chan *batch, 8)
 	g, gctx := errgroup.WithContext(ctx)
@@ -49,7 +49,7 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 	g.Go(func() (err error) {
 		ck := &checkpointer{db: e.db}
 		defer func() { err = errors.Join(err, ck.close(context.WithoutCancel(ctx))) }()
-		var maxUpd int64
+		var maxUpd, maxID int64
 		for b := range batches {
 			pages := 1
 			// Group commit: take what is already waiting, up to a bound.
@@ -69,11 +69,11 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 			if err := e.commit(context.WithoutCancel(ctx), b, rs); err != nil {
 				return err
 			}
-			maxUpd = max(maxUpd, b.maxUpd)
+			maxUpd, maxID = max(maxUpd, b.maxUpd), max(maxID, b.maxID)
 			rs.pages += pages
 			rs.sum.Fetched += len(b.issues)
 			rs.total = b.total
-			if err := after(maxUpd); err != nil {
+			if err := after(maxUpd, maxID); err != nil {
 				return err
 			}
 			rs.report()
