@@ -296,35 +296,21 @@ func (w *Writer) readCurrent(ctx context.Context, key string, f fieldInfo) (curr
 	if err != nil {
 		return currentIssue{}, err
 	}
-	var cur currentIssue
-	var p struct {
-		Key string `json:"key"`
+	// The cache's own extraction reads the four columns the check needs, in one fast pass
+	// over just those fields.
+	head, err := store.Extract(0, key, map[string]json.RawMessage{
+		"updated": is.Fields["updated"], "project": is.Fields["project"],
+		"issuetype": is.Fields["issuetype"], "status": is.Fields["status"],
+	}, store.WellKnown{})
+	if err != nil {
+		return currentIssue{}, fmt.Errorf("issue %s: %w", key, err)
 	}
-	var t struct {
-		Name string `json:"name"`
+	if head.Updated.IsZero() {
+		return currentIssue{}, fmt.Errorf("issue %s: Jira sent no updated", key)
 	}
-	_ = json.Unmarshal(is.Fields["project"], &p)
-	_ = json.Unmarshal(is.Fields["issuetype"], &t)
-	cur.project, cur.itype = p.Key, t.Name
-	cur.status = optionName(is.Fields["status"])
-	var upd string
-	if err := json.Unmarshal(is.Fields["updated"], &upd); err != nil {
-		return currentIssue{}, fmt.Errorf("issue %s: updated: %w", key, err)
-	}
-	if cur.updated, err = parseJiraTime(upd); err != nil {
-		return currentIssue{}, fmt.Errorf("issue %s: updated %q: %w", key, upd, err)
-	}
+	cur := currentIssue{project: head.Project, itype: head.Type, status: head.Status, updated: head.Updated}
 	cur.value = renderRaw(f.Kind, is.Fields[f.ID])
 	return cur, nil
-}
-
-func parseJiraTime(s string) (time.Time, error) {
-	for _, l := range []string{"2006-01-02T15:04:05.000-0700", "2006-01-02T15:04:05-0700", time.RFC3339Nano} {
-		if t, err := time.Parse(l, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("not a Jira time")
 }
 
 // Set writes value to one field of the issue key. field is a Lens column name, a Jira field
@@ -813,13 +799,9 @@ func (w *Writer) finish(ctx context.Context, res Result, f fieldInfo, value stri
 	}
 	ji, err := w.readBack(ctx, res.Key, fieldList(cat))
 	if err == nil {
-		var b *batch
-		if b, err = convert([]jira.Issue{*ji}, wk); err == nil {
-			us := make([]store.User, 0, len(b.users))
-			for _, u := range b.users {
-				us = append(us, u)
-			}
-			is := b.issues[0]
+		var page store.Page
+		if page, err = pageOf([]jira.Issue{*ji}, wk); err == nil {
+			is := &page.Issues[0]
 			done := res
 			done.Updated = is.Updated
 			if f.Kind == kindStatus {
@@ -829,7 +811,7 @@ func (w *Writer) finish(ctx context.Context, res Result, f fieldInfo, value stri
 			}
 			// Written after our own write: nothing in the cache can be newer, so the read
 			// is authoritative. The audit row goes in the same transaction.
-			page := store.Page{Issues: b.issues, Links: b.links, Users: us, Audit: []store.AuditEntry{w.auditEntry(ctx, done, value, "ok")}}
+			page.Audit = []store.AuditEntry{w.auditEntry(ctx, done, value, "ok")}
 			if _, err = w.db.ApplyPage(context.WithoutCancel(ctx), page, true); err == nil {
 				if w.opt.Engine != nil {
 					w.opt.Engine.NoteWritten(is.ID)
@@ -880,16 +862,26 @@ func (w *Writer) syncIssue(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	b, err := convert([]jira.Issue{*ji}, wk)
+	page, err := pageOf([]jira.Issue{*ji}, wk)
 	if err != nil {
 		return err
+	}
+	_, err = w.db.ApplyPage(context.WithoutCancel(ctx), page, true)
+	return err
+}
+
+// pageOf converts read-back issues into the page that writes them: each with its fields
+// object as Jira sent it (stored as is, not re-encoded), its links and the users it names.
+func pageOf(in []jira.Issue, wk store.WellKnown) (store.Page, error) {
+	b, err := convert(in, wk)
+	if err != nil {
+		return store.Page{}, err
 	}
 	us := make([]store.User, 0, len(b.users))
 	for _, u := range b.users {
 		us = append(us, u)
 	}
-	_, err = w.db.ApplyPage(context.WithoutCancel(ctx), store.Page{Issues: b.issues, Links: b.links, Users: us}, true)
-	return err
+	return store.Page{Issues: b.issues, Raw: b.raw, Links: b.links, Users: us}, nil
 }
 
 // fail audits a failed edit and returns err.
