@@ -6,6 +6,7 @@ package jira
 // as a slice of one per-issue copy, which halves the client's cost over the wire floor.
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,7 +28,14 @@ type scanner struct {
 	b      []byte
 	i      int
 	intern map[string]string // field ids repeat on every issue: allocate each once per page
+	// strip, while set, makes skip record in cuts the byte ranges of decoration members
+	// (see Decoration) and of the commas around them, in increasing order.
+	strip bool
+	cuts  []span
 }
+
+// span is a byte range [start, end).
+type span struct{ start, end int }
 
 var errSyntax = errors.New("invalid JSON")
 
@@ -63,10 +71,14 @@ func (s *scanner) expect(c byte) error {
 }
 
 // skipString moves past a string starting at s.i (on the quote) and reports whether it held
-// escapes (and so needs unquoting to be read).
+// escapes (and so needs unquoting to be read). Plain text is passed eight bytes at a time.
 func (s *scanner) skipString() (escaped bool, err error) {
 	s.i++ // opening quote
 	for s.i < len(s.b) {
+		if s.i+8 <= len(s.b) && !specialInString(binary.LittleEndian.Uint64(s.b[s.i:])) {
+			s.i += 8
+			continue
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -100,6 +112,15 @@ func (s *scanner) skipString() (escaped bool, err error) {
 		}
 	}
 	return escaped, s.fail("unterminated string")
+}
+
+// specialInString reports whether any of the eight bytes in x ends a run of plain string
+// text: a quote, a backslash or a control character (SWAR: each test sets the high bit of
+// the bytes that match).
+func specialInString(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - lo) & ^v & hi }
+	return (x-lo*0x20)&^x&hi|zero(x^(lo*'"'))|zero(x^(lo*'\\')) != 0
 }
 
 func isHex(c byte) bool {
@@ -180,20 +201,49 @@ func (s *scanner) skip(depth int) error {
 			s.i++
 			return nil
 		}
+		kept := false
+		prevEnd := 0 // just past the last kept member's value
 		for {
 			if s.peek() != '"' {
 				return s.fail("want an object key")
 			}
+			ks := s.i
 			if _, err := s.skipString(); err != nil {
 				return err
 			}
+			drop := s.strip && isDecoration(s.b[ks:s.i])
 			if err := s.expect(':'); err != nil {
 				return err
 			}
-			if err := s.skip(depth + 1); err != nil {
+			if drop {
+				s.strip = false // nothing inside a dropped value is cut on its own
+			}
+			err := s.skip(depth + 1)
+			if drop {
+				s.strip = true
+			}
+			if err != nil {
 				return err
 			}
-			switch s.peek() {
+			ve := s.i
+			next := s.peek()
+			if drop {
+				switch {
+				case kept: // ",member", from the kept member before it
+					s.cuts = append(s.cuts, span{prevEnd, ve})
+				case next == ',': // "member,", up to the next key
+					j := s.i + 1
+					for j < len(s.b) && isSpace(s.b[j]) {
+						j++
+					}
+					s.cuts = append(s.cuts, span{ks, j})
+				default: // the last one left
+					s.cuts = append(s.cuts, span{ks, ve})
+				}
+			} else {
+				kept, prevEnd = true, ve
+			}
+			switch next {
 			case ',':
 				s.i++
 			case '}':
@@ -375,32 +425,57 @@ func (s *scanner) issue() (Issue, error) {
 }
 
 // fields reads an issue's fields object in one pass, returning its members and the whole
-// object. The values are slices of one copy of the object, so a kept issue does not pin the
-// whole page in memory.
+// object, both without Decoration. The values are slices of one copy of the object, so a
+// kept issue does not pin the whole page in memory; the copy leaves the decoration out.
 func (s *scanner) fields() (map[string]json.RawMessage, json.RawMessage, error) {
 	if s.peek() == 'n' {
 		return nil, nil, s.literal("null")
 	}
-	type span struct {
-		key        string
-		start, end int
+	type member struct {
+		key string
+		span
 	}
-	var spans [32]span
-	found := spans[:0]
+	var members [32]member
+	found := members[:0]
 	start := s.i
+	s.cuts = s.cuts[:0]
 	err := s.object(func(k string) error {
 		s.ws()
 		from := s.i
-		if err := s.skip(2); err != nil {
+		s.strip = true
+		err := s.skip(2)
+		s.strip = false
+		if err != nil {
 			return err
 		}
-		found = append(found, span{k, from - start, s.i - start})
+		found = append(found, member{k, span{from, s.i}})
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	own := append([]byte(nil), s.b[start:s.i]...)
+	end := s.i
+	size := end - start
+	for _, c := range s.cuts {
+		size -= c.end - c.start
+	}
+	own := make([]byte, 0, size)
+	// Copy around the cuts, and map each member's span into the copy: cuts lie within
+	// members' values, so a member moves by the cuts before it and shrinks by its own.
+	from, cut := start, 0
+	copyTo := func(pos int) int { // copies up to pos (skipping cuts) and returns pos in own
+		for ; cut < len(s.cuts) && s.cuts[cut].end <= pos; cut++ {
+			own = append(own, s.b[from:s.cuts[cut].start]...)
+			from = s.cuts[cut].end
+		}
+		own = append(own, s.b[from:pos]...)
+		from = pos
+		return len(own)
+	}
+	for i := range found {
+		found[i].span = span{copyTo(found[i].start), copyTo(found[i].end)}
+	}
+	copyTo(end)
 	m := make(map[string]json.RawMessage, len(found))
 	for _, f := range found {
 		m[f.key] = own[f.start:f.end:f.end]
@@ -492,3 +567,5 @@ func decodePage(b []byte) (*page, error) {
 	}
 	return &p, nil
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

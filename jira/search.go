@@ -10,15 +10,15 @@ import (
 	"strings"
 )
 
-// Issue is an issue as Jira sends it, with its fields left raw by field id: what a field holds
-// depends on the site, and the cache stores the raw JSON anyway.
+// Issue is an issue as Jira sends it, with its fields left raw by field id (what a field holds
+// depends on the site, and the cache stores the raw JSON anyway), less Decoration.
 type Issue struct {
 	ID     string
 	Key    string
 	Fields map[string]json.RawMessage
-	// Raw is the fields object exactly as Jira sent it, when a page decoder read and validated
-	// it (nil otherwise); Fields' values are slices of it. The cache stores it as is instead
-	// of re-encoding Fields, the bulk of a full sync's bytes.
+	// Raw is the fields object as Jira sent it without Decoration, when a page decoder read
+	// and validated it (nil otherwise); Fields' values are slices of it. The cache stores it
+	// as is instead of re-encoding Fields, the bulk of a full sync's bytes.
 	Raw json.RawMessage
 }
 

@@ -46,7 +46,8 @@ func (e *WebhookEvent) Category() string {
 	return "other"
 }
 
-// WebhookIssue is the issue snapshot a webhook carries: its fields as of the event.
+// WebhookIssue is the issue snapshot a webhook carries: its fields as of the event, without
+// Decoration.
 type WebhookIssue struct {
 	ID     int64
 	Key    string
@@ -261,6 +262,9 @@ func ParseWebhook(body []byte) (*WebhookEvent, error) {
 		}
 		if !wi.ID.set {
 			return fail("issue.id", "missing")
+		}
+		for k, v := range wi.Fields {
+			wi.Fields[k] = stripped(v)
 		}
 		e.Issue = &WebhookIssue{ID: wi.ID.v, Key: wi.Key, Fields: wi.Fields}
 	}

@@ -203,8 +203,7 @@ func (r *round) decodeAll(entries []store.JournalEntry) []decoded {
 			return
 		}
 		wi := d.ev.Issue
-		// The row's fields are the stored ones, so its hash and comparisons with cached
-		// fields see what the cache keeps (EncodeFields), not the payload's decoration.
+		// The row's fields are the stored encoding, so the hash sees what the cache keeps.
 		// ParseWebhook has validated the payload.
 		var fields map[string]json.RawMessage
 		d.raw, fields = store.EncodeFields(wi.Fields)

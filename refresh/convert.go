@@ -58,10 +58,12 @@ func convert(in []jira.Issue, wk store.WellKnown) (*batch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("issue %s: id %q is not a number", ji.Key, ji.ID)
 		}
-		// Stored fields: Jira's values without their links and avatars (EncodeFields),
-		// encoded here, off the committer.
-		// The jira decoders validate every value they split out.
-		raw, fields := store.EncodeFields(ji.Fields)
+		// The page decoder hands over the fields object as the cache stores it; an issue
+		// read another way is encoded here, off the committer.
+		raw, fields := ji.Raw, ji.Fields
+		if raw == nil {
+			raw, fields = store.EncodeFields(ji.Fields)
+		}
 		is, err := store.Extract(id, ji.Key, fields, wk)
 		if err != nil {
 			return nil, err

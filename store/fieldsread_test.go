@@ -165,3 +165,26 @@ func BenchmarkCachedFields(b *testing.B) {
 		}
 	})
 }
+
+func TestEncodeFields(t *testing.T) {
+	raw, members := EncodeFields(map[string]json.RawMessage{
+		"status": json.RawMessage(` {"name":"Done"} `),
+		"empty":  nil,
+		"a":      json.RawMessage(`1`),
+	})
+	if want := `{"a":1,"empty":null,"status":{"name":"Done"}}`; string(raw) != want {
+		t.Errorf("EncodeFields = %s, want %s", raw, want)
+	}
+	var back map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &back); err != nil || len(back) != len(members) {
+		t.Fatalf("members %v of %s: %v", members, raw, err)
+	}
+	for k, v := range back {
+		if string(members[k]) != string(v) {
+			t.Errorf("member %s = %s, want %s", k, members[k], v)
+		}
+	}
+	if _, _, err := MarshalFields(map[string]json.RawMessage{"ok": json.RawMessage(`1`), "bad": json.RawMessage(`{"a":}`)}); err == nil || err.Error() != "raw field bad: invalid JSON" {
+		t.Errorf("MarshalFields of an invalid value: %v", err)
+	}
+}

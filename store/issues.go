@@ -11,6 +11,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -620,6 +621,42 @@ func parseLabels(s string, in interner) ([]string, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// EncodeFields encodes raw fields as the cache stores them when they come without the
+// object Jira sent (webhooks): one JSON object, keys sorted, values verbatim. It returns the
+// bytes and each field's value within them, to become the issue's Fields. Values must be
+// valid JSON, as the jira package's decoders hand them over; marshalFields checks them for
+// other callers. Jira's decoration of nested objects is gone already (jira.Decoration).
+func EncodeFields(f map[string]json.RawMessage) (json.RawMessage, map[string]json.RawMessage) {
+	keys := make([]string, 0, len(f))
+	size := 2
+	for k, v := range f {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 4
+	}
+	slices.Sort(keys)
+	type span struct{ start, end int }
+	spans := make([]span, len(keys))
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		start := len(b)
+		b = append(b, fieldValue(f[k])...)
+		spans[i] = span{start, len(b)}
+	}
+	b = append(b, '}')
+	b = b[:len(b):len(b)]
+	members := make(map[string]json.RawMessage, len(keys))
+	for i, k := range keys {
+		members[k] = json.RawMessage(b[spans[i].start:spans[i].end:spans[i].end])
+	}
+	return b, members
 }
 
 // marshalFields is EncodeFields for fields nobody has validated yet (UpsertIssues callers,

@@ -14,8 +14,8 @@ import (
 type Page struct {
 	Issues []lens.Issue
 	// Raw, when set, holds for Issues[i] its fields as the cache stores them (nil where not
-	// encoded yet): the output of EncodeFields or MarshalFields, with Issues[i].Fields
-	// the members it returned. It is stored as is instead of encoding Fields on the writer,
+	// encoded yet): jira.Issue.Raw, or the output of EncodeFields or MarshalFields, with
+	// Issues[i].Fields its members. It is stored as is instead of encoding Fields on the writer,
 	// off the path every other write waits for.
 	Raw   []json.RawMessage
 	Links map[string][]lens.Link // by issue key; an issue without an entry keeps its links
