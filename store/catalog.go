@@ -156,21 +156,23 @@ type User struct {
 // PutUsers adds or replaces users by id; a zero FetchedAt is stamped with the current time.
 func (db *DB) PutUsers(ctx context.Context, users []User) error {
 	return db.write(ctx, "put users", func(tx *sql.Tx) error {
-		return putUsers(ctx, tx, users)
+		return putUsers(ctx, tx, db.ws, users)
 	})
 }
 
-func putUsers(ctx context.Context, tx *sql.Tx, users []User) error {
+// Unchanged users are left alone, so a sync page that mentions the same people again adds
+// nothing to the change feed.
+const insertUserQuery = `INSERT INTO users(id, display_name, email, fetched_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email,
+			fetched_at = excluded.fetched_at
+		WHERE display_name IS NOT excluded.display_name OR email IS NOT excluded.email`
+
+func putUsers(ctx context.Context, tx *sql.Tx, sc *stmtCache, users []User) error {
 	if len(users) == 0 {
 		return nil
 	}
 	at := now()
-	// Unchanged users are left alone, so a sync page that mentions the same people again
-	// adds nothing to the change feed.
-	st, err := tx.PrepareContext(ctx, `INSERT INTO users(id, display_name, email, fetched_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT(id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email,
-			fetched_at = excluded.fetched_at
-		WHERE display_name IS NOT excluded.display_name OR email IS NOT excluded.email`)
+	st, err := sc.stmt(ctx, tx, insertUserQuery)
 	if err != nil {
 		return err
 	}

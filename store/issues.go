@@ -57,7 +57,7 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 	}
 	err := db.write(ctx, "upsert issues", func(tx *sql.Tx) error {
 		var err error
-		st, err = upsertIssues(ctx, tx, issues, nil, authoritative, nil)
+		st, err = upsertIssues(ctx, tx, db.ws, issues, nil, authoritative, nil)
 		return err
 	})
 	return st, err
@@ -66,7 +66,7 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 // upsertIssues is UpsertIssues inside tx. raw, when not nil, holds for issues[i] its fields
 // as one JSON object already validated (see Page.Raw); a nil entry means encode Fields.
 // written, when set, is called with the index of every issue inserted or updated.
-func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, raw []json.RawMessage, authoritative bool, written func(i int)) (UpsertStats, error) {
+func upsertIssues(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.Issue, raw []json.RawMessage, authoritative bool, written func(i int)) (UpsertStats, error) {
 	var st UpsertStats
 	if raw != nil && len(raw) != len(issues) {
 		return st, fmt.Errorf("%d raw field objects for %d issues", len(raw), len(issues))
@@ -74,11 +74,11 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, issues []lens.Issue, raw []js
 	at := ms(now())
 	err := func() error {
 		// What the guard needs for the whole batch in two queries instead of one per issue.
-		g, err := loadGuard(ctx, tx, issues)
+		g, err := loadGuard(ctx, tx, sc, issues)
 		if err != nil {
 			return err
 		}
-		w := &rowWriter{ctx: ctx, tx: tx}
+		w := &rowWriter{ctx: ctx, tx: tx, sc: sc}
 		defer w.close()
 		var untomb *sql.Stmt // rarely needed: prepared on first use
 		defer func() {
@@ -170,6 +170,7 @@ const rowsPerInsert = 32
 type rowWriter struct {
 	ctx            context.Context
 	tx             *sql.Tx
+	sc             *stmtCache
 	issueArgs      []any
 	feedArgs       []any
 	keys           []string // of the waiting rows, for errors
@@ -212,10 +213,10 @@ func (w *rowWriter) flush() error {
 	}
 	if *issues == nil {
 		var err error
-		if *issues, err = w.tx.PrepareContext(w.ctx, issueInsert(size)); err != nil {
+		if *issues, err = w.sc.stmt(w.ctx, w.tx, issueInsert(size)); err != nil {
 			return err
 		}
-		if *feed, err = w.tx.PrepareContext(w.ctx, feedInsert(size)); err != nil {
+		if *feed, err = w.sc.stmt(w.ctx, w.tx, feedInsert(size)); err != nil {
 			return err
 		}
 	}
@@ -260,8 +261,15 @@ type guard struct {
 	tombs map[int64]int64  // issue id -> updated when deleted
 }
 
+// The version guard's reads: one JSON parameter instead of one per id, so no limit on the
+// batch size.
+const (
+	guardRowsQuery  = "SELECT id, key, updated, hash FROM issues WHERE id IN (SELECT value FROM json_each(?))"
+	guardTombsQuery = "SELECT issue_id, last_updated FROM tombstones WHERE issue_id IN (SELECT value FROM json_each(?))"
+)
+
 // loadGuard reads the cached rows and tombstones of the batch's issues.
-func loadGuard(ctx context.Context, tx *sql.Tx, issues []lens.Issue) (*guard, error) {
+func loadGuard(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.Issue) (*guard, error) {
 	g := &guard{rows: make(map[int64]cachedRow, len(issues)), owner: make(map[string]int64, len(issues)), tombs: map[int64]int64{}}
 	ids := make([]byte, 0, 12*len(issues)+2)
 	ids = append(ids, '[')
@@ -273,7 +281,17 @@ func loadGuard(ctx context.Context, tx *sql.Tx, issues []lens.Issue) (*guard, er
 	}
 	ids = append(ids, ']')
 	// One JSON parameter instead of one per id: no limit on the batch size.
-	rows, err := tx.QueryContext(ctx, "SELECT id, key, updated, hash FROM issues WHERE id IN (SELECT value FROM json_each(?))", string(ids))
+	cachedRows, err := sc.stmt(ctx, tx, guardRowsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("cached versions: %w", err)
+	}
+	defer cachedRows.Close()
+	tombRows, err := sc.stmt(ctx, tx, guardTombsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	defer tombRows.Close()
+	rows, err := cachedRows.QueryContext(ctx, string(ids))
 	if err != nil {
 		return nil, fmt.Errorf("cached versions: %w", err)
 	}
@@ -290,7 +308,7 @@ func loadGuard(ctx context.Context, tx *sql.Tx, issues []lens.Issue) (*guard, er
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("cached versions: %w", err)
 	}
-	rows, err = tx.QueryContext(ctx, "SELECT issue_id, last_updated FROM tombstones WHERE issue_id IN (SELECT value FROM json_each(?))", string(ids))
+	rows, err = tombRows.QueryContext(ctx, string(ids))
 	if err != nil {
 		return nil, fmt.Errorf("tombstones: %w", err)
 	}

@@ -16,7 +16,7 @@ func (db *DB) ReplaceLinks(ctx context.Context, issueKey string, links []lens.Li
 		if _, err := tx.ExecContext(ctx, "DELETE FROM links WHERE from_key = ? OR to_key = ?", issueKey, issueKey); err != nil {
 			return err
 		}
-		if err := putLinks(ctx, tx, links); err != nil {
+		if err := putLinks(ctx, tx, db.ws, links); err != nil {
 			return err
 		}
 		return addChange(ctx, tx, ChangeLinks, issueKey, "")
@@ -30,7 +30,7 @@ func (db *DB) UpsertLinks(ctx context.Context, links []lens.Link) error {
 		return nil
 	}
 	return db.write(ctx, "upsert links", func(tx *sql.Tx) error {
-		if err := putLinks(ctx, tx, links); err != nil {
+		if err := putLinks(ctx, tx, db.ws, links); err != nil {
 			return err
 		}
 		for _, l := range links {
@@ -46,8 +46,10 @@ func (db *DB) UpsertLinks(ctx context.Context, links []lens.Link) error {
 	})
 }
 
-func putLinks(ctx context.Context, tx *sql.Tx, links []lens.Link) error {
-	st, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO links(id, type, outward, inward, from_key, to_key) VALUES (?, ?, ?, ?, ?, ?)")
+const insertLinkQuery = "INSERT OR REPLACE INTO links(id, type, outward, inward, from_key, to_key) VALUES (?, ?, ?, ?, ?, ?)"
+
+func putLinks(ctx context.Context, tx *sql.Tx, sc *stmtCache, links []lens.Link) error {
+	st, err := sc.stmt(ctx, tx, insertLinkQuery)
 	if err != nil {
 		return err
 	}

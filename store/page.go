@@ -35,16 +35,16 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 	err := db.write(ctx, "apply page", func(tx *sql.Tx) error {
 		var written []string
 		var err error
-		st, err = upsertIssues(ctx, tx, p.Issues, p.Raw, authoritative, func(i int) {
+		st, err = upsertIssues(ctx, tx, db.ws, p.Issues, p.Raw, authoritative, func(i int) {
 			written = append(written, p.Issues[i].Key)
 		})
 		if err != nil {
 			return err
 		}
-		if err := replaceLinks(ctx, tx, written, p.Links); err != nil {
+		if err := replaceLinks(ctx, tx, db.ws, written, p.Links); err != nil {
 			return err
 		}
-		if err := putUsers(ctx, tx, p.Users); err != nil {
+		if err := putUsers(ctx, tx, db.ws, p.Users); err != nil {
 			return err
 		}
 		for _, e := range p.Audit {
@@ -57,28 +57,37 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 	return st, err
 }
 
+// deleteLinksQuery removes the links touching any key in a JSON array: one statement per
+// page instead of one per issue.
+const deleteLinksQuery = `DELETE FROM links WHERE from_key IN (SELECT value FROM json_each(?1))
+	OR to_key IN (SELECT value FROM json_each(?1))`
+
 // replaceLinks makes links[key] the complete link set touching each key in keys.
-func replaceLinks(ctx context.Context, tx *sql.Tx, keys []string, links map[string][]lens.Link) error {
-	if len(keys) == 0 {
+func replaceLinks(ctx context.Context, tx *sql.Tx, sc *stmtCache, keys []string, links map[string][]lens.Link) error {
+	var all []lens.Link
+	replaced := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if ls, ok := links[k]; ok {
+			replaced = append(replaced, k)
+			all = append(all, ls...)
+		}
+	}
+	if len(replaced) == 0 {
 		return nil
 	}
-	del, err := tx.PrepareContext(ctx, "DELETE FROM links WHERE from_key = ?1 OR to_key = ?1")
+	arr, err := json.Marshal(replaced)
+	if err != nil {
+		return err
+	}
+	del, err := sc.stmt(ctx, tx, deleteLinksQuery)
 	if err != nil {
 		return err
 	}
 	defer del.Close()
-	var all []lens.Link
-	for _, k := range keys {
-		ls, ok := links[k]
-		if !ok {
-			continue
-		}
-		if _, err := del.ExecContext(ctx, k); err != nil {
-			return fmt.Errorf("links of %s: %w", k, err)
-		}
-		all = append(all, ls...)
+	if _, err := del.ExecContext(ctx, string(arr)); err != nil {
+		return fmt.Errorf("links of %d issues: %w", len(replaced), err)
 	}
-	return putLinks(ctx, tx, all)
+	return putLinks(ctx, tx, sc, all)
 }
 
 // Checkpoint copies the WAL's committed frames into the database file. It runs on a reader

@@ -42,6 +42,7 @@ type DB struct {
 	path string
 	w    *sql.DB // exactly one connection: this process's writer
 	r    *sql.DB // read-only pool
+	ws   *stmtCache
 }
 
 // ErrNotFound is returned (wrapped) when a requested row does not exist.
@@ -140,7 +141,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
 	}
-	return &DB{path: path, w: w, r: r}, nil
+	ws, err := newStmtCache(ctx, w)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open cache %s: prepare: %w", path, err)
+	}
+	return &DB{path: path, w: w, r: r, ws: ws}, nil
 }
 
 // pathURI escapes the characters that would end the path part of a file: URI.
@@ -151,6 +158,7 @@ func pathURI(p string) string {
 // Close releases both connection pools. In WAL mode the last connection to close
 // checkpoints and removes the -wal file.
 func (db *DB) Close() error {
+	db.ws.close()
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
