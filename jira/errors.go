@@ -189,14 +189,24 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 // rateHeader reads one of Jira's rate-limit headers. Jira sends them as X-RateLimit-*,
 // RateLimit-*, and the newer ones with Beta- or X-Beta- prefixes; proxies may change the case.
 // name is given without any prefix ("Retry-After", "RateLimit-Reset", ...).
+// Of several present, the earliest prefix in rateHeaderPrefixes wins. One walk over the
+// headers serves every prefix: every answer is asked for three of them.
 func rateHeader(h http.Header, name string) string {
-	for _, prefix := range []string{"", "X-", "Beta-", "X-Beta-", "Beta-X-"} {
-		want := prefix + name
-		for k, v := range h {
-			if len(v) > 0 && strings.EqualFold(k, want) {
-				return strings.TrimSpace(v[0])
+	best, val := len(rateHeaderPrefixes), ""
+	for k, v := range h {
+		if len(v) == 0 || len(k) < len(name) || !strings.EqualFold(k[len(k)-len(name):], name) {
+			continue
+		}
+		prefix := k[:len(k)-len(name)]
+		for i, p := range rateHeaderPrefixes[:best] {
+			if strings.EqualFold(prefix, p) {
+				best, val = i, v[0]
+				break
 			}
 		}
 	}
-	return ""
+	return strings.TrimSpace(val)
 }
+
+// rateHeaderPrefixes are the prefixes of Jira's rate-limit headers, most authoritative first.
+var rateHeaderPrefixes = []string{"", "X-", "Beta-", "X-Beta-", "Beta-X-"}

@@ -637,6 +637,10 @@ func TestRateHeaderLookup(t *testing.T) {
 		key, name, want string
 	}{
 		{"Retry-After", "Retry-After", "3"},
+		{"Beta-X-Retry-After", "Retry-After", "3"},
+		{"XRetry-After", "Retry-After", ""},
+		{"Foo-Retry-After", "Retry-After", ""},
+		{"After", "Retry-After", ""},
 		{"retry-after", "Retry-After", "3"},
 		{"Beta-Retry-After", "Retry-After", "3"},
 		{"X-Beta-Retry-After", "Retry-After", "3"},
@@ -650,6 +654,21 @@ func TestRateHeaderLookup(t *testing.T) {
 		if got := rateHeader(h, tt.name); got != tt.want {
 			t.Errorf("%s as %s: %q, want %q", tt.key, tt.name, got, tt.want)
 		}
+	}
+	// Several present: the earlier prefix wins, whatever the map's order; an empty value
+	// does not count.
+	for _, h := range []http.Header{
+		{"Beta-X-Retry-After": {"5"}, "X-Beta-Retry-After": {"4"}, "Beta-Retry-After": {"3"}, "X-Retry-After": {"2"}, "Retry-After": {"1"}},
+		{"Beta-X-Retry-After": {"5"}, "x-retry-after": {"1"}, "Retry-After": {}},
+	} {
+		for range 20 {
+			if got := rateHeader(h, "Retry-After"); got != "1" {
+				t.Fatalf("%v: %q, want the unprefixed or X- value 1", h, got)
+			}
+		}
+	}
+	if got := rateHeader(http.Header{"Beta-X-Retry-After": {"5"}, "X-Beta-Retry-After": {"4"}}, "Retry-After"); got != "4" {
+		t.Errorf("X-Beta- and Beta-X-: %q, want 4", got)
 	}
 }
 
