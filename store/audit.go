@@ -33,10 +33,15 @@ type AuditFilter struct {
 
 // Audit appends e to the audit log.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
-	return db.write(ctx, "audit", func(tx *sql.Tx) error { return insertAudit(ctx, tx, e) })
+	return db.write(ctx, "audit", func(tx *sql.Tx) error { return insertAudit(ctx, tx, db.ws, e) })
 }
 
-func insertAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
+// insertAuditQuery appends one audit row.
+const insertAuditQuery = "INSERT INTO audit(at, actor, action, target, before, after, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+// insertAudit appends e inside tx, through the writer's statement cache: every edit writes
+// one audit row with its read-back.
+func insertAudit(ctx context.Context, tx *sql.Tx, sc *stmtCache, e AuditEntry) error {
 	if e.Action == "" {
 		return fmt.Errorf("audit: empty action")
 	}
@@ -44,8 +49,12 @@ func insertAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
 	if at.IsZero() {
 		at = now()
 	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO audit(at, actor, action, target, before, after, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		ms(at), e.Actor, e.Action, e.Target, string(e.Before), string(e.After), e.Outcome)
+	st, err := sc.stmt(ctx, tx, insertAuditQuery)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_, err = st.ExecContext(ctx, ms(at), e.Actor, e.Action, e.Target, string(e.Before), string(e.After), e.Outcome)
 	return err
 }
 

@@ -48,7 +48,7 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 			return err
 		}
 		for _, e := range p.Audit {
-			if err := insertAudit(ctx, tx, e); err != nil {
+			if err := insertAudit(ctx, tx, db.ws, e); err != nil {
 				return err
 			}
 		}
