@@ -1,7 +1,7 @@
-// Package jira is Foundation's Jira REST client for Cloud and Data Center. It rides on
-// go-jira for request building and types, and adds what go-jira lacks: the Cloud search API
-// that replaced /search, bulk fetch and permission checks, a retrying and pacing transport,
-// typed errors, webhook payloads and signatures, and ADF rendering.
+// Package jira is Foundation's Jira REST client for Cloud and Data Center. It sends through
+// go-jira and adds what go-jira lacks: the Cloud search API that replaced /search, bulk fetch
+// and permission checks, a retrying and pacing transport, typed errors, fast page decoding,
+// webhook payloads and signatures, and ADF rendering.
 package jira
 
 import (
@@ -61,6 +61,7 @@ type Options struct {
 // Client talks to one Jira site. It is safe for concurrent use.
 type Client struct {
 	jc      *gojira.Client
+	baseStr string // base.String(), which every request's URL starts with
 	base    *url.URL
 	dialect Dialect
 	t       *transport
@@ -126,7 +127,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira: %w", err)
 	}
-	c := &Client{jc: jc, base: base, dialect: o.Dialect, t: t, stats: stats}
+	c := &Client{jc: jc, baseStr: base.String(), base: base, dialect: o.Dialect, t: t, stats: stats}
 
 	authFor := func(d Dialect) (string, error) {
 		switch {
@@ -254,17 +255,32 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if len(query) > 0 {
 		ref += "?" + query.Encode()
 	}
-	req, err := c.jc.NewRequestWithContext(ctx, method, ref, body)
+	// The request is built here rather than by go-jira's NewRequest, which parses and
+	// resolves the URL twice and encodes through a buffer: about 6 µs of every request,
+	// and an edit makes three in a row.
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, path, fmt.Errorf("%s %s: build request: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseStr+ref, rd)
 	if err != nil {
 		return nil, path, fmt.Errorf("%s %s: build request: %w", method, path, err)
 	}
-	req.Header.Set("Accept", "application/json")
-	if body == nil {
-		req.Header.Del("Content-Type")
+	req.Header["Accept"] = []string{"application/json"}
+	if body != nil {
+		req.Header["Content-Type"] = []string{"application/json"}
 	}
 	fullPath := req.URL.Path
-	resp, err := c.jc.Do(req, nil)
-	if resp == nil || resp.Response == nil {
+	jresp, err := c.jc.Do(req, nil)
+	var resp *http.Response
+	if jresp != nil {
+		resp = jresp.Response
+	}
+	if resp == nil {
 		if err == nil {
 			err = errors.New("no response")
 		}
@@ -278,5 +294,5 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		return nil, fullPath, c.t.scrubStatus(newStatusError(method, fullPath, resp.StatusCode, resp.Header, b))
 	}
-	return resp.Response, fullPath, nil
+	return resp, fullPath, nil
 }
