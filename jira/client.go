@@ -241,7 +241,9 @@ func (c *Client) read(ctx context.Context, method, path string, query url.Values
 	defer resp.Body.Close()
 	var buf bytes.Buffer
 	if resp.ContentLength > 0 {
-		buf.Grow(int(min(resp.ContentLength, 64<<20)))
+		// ReadFrom wants MinRead bytes free before each read, the one that finds the end
+		// too: without them a body of exactly the announced length is copied once more.
+		buf.Grow(int(min(resp.ContentLength, 64<<20)) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return nil, fullPath, c.t.scrubErr(fmt.Errorf("%s %s: read response: %w", method, fullPath, err))
