@@ -4,8 +4,11 @@ package jira
 // and encoding/json reads each value twice (once to find its end, once to decode it) and
 // allocates per field; this scanner validates the JSON structure once and keeps each field
 // as a slice of one per-issue copy, which halves the client's cost over the wire floor.
+// Decoration members are cut from that copy while scanning, and only their structure is
+// followed: everything kept is validated.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -215,12 +218,11 @@ func (s *scanner) skip(depth int) error {
 			if err := s.expect(':'); err != nil {
 				return err
 			}
+			var err error
 			if drop {
-				s.strip = false // nothing inside a dropped value is cut on its own
-			}
-			err := s.skip(depth + 1)
-			if drop {
-				s.strip = true
+				err = s.skipDropped(depth + 1)
+			} else {
+				err = s.skip(depth + 1)
 			}
 			if err != nil {
 				return err
@@ -283,6 +285,74 @@ func (s *scanner) skip(depth int) error {
 		return s.number()
 	default:
 		return s.fail("want a value")
+	}
+}
+
+// skipDropped moves past a value that is cut from the output (Decoration): its structure is
+// followed, but strings are crossed by finding their closing quote, without checking their
+// escapes and characters, since nothing of them is kept. These are most of a page's bytes
+// (URLs).
+func (s *scanner) skipDropped(depth int) error {
+	if depth > 10000 {
+		return s.fail("nested too deeply")
+	}
+	switch s.peek() {
+	case '"':
+		for i := s.i + 1; ; {
+			j := bytes.IndexByte(s.b[i:], '"')
+			if j < 0 {
+				s.i = len(s.b)
+				return s.fail("unterminated string")
+			}
+			i += j
+			backslashes := 0
+			for k := i - 1; s.b[k] == '\\'; k-- {
+				backslashes++
+			}
+			i++
+			if backslashes%2 == 0 {
+				s.i = i
+				return nil
+			}
+		}
+	case '{', '[':
+		closer := byte('}')
+		if s.b[s.i] == '[' {
+			closer = ']'
+		}
+		object := closer == '}'
+		s.i++
+		if s.peek() == closer {
+			s.i++
+			return nil
+		}
+		for {
+			if object {
+				if s.peek() != '"' {
+					return s.fail("want an object key")
+				}
+				if err := s.skipDropped(depth + 1); err != nil {
+					return err
+				}
+				if err := s.expect(':'); err != nil {
+					return err
+				}
+			}
+			if err := s.skipDropped(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case closer:
+				s.i++
+				return nil
+			default:
+				return s.fail("want , or " + string(closer))
+			}
+		}
+	default:
+		return s.skip(depth)
 	}
 }
 

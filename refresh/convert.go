@@ -53,6 +53,9 @@ func convert(in []jira.Issue, wk store.WellKnown) (*batch, error) {
 		links:  make(map[string][]lens.Link, len(in)),
 		users:  make(map[string]store.User),
 	}
+	// The same few people are assignee, reporter and creator of most issues: each distinct
+	// user object is read once per page.
+	seen := map[string]bool{}
 	for _, ji := range in {
 		id, err := strconv.ParseInt(ji.ID, 10, 64)
 		if err != nil {
@@ -80,7 +83,12 @@ func convert(in []jira.Issue, wk store.WellKnown) (*batch, error) {
 			b.links[ji.Key] = links
 		}
 		for _, f := range []string{"assignee", "reporter", "creator"} {
-			if u, ok := userOf(fields[f]); ok {
+			raw := fields[f]
+			if seen[string(raw)] {
+				continue
+			}
+			seen[string(raw)] = true
+			if u, ok := userOf(raw); ok {
 				b.users[u.ID] = u
 			}
 		}
@@ -102,6 +110,9 @@ func issueLinks(key string, raw json.RawMessage) ([]lens.Link, error) {
 	}
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
+	}
+	if string(raw) == "[]" { // most issues: no need for a decoder
+		return []lens.Link{}, nil
 	}
 	if err := json.Unmarshal(raw, &links); err != nil {
 		return nil, fmt.Errorf("issue %s: field issuelinks: %w", key, err)
