@@ -97,6 +97,11 @@ const (
 	// walBackstop is the writer's own checkpoint threshold meanwhile, for when background
 	// checkpoints cannot keep up (a reader in another process pinning an old snapshot).
 	walBackstop = 2 * walCatchUp
+	// kickEvery is how many issues are committed between two background checkpoints. Each
+	// checkpoint copies the pages every transaction rewrites (index leaves, the tables'
+	// last leaves, interior pages) once more; run after every commit, those copies were a
+	// third of the checkpoint's work.
+	kickEvery = 5000
 )
 
 // checkpointer copies the WAL into the database file in its own goroutine during a bulk
@@ -116,6 +121,7 @@ type checkpointer struct {
 	frames                   atomic.Int64  // WAL length the last checkpoint saw
 	skip                     atomic.Bool   // the committer just caught up: drop a stale kick
 	catchUps                 int           // how many times the committer caught up (tests)
+	kicked                   int           // issues committed at the last kick
 	mu                       sync.Mutex
 	err                      error // first background failure
 }
@@ -168,6 +174,10 @@ func (c *checkpointer) committed(ctx context.Context, issues int) error {
 			return c.failed()
 		}
 	}
+	if issues-c.kicked < kickEvery {
+		return c.failed()
+	}
+	c.kicked = issues
 	c.skip.Store(false)
 	select {
 	case c.kick <- struct{}{}:
