@@ -20,8 +20,10 @@ import (
 // newest updated (ms) and the highest issue id committed so far. A page fetched before ctx is cancelled is still
 // committed, so an interrupt never loses work already on the wire.
 func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.WellKnown, rs *runState, after func(maxUpd, maxID int64) error) error {
+	// Room for two bulk commits' worth of converted pages, so fetching goes on while the
+	// committer writes one.
 	pages := make(chan jira.Page, 2)
-	batches := make(chan *batch, 8)
+	batches := make(chan *batch, 2*minBulkCommit/100)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(pages)
@@ -52,19 +54,31 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 		var maxUpd, maxID int64
 		for b := range batches {
 			pages := 1
-			// Group commit: take what is already waiting, up to a bound.
+			// Group commit: take what is already waiting, up to a bound. Once a walk is
+			// bulk, wait for at least minBulkCommit issues: every transaction rewrites
+			// the same index leaves and last table pages, so fewer, larger ones write less.
+			least := 0
+			if rs.sum.Fetched >= bulkAfter {
+				least = minBulkCommit
+			}
 		more:
 			for len(b.issues) < maxCommitIssues {
-				select {
-				case nb, ok := <-batches:
-					if !ok {
+				var nb *batch
+				var ok bool
+				if len(b.issues) < least {
+					nb, ok = <-batches
+				} else {
+					select {
+					case nb, ok = <-batches:
+					default:
 						break more
 					}
-					b.merge(nb)
-					pages++
-				default:
+				}
+				if !ok {
 					break more
 				}
+				b.merge(nb)
+				pages++
 			}
 			if err := e.commit(context.WithoutCancel(ctx), b, rs); err != nil {
 				return err
@@ -271,8 +285,12 @@ func (c *checkpointer) restore(ctx context.Context) error {
 	return c.db.Tune(ctx, c.saved)
 }
 
-// maxCommitIssues bounds how many issues one group commit takes.
-const maxCommitIssues = 2000
+// maxCommitIssues bounds how many issues one group commit takes; minBulkCommit is how many
+// a bulk walk's commit waits for (fewer only at the end).
+const (
+	maxCommitIssues = 2000
+	minBulkCommit   = 1000
+)
 
 // commit writes one converted page in one transaction: issues under the version guard,
 // the links of the issues written, and the users they mention.
