@@ -8,13 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
-	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"foundation/lens"
 )
@@ -725,14 +725,15 @@ func appendLabels(b []byte, labels []string) []byte {
 }
 
 // rowHash fingerprints everything an issue row stores except bookkeeping, so a re-fetch of
-// an unchanged issue writes nothing and adds nothing to the change feed.
+// an unchanged issue writes nothing and adds nothing to the change feed. xxHash: a full sync
+// hashes every stored byte, and FNV's byte at a time was 5% of its CPU.
 func rowHash(is *lens.Issue, labels []byte, fields map[string]json.RawMessage) int64 {
-	h := fnv.New64a()
+	h := xxhash.New()
 	var num [8]byte
 	str := func(s string) {
 		binary.LittleEndian.PutUint64(num[:], uint64(len(s)))
 		h.Write(num[:])
-		h.Write([]byte(s))
+		h.WriteString(s)
 	}
 	i64 := func(v int64) {
 		binary.LittleEndian.PutUint64(num[:], uint64(v))
@@ -765,37 +766,19 @@ func rowHash(is *lens.Issue, labels []byte, fields map[string]json.RawMessage) i
 
 // fieldsHash fingerprints raw fields independently of their order, so the object Jira sent
 // (in its order) and the sorted encoding of the same fields hash alike: each member hashes
-// on its own (hash64 over its key and value), mixed and summed. The values are most of a
-// sync's bytes, so the member hash reads them eight bytes at a time.
+// on its own (its key, a zero byte, its value), mixed and summed.
 func fieldsHash(f map[string]json.RawMessage) uint64 {
 	var sum uint64
+	d := xxhash.New()
+	zero := []byte{0}
 	for k, v := range f {
-		h := uint64(len(k)) * prime64a
-		for i := 0; i < len(k); i++ {
-			h = (h ^ uint64(k[i])) * prime64b
-		}
-		sum += mix64(hash64(h, fieldValue(v)))
+		d.Reset()
+		d.WriteString(k)
+		d.Write(zero)
+		d.Write(fieldValue(v))
+		sum += mix64(d.Sum64())
 	}
 	return sum
-}
-
-const (
-	prime64a = 0x9e3779b97f4a7c15
-	prime64b = 0xc2b2ae3d27d4eb4f
-)
-
-// hash64 continues h over b: each 8-byte word is folded in with a multiply and a rotation,
-// a bijection of h for each word, so a change in any one word always changes the result.
-func hash64(h uint64, b []byte) uint64 {
-	h ^= uint64(len(b)) * prime64a
-	for len(b) >= 8 {
-		h = bits.RotateLeft64((h^binary.LittleEndian.Uint64(b))*prime64b, 31)
-		b = b[8:]
-	}
-	for _, c := range b {
-		h = (h ^ uint64(c)) * prime64a
-	}
-	return h
 }
 
 // mix64 is SplitMix64's finaliser: it spreads every input bit over the output, so sums of
