@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"fmt"
 	"strconv"
 	"unicode/utf8"
@@ -78,9 +79,13 @@ func (s *scanner) expect(c byte) error {
 func (s *scanner) skipString() (escaped bool, err error) {
 	s.i++ // opening quote
 	for s.i < len(s.b) {
-		if s.i+8 <= len(s.b) && !specialInString(binary.LittleEndian.Uint64(s.b[s.i:])) {
-			s.i += 8
-			continue
+		if s.i+8 <= len(s.b) {
+			m := specialInString(binary.LittleEndian.Uint64(s.b[s.i:]))
+			if m == 0 {
+				s.i += 8
+				continue
+			}
+			s.i += bits.TrailingZeros64(m) / 8 // the first special byte: exact
 		}
 		c := s.b[s.i]
 		switch {
@@ -117,13 +122,14 @@ func (s *scanner) skipString() (escaped bool, err error) {
 	return escaped, s.fail("unterminated string")
 }
 
-// specialInString reports whether any of the eight bytes in x ends a run of plain string
-// text: a quote, a backslash or a control character (SWAR: each test sets the high bit of
-// the bytes that match).
-func specialInString(x uint64) bool {
+// specialInString marks the bytes of x (little-endian) that end a run of plain string text:
+// a quote, a backslash or a control character. SWAR: each test sets the high bit of the
+// bytes that match; bits above the lowest match may be false alarms (borrows), the lowest
+// one is exact. Zero when all eight bytes are plain.
+func specialInString(x uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	zero := func(v uint64) uint64 { return (v - lo) & ^v & hi }
-	return (x-lo*0x20)&^x&hi|zero(x^(lo*'"'))|zero(x^(lo*'\\')) != 0
+	return (x-lo*0x20)&^x&hi | zero(x^(lo*'"')) | zero(x^(lo*'\\'))
 }
 
 func isHex(c byte) bool {
