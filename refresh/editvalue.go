@@ -60,22 +60,20 @@ var fieldAliases = map[string]string{
 	"issuetype": "issuetype", "type": "issuetype",
 }
 
-// wellKnownAliases name the site-specific custom fields by role.
-func wellKnownAliases(wk store.WellKnown) map[string]string {
-	m := map[string]string{}
-	if wk.StoryPoints != "" {
-		m["story points"], m["storypoints"], m["sp"], m["points"] = wk.StoryPoints, wk.StoryPoints, wk.StoryPoints, wk.StoryPoints
+// wellKnownAlias is the site-specific custom field a role name stands for, or "" (a switch,
+// not a map built per call: every edit resolves its field).
+func wellKnownAlias(n string, wk store.WellKnown) string {
+	switch n {
+	case "story points", "storypoints", "sp", "points":
+		return wk.StoryPoints
+	case "sprint":
+		return wk.Sprint
+	case "epic link", "epiclink", "epic":
+		return wk.EpicLink
+	case "rank":
+		return wk.Rank
 	}
-	if wk.Sprint != "" {
-		m["sprint"] = wk.Sprint
-	}
-	if wk.EpicLink != "" {
-		m["epic link"], m["epiclink"], m["epic"] = wk.EpicLink, wk.EpicLink, wk.EpicLink
-	}
-	if wk.Rank != "" {
-		m["rank"] = wk.Rank
-	}
-	return m
+	return ""
 }
 
 // resolveField finds a field by Lens column name, Jira name or id in the cached catalog.
@@ -88,7 +86,7 @@ func resolveField(name string, cat []lens.Field, wk store.WellKnown) (fieldInfo,
 		n = "customfield_" + strings.TrimSpace(n[3:len(n)-1])
 	}
 	id := ""
-	if a, ok := wellKnownAliases(wk)[n]; ok {
+	if a := wellKnownAlias(n, wk); a != "" {
 		id = a
 	} else if a, ok := fieldAliases[n]; ok {
 		id = a

@@ -82,6 +82,10 @@ func TestResolveField(t *testing.T) {
 	if f, err := resolveField("labels", nil, store.WellKnown{}); err != nil || f.ID != "labels" || f.Kind != kindLabels {
 		t.Errorf("labels without a catalog: %+v %v", f, err)
 	}
+	// A role the site has no field for is no alias.
+	if f, err := resolveField("sp", nil, store.WellKnown{}); err == nil {
+		t.Errorf("sp without a story points field: %+v", f)
+	}
 }
 
 func TestParseDate(t *testing.T) {
