@@ -62,141 +62,32 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 const deleteLinksQuery = `DELETE FROM links WHERE from_key IN (SELECT value FROM json_each(?1))
 	OR to_key IN (SELECT value FROM json_each(?1))`
 
-// cachedLinksQuery reads the links touching any key in a JSON array.
-const cachedLinksQuery = `SELECT id, type, outward, inward, from_key, to_key FROM links
-	WHERE from_key IN (SELECT value FROM json_each(?1)) OR to_key IN (SELECT value FROM json_each(?1))`
-
-// replaceLinks makes links[key] the complete link set touching each key in keys. A key whose
-// cached links are already exactly those is left alone: an edit's read-back or a re-sync
-// mostly brings the links the cache has, and deleting and inserting them again dirties the
-// links table and both its indexes for nothing. The result is the same as deleting every
-// key's links and inserting all the sets: the links a kept key shares with a rewritten one
-// are inserted again from the kept key's set.
+// replaceLinks makes links[key] the complete link set touching each key in keys.
 func replaceLinks(ctx context.Context, tx *sql.Tx, sc *stmtCache, keys []string, links map[string][]lens.Link) error {
-	var asked []string
-	for _, k := range keys {
-		if _, ok := links[k]; ok {
-			asked = append(asked, k)
-		}
-	}
-	if len(asked) == 0 {
-		return nil
-	}
-	arr, err := json.Marshal(asked)
-	if err != nil {
-		return err
-	}
-	cached, err := cachedLinksOf(ctx, tx, sc, string(arr))
-	if err != nil {
-		return err
-	}
-	rewrite := map[string]bool{}
-	var drop []string // rewritten keys that have cached links
-	for _, k := range asked {
-		if sameLinks(cached[k], links[k]) {
-			continue
-		}
-		rewrite[k] = true
-		if len(cached[k]) > 0 {
-			drop = append(drop, k)
-		}
-	}
-	if len(rewrite) == 0 {
-		return nil
-	}
-	if len(drop) > 0 {
-		if arr, err = json.Marshal(drop); err != nil {
-			return err
-		}
-		del, err := sc.stmt(ctx, tx, deleteLinksQuery)
-		if err != nil {
-			return err
-		}
-		defer del.Close()
-		if _, err := del.ExecContext(ctx, string(arr)); err != nil {
-			return fmt.Errorf("links of %d issues: %w", len(drop), err)
-		}
-	}
 	var all []lens.Link
-	for _, k := range asked {
-		if rewrite[k] {
-			all = append(all, links[k]...)
-			continue
+	replaced := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if ls, ok := links[k]; ok {
+			replaced = append(replaced, k)
+			all = append(all, ls...)
 		}
-		for _, l := range links[k] { // shared with a rewritten key, whose delete took it
-			if rewrite[l.From] || rewrite[l.To] {
-				all = append(all, l)
-			}
-		}
+	}
+	if len(replaced) == 0 {
+		return nil
+	}
+	arr, err := json.Marshal(replaced)
+	if err != nil {
+		return err
+	}
+	del, err := sc.stmt(ctx, tx, deleteLinksQuery)
+	if err != nil {
+		return err
+	}
+	defer del.Close()
+	if _, err := del.ExecContext(ctx, string(arr)); err != nil {
+		return fmt.Errorf("links of %d issues: %w", len(replaced), err)
 	}
 	return putLinks(ctx, tx, sc, all)
-}
-
-// cachedLinksOf reads the cached links touching the keys of a JSON array, by key (a link
-// between two of them is listed under both).
-func cachedLinksOf(ctx context.Context, tx *sql.Tx, sc *stmtCache, keys string) (map[string][]lens.Link, error) {
-	sel, err := sc.stmt(ctx, tx, cachedLinksQuery)
-	if err != nil {
-		return nil, err
-	}
-	defer sel.Close()
-	rows, err := sel.QueryContext(ctx, keys)
-	if err != nil {
-		return nil, fmt.Errorf("cached links: %w", err)
-	}
-	defer rows.Close()
-	out := map[string][]lens.Link{}
-	for rows.Next() {
-		var l lens.Link
-		if err := rows.Scan(&l.ID, &l.Type, &l.Outward, &l.Inward, &l.From, &l.To); err != nil {
-			return nil, fmt.Errorf("cached links: %w", err)
-		}
-		out[l.From] = append(out[l.From], l)
-		if l.To != l.From {
-			out[l.To] = append(out[l.To], l)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("cached links: %w", err)
-	}
-	return out, nil
-}
-
-// sameLinks reports whether two link sets hold the same links, in any order. A set naming
-// one link twice is never the same as the cache's (which holds each id once), so it is
-// written and the insert settles which copy stays.
-func sameLinks(cached, incoming []lens.Link) bool {
-	if len(cached) != len(incoming) {
-		return false
-	}
-	if len(cached) <= 64 { // an issue's usual few links: no map
-		var used uint64
-		for _, l := range incoming {
-			j := 0
-			for ; j < len(cached); j++ {
-				if used&(1<<j) == 0 && cached[j] == l {
-					used |= 1 << j
-					break
-				}
-			}
-			if j == len(cached) {
-				return false
-			}
-		}
-		return true
-	}
-	byID := make(map[int64]lens.Link, len(cached))
-	for _, l := range cached {
-		byID[l.ID] = l
-	}
-	for _, l := range incoming {
-		c, ok := byID[l.ID]
-		if !ok || c != l {
-			return false
-		}
-		delete(byID, l.ID)
-	}
-	return true
 }
 
 // Checkpoint copies the WAL's committed frames into the database file. It runs on a reader
