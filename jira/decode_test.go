@@ -197,6 +197,11 @@ func FuzzDecodePage(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// The quick pass a lazy walk pages with reads the same end.
+		next, isLast, err := peekPageEnd(in)
+		if err != nil || next != p.NextPageToken || isLast != (p.IsLast != nil && *p.IsLast) {
+			t.Fatalf("peekPageEnd(%q) = %q, %v, %v; decodePage %q, %v", in, next, isLast, err, p.NextPageToken, p.IsLast)
+		}
 		if !json.Valid(in) {
 			keptValid(t, in, p.Issues)
 			return
@@ -244,4 +249,30 @@ func BenchmarkDecodePage(b *testing.B) {
 	b.ReportMetric(float64(fast.Nanoseconds())/float64(b.N), "fast-ns/page")
 	b.ReportMetric(float64(std.Nanoseconds())/float64(b.N), "encoding-json-ns/page")
 	b.ReportMetric(float64(fast)/float64(std), "x-encoding-json")
+}
+
+func TestPeekPageEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		next   string
+		isLast bool
+		bad    bool
+	}{
+		{`{"issues":[{"id":"1","fields":{"summary":"a \"nextPageToken\": x"}}],"nextPageToken":"t\/2","isLast":false}`, "t/2", false, false},
+		{`{"isLast":true,"issues":[]}`, "", true, false},
+		{`{"nextPageToken":null,"issues":[{"fields":{"nextPageToken":"inner"}}]}`, "", false, false},
+		{`{"issues":[{"id":"1"}],"nextPageToken":"abc"`, "", false, true},
+		{`{"isLast":"yes"}`, "", false, true},
+	} {
+		next, isLast, err := peekPageEnd([]byte(tc.in))
+		if (err != nil) != tc.bad || next != tc.next || isLast != tc.isLast {
+			t.Errorf("peekPageEnd(%s) = %q, %v, %v", tc.in, next, isLast, err)
+		}
+		if p, err := decodePage([]byte(tc.in)); err == nil && !tc.bad {
+			last := p.IsLast != nil && *p.IsLast
+			if p.NextPageToken != next || last != isLast {
+				t.Errorf("peekPageEnd(%s) disagrees with decodePage: %q %v", tc.in, p.NextPageToken, last)
+			}
+		}
+	}
 }

@@ -103,7 +103,58 @@ func (c *Client) SearchPage(ctx context.Context, req SearchRequest, cursor strin
 	return c.searchDC(ctx, req, size, cursor, false)
 }
 
-func (c *Client) searchCloud(ctx context.Context, req SearchRequest, size int, cursor string) (Page, string, error) {
+// LazyPage is a Cloud search page read but not yet decoded: see SearchPageLazy.
+type LazyPage struct {
+	body  []byte
+	jql   string
+	first bool
+}
+
+// SearchPageLazy is SearchPage on Cloud for a walk that decodes pages in another goroutine:
+// it reads the answer, finds the next page token with a quick structural pass (strings are
+// crossed, not checked) and leaves the decoding, which validates everything, to
+// LazyPage.Decode. The next request can then go out while this page is decoded. An answer
+// the quick pass misreads is not valid JSON, and Decode reports it.
+func (c *Client) SearchPageLazy(ctx context.Context, req SearchRequest, cursor string) (LazyPage, string, error) {
+	if c.dialect != Cloud {
+		return LazyPage{}, "", errors.New("search: lazy pages are for Cloud's token paging")
+	}
+	if strings.TrimSpace(req.JQL) == "" {
+		return LazyPage{}, "", errors.New("search: empty JQL (Jira needs a bounded query)")
+	}
+	size := req.PageSize
+	if size <= 0 {
+		size = defaultPageSize
+	}
+	b, fullPath, err := c.read(ctx, "POST", "/rest/api/3/search/jql", nil, cloudSearchBody(req, size, cursor))
+	if err != nil {
+		return LazyPage{}, "", fmt.Errorf("search %q: %w", req.JQL, err)
+	}
+	next, isLast, err := peekPageEnd(b)
+	if err != nil {
+		return LazyPage{}, "", fmt.Errorf("search %q: POST %s: decode response: %w", req.JQL, fullPath, err)
+	}
+	if isLast {
+		next = ""
+	}
+	return LazyPage{body: b, jql: req.JQL, first: cursor == ""}, next, nil
+}
+
+// Decode decodes the page. IsLast is left false: the walk knows from SearchPageLazy.
+func (p LazyPage) Decode() (Page, error) {
+	out, err := decodePage(p.body)
+	if err != nil {
+		return Page{}, fmt.Errorf("search %q: decode response: %w", p.jql, err)
+	}
+	page := Page{Issues: out.Issues, Total: -1, StartAt: -1}
+	if p.first {
+		page.StartAt = 0
+	}
+	return page, nil
+}
+
+// cloudSearchBody is the body of a search/jql request.
+func cloudSearchBody(req SearchRequest, size int, cursor string) map[string]any {
 	body := map[string]any{"jql": req.JQL, "maxResults": size}
 	if len(req.Fields) > 0 {
 		body["fields"] = req.Fields
@@ -122,7 +173,11 @@ func (c *Client) searchCloud(ctx context.Context, req SearchRequest, size int, c
 		}
 		body["reconcileIssues"] = ids
 	}
-	out, err := c.doPage(ctx, "POST", "/rest/api/3/search/jql", body)
+	return body
+}
+
+func (c *Client) searchCloud(ctx context.Context, req SearchRequest, size int, cursor string) (Page, string, error) {
+	out, err := c.doPage(ctx, "POST", "/rest/api/3/search/jql", cloudSearchBody(req, size, cursor))
 	if err != nil {
 		return Page{}, "", fmt.Errorf("search %q: %w", req.JQL, err)
 	}

@@ -22,7 +22,7 @@ import (
 func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.WellKnown, rs *runState, after func(maxUpd, maxID int64) error) error {
 	// Room for two bulk commits' worth of converted pages, so fetching goes on while the
 	// committer writes one.
-	pages := make(chan jira.Page, 2)
+	pages := make(chan fetched, 2)
 	batches := make(chan *batch, 2*minBulkCommit/100)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -34,7 +34,14 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 	})
 	g.Go(func() error {
 		defer close(batches)
-		for p := range pages {
+		for f := range pages {
+			p := f.page
+			if f.lazy != nil {
+				var err error
+				if p, err = f.lazy.Decode(); err != nil {
+					return err
+				}
+			}
 			b, err := convert(p.Issues, wk)
 			if err != nil {
 				return err
@@ -308,20 +315,27 @@ func (e *Engine) commit(ctx context.Context, b *batch, rs *runState) error {
 	return nil
 }
 
+// fetched is a page on its way from the fetcher to the converter: decoded already, or a
+// Cloud page the converter decodes, so that the next request is not held up by decoding.
+type fetched struct {
+	page jira.Page
+	lazy *jira.LazyPage
+}
+
 // fetchSequential follows Cloud's nextPageToken chain.
-func (e *Engine) fetchSequential(ctx context.Context, req jira.SearchRequest, out chan<- jira.Page) error {
+func (e *Engine) fetchSequential(ctx context.Context, req jira.SearchRequest, out chan<- fetched) error {
 	cursor := ""
 	for {
-		p, next, err := e.c.SearchPage(ctx, req, cursor)
+		p, next, err := e.c.SearchPageLazy(ctx, req, cursor)
 		if err != nil {
 			return err
 		}
 		select {
-		case out <- p:
+		case out <- fetched{lazy: &p}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if next == "" || p.IsLast {
+		if next == "" {
 			return nil
 		}
 		cursor = next
@@ -331,13 +345,13 @@ func (e *Engine) fetchSequential(ctx context.Context, req jira.SearchRequest, ou
 
 // fetchParallel fetches Data Center pages by startAt, several at once, and hands them on in
 // order. The first page tells the total and the page size the server really uses.
-func (e *Engine) fetchParallel(ctx context.Context, req jira.SearchRequest, out chan<- jira.Page) error {
+func (e *Engine) fetchParallel(ctx context.Context, req jira.SearchRequest, out chan<- fetched) error {
 	first, next, err := e.c.SearchPage(ctx, req, "")
 	if err != nil {
 		return err
 	}
 	select {
-	case out <- first:
+	case out <- fetched{page: first}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -384,7 +398,7 @@ func (e *Engine) fetchParallel(ctx context.Context, req jira.SearchRequest, out 
 			}
 			<-sem
 			select {
-			case out <- p:
+			case out <- fetched{page: p}:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
