@@ -646,6 +646,60 @@ func decodePage(b []byte) (*page, error) {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
+// skipBalanced moves past one value by its brackets alone: strings are crossed to their
+// closing quote with a byte search, everything else but brackets is passed over unread. It
+// only promises to stop where a valid value would end; what it crosses is decodePage's to
+// check.
+func (s *scanner) skipBalanced() error {
+	depth := 0
+	for s.ws(); s.i < len(s.b); {
+		switch s.b[s.i] {
+		case '"':
+			for i := s.i + 1; ; {
+				j := bytes.IndexByte(s.b[i:], '"')
+				if j < 0 {
+					s.i = len(s.b)
+					return s.fail("unterminated string")
+				}
+				i += j
+				backslashes := 0
+				for k := i - 1; s.b[k] == '\\'; k-- {
+					backslashes++
+				}
+				i++
+				if backslashes%2 == 0 {
+					s.i = i
+					break
+				}
+			}
+			if depth == 0 {
+				return nil
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return nil // a scalar ended, and the enclosing value with it
+			}
+			depth--
+			if depth == 0 {
+				s.i++
+				return nil
+			}
+		case ',', ':', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return nil // a scalar ended
+			}
+		}
+		s.i++
+	}
+	if depth > 0 {
+		return s.fail("unterminated value")
+	}
+	return nil
+}
+
 // peekPageEnd finds a search page's nextPageToken and isLast without decoding its issues:
 // the other members are crossed by structure only (skipDropped), which is several times
 // faster than decoding. Only what it returns is checked; decodePage checks the rest.
@@ -672,7 +726,7 @@ func peekPageEnd(b []byte) (next string, isLast bool, err error) {
 			}
 			return s.fail("want a boolean isLast")
 		default:
-			return s.skipDropped(1)
+			return s.skipBalanced()
 		}
 	})
 	if err == nil {

@@ -766,20 +766,19 @@ func rowHash(is *lens.Issue, labels []byte, fields map[string]json.RawMessage) i
 
 // fieldsHash fingerprints raw fields independently of their order, so the object Jira sent
 // (in its order) and the sorted encoding of the same fields hash alike: each member hashes
-// on its own (its key, a zero byte, its value), mixed and summed.
+// on its own (its key's hash and its value's, combined and mixed), and the results are
+// summed.
 func fieldsHash(f map[string]json.RawMessage) uint64 {
 	var sum uint64
-	d := xxhash.New()
-	zero := []byte{0}
 	for k, v := range f {
-		d.Reset()
-		d.WriteString(k)
-		d.Write(zero)
-		d.Write(fieldValue(v))
-		sum += mix64(d.Sum64())
+		sum += mix64(xxhash.Sum64String(k)*prime64 ^ xxhash.Sum64(fieldValue(v)))
 	}
 	return sum
 }
+
+// prime64 spreads a key's hash before it meets its value's, so swapping two fields' values
+// changes the sum.
+const prime64 = 0x9e3779b97f4a7c15
 
 // mix64 is SplitMix64's finaliser: it spreads every input bit over the output, so sums of
 // member hashes do not cancel in structured ways.

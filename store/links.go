@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"foundation/lens"
 )
@@ -48,16 +49,48 @@ func (db *DB) UpsertLinks(ctx context.Context, links []lens.Link) error {
 
 const insertLinkQuery = "INSERT OR REPLACE INTO links(id, type, outward, inward, from_key, to_key) VALUES (?, ?, ?, ?, ?, ?)"
 
+// insertLinksQuery is insertLinkQuery for linksPerInsert rows: a full sync writes a link or
+// so per issue, and each statement execution has a fixed cost.
+var insertLinksQuery = "INSERT OR REPLACE INTO links(id, type, outward, inward, from_key, to_key) VALUES " +
+	strings.Repeat("(?, ?, ?, ?, ?, ?),", linksPerInsert-1) + "(?, ?, ?, ?, ?, ?)"
+
+const linksPerInsert = 32
+
+// putLinks writes links, linksPerInsert to a statement. Within one statement a later row
+// replaces an earlier one with the same id, as consecutive statements would.
 func putLinks(ctx context.Context, tx *sql.Tx, sc *stmtCache, links []lens.Link) error {
+	for _, l := range links {
+		if l.ID == 0 || l.From == "" || l.To == "" {
+			return fmt.Errorf("link %d %s->%s: id and both ends are required", l.ID, l.From, l.To)
+		}
+	}
+	args := make([]any, 0, 6*linksPerInsert)
+	if full := len(links) / linksPerInsert * linksPerInsert; full > 0 {
+		many, err := sc.stmt(ctx, tx, insertLinksQuery)
+		if err != nil {
+			return err
+		}
+		defer many.Close()
+		for i := 0; i < full; i += linksPerInsert {
+			args = args[:0]
+			for _, l := range links[i : i+linksPerInsert] {
+				args = append(args, l.ID, l.Type, l.Outward, l.Inward, l.From, l.To)
+			}
+			if _, err := many.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("links %d..%d: %w", links[i].ID, links[i+linksPerInsert-1].ID, err)
+			}
+		}
+		links = links[full:]
+	}
+	if len(links) == 0 {
+		return nil
+	}
 	st, err := sc.stmt(ctx, tx, insertLinkQuery)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	for _, l := range links {
-		if l.ID == 0 || l.From == "" || l.To == "" {
-			return fmt.Errorf("link %d %s->%s: id and both ends are required", l.ID, l.From, l.To)
-		}
 		if _, err := st.ExecContext(ctx, l.ID, l.Type, l.Outward, l.Inward, l.From, l.To); err != nil {
 			return fmt.Errorf("link %d: %w", l.ID, err)
 		}

@@ -18,7 +18,7 @@ type stmtCache struct {
 func cachedStatements() []string {
 	return []string{
 		issueInsert(rowsPerInsert), issueInsert(1), feedInsert(rowsPerInsert), feedInsert(1),
-		guardRowsQuery, guardTombsQuery, deleteLinksQuery, insertLinkQuery, insertUserQuery, insertAuditQuery,
+		guardRowsQuery, guardTombsQuery, deleteLinksQuery, insertLinkQuery, insertLinksQuery, insertUserQuery, insertAuditQuery,
 	}
 }
 

@@ -807,3 +807,30 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("changes after snapshot: %+v, %v", after, err)
 	}
 }
+
+// A page's links go in 32 to a statement: a later row with the same id replaces an earlier
+// one across and within statements, as one statement per link did.
+func TestUpsertLinksInGroups(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	var links []lens.Link
+	for i := range 70 {
+		links = append(links, lens.Link{ID: int64(1000 + i), Type: "Relates", From: fmt.Sprintf("A-%d", i), To: "B-1"})
+	}
+	links = append(links, lens.Link{ID: 1005, Type: "Blocks", From: "A-5", To: "B-2"}) // replaces
+	links[40] = lens.Link{ID: 1001, Type: "Blocks", From: "A-1", To: "B-3"}            // replaces, in a group
+	if err := db.UpsertLinks(ctx, links); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Links(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]lens.Link{}
+	for _, l := range got {
+		byID[l.ID] = l
+	}
+	if len(got) != 69 || byID[1005].To != "B-2" || byID[1001].To != "B-3" {
+		t.Errorf("%d links, 1005 %+v, 1001 %+v", len(got), byID[1005], byID[1001])
+	}
+}
