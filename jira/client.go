@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
@@ -66,6 +67,9 @@ type Client struct {
 	dialect Dialect
 	t       *transport
 	stats   *counters
+	// pages recycles the answer buffers of lazy search pages (*bytes.Buffer): a full sync
+	// reads half a gigabyte of them, garbage the moment each page is decoded.
+	pages sync.Pool
 }
 
 // New builds a client and, when o.Dialect is empty, asks the site which dialect it runs.
@@ -234,12 +238,17 @@ func (c *Client) doPage(ctx context.Context, method, path string, body any) (*pa
 
 // read sends a request and returns the whole body of its 2xx answer, for the fast decoders.
 func (c *Client) read(ctx context.Context, method, path string, query url.Values, body any) ([]byte, string, error) {
+	return c.readInto(ctx, new(bytes.Buffer), method, path, query, body)
+}
+
+// readInto is read into buf, which it resets.
+func (c *Client) readInto(ctx context.Context, buf *bytes.Buffer, method, path string, query url.Values, body any) ([]byte, string, error) {
+	buf.Reset()
 	resp, fullPath, err := c.send(ctx, method, path, query, body)
 	if err != nil {
 		return nil, fullPath, err
 	}
 	defer resp.Body.Close()
-	var buf bytes.Buffer
 	if resp.ContentLength > 0 {
 		// ReadFrom wants MinRead bytes free before each read, the one that finds the end
 		// too: without them a body of exactly the announced length is copied once more.

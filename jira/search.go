@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Issue is an issue as Jira sends it, with its fields left raw by field id (what a field holds
@@ -106,6 +108,8 @@ func (c *Client) SearchPage(ctx context.Context, req SearchRequest, cursor strin
 // LazyPage is a Cloud search page read but not yet decoded: see SearchPageLazy.
 type LazyPage struct {
 	body  []byte
+	buf   *bytes.Buffer // holds body; back to the client's pool once decoded
+	pool  *sync.Pool
 	jql   string
 	first bool
 }
@@ -126,23 +130,35 @@ func (c *Client) SearchPageLazy(ctx context.Context, req SearchRequest, cursor s
 	if size <= 0 {
 		size = defaultPageSize
 	}
-	b, fullPath, err := c.read(ctx, "POST", "/rest/api/3/search/jql", nil, cloudSearchBody(req, size, cursor))
+	buf, _ := c.pages.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	b, fullPath, err := c.readInto(ctx, buf, "POST", "/rest/api/3/search/jql", nil, cloudSearchBody(req, size, cursor))
 	if err != nil {
+		c.pages.Put(buf)
 		return LazyPage{}, "", fmt.Errorf("search %q: %w", req.JQL, err)
 	}
 	next, isLast, err := peekPageEnd(b)
 	if err != nil {
+		c.pages.Put(buf)
 		return LazyPage{}, "", fmt.Errorf("search %q: POST %s: decode response: %w", req.JQL, fullPath, err)
 	}
 	if isLast {
 		next = ""
 	}
-	return LazyPage{body: b, jql: req.JQL, first: cursor == ""}, next, nil
+	return LazyPage{body: b, buf: buf, pool: &c.pages, jql: req.JQL, first: cursor == ""}, next, nil
 }
 
-// Decode decodes the page. IsLast is left false: the walk knows from SearchPageLazy.
-func (p LazyPage) Decode() (Page, error) {
+// Decode decodes the page, once: what it returns holds copies, so the answer's buffer goes
+// back to the client for the next page.
+func (p *LazyPage) Decode() (Page, error) {
+	if p.buf == nil {
+		return Page{}, errors.New("search: page decoded twice")
+	}
 	out, err := decodePage(p.body)
+	p.pool.Put(p.buf)
+	p.body, p.buf = nil, nil
 	if err != nil {
 		return Page{}, fmt.Errorf("search %q: decode response: %w", p.jql, err)
 	}
