@@ -700,10 +700,14 @@ func (s *scanner) skipBalanced() error {
 	return nil
 }
 
-// peekPageEnd finds a search page's nextPageToken and isLast without decoding its issues:
-// the other members are crossed by structure only (skipDropped), which is several times
-// faster than decoding. Only what it returns is checked; decodePage checks the rest.
+// peekPageEnd finds a search page's nextPageToken and isLast without decoding its issues.
+// Jira sends them after the issues: peekTail reads just the page's last members. Failing
+// that, the other members are crossed by their brackets alone (skipBalanced). Only what it
+// returns is checked; decodePage checks the rest.
 func peekPageEnd(b []byte) (next string, isLast bool, err error) {
+	if next, isLast, ok := peekTail(b); ok {
+		return next, isLast, nil
+	}
 	s := scanner{b: b}
 	err = s.object(func(k string) error {
 		switch k {
@@ -738,4 +742,77 @@ func peekPageEnd(b []byte) (next string, isLast bool, err error) {
 		return "", false, err
 	}
 	return next, isLast, nil
+}
+
+// peekTail reads nextPageToken and isLast when they are among the last members of the
+// page, after every other: from the earlier of the two keys, it must read members (all
+// checked) and then the closing brace that ends the answer. Members that end the answer
+// that way belong to the outermost object, so no key nested in an issue can pass; anything
+// else (the keys before the issues, neither key there) reports false.
+func peekTail(b []byte) (next string, isLast bool, ok bool) {
+	start := -1
+	for _, k := range [...]string{`"nextPageToken"`, `"isLast"`} {
+		if p := lastKey(b, k); p >= 0 && (start < 0 || p < start) {
+			start = p
+		}
+	}
+	if start < 0 || lastNonSpace(b[:start]) < 0 || b[lastNonSpace(b[:start])] != ',' {
+		return "", false, false
+	}
+	s := scanner{b: b, i: start}
+	for {
+		k, err := s.key()
+		if err != nil || s.expect(':') != nil {
+			return "", false, false
+		}
+		switch k {
+		case "nextPageToken":
+			if s.peek() == 'n' {
+				err, next = s.literal("null"), ""
+			} else {
+				next, err = s.str()
+			}
+		case "isLast":
+			switch s.peek() {
+			case 't':
+				err, isLast = s.literal("true"), true
+			case 'f':
+				err, isLast = s.literal("false"), false
+			case 'n':
+				err, isLast = s.literal("null"), false
+			default:
+				return "", false, false
+			}
+		default:
+			err = s.skip(1)
+		}
+		if err != nil {
+			return "", false, false
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			s.ws()
+			return next, isLast, s.i == len(s.b)
+		default:
+			return "", false, false
+		}
+	}
+}
+
+// lastKey is the position of the last object key q (quoted) in b, or -1: an unescaped
+// quote, the name, its closing quote and a colon.
+func lastKey(b []byte, q string) int {
+	for end := len(b); ; {
+		i := bytes.LastIndex(b[:end], []byte(q))
+		if i < 0 {
+			return -1
+		}
+		if isKeyAt(b, i, len(q)) {
+			return i
+		}
+		end = i
+	}
 }

@@ -263,6 +263,11 @@ func TestPeekPageEnd(t *testing.T) {
 		{`{"nextPageToken":null,"issues":[{"fields":{"nextPageToken":"inner"}}]}`, "", false, false},
 		{`{"issues":[{"id":"1"}],"nextPageToken":"abc"`, "", false, true},
 		{`{"isLast":"yes"}`, "", false, true},
+		// Where Jira puts them, after the issues: read from the end.
+		{`{"issues":[{"id":"1","fields":{"x":{"nextPageToken":"nested","isLast":true}}}],"nextPageToken":"t2" , "isLast":false}`, "t2", false, false},
+		// Before the issues, with the same keys nested in an issue: the whole walk.
+		{`{"isLast":false,"nextPageToken":"t3","issues":[{"id":"1","fields":{"x":{"nextPageToken":"nested","isLast":true}}}]}`, "t3", false, false},
+		{`{"issues":[],"nextPageToken":"t4","isLast":false} x`, "", false, true},
 	} {
 		next, isLast, err := peekPageEnd([]byte(tc.in))
 		if (err != nil) != tc.bad || next != tc.next || isLast != tc.isLast {
