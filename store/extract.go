@@ -397,7 +397,8 @@ func fastMembers(fast bool, raw json.RawMessage, names ...string) (out [5]jv, ok
 				out[i] = jv{raw: v}
 				return true
 			}
-			if strings.EqualFold(string(k), n) {
+			// objectMembers gives ASCII keys only: folding equal means the same length.
+			if len(k) == len(n) && strings.EqualFold(string(k), n) {
 				return false
 			}
 		}
