@@ -98,43 +98,7 @@ func convert(in []jira.Issue, wk store.WellKnown) (*batch, error) {
 
 // issueLinks reads an issue's issuelinks field into links in Jira's outward direction.
 func issueLinks(key string, raw json.RawMessage) ([]lens.Link, error) {
-	var links []struct {
-		ID   string `json:"id"`
-		Type struct {
-			Name    string `json:"name"`
-			Inward  string `json:"inward"`
-			Outward string `json:"outward"`
-		} `json:"type"`
-		InwardIssue  *struct{ Key string } `json:"inwardIssue"`
-		OutwardIssue *struct{ Key string } `json:"outwardIssue"`
-	}
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	if string(raw) == "[]" { // most issues: no need for a decoder
-		return []lens.Link{}, nil
-	}
-	if err := json.Unmarshal(raw, &links); err != nil {
-		return nil, fmt.Errorf("issue %s: field issuelinks: %w", key, err)
-	}
-	out := make([]lens.Link, 0, len(links))
-	for _, l := range links {
-		id, err := strconv.ParseInt(l.ID, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("issue %s: issuelinks: link id %q is not a number", key, l.ID)
-		}
-		link := lens.Link{ID: id, Type: l.Type.Name, Inward: l.Type.Inward, Outward: l.Type.Outward}
-		switch {
-		case l.OutwardIssue != nil: // this issue <outward> the other
-			link.From, link.To = key, l.OutwardIssue.Key
-		case l.InwardIssue != nil: // the other <outward> this issue
-			link.From, link.To = l.InwardIssue.Key, key
-		default:
-			continue
-		}
-		out = append(out, link)
-	}
-	return out, nil
+	return store.ExtractLinks(key, raw)
 }
 
 // userOf reads the personal data of a user field, which goes to the users table only.

@@ -675,3 +675,125 @@ func skipNumber(b []byte, i int) int {
 	}
 	return i
 }
+
+// ExtractLinks reads an issue's issuelinks field into links in Jira's outward direction:
+// nil for an absent or null field, an empty set for []. Like Extract, it reads the shapes
+// Jira sends with a small scanner and leaves anything else to encoding/json.
+func ExtractLinks(key string, raw json.RawMessage) ([]lens.Link, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if string(raw) == "[]" { // most issues
+		return []lens.Link{}, nil
+	}
+	out := []lens.Link{}
+	ok := arrayElems(raw, func(el []byte) bool {
+		v, ok := fastMembers(true, el, "id", "type", "inwardIssue", "outwardIssue")
+		if !ok || string(el) == "null" || !v[0].str() {
+			return false
+		}
+		id, err := strconv.ParseInt(v[0].s, 10, 64)
+		if err != nil {
+			return false // the slow path words the error
+		}
+		t, ok := fastMembers(true, v[1].raw, "name", "inward", "outward")
+		if !ok || !t[0].str() || !t[1].str() || !t[2].str() {
+			return false
+		}
+		link := lens.Link{ID: id, Type: t[0].s, Inward: t[1].s, Outward: t[2].s}
+		other := func(raw []byte) (string, bool, bool) { // key, present, ok
+			if raw == nil || string(raw) == "null" {
+				return "", false, true
+			}
+			k, ok := fastMembers(true, raw, "key")
+			if !ok || string(raw) == "null" || !k[0].str() {
+				return "", false, false
+			}
+			return k[0].s, true, true
+		}
+		outKey, outOK, ok1 := other(v[3].raw)
+		inKey, inOK, ok2 := other(v[2].raw)
+		if !ok1 || !ok2 {
+			return false
+		}
+		switch {
+		case outOK: // this issue <outward> the other
+			link.From, link.To = key, outKey
+		case inOK: // the other <outward> this issue
+			link.From, link.To = inKey, key
+		default:
+			return true
+		}
+		out = append(out, link)
+		return true
+	})
+	if ok {
+		return out, nil
+	}
+	return slowLinks(key, raw)
+}
+
+// arrayElems validates the array raw (trimmed) and calls fn with each element until fn
+// returns false; false for anything but a valid array, or when fn stopped it.
+func arrayElems(raw []byte, fn func(v []byte) bool) bool {
+	if len(raw) == 0 || raw[0] != '[' {
+		return false
+	}
+	i := wsEnd(raw, 1)
+	if i < len(raw) && raw[i] == ']' {
+		return i+1 == len(raw)
+	}
+	for {
+		end := skipJSON(raw, i, 1)
+		if end < 0 || !fn(raw[i:end]) {
+			return false
+		}
+		if i = wsEnd(raw, end); i >= len(raw) {
+			return false
+		}
+		switch raw[i] {
+		case ']':
+			return i+1 == len(raw)
+		case ',':
+			i = wsEnd(raw, i+1)
+		default:
+			return false
+		}
+	}
+}
+
+// slowLinks is ExtractLinks through encoding/json.
+func slowLinks(key string, raw json.RawMessage) ([]lens.Link, error) {
+	var links []struct {
+		ID   string `json:"id"`
+		Type struct {
+			Name    string `json:"name"`
+			Inward  string `json:"inward"`
+			Outward string `json:"outward"`
+		} `json:"type"`
+		InwardIssue  *struct{ Key string } `json:"inwardIssue"`
+		OutwardIssue *struct{ Key string } `json:"outwardIssue"`
+	}
+	if err := json.Unmarshal(raw, &links); err != nil {
+		return nil, fmt.Errorf("issue %s: field issuelinks: %w", key, err)
+	}
+	out := make([]lens.Link, 0, len(links))
+	for _, l := range links {
+		id, err := strconv.ParseInt(l.ID, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("issue %s: issuelinks: link id %q is not a number", key, l.ID)
+		}
+		link := lens.Link{ID: id, Type: l.Type.Name, Inward: l.Type.Inward, Outward: l.Type.Outward}
+		switch {
+		case l.OutwardIssue != nil: // this issue <outward> the other
+			link.From, link.To = key, l.OutwardIssue.Key
+		case l.InwardIssue != nil: // the other <outward> this issue
+			link.From, link.To = l.InwardIssue.Key, key
+		default:
+			continue
+		}
+		out = append(out, link)
+	}
+	return out, nil
+}

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -290,4 +292,51 @@ func TestSpecialInString(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestExtractLinks(t *testing.T) {
+	for _, in := range []string{
+		``, `null`, `[]`, ` [ ] `,
+		`[{"id":"10020","type":{"id":"1","name":"Blocks","inward":"is blocked by","outward":"blocks"},"outwardIssue":{"id":"2","key":"A-2","fields":{"summary":"s"}}}]`,
+		`[{"id":"10021","type":{"name":"Relates","inward":"relates to","outward":"relates to"},"inwardIssue":{"key":"B-1"}},{"id":"10022","type":{"name":"Blocks"},"inwardIssue":null,"outwardIssue":{"key":"C-3"}}]`,
+		`[{"id":"10023","type":{"name":"Blocks"}}]`,
+		`[{"id":"10024","type":{"Name":"Case"},"outwardIssue":{"KEY":"D-1"}}]`,
+		`[{"id":10025,"type":{"name":"Blocks"},"outwardIssue":{"key":"A-1"}}]`,
+		`[{"id":"x","type":{"name":"Blocks"},"outwardIssue":{"key":"A-1"}}]`,
+		`[null]`, `[1]`, `{"id":"1"}`, `[{"id":"1","type":{"name":"a\u00e9"},"outwardIssue":{"key":"A-\u0031"}}]`,
+	} {
+		fast, ferr := ExtractLinks("K-1", json.RawMessage(in))
+		var slow []lens.Link
+		var serr error
+		if trimmed := strings.TrimSpace(in); trimmed == "" || trimmed == "null" {
+			slow = nil
+		} else {
+			slow, serr = slowLinks("K-1", json.RawMessage(in))
+		}
+		if (ferr != nil) != (serr != nil) || (ferr != nil && ferr.Error() != serr.Error()) {
+			t.Errorf("ExtractLinks(%s): error %v, encoding/json %v", in, ferr, serr)
+			continue
+		}
+		if ferr == nil && !reflect.DeepEqual(fast, slow) && !(len(fast) == 0 && len(slow) == 0 && (fast == nil) == (slow == nil)) {
+			t.Errorf("ExtractLinks(%s) = %+v, encoding/json %+v", in, fast, slow)
+		}
+	}
+}
+
+func FuzzExtractLinks(f *testing.F) {
+	f.Add([]byte(`[{"id":"10021","type":{"name":"Relates","inward":"r","outward":"r"},"inwardIssue":{"key":"B-1"}}]`))
+	f.Add([]byte(`[{"id":"1","type":{"name":"B"},"inwardIssue":null,"outwardIssue":{"key":"C-3"}}]`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !json.Valid(in) || len(bytes.TrimSpace(in)) == 0 || string(bytes.TrimSpace(in)) == "null" {
+			return
+		}
+		fast, ferr := ExtractLinks("K-1", in)
+		slow, serr := slowLinks("K-1", in)
+		if (ferr != nil) != (serr != nil) {
+			t.Fatalf("ExtractLinks(%s): error %v, encoding/json %v", in, ferr, serr)
+		}
+		if ferr == nil && len(fast)+len(slow) > 0 && !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("ExtractLinks(%s) = %+v, encoding/json %+v", in, fast, slow)
+		}
+	})
 }
