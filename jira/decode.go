@@ -12,9 +12,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"math/bits"
 	"fmt"
+	"math/bits"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -502,61 +504,82 @@ func (s *scanner) issue() (Issue, error) {
 
 // fields reads an issue's fields object in one pass, returning its members and the whole
 // object, both without Decoration. The values are slices of one copy of the object, so a
-// kept issue does not pin the whole page in memory; the copy leaves the decoration out.
+// kept issue does not pin the whole page in memory. The copy is canonical: members sorted
+// by key, no space between them (values as sent, less the cuts), which is how the cache
+// encodes fields from elsewhere (store.EncodeFields), so one hash of the bytes tells
+// whether a field changed.
 func (s *scanner) fields() (map[string]json.RawMessage, json.RawMessage, error) {
 	if s.peek() == 'n' {
 		return nil, nil, s.literal("null")
 	}
 	type member struct {
-		key string
-		span
+		key        string
+		value      span
+		cut0, cut1 int // its value's cuts: s.cuts[cut0:cut1]
 	}
-	var members [32]member
+	var members [40]member
 	found := members[:0]
 	start := s.i
 	s.cuts = s.cuts[:0]
 	err := s.object(func(k string) error {
 		s.ws()
-		from := s.i
+		m := member{key: k, cut0: len(s.cuts)}
+		m.value.start = s.i
 		s.strip = true
 		err := s.skip(2)
 		s.strip = false
 		if err != nil {
 			return err
 		}
-		found = append(found, member{k, span{from, s.i}})
+		m.value.end, m.cut1 = s.i, len(s.cuts)
+		found = append(found, m)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	end := s.i
-	size := end - start
+	size := s.i - start + 2*len(found)
 	for _, c := range s.cuts {
 		size -= c.end - c.start
 	}
+	slices.SortStableFunc(found, func(a, b member) int { return strings.Compare(a.key, b.key) })
 	own := make([]byte, 0, size)
-	// Copy around the cuts, and map each member's span into the copy: cuts lie within
-	// members' values, so a member moves by the cuts before it and shrinks by its own.
-	from, cut := start, 0
-	copyTo := func(pos int) int { // copies up to pos (skipping cuts) and returns pos in own
-		for ; cut < len(s.cuts) && s.cuts[cut].end <= pos; cut++ {
-			own = append(own, s.b[from:s.cuts[cut].start]...)
-			from = s.cuts[cut].end
-		}
-		own = append(own, s.b[from:pos]...)
-		from = pos
-		return len(own)
-	}
+	own = append(own, '{')
 	for i := range found {
-		found[i].span = span{copyTo(found[i].start), copyTo(found[i].end)}
+		f := &found[i]
+		if i > 0 {
+			own = append(own, ',')
+		}
+		own = appendKey(own, f.key)
+		own = append(own, ':')
+		vs, from := len(own), f.value.start
+		for _, c := range s.cuts[f.cut0:f.cut1] {
+			own = append(own, s.b[from:c.start]...)
+			from = c.end
+		}
+		own = append(own, s.b[from:f.value.end]...)
+		f.value = span{vs, len(own)}
 	}
-	copyTo(end)
+	own = append(own, '}')
 	m := make(map[string]json.RawMessage, len(found))
 	for _, f := range found {
-		m[f.key] = own[f.start:f.end:f.end]
+		m[f.key] = own[f.value.start:f.value.end:f.value.end]
 	}
-	return m, own, nil
+	return m, own[:len(own):len(own)], nil
+}
+
+// appendKey appends k as a JSON string the way the cache's encoder writes keys: as is when
+// plain (field ids are), else as encoding/json writes it.
+func appendKey(b []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(k) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, k...)
+	return append(b, '"')
 }
 
 // decodeIssue decodes a single issue's answer (GET issue/KEY), with Raw set as in a page.

@@ -145,9 +145,14 @@ func TestFullSyncMatchesJira(t *testing.T) {
 				}
 				// And the raw fields the cache keeps, as it keeps them: without Jira's
 				// links and avatars.
-				_, want, err := store.MarshalFields(ji.Fields)
+				enc, want, err := store.MarshalFields(ji.Fields)
 				if err != nil {
 					t.Fatal(err)
+				}
+				// The decoder's copy is the cache's canonical encoding, byte for byte, so
+				// a search and a webhook bringing the same fields fingerprint alike.
+				if !bytes.Equal(ji.Raw, enc) {
+					t.Errorf("%s: decoded fields\n%s\nencoded\n%s", ci.Key, ji.Raw, enc)
 				}
 				if len(ci.Fields) < 20 {
 					t.Errorf("%s: %d raw fields cached, want every kept field", ci.Key, len(ci.Fields))

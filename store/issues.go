@@ -116,14 +116,13 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.
 				continue
 			}
 			var fields []byte
-			members := is.Fields
 			if raw != nil && raw[i] != nil {
 				fields = raw[i]
-			} else if fields, members, err = marshalFields(is.Fields); err != nil {
+			} else if fields, _, err = marshalFields(is.Fields); err != nil {
 				return fmt.Errorf("issue %s: %w", is.Key, err)
 			}
 			labels = appendLabels(labels[:0], is.Labels)
-			h := rowHash(is, labels, members)
+			h := rowHash(is, labels, fields)
 			kind := ChangeIssueCreated
 			if cached {
 				if h == cur.hash {
@@ -725,9 +724,11 @@ func appendLabels(b []byte, labels []string) []byte {
 }
 
 // rowHash fingerprints everything an issue row stores except bookkeeping, so a re-fetch of
-// an unchanged issue writes nothing and adds nothing to the change feed. xxHash: a full sync
-// hashes every stored byte, and FNV's byte at a time was 5% of its CPU.
-func rowHash(is *lens.Issue, labels []byte, fields map[string]json.RawMessage) int64 {
+// an unchanged issue writes nothing and adds nothing to the change feed. The fields are
+// hashed as stored: canonical (keys sorted, see EncodeFields and the jira page decoder), so
+// the same fields from a search and from a webhook hash alike. xxHash: a full sync hashes
+// every stored byte, and FNV's byte at a time was 5% of its CPU.
+func rowHash(is *lens.Issue, labels []byte, fields []byte) int64 {
 	h := xxhash.New()
 	var num [8]byte
 	str := func(s string) {
@@ -760,32 +761,6 @@ func rowHash(is *lens.Issue, labels []byte, fields map[string]json.RawMessage) i
 	i64(ms(is.Created))
 	i64(ms(is.Updated))
 	h.Write(labels)
-	i64(int64(fieldsHash(fields)))
+	h.Write(fields)
 	return int64(h.Sum64())
-}
-
-// fieldsHash fingerprints raw fields independently of their order, so the object Jira sent
-// (in its order) and the sorted encoding of the same fields hash alike: each member hashes
-// on its own (its key's hash and its value's, combined and mixed), and the results are
-// summed.
-func fieldsHash(f map[string]json.RawMessage) uint64 {
-	var sum uint64
-	for k, v := range f {
-		sum += mix64(xxhash.Sum64String(k)*prime64 ^ xxhash.Sum64(fieldValue(v)))
-	}
-	return sum
-}
-
-// prime64 spreads a key's hash before it meets its value's, so swapping two fields' values
-// changes the sum.
-const prime64 = 0x9e3779b97f4a7c15
-
-// mix64 is SplitMix64's finaliser: it spreads every input bit over the output, so sums of
-// member hashes do not cancel in structured ways.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
 }

@@ -64,18 +64,15 @@ func TestApplyPageWritesLinksOfWrittenIssuesOnly(t *testing.T) {
 	}
 }
 
-// TestApplyPageRaw: the fields object Jira sent is stored byte for byte, and the same issue
-// arriving later without it (re-encoded from Fields, keys sorted) hashes alike and is
-// recognised as unchanged.
+// TestApplyPageRaw: a page's encoded fields (as the jira decoder or EncodeFields give them)
+// are stored byte for byte, and the same issue arriving later without them (encoded from
+// Fields on the writer) hashes alike and is recognised as unchanged.
 func TestApplyPageRaw(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	raw := json.RawMessage(`{"updated":"2026-01-01T00:00:00.000+0000", "summary" : "one","labels":[ "a" ]}`)
-	var f map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
-	}
+	raw, f := EncodeFields(map[string]json.RawMessage{
+		"updated": json.RawMessage(`"2026-01-01T00:00:00.000+0000"`), "summary": json.RawMessage(` "one" `), "labels": json.RawMessage(`[ "a" ]`)})
 	is := lens.Issue{ID: 1, Key: "A-1", Project: "ALPHA", Summary: "one", Labels: []string{"a"}, Updated: t0, Fields: f}
 	if st, err := db.ApplyPage(ctx, Page{Issues: []lens.Issue{is}, Raw: []json.RawMessage{raw}}, true); err != nil || st.Inserted != 1 {
 		t.Fatalf("apply: %+v %v", st, err)
@@ -98,9 +95,14 @@ func TestApplyPageRaw(t *testing.T) {
 	}
 }
 
-// TestFieldsHash: the fields fingerprint ignores member order and surrounding space, and
-// sees every change of content, including a value moving to another key.
+// TestFieldsHash: the row fingerprint of fields as stored (EncodeFields) ignores member
+// order and surrounding space, and sees every change of content, including a value moving to
+// another key.
 func TestFieldsHash(t *testing.T) {
+	fieldsHash := func(f map[string]json.RawMessage) int64 {
+		raw, _ := EncodeFields(f)
+		return rowHash(&lens.Issue{}, nil, raw)
+	}
 	base := map[string]json.RawMessage{"a": json.RawMessage(`"x"`), "b": json.RawMessage(`{"k":[1,2,3],"s":"a long enough value to span words"}`)}
 	h := fieldsHash(base)
 	tests := []struct {
