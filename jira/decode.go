@@ -296,6 +296,32 @@ func (s *scanner) skip(depth int) error {
 	}
 }
 
+// crossString moves past the string opening at s.i by finding its closing quote (one not
+// escaped), without reading what is in between.
+func (s *scanner) crossString() error {
+	for i := s.i + 1; ; {
+		j := bytes.IndexByte(s.b[i:], '"')
+		if j < 0 {
+			s.i = len(s.b)
+			return s.fail("unterminated string")
+		}
+		i += j + 1
+		if !escapedAt(s.b, i-1) {
+			s.i = i
+			return nil
+		}
+	}
+}
+
+// escapedAt reports whether b[i] is escaped: an odd run of backslashes before it.
+func escapedAt(b []byte, i int) bool {
+	n := 0
+	for k := i - 1; k >= 0 && b[k] == '\\'; k-- {
+		n++
+	}
+	return n%2 == 1
+}
+
 // skipDropped moves past a value that is cut from the output (Decoration): its structure is
 // followed, but strings are crossed by finding their closing quote, without checking their
 // escapes and characters, since nothing of them is kept. These are most of a page's bytes
@@ -306,23 +332,7 @@ func (s *scanner) skipDropped(depth int) error {
 	}
 	switch s.peek() {
 	case '"':
-		for i := s.i + 1; ; {
-			j := bytes.IndexByte(s.b[i:], '"')
-			if j < 0 {
-				s.i = len(s.b)
-				return s.fail("unterminated string")
-			}
-			i += j
-			backslashes := 0
-			for k := i - 1; s.b[k] == '\\'; k-- {
-				backslashes++
-			}
-			i++
-			if backslashes%2 == 0 {
-				s.i = i
-				return nil
-			}
-		}
+		return s.crossString()
 	case '{', '[':
 		closer := byte('}')
 		if s.b[s.i] == '[' {
@@ -678,22 +688,8 @@ func (s *scanner) skipBalanced() error {
 	for s.ws(); s.i < len(s.b); {
 		switch s.b[s.i] {
 		case '"':
-			for i := s.i + 1; ; {
-				j := bytes.IndexByte(s.b[i:], '"')
-				if j < 0 {
-					s.i = len(s.b)
-					return s.fail("unterminated string")
-				}
-				i += j
-				backslashes := 0
-				for k := i - 1; s.b[k] == '\\'; k-- {
-					backslashes++
-				}
-				i++
-				if backslashes%2 == 0 {
-					s.i = i
-					break
-				}
+			if err := s.crossString(); err != nil {
+				return err
 			}
 			if depth == 0 {
 				return nil

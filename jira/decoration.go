@@ -112,11 +112,7 @@ func nextDecoration(v []byte) (int, int) {
 // isKeyAt reports whether the quoted name at v[i:i+n] is an object key: its opening quote
 // is not escaped (else the name is inside a string) and a colon follows it.
 func isKeyAt(v []byte, i, n int) bool {
-	backslashes := 0
-	for j := i - 1; j >= 0 && v[j] == '\\'; j-- {
-		backslashes++
-	}
-	if backslashes%2 == 1 {
+	if escapedAt(v, i) {
 		return false
 	}
 	j := i + n
