@@ -17,8 +17,8 @@ import (
 // being fetched and decoded: three stages (fetch, convert, commit) so that the network, JSON
 // decoding and SQLite overlap. When the committer falls behind it takes every converted page
 // waiting for it into one transaction. after runs once a transaction is committed, with the
-// newest updated (ms) and the highest issue id committed so far. A page fetched before ctx is cancelled is still
-// committed, so an interrupt never loses work already on the wire.
+// newest updated (ms) and the highest issue id committed so far. A page fetched before ctx
+// is cancelled is still committed, so an interrupt never loses work already on the wire.
 func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.WellKnown, rs *runState, after func(maxUpd, maxID int64) error) error {
 	// Room for two bulk commits' worth of converted pages, so fetching goes on while the
 	// committer writes one.
