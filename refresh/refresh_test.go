@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
@@ -297,4 +298,82 @@ func sameValue(t *testing.T, a, b json.RawMessage) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// TestInterruptedFullSyncResumesAfterLastID: a full sync stopped after its first commit
+// leaves the last committed id and its start time in the cursor; the next one asks only for
+// the issues after that id, ends with every issue cached, and takes the first sync's start
+// as the watermark, so changes made while it ran reach the next poll.
+func TestInterruptedFullSyncResumesAfterLastID(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			scope := "project in (ALPHA, BETA)"
+			f := newFixture(t, dialect, 1200, scope)
+			total := len(f.jiraKeys(t, scope))
+			began := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			first, err := refresh.New(f.c, f.db, refresh.Options{Site: "test", Scope: scope, Now: func() time.Time { return began },
+				Progress: func(refresh.Progress) { cancel() }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, _ := first.Full(ctx)
+			if sum.Fetched == 0 || sum.Fetched >= total {
+				t.Fatalf("interrupted sync committed %d of %d issues; want some", sum.Fetched, total)
+			}
+			st, err := f.db.SyncState(context.Background(), scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cached, err := f.db.Issues(context.Background(), store.ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var maxID int64
+			for _, is := range cached {
+				maxID = max(maxID, is.ID)
+			}
+			if want := fmt.Sprintf("id:%d:%d", maxID, began.UnixMilli()); st.Cursor != want || !st.LastFull.IsZero() {
+				t.Fatalf("sync state after the interrupt: cursor %q last full %v, want cursor %q", st.Cursor, st.LastFull, want)
+			}
+
+			again, err := f.eng.Full(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Fetched != total-sum.Fetched {
+				t.Errorf("resumed sync fetched %d, want the %d after id %d", again.Fetched, total-sum.Fetched, maxID)
+			}
+			n, err := f.db.Issues(context.Background(), store.ReadOptions{})
+			if err != nil || len(n) != total {
+				t.Fatalf("%d issues cached after resuming, Jira has %d (%v)", len(n), total, err)
+			}
+			if st, _ = f.db.SyncState(context.Background(), scope); st.Cursor != "" || !st.Watermark.Equal(began) {
+				t.Errorf("after the resumed sync: cursor %q watermark %v, want none and %v", st.Cursor, st.Watermark, began)
+			}
+		})
+	}
+}
+
+// TestFullSyncStartsOverOnAForeignCursor: a cursor this version did not write (the updated
+// bound an older Foundation kept, or anything garbled) starts the walk over.
+func TestFullSyncStartsOverOnAForeignCursor(t *testing.T) {
+	scope := "project = ALPHA"
+	f := newFixture(t, "cloud", 300, scope)
+	total := len(f.jiraKeys(t, scope))
+	for _, cursor := range []string{"1732000000000", "id:x:1", "id:5", "id:-1:5", "page-7"} {
+		st, err := f.db.SyncState(context.Background(), scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Cursor = cursor
+		if err := f.db.PutSyncState(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := f.eng.Full(context.Background())
+		if err != nil || sum.Fetched != total {
+			t.Errorf("cursor %q: fetched %d of %d (%v)", cursor, sum.Fetched, total, err)
+		}
+	}
 }
