@@ -96,3 +96,54 @@ func TestJournalBodiesMigration(t *testing.T) {
 		t.Fatalf("pending after append and prune: %+v, %v", pending, err)
 	}
 }
+
+// TestUpgradeFromV3KeepsIssuesAndUsers: a cache written before avatars and the unused issue
+// indexes went (schema 3) opens with its issues and users intact, 4 KB pages and all.
+func TestUpgradeFromV3KeepsIssuesAndUsers(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "v3.db")
+	steps, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range steps[:3] {
+		if _, err := raw.Exec(m.sql); err != nil {
+			t.Fatalf("migration %s: %v", m.name, err)
+		}
+	}
+	for _, q := range []string{
+		"PRAGMA user_version = 3",
+		`INSERT INTO users(id, display_name, email, avatar_url, fetched_at) VALUES ('a1', 'Ada', 'ada@example.com', 'https://x/a.png', 1)`,
+		`INSERT INTO issues(id, key, project, parent_key, assignee, updated, fields) VALUES (10001, 'A-1', 'ALPHA', 'A-0', 'a1', 5, '{"summary":"s"}')`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	users, err := db.Users(ctx)
+	if err != nil || len(users) != 1 || users[0].DisplayName != "Ada" || users[0].Email != "ada@example.com" {
+		t.Errorf("users after upgrade: %+v %v", users, err)
+	}
+	is, err := db.Issue(ctx, "A-1")
+	if err != nil || is.Parent != "A-0" || is.Assignee != "a1" || string(is.Fields["summary"]) != `"s"` {
+		t.Errorf("issue after upgrade: %+v %v", is, err)
+	}
+	var indexes int
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'issues' AND name LIKE 'issues_%'").Scan(&indexes); err != nil || indexes != 1 {
+		t.Errorf("issue indexes after upgrade: %d (%v), want issues_project alone", indexes, err)
+	}
+	if err := db.PutUsers(ctx, []User{{ID: "b2", DisplayName: "Bob"}}); err != nil {
+		t.Errorf("writing users after upgrade: %v", err)
+	}
+}
