@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -51,8 +52,14 @@ type Options struct {
 	Logger         *slog.Logger // debug log; nil discards
 	// Hooks for the outside world, replaced in tests.
 	OpenURL func(url string) error
-	Copy    func(text string) error
-	Now     func() time.Time
+	// Copy puts text on the system clipboard. The default refuses in an SSH session, where
+	// the system clipboard would be the server's, not yours.
+	Copy func(text string) error
+	// CopyTerminal is what y falls back on when Copy fails: the terminal's own clipboard
+	// through the OSC 52 escape sequence, which reaches your machine over SSH too (tmux
+	// needs set-clipboard on). Default tea.SetClipboard.
+	CopyTerminal func(text string) tea.Cmd
+	Now          func() time.Time
 	// Tick schedules a timer message (tea.Tick by default). The headless test driver
 	// replaces it so timers fire on demand and never count as pending work.
 	Tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
@@ -231,7 +238,10 @@ func New(ctx context.Context, opt Options) (*App, error) {
 		opt.OpenURL = openURL
 	}
 	if opt.Copy == nil {
-		opt.Copy = clipboard.WriteAll
+		opt.Copy = systemClipboard
+	}
+	if opt.CopyTerminal == nil {
+		opt.CopyTerminal = tea.SetClipboard
 	}
 	in := textinput.New()
 	in.Prompt = ""
@@ -481,6 +491,9 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case noticeMsg:
 		a.notice(msg.text, msg.err)
 		return a, nil
+	case copyFallbackMsg:
+		a.notice(fmt.Sprintf("copied %s through the terminal (OSC 52; %v)", msg.text, msg.why), false)
+		return a, a.opt.CopyTerminal(msg.text)
 	case prefsSavedMsg:
 		if msg.err != nil {
 			a.notice(msg.err.Error(), true)
@@ -820,4 +833,21 @@ func fuzzy(pattern, s string) bool {
 		s = s[i+len(string(r)):]
 	}
 	return true
+}
+
+// copyFallbackMsg says the system clipboard refused text: it goes to the terminal's.
+type copyFallbackMsg struct {
+	text string
+	why  error
+}
+
+// errRemoteClipboard is why y does not use the system clipboard in an SSH session.
+var errRemoteClipboard = errors.New("an SSH session: the system clipboard here is the server's")
+
+// systemClipboard is the OS clipboard, unless this is an SSH session.
+func systemClipboard(text string) error {
+	if os.Getenv("SSH_CONNECTION") != "" || os.Getenv("SSH_TTY") != "" {
+		return errRemoteClipboard
+	}
+	return clipboard.WriteAll(text)
 }

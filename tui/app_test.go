@@ -381,9 +381,22 @@ func TestOpenAndCopy(t *testing.T) {
 		t.Fatalf("copied %v", d.copied)
 	}
 	d.mustSee("copied ALPHA-1")
+	// No system clipboard (no X, or an SSH session): the terminal's, through OSC 52.
+	var osc52 []string
 	d.app.opt.Copy = func(string) error { return errors.New("no clipboard") }
+	d.app.opt.CopyTerminal = func(s string) tea.Cmd { osc52 = append(osc52, s); return nil }
 	d.keys("y")
-	d.mustSee("copy ALPHA-1: no clipboard")
+	if len(osc52) != 1 || osc52[0] != "ALPHA-1" {
+		t.Fatalf("copied through the terminal: %v", osc52)
+	}
+	d.mustSee("copied ALPHA-1 through the terminal (OSC 52; no clipboard)")
+}
+
+func TestSystemClipboardRefusedOverSSH(t *testing.T) {
+	t.Setenv("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22")
+	if err := systemClipboard("ALPHA-1"); !errors.Is(err, errRemoteClipboard) {
+		t.Errorf("system clipboard in an SSH session: %v", err)
+	}
 }
 
 func TestQuitSavesPrefsAndReopenRestores(t *testing.T) {

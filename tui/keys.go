@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -204,7 +203,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 			cp, k := a.opt.Copy, r.Key
 			return func() tea.Msg {
 				if err := cp(k); err != nil {
-					return noticeMsg{text: fmt.Sprintf("copy %s: %v", k, err), err: true}
+					return copyFallbackMsg{text: k, why: err}
 				}
 				return noticeMsg{text: "copied " + k}
 			}
