@@ -24,13 +24,17 @@ func newFakeJiraCmd(g *globals) *cobra.Command {
 		seed    int64
 		dialect string
 		users   string
+		faults  fakeFaults
 	)
 	cmd := &cobra.Command{
 		Use:   "fake-jira",
 		Short: "Run the fake Jira site (generated data, users, permissions, webhooks)",
 		Long: "Serves a fake Jira Cloud or Data Center site over HTTP with a deterministic generated data set,\n" +
 			"the default users admin, alice and bob (token <name>-token), JQL search, writes and webhooks.\n" +
-			"Prints the base URL, users and tokens, then serves until interrupted.",
+			"Prints the base URL, users and tokens, then serves until interrupted.\n\n" +
+			"To see how a client copes with a slow or strict Jira: --latency and --jitter delay every\n" +
+			"answer, --rate-limit answers 429 with Retry-After past that many requests a second per\n" +
+			"endpoint (--burst at once), --down refuses everything with 503.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dialect != "cloud" && dialect != "datacenter" {
@@ -38,6 +42,9 @@ func newFakeJiraCmd(g *globals) *cobra.Command {
 			}
 			if issues < 0 {
 				return usageError(fmt.Errorf("--issues must not be negative"))
+			}
+			if err := faults.check(); err != nil {
+				return usageError(err)
 			}
 			opts := jiratest.Options{Dialect: dialect, Issues: issues, Seed: seed}
 			if users != "" {
@@ -49,7 +56,7 @@ func newFakeJiraCmd(g *globals) *cobra.Command {
 					return usageError(fmt.Errorf("fake-jira: %s: %w", users, err))
 				}
 			}
-			return runFakeJira(cmd.Context(), g, addr, opts)
+			return runFakeJira(cmd.Context(), g, addr, opts, faults)
 		},
 	}
 	f := cmd.Flags()
@@ -58,14 +65,67 @@ func newFakeJiraCmd(g *globals) *cobra.Command {
 	f.Int64Var(&seed, "seed", 1, "seed of the generated data set (same seed and size, same data)")
 	f.StringVar(&dialect, "dialect", "cloud", "cloud or datacenter")
 	f.StringVar(&users, "users", "", "YAML file of extra users (name, email, token, projects, groups, admin, security_levels, read_only)")
+	f.DurationVar(&faults.latency, "latency", 0, "delay every answer by this much (e.g. 150ms)")
+	f.DurationVar(&faults.jitter, "jitter", 0, "and by up to this much more, at random")
+	f.Float64Var(&faults.rate, "rate-limit", 0, "requests a second per endpoint before 429s with Retry-After (0: no limit)")
+	f.IntVar(&faults.burst, "burst", 0, "requests at once per endpoint under --rate-limit (default: the rate, at least 1)")
+	f.BoolVar(&faults.down, "down", false, "refuse every request with 503, as a site in an outage")
 	return cmd
 }
 
-func runFakeJira(ctx context.Context, g *globals, addr string, opts jiratest.Options) error {
+// fakeFaults are the steady faults fake-jira can serve with.
+type fakeFaults struct {
+	latency, jitter time.Duration
+	rate            float64
+	burst           int
+	down            bool
+}
+
+func (f fakeFaults) check() error {
+	switch {
+	case f.latency < 0 || f.jitter < 0:
+		return errors.New("--latency and --jitter must not be negative")
+	case f.rate < 0 || f.burst < 0:
+		return errors.New("--rate-limit and --burst must not be negative")
+	case f.burst > 0 && f.rate == 0:
+		return errors.New("--burst needs --rate-limit")
+	}
+	return nil
+}
+
+func (f fakeFaults) apply(to *jiratest.Faults) {
+	to.SetLatency(f.latency, f.jitter)
+	if f.rate > 0 {
+		burst := f.burst
+		if burst == 0 {
+			burst = max(int(f.rate), 1)
+		}
+		to.SetRateLimit(jiratest.RateLimit{Burst: burst, PerSecond: f.rate})
+	}
+	to.SetDown(f.down, false)
+}
+
+// describe says what faults are on, for the banner ("" for none).
+func (f fakeFaults) describe() string {
+	var on []string
+	if f.latency > 0 || f.jitter > 0 {
+		on = append(on, fmt.Sprintf("latency %v+%v", f.latency, f.jitter))
+	}
+	if f.rate > 0 {
+		on = append(on, fmt.Sprintf("rate limit %g/s per endpoint", f.rate))
+	}
+	if f.down {
+		on = append(on, "down (503)")
+	}
+	return strings.Join(on, ", ")
+}
+
+func runFakeJira(ctx context.Context, g *globals, addr string, opts jiratest.Options, faults fakeFaults) error {
 	site, err := jiratest.New(opts)
 	if err != nil {
 		return fmt.Errorf("fake-jira: %w", err)
 	}
+	faults.apply(site.Faults())
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("fake-jira: listen on %s: %w", addr, err)
@@ -76,6 +136,9 @@ func runFakeJira(ctx context.Context, g *globals, addr string, opts jiratest.Opt
 
 	base := "http://" + ln.Addr().String()
 	printFakeJira(g, base, site)
+	if d := faults.describe(); d != "" {
+		fmt.Fprintf(g.stdout, "Faults: %s\n", d)
+	}
 
 	select {
 	case err := <-served:

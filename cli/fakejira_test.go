@@ -39,7 +39,7 @@ func TestFakeJiraServesUntilCancelled(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			done <- runFakeJira(ctx, g, "127.0.0.1:0", jiratest.Options{Dialect: dialect, Issues: 50, Seed: 1})
+			done <- runFakeJira(ctx, g, "127.0.0.1:0", jiratest.Options{Dialect: dialect, Issues: 50, Seed: 1}, fakeFaults{})
 		}()
 		urlRE := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
 		var base string
@@ -88,7 +88,8 @@ func TestFakeJiraFlags(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("- name: x\n  projets: [ALPHA]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"fake-jira", "--dialect", "server"}, {"fake-jira", "--issues", "-1"}, {"fake-jira", "--users", bad}} {
+	for _, args := range [][]string{{"fake-jira", "--dialect", "server"}, {"fake-jira", "--issues", "-1"}, {"fake-jira", "--users", bad},
+		{"fake-jira", "--latency", "-1s"}, {"fake-jira", "--rate-limit", "-2"}, {"fake-jira", "--burst", "3"}} {
 		g := &globals{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
 		root := newRoot(g)
 		root.SetArgs(args)
@@ -98,5 +99,58 @@ func TestFakeJiraFlags(t *testing.T) {
 		if err == nil || exitCode(err) != ExitUsage {
 			t.Errorf("%v: err %v (exit %d), want a usage error", args, err, exitCode(err))
 		}
+	}
+}
+
+// TestFakeJiraServesFaults: the fault flags reach the site: answers are delayed, a second
+// request inside the rate limit's second is refused with 429 and Retry-After, and a site
+// that is down answers 503.
+func TestFakeJiraServesFaults(t *testing.T) {
+	start := func(f fakeFaults) (string, func()) {
+		out := &syncBuffer{}
+		g := &globals{stdout: out, stderr: &syncBuffer{}}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- runFakeJira(ctx, g, "127.0.0.1:0", jiratest.Options{Dialect: "cloud", Issues: 20, Seed: 1}, f)
+		}()
+		urlRE := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if m := urlRE.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Faults: ") {
+				return m[1], func() { cancel(); <-done }
+			}
+		}
+		cancel()
+		t.Fatalf("no base URL and faults line printed: %q", out.String())
+		return "", nil
+	}
+	get := func(base string) (*http.Response, time.Duration) {
+		req, _ := http.NewRequest("GET", base+"/rest/api/3/myself", nil)
+		req.SetBasicAuth("bob@example.com", "bob-token")
+		t0 := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp, time.Since(t0)
+	}
+
+	base, stop := start(fakeFaults{latency: 80 * time.Millisecond, rate: 1, burst: 1})
+	first, took := get(base)
+	second, _ := get(base)
+	stop()
+	if first.StatusCode != 200 || took < 80*time.Millisecond {
+		t.Errorf("first request: %d after %v, want 200 after the 80ms latency", first.StatusCode, took)
+	}
+	if second.StatusCode != 429 || second.Header.Get("Retry-After") == "" {
+		t.Errorf("second request inside the second: %d, Retry-After %q; want 429 with Retry-After", second.StatusCode, second.Header.Get("Retry-After"))
+	}
+
+	base, stop = start(fakeFaults{down: true})
+	resp, _ := get(base)
+	stop()
+	if resp.StatusCode != 503 {
+		t.Errorf("site down: %d, want 503", resp.StatusCode)
 	}
 }
