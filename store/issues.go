@@ -491,8 +491,18 @@ type Snapshot struct {
 	Links  []lens.Link
 }
 
-// Snapshot reads issues (as Issues does with opt) and every link in one read transaction.
+// Snapshot reads issues (as Issues does with opt) and every link in one read transaction,
+// or, for a large cache, in two at the same change-feed position (see splitSnapshot).
 func (db *DB) Snapshot(ctx context.Context, opt ReadOptions) (Snapshot, error) {
+	if len(opt.Projects) == 0 && len(opt.Keys) == 0 {
+		s, ok, err := db.splitSnapshot(ctx, opt)
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("snapshot: %w", err)
+		}
+		if ok {
+			return s, nil
+		}
+	}
 	var s Snapshot
 	err := db.read(ctx, "snapshot", func(tx *sql.Tx) error {
 		var err error
@@ -508,7 +518,81 @@ func (db *DB) Snapshot(ctx context.Context, opt ReadOptions) (Snapshot, error) {
 	return s, err
 }
 
+// splitSnapshotAt is the cache size from which Snapshot reads in two halves at once.
+const splitSnapshotAt = 20000
+
+// splitSnapshot reads a large cache's snapshot on two connections at once, each half of the
+// issues by id (converting rows is most of a Lens open, and there are two cores for it).
+// Both read transactions must sit at the same change-feed position: every commit that
+// touches issues or links appends to the feed in the same transaction, so equal positions
+// mean both see the same issues and links. When a commit slips in between, or the cache is
+// small, it reports false and Snapshot reads in one transaction.
+func (db *DB) splitSnapshot(ctx context.Context, opt ReadOptions) (Snapshot, bool, error) {
+	ro := &sql.TxOptions{ReadOnly: true}
+	a, err := db.r.BeginTx(ctx, ro)
+	if err != nil {
+		return Snapshot{}, false, err
+	}
+	defer a.Rollback()
+	var s Snapshot
+	if s.Seq, err = lastChange(ctx, a); err != nil { // the first read fixes a's view
+		return Snapshot{}, false, err
+	}
+	var n int
+	var lo, hi sql.NullInt64
+	if err := a.QueryRowContext(ctx, "SELECT count(*) FROM issues").Scan(&n); err != nil {
+		return Snapshot{}, false, err
+	}
+	if n < splitSnapshotAt {
+		return Snapshot{}, false, nil
+	}
+	if err := a.QueryRowContext(ctx, "SELECT min(id) FROM issues").Scan(&lo); err != nil {
+		return Snapshot{}, false, err
+	}
+	if err := a.QueryRowContext(ctx, "SELECT max(id) FROM issues").Scan(&hi); err != nil {
+		return Snapshot{}, false, err
+	}
+	b, err := db.r.BeginTx(ctx, ro)
+	if err != nil {
+		return Snapshot{}, false, err
+	}
+	defer b.Rollback()
+	if seq, err := lastChange(ctx, b); err != nil || seq != s.Seq {
+		return Snapshot{}, false, err
+	}
+	mid := lo.Int64 + (hi.Int64-lo.Int64)/2
+	var second []lens.Issue
+	var errB error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		second, errB = readIssueRange(ctx, b, opt, idRange{after: mid, upTo: hi.Int64, capacity: n/2 + n/8})
+	}()
+	// The first half's slice has room for both: the second is appended without a copy.
+	first, errA := readIssueRange(ctx, a, opt, idRange{after: lo.Int64 - 1, upTo: mid, capacity: n})
+	if errA == nil {
+		s.Links, errA = readLinks(ctx, a)
+	}
+	<-done
+	if err := errors.Join(errA, errB); err != nil {
+		return Snapshot{}, false, err
+	}
+	s.Issues = append(first, second...)
+	return s, true, nil
+}
+
 func readIssues(ctx context.Context, tx *sql.Tx, opt ReadOptions) ([]lens.Issue, error) {
+	return readIssueRange(ctx, tx, opt, idRange{})
+}
+
+// idRange restricts a read to ids in (after, upTo]; capacity sizes the result. The zero
+// value reads every id.
+type idRange struct {
+	after, upTo int64
+	capacity    int
+}
+
+func readIssueRange(ctx context.Context, tx *sql.Tx, opt ReadOptions, r idRange) ([]lens.Issue, error) {
 	q := "SELECT " + issueColumns
 	if opt.WithRaw {
 		q += ", fields"
@@ -531,7 +615,11 @@ func readIssues(ctx context.Context, tx *sql.Tx, opt ReadOptions) ([]lens.Issue,
 		where = append(where, f.col+" IN (SELECT value FROM json_each(?))")
 		args = append(args, string(b))
 	}
-	n := 0
+	n := r.capacity
+	if r != (idRange{}) {
+		where = append(where, "id > ? AND id <= ?")
+		args = append(args, r.after, r.upTo)
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	} else if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM issues").Scan(&n); err != nil {

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"reflect"
+	"testing"
+
+	"foundation/store/storetest"
+)
+
+// TestSplitSnapshotMatchesOneRead: a cache large enough to be read in two halves at once
+// gives the same issues, links and feed position as one read transaction.
+func TestSplitSnapshotMatchesOneRead(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	issues := storetest.RoadmapIssues(splitSnapshotAt + 1000)
+	if _, err := db.UpsertIssues(ctx, issues, true); err != nil {
+		t.Fatal(err)
+	}
+	split, ok, err := db.splitSnapshot(ctx, ReadOptions{})
+	if err != nil || !ok {
+		t.Fatalf("split snapshot: ok %v, %v", ok, err)
+	}
+	var one Snapshot
+	err = db.read(ctx, "snapshot", func(tx *sql.Tx) error {
+		var err error
+		if one.Seq, err = lastChange(ctx, tx); err != nil {
+			return err
+		}
+		if one.Issues, err = readIssues(ctx, tx, ReadOptions{}); err != nil {
+			return err
+		}
+		one.Links, err = readLinks(ctx, tx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if split.Seq != one.Seq || len(split.Issues) != len(issues) || !reflect.DeepEqual(split.Issues, one.Issues) || !reflect.DeepEqual(split.Links, one.Links) {
+		t.Fatalf("split snapshot differs: seq %d/%d, %d/%d issues", split.Seq, one.Seq, len(split.Issues), len(one.Issues))
+	}
+	// A small cache is read in one go.
+	small := openTest(t)
+	if _, err := small.UpsertIssues(ctx, issues[:100], true); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := small.splitSnapshot(ctx, ReadOptions{}); ok || err != nil {
+		t.Errorf("split snapshot of 100 issues: ok %v, %v", ok, err)
+	}
+}
