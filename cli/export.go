@@ -35,7 +35,8 @@ func newExportCmd(g *globals) *cobra.Command {
 Every format starts each row with its depth, kind (issue, group or folder) and title
 (KEY Summary, or the group or folder name), then the view's columns. JSON carries the
 lens, view and columns, then one object per row with depth, kind, key, path and typed
-cells ({"type","value","display","style"}).
+cells ({"type","value","display","style"}); a list field's cells (labels, components,
+versions, sprints: columns marked "multi") also carry "values", one typed value each.
 
 Without --format: an aligned, indented table when stdout is a terminal, plain TSV
 (no quoting; tabs and newlines in values become spaces) otherwise.

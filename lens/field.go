@@ -128,6 +128,10 @@ func (c Catalog) ref(i int) fieldRef {
 	return fieldRef{id: f.ID, title: f.Name, typ: f.SchemaType, items: f.SchemaItems}
 }
 
+// multi reports whether the field holds a list (labels, components, versions, sprints,
+// multi-selects): exports give its values one by one.
+func (f fieldRef) multi() bool { return f.sys == sysLabels || (f.sys == sysNone && f.typ == "array") }
+
 // validNames lists the system fields and the catalog's names, for error messages.
 func (c Catalog) validNames() []string {
 	seen := map[string]bool{}

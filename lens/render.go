@@ -162,8 +162,10 @@ func (v *View) renderMD(w io.Writer, rows []int) error {
 
 // jsonCell is a typed cell in the JSON export.
 type jsonCell struct {
-	Type    string `json:"type"`
-	Value   any    `json:"value"`
+	Type  string `json:"type"`
+	Value any    `json:"value"`
+	// Values lists a multi-valued field's values one by one, typed (Value joins them).
+	Values  []any  `json:"values,omitempty"`
 	Display string `json:"display,omitempty"`
 	Style   *Style `json:"style,omitempty"`
 }
@@ -181,6 +183,18 @@ type jsonColumn struct {
 	ID    string `json:"id"`
 	Title string `json:"title"`
 	Kind  string `json:"kind"`
+	Multi bool   `json:"multi,omitempty"` // a list field: its cells carry "values"
+}
+
+// jsonValue is a value as the JSON export writes it.
+func jsonValue(x Value) any {
+	switch x.Kind {
+	case KindNumber, KindProgress:
+		return x.Num
+	case KindTime:
+		return x.Time.UTC().Format(time.RFC3339)
+	}
+	return x.Str
 }
 
 // renderJSON writes {"lens","view","columns":[...],"rows":[...]} one row per line, so a
@@ -188,8 +202,10 @@ type jsonColumn struct {
 func (v *View) renderJSON(w io.Writer, rows []int) error {
 	cols := v.Columns()
 	jc := make([]jsonColumn, len(cols))
+	multi := make([]bool, len(cols))
 	for i, c := range cols {
-		jc[i] = jsonColumn{c.ID, c.Title, c.Kind.String()}
+		multi[i] = v.cv.cols[i].Kind == ColField && v.cv.cols[i].field.multi()
+		jc[i] = jsonColumn{c.ID, c.Title, c.Kind.String(), multi[i]}
 	}
 	head, err := json.Marshal(struct {
 		Lens    string       `json:"lens"`
@@ -214,14 +230,13 @@ func (v *View) renderJSON(w io.Writer, rows []int) error {
 			if cell.Kind == KindEmpty {
 				continue
 			}
-			j := jsonCell{Type: cell.Kind.String(), Display: cell.Display}
-			switch cell.Kind {
-			case KindNumber, KindProgress:
-				j.Value = cell.Num
-			case KindTime:
-				j.Value = cell.Time.UTC().Format(time.RFC3339)
-			default:
-				j.Value = cell.Str
+			j := jsonCell{Type: cell.Kind.String(), Value: jsonValue(cell.Value), Display: cell.Display}
+			if multi[c] {
+				vs := v.values(i, c)
+				j.Values = make([]any, len(vs))
+				for k, x := range vs {
+					j.Values[k] = jsonValue(x)
+				}
 			}
 			if !cell.Style.IsZero() {
 				s := cell.Style
