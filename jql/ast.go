@@ -385,9 +385,11 @@ func walkClauses(e Expr, fn func(*Clause)) {
 // Bounded reports whether the query satisfies Jira Cloud's rule for /search/jql: the
 // condition must restrict the result set. Foundation's reading of the rule: among the terms
 // of the top-level AND chain (or the whole condition when it is a single clause) there is a
-// clause "project|key|id|parent = v" or "... IN (...)", or "updated|created >, >= or = v"
-// (a lower bound). A term that is an OR counts when every one of its branches is bounded by
-// the same rule. NOT, !=, NOT IN and upper bounds never bound a query.
+// clause "project|key|id|parent|assignee|reporter|creator = v" or "... IN (...)", or
+// "updated|created >, >= or = v" (a lower bound); Atlassian's own example of a bounded query
+// is `assignee = currentUser() order by key`. A term that is an OR counts when every one of
+// its branches is bounded by the same rule. NOT, !=, NOT IN and upper bounds never bound a
+// query.
 func (q *Query) Bounded() bool {
 	return q.Where != nil && boundedExpr(q.Where)
 }
@@ -412,7 +414,7 @@ func boundedExpr(e Expr) bool {
 			return false
 		}
 		switch x.Field {
-		case "project", "key", "id", "parent":
+		case "project", "key", "id", "parent", "assignee", "reporter", "creator":
 			return x.Op == OpEq || x.Op == OpIn
 		case "updated", "created":
 			return x.Op == OpGt || x.Op == OpGe || x.Op == OpEq

@@ -80,8 +80,10 @@
 //
 // Jira Cloud's /rest/api/3/search/jql refuses unbounded queries. Query.Bounded applies
 // Foundation's reading of that rule: some term of the top-level AND chain (or the single
-// top-level clause) is project, key, id or parent with = or IN, or created or updated with
-// >, >= or = (a lower bound); a top-level OR term counts when all its branches are bounded.
+// top-level clause) is project, key, id, parent, assignee, reporter or creator with = or IN
+// (Atlassian's example of a bounded query is assignee = currentUser()), or created or
+// updated with >, >= or = (a lower bound); a top-level OR term counts when all its branches
+// are bounded.
 // ORDER BY alone, NOT, !=, NOT IN and upper bounds do not bound.
 //
 // # Errors

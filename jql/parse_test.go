@@ -302,6 +302,12 @@ func TestBounded(t *testing.T) {
 		{`(project = ALPHA OR key = B-1) AND status = Done`, true},
 		{`NOT project = ALPHA`, false},
 		{`status = Done AND (project = ALPHA AND labels = x)`, true},
+		// Atlassian's example of a bounded query.
+		{`assignee = currentUser() ORDER BY key`, true},
+		{`reporter in (alice, bob) AND status = Done`, true},
+		{`assignee = currentUser() OR status = Done`, false},
+		{`assignee != currentUser()`, false},
+		{`assignee is EMPTY`, false},
 	}
 	for _, tt := range tests {
 		q, err := Parse(tt.in)

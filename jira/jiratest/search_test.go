@@ -289,6 +289,9 @@ func TestSearchErrors(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want %d %q", tc.method, tc.path, status, body, tc.status, tc.msg)
 		}
 	}
+	// Atlassian's own example of a bounded query is served.
+	var mine struct{ Issues []json.RawMessage }
+	f.doJSON("alice", "POST", "/rest/api/3/search/jql", map[string]any{"jql": "assignee = currentUser() order by key", "fields": []string{"key"}}, 200, &mine)
 	var count struct{ Count int }
 	f.doJSON("alice", "POST", "/rest/api/3/search/approximate-count", map[string]any{"jql": "project = BETA"}, 200, &count)
 	keys, _ := f.scan("alice", "project = BETA", []string{"key"}, 5000)
