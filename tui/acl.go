@@ -169,6 +169,16 @@ func (e *ACLEditor) load() tea.Cmd {
 	}
 }
 
+// Refresh reloads the list when the cache changed underneath (another session changed it),
+// unless the editor is in the middle of something: a picker, a question or a request. Then
+// the list stays as the viewer saw it, and a change made from it meets the conflict check.
+func (e *ACLEditor) Refresh() tea.Cmd {
+	if e.mode != aclList || e.busy {
+		return nil
+	}
+	return e.load()
+}
+
 func (e *ACLEditor) apply(change ACLChange) tea.Cmd {
 	ctx, be, id, version := e.ctx, e.be, e.lensID, e.state.Version
 	e.busy = true

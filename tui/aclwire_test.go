@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"foundation/lens"
 )
 
 // aclMemBackend is the in-memory Backend with an ACL editor backend.
@@ -120,4 +122,38 @@ func TestLostAccessClosesLens(t *testing.T) {
 	}
 	d.mustNotSee("ALPHA-1")
 	d.mustSee("may not open it")
+}
+
+// TestACLEditorFollowsOtherSessions: a list open in the editor reloads when the change feed
+// moves (another session changed it), but not while the viewer is in the middle of a change.
+func TestACLEditorFollowsOtherSessions(t *testing.T) {
+	f := newACLFake("control")
+	mem := newMemBackend(t)
+	d := newDriver(t, aclMemBackend{mem, f}, 120, 40)
+	d.keys("enter", "a")
+	d.mustSee("You: vera: control")
+	d.mustNotSee("group:designers")
+
+	other := func(principal string) {
+		f.mu.Lock()
+		f.acl = append(f.acl, lens.ACLEntry{Principal: principal, Level: "edit"})
+		f.version++
+		f.mu.Unlock()
+		mem.edit("ALPHA-1", "moved the feed") // the other session's write reaches the feed
+	}
+	other("group:designers")
+	d.fire()
+	d.mustSee("group:designers")
+
+	// In the middle of adding a principal, the list stays as it was.
+	d.keys("+")
+	other("group:writers")
+	d.fire()
+	d.mustNotSee("group:writers")
+	// Back on the list, the next change brings it up to date.
+	d.keys("esc")
+	other("group:readers")
+	d.fire()
+	d.mustSee("group:writers")
+	d.mustSee("group:readers")
 }

@@ -701,6 +701,9 @@ func (a *App) onChange(msg changeMsg) tea.Cmd {
 	}
 	a.log.Debug("change feed moved", "seq", msg.last, "keys", len(msg.keys))
 	cmds = append(cmds, a.loadLensesQuiet())
+	if a.aclEd != nil {
+		cmds = append(cmds, a.aclEd.Refresh()) // another session may have changed the list
+	}
 	if a.lens != nil {
 		ls := a.lens
 		cmds = append(cmds, a.build(ls.request(), ls.info, reasonChange, msg.keys))
