@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,9 +13,11 @@ import (
 // TestJournalBodiesMigration upgrades a cache written at schema 2 (bodies inside the
 // journal rows) in place: every entry keeps its body, headers and state, and pruning an
 // entry takes its body with it.
-func TestJournalBodiesMigration(t *testing.T) {
-	ctx := context.Background()
-	p := filepath.Join(t.TempDir(), "v2.db")
+// atVersion creates a cache file at schema version n (the first n migrations), opened raw
+// for a test to fill as an older Foundation would have.
+func atVersion(t *testing.T, n int) (string, *sql.DB) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.db", n))
 	steps, err := migrations()
 	if err != nil {
 		t.Fatal(err)
@@ -23,14 +26,20 @@ func TestJournalBodiesMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range steps[:2] {
+	for _, m := range steps[:n] {
 		if _, err := raw.Exec(m.sql); err != nil {
 			t.Fatalf("migration %s: %v", m.name, err)
 		}
 	}
-	if _, err := raw.Exec("PRAGMA user_version = 2"); err != nil {
+	if _, err := raw.Exec(fmt.Sprintf("PRAGMA user_version = %d", n)); err != nil {
 		t.Fatal(err)
 	}
+	return p, raw
+}
+
+func TestJournalBodiesMigration(t *testing.T) {
+	ctx := context.Background()
+	p, raw := atVersion(t, 2)
 	old := []struct {
 		ident, headers, body, quarantined string
 		applied                           int64
@@ -101,22 +110,8 @@ func TestJournalBodiesMigration(t *testing.T) {
 // indexes went (schema 3) opens with its issues and users intact, 4 KB pages and all.
 func TestUpgradeFromV3KeepsIssuesAndUsers(t *testing.T) {
 	ctx := context.Background()
-	p := filepath.Join(t.TempDir(), "v3.db")
-	steps, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range steps[:3] {
-		if _, err := raw.Exec(m.sql); err != nil {
-			t.Fatalf("migration %s: %v", m.name, err)
-		}
-	}
+	p, raw := atVersion(t, 3)
 	for _, q := range []string{
-		"PRAGMA user_version = 3",
 		`INSERT INTO users(id, display_name, email, avatar_url, fetched_at) VALUES ('a1', 'Ada', 'ada@example.com', 'https://x/a.png', 1)`,
 		`INSERT INTO issues(id, key, project, parent_key, assignee, updated, fields) VALUES (10001, 'A-1', 'ALPHA', 'A-0', 'a1', 5, '{"summary":"s"}')`,
 	} {
