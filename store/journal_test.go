@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// TestJournalBodiesMigration upgrades a cache written at schema 2 (bodies inside the
-// journal rows) in place: every entry keeps its body, headers and state, and pruning an
-// entry takes its body with it.
 // atVersion creates a cache file at schema version n (the first n migrations), opened raw
 // for a test to fill as an older Foundation would have.
 func atVersion(t *testing.T, n int) (string, *sql.DB) {
@@ -37,6 +34,9 @@ func atVersion(t *testing.T, n int) (string, *sql.DB) {
 	return p, raw
 }
 
+// TestJournalBodiesMigration upgrades a cache written at schema 2 (bodies inside the
+// journal rows) in place: every entry keeps its body, headers and state, and pruning an
+// entry takes its body with it.
 func TestJournalBodiesMigration(t *testing.T) {
 	ctx := context.Background()
 	p, raw := atVersion(t, 2)
