@@ -525,9 +525,16 @@ const splitSnapshotAt = 20000
 // issues by id (converting rows is most of a Lens open, and there are two cores for it).
 // Both read transactions must sit at the same change-feed position: every commit that
 // touches issues or links appends to the feed in the same transaction, so equal positions
-// mean both see the same issues and links. When a commit slips in between, or the cache is
-// small, it reports false and Snapshot reads in one transaction.
+// mean both see the same issues and links. When a commit slips in between, the cache is
+// small, or another split snapshot is running (two reader connections each), it reports
+// false and Snapshot reads in one transaction.
 func (db *DB) splitSnapshot(ctx context.Context, opt ReadOptions) (Snapshot, bool, error) {
+	select {
+	case db.split <- struct{}{}:
+		defer func() { <-db.split }()
+	default:
+		return Snapshot{}, false, nil // another is running: read in one transaction
+	}
 	ro := &sql.TxOptions{ReadOnly: true}
 	a, err := db.r.BeginTx(ctx, ro)
 	if err != nil {

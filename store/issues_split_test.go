@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"reflect"
+	"sync"
 	"testing"
+	"time"
 
 	"foundation/store/storetest"
 )
@@ -47,5 +49,33 @@ func TestSplitSnapshotMatchesOneRead(t *testing.T) {
 	}
 	if _, ok, err := small.splitSnapshot(ctx, ReadOptions{}); ok || err != nil {
 		t.Errorf("split snapshot of 100 issues: ok %v, %v", ok, err)
+	}
+}
+
+// TestConcurrentSnapshots: more snapshots at once than the read pool has connections all
+// finish (one splits, the others read in one transaction each) and agree.
+func TestConcurrentSnapshots(t *testing.T) {
+	db := openTest(t)
+	issues := storetest.RoadmapIssues(splitSnapshotAt + 1000)
+	if _, err := db.UpsertIssues(context.Background(), issues, true); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 2*readers + 1
+	got := make([]Snapshot, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = db.Snapshot(ctx, ReadOptions{}) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("snapshot %d: %v", i, errs[i])
+		}
+		if len(got[i].Issues) != len(issues) || !reflect.DeepEqual(got[i].Issues, got[0].Issues) {
+			t.Fatalf("snapshot %d: %d issues, differs from the first", i, len(got[i].Issues))
+		}
 	}
 }

@@ -43,6 +43,9 @@ type DB struct {
 	w    *sql.DB // exactly one connection: this process's writer
 	r    *sql.DB // read-only pool
 	ws   *stmtCache
+	// split admits one split snapshot at a time (see splitSnapshot): it holds two reader
+	// connections at once, and several doing so could each hold one and wait for another.
+	split chan struct{}
 }
 
 // ErrNotFound is returned (wrapped) when a requested row does not exist.
@@ -151,7 +154,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("open cache %s: prepare: %w", path, err)
 	}
-	return &DB{path: path, w: w, r: r, ws: ws}, nil
+	return &DB{path: path, w: w, r: r, ws: ws, split: make(chan struct{}, 1)}, nil
 }
 
 // pathURI escapes the characters that would end the path part of a file: URI.
