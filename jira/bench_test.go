@@ -53,14 +53,7 @@ func BenchmarkSearchVsWireFloor(b *testing.B) {
 			}
 			scanClient := func() int {
 				start := time.Now()
-				got := 0
-				err := c.Search(b.Context(), jira.SearchRequest{JQL: jql, Fields: fields, PageSize: 100}, func(p jira.Page) error {
-					got += len(p.Issues)
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
+				got := searchCount(b, c, jql, fields)
 				client += time.Since(start)
 				return got
 			}
@@ -106,17 +99,7 @@ func BenchmarkCloudSearchVsBulkFetch(b *testing.B) {
 		"versions", "duedate", "created", "updated", "description", "issuelinks", "subtasks",
 		"customfield_10016", "customfield_10019", "customfield_10020"}
 	const jql = "project in (ALPHA, BETA, GAMMA) ORDER BY id ASC"
-	search := func() int {
-		got := 0
-		err := c.Search(b.Context(), jira.SearchRequest{JQL: jql, Fields: fields, PageSize: 100}, func(p jira.Page) error {
-			got += len(p.Issues)
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return got
-	}
+	search := func() int { return searchCount(b, c, jql, fields) }
 	bulk := func() int {
 		var ids []string
 		err := c.ScanIDs(b.Context(), jql, func(refs []jira.IssueRef) error {
@@ -170,4 +153,17 @@ func BenchmarkCloudSearchVsBulkFetch(b *testing.B) {
 	b.ReportMetric(med(searches).Seconds()*1000, "search-ms")
 	b.ReportMetric(med(bulks).Seconds()*1000, "bulkfetch-ms")
 	b.ReportMetric(float64(med(bulks))/float64(med(searches)), "x-search")
+}
+
+// searchCount walks jql with the client's Search, 100 a page, and counts the issues.
+func searchCount(b *testing.B, c *jira.Client, jql string, fields []string) int {
+	got := 0
+	err := c.Search(b.Context(), jira.SearchRequest{JQL: jql, Fields: fields, PageSize: 100}, func(p jira.Page) error {
+		got += len(p.Issues)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return got
 }
