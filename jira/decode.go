@@ -578,8 +578,10 @@ func (s *scanner) fields() (map[string]json.RawMessage, json.RawMessage, error) 
 	return m, own[:len(own):len(own)], nil
 }
 
-// appendKey appends k as a JSON string the way the cache's encoder writes keys: as is when
-// plain (field ids are), else as encoding/json writes it.
+// appendKey appends k as a JSON string the way the cache's encoder (store.EncodeFields,
+// through its appendJSONString) writes keys: as is when plain (field ids are), else as
+// encoding/json writes it. Both must agree byte for byte for the row fingerprint; the full
+// sync test checks they do.
 func appendKey(b []byte, k string) []byte {
 	for i := 0; i < len(k); i++ {
 		if c := k[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
