@@ -779,3 +779,33 @@ func TestRefreshAtStart(t *testing.T) {
 		t.Fatalf("%d refreshes at start without the option", plain.refreshes)
 	}
 }
+
+// A key shared by two available bindings is shown only on the first, the one it runs.
+func TestHelpShowsEachKeyOnceWhereItActs(t *testing.T) {
+	k := DefaultKeymap()
+	line := func(lines []string, desc string) string {
+		for _, l := range lines {
+			if strings.HasSuffix(l, " "+desc) {
+				return strings.Fields(l)[0]
+			}
+		}
+		return ""
+	}
+	all := k.helpLines(nil) // an editing backend: every binding is available
+	if got := line(all, "mark or unmark the row"); got != "space" {
+		t.Errorf("mark: keys %q, want space", got)
+	}
+	if got := line(all, "expand or collapse"); got != "z" {
+		t.Errorf("toggle: keys %q, want z (space marks here)", got)
+	}
+	if got := line(all, "detail pane"); got != "d" {
+		t.Errorf("detail: keys %q, want d (enter edits here)", got)
+	}
+	readOnly := k.helpLines(func(b Binding) bool { return b.Group != groupEdit })
+	if got := line(readOnly, "expand or collapse"); got != "space/z" {
+		t.Errorf("read-only toggle: keys %q, want space/z", got)
+	}
+	if got := line(readOnly, "detail pane"); got != "enter/d" {
+		t.Errorf("read-only detail: keys %q, want enter/d", got)
+	}
+}

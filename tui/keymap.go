@@ -211,23 +211,46 @@ func (k *Keymap) Binding(a Action) (Binding, bool) {
 // HelpLines renders the help screen text, grouped, from the bindings themselves.
 func (k *Keymap) HelpLines() []string { return k.helpLines(nil) }
 
-// helpLines renders help for the available bindings (nil: all).
+// helpLines renders help for the available bindings (nil: all). A key taken by an earlier
+// available binding is left off a later one, as LookupAvailable would never reach it there
+// (space marks rows when the backend can edit, and toggles only when it cannot).
 func (k *Keymap) helpLines(available func(Binding) bool) []string {
-	var out []string
-	var group string
+	type line struct{ group, keys, desc string }
+	var lines []line
+	taken := map[string]bool{}
+	width := 0
 	for _, b := range k.bindings {
 		if available != nil && !available(b) {
 			continue
 		}
-		if b.Group != group {
+		var free []string
+		for _, key := range b.Keys() {
+			if !taken[key] {
+				free = append(free, key)
+				taken[key] = true
+			}
+		}
+		if len(free) == 0 {
+			continue
+		}
+		keys := b.Help().Key
+		if len(free) < len(b.Keys()) {
+			keys = strings.Join(free, "/")
+		}
+		width = max(width, len(keys))
+		lines = append(lines, line{b.Group, keys, b.Help().Desc})
+	}
+	var out []string
+	var group string
+	for _, l := range lines {
+		if l.group != group {
 			if group != "" {
 				out = append(out, "")
 			}
-			group = b.Group
+			group = l.group
 			out = append(out, group)
 		}
-		h := b.Help()
-		out = append(out, fmt.Sprintf("  %-18s %s", h.Key, h.Desc))
+		out = append(out, fmt.Sprintf("  %-*s %s", width, l.keys, l.desc))
 	}
 	return out
 }
