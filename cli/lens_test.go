@@ -204,7 +204,7 @@ func TestExportCommand(t *testing.T) {
 	// Not a terminal: plain TSV by default.
 	r := e.mustRun("", "export", "--lens", "Roadmap")
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if lines[0] != "Depth\tKind\tRow\tKey\tSummary\tStatus\tAssignee\tSP\tDone SP\tOpen\tRemaining" || len(lines) < 10 {
+	if lines[0] != "Depth\tKind\tRow\tKey\tSummary\tStatus\tAssignee\tSP\tDone SP\tLeaves\tRemaining" || len(lines) < 10 {
 		t.Fatalf("default export:\n%s", r.stdout)
 	}
 	depths := map[string]int{}
