@@ -3,6 +3,7 @@ package lens
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -98,6 +99,21 @@ func compileFormula(src string, extra []string) (fm *formula, err error) {
 		return nil, fmt.Errorf("formula %q: %s", src, msg)
 	}
 	return &formula{prog: prog, uses: ids.names}, nil
+}
+
+// numeric reports whether the formula's checked result type is a number.
+func (f *formula) numeric() bool {
+	t := f.prog.Node().Type()
+	if t == nil {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
 }
 
 func firstLine(s string) string {

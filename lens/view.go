@@ -208,6 +208,9 @@ func (c *compiled) view(e *errs, p string, v ViewDef) *cview {
 			e.add(f.at, "%v", err)
 		}
 		f.col.formula = prog
+		if prog != nil && prog.numeric() {
+			f.col.Align = AlignRight // numbers line up on the right, as roll-ups do
+		}
 	}
 	for i, r := range v.Format {
 		rp := fmt.Sprintf("%s.format[%d]", p, i)
