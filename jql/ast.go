@@ -36,14 +36,49 @@ type Or struct{ Terms []Expr }
 // Not negates a condition.
 type Not struct{ X Expr }
 
-// Clause is "field operator operand", e.g. status != Done or labels IS EMPTY.
+// Clause is "field operator operand", e.g. status != Done or labels IS EMPTY, or a
+// history clause: "status WAS Done BEFORE -1w", "assignee CHANGED BY currentUser()"
+// (Operand is nil for CHANGED).
 type Clause struct {
 	Field   string // canonical when known, otherwise as written
 	Op      Op
 	Operand Operand
+	Preds   []Predicate // history predicates (AFTER, BEFORE, DURING, ON, BY, FROM, TO)
 
 	pos   Pos // of the field
 	opPos Pos
+}
+
+// Predicate narrows a history clause: AFTER, BEFORE and ON take a date, DURING a list of
+// two dates, BY a user or a list of users, FROM and TO (CHANGED only) a value or a list.
+type Predicate struct {
+	Kind    PredKind
+	Operand Operand
+
+	pos Pos
+}
+
+// PredKind is the keyword of a history predicate.
+type PredKind int
+
+// The history predicates.
+const (
+	PredAfter PredKind = iota
+	PredBefore
+	PredDuring
+	PredOn
+	PredBy
+	PredFrom
+	PredTo
+)
+
+var predNames = [...]string{"AFTER", "BEFORE", "DURING", "ON", "BY", "FROM", "TO"}
+
+func (k PredKind) String() string {
+	if int(k) < len(predNames) {
+		return predNames[k]
+	}
+	return fmt.Sprintf("PredKind(%d)", int(k))
 }
 
 func (*And) isExpr()    {}
@@ -68,9 +103,17 @@ const (
 	OpNotIn
 	OpIs
 	OpIsNot
+	OpWas
+	OpWasNot
+	OpWasIn
+	OpWasNotIn
+	OpChanged
 )
 
-var opNames = [...]string{"=", "!=", "<", "<=", ">", ">=", "~", "!~", "IN", "NOT IN", "IS", "IS NOT"}
+var opNames = [...]string{"=", "!=", "<", "<=", ">", ">=", "~", "!~", "IN", "NOT IN", "IS", "IS NOT", "WAS", "WAS NOT", "WAS IN", "WAS NOT IN", "CHANGED"}
+
+// History reports whether o searches a field's change history (WAS and CHANGED).
+func (o Op) History() bool { return o >= OpWas && o <= OpChanged }
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -196,8 +239,16 @@ func writeExpr(b *strings.Builder, e Expr, parent int) {
 		b.WriteString(quoteIfNeeded(fieldText(x.Field)))
 		b.WriteByte(' ')
 		b.WriteString(x.Op.String())
-		b.WriteByte(' ')
-		writeOperand(b, x.Operand)
+		if x.Operand != nil {
+			b.WriteByte(' ')
+			writeOperand(b, x.Operand)
+		}
+		for _, p := range x.Preds {
+			b.WriteByte(' ')
+			b.WriteString(p.Kind.String())
+			b.WriteByte(' ')
+			writeOperand(b, p.Operand)
+		}
 	}
 }
 
@@ -361,7 +412,12 @@ func (q *Query) Functions() []string {
 			}
 		}
 	}
-	walkClauses(q.Where, func(c *Clause) { visit(c.Operand) })
+	walkClauses(q.Where, func(c *Clause) {
+		visit(c.Operand)
+		for _, p := range c.Preds {
+			visit(p.Operand)
+		}
+	})
 	return out
 }
 

@@ -23,6 +23,9 @@ type Env struct {
 	OpenSprints func() []string
 	// Location is the time zone of absolute dates and of day boundaries; nil means UTC.
 	Location *time.Location
+	// History says the records are HistoryRecords, so WAS and CHANGED can be answered.
+	// Without it they are a Compile error, so callers can fall back to asking Jira.
+	History bool
 }
 
 // Matcher reports whether a record satisfies a compiled query. It is safe for concurrent
@@ -251,6 +254,9 @@ func (c *compiler) clause(cl *Clause) (Matcher, *Error) {
 	name := displayField(cl.Field)
 	if fi.typ == typeOrderOnly {
 		return nil, semanticErr(cl.pos, "Field '%s' does not support searching, only sorting.", name)
+	}
+	if cl.Op.History() {
+		return c.history(cl, fi)
 	}
 	notSupported := func() *Error {
 		return semanticErr(cl.opPos, "The operator '%s' is not supported by the '%s' field.", cl.Op, name)

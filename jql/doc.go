@@ -18,7 +18,9 @@
 //
 // Operators =, !=, <, <=, >, >=, ~, !~, IN, NOT IN, IS [NOT] EMPTY (NULL is a synonym of
 // EMPTY, and "= EMPTY" of "IS EMPTY"); AND binds tighter than OR; NOT; parentheses; ORDER BY
-// with several fields, each ASC (default) or DESC. Keywords, field names and function names
+// with several fields, each ASC (default) or DESC. History operators WAS, WAS NOT, WAS IN,
+// WAS NOT IN and CHANGED, with the predicates AFTER, BEFORE, ON (a date), DURING (two
+// dates), BY (users) and, for CHANGED, FROM and TO (values). Keywords, field names and function names
 // are case-insensitive. Values are unquoted words (ALPHA-12, -2d, 3.5) or strings in double
 // or single quotes with the escapes \" \' \\ \n \r \t \uXXXX and "\ ". Jira's reserved
 // words (AND, OR, NOT, IN, IS, ORDER, BY, EMPTY, NULL, and the rest of Atlassian's list: A,
@@ -72,6 +74,15 @@
 //     fields that ~ does not. An empty search term is a Compile error, as in Jira.
 //   - Custom fields take every operator and compare by the kind of the record's value:
 //     numbers numerically, times at minute precision, strings ignoring case.
+//   - History (assignee, fixVersion, priority, reporter, resolution and status, as in
+//     Jira) needs Env.History and records that are HistoryRecords; without Env.History,
+//     WAS and CHANGED are a Compile error, and a record that keeps no history matches no
+//     history clause. WAS matches a value the field holds or held: its first value from
+//     creation (set by the reporter), then each change's new value until the next change.
+//     AFTER d means held at some time after d, BEFORE d at some time before it, ON and
+//     DURING at some time in that day or range, BY u that u set it. WAS NOT (IN) is
+//     "never held, within the predicates". CHANGED matches when one change meets every
+//     predicate; FROM and TO compare its old and new values, EMPTY included.
 //   - membersOf() and openSprints() need Env.MembersOf and Env.OpenSprints; without them
 //     Compile fails, so a caller knows the query cannot be evaluated locally and can ask
 //     Jira instead. currentUser() with no Env.CurrentUser (anonymous) matches nothing.

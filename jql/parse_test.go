@@ -42,6 +42,10 @@ func stripPos(q *Query) *Query {
 		case *Clause:
 			x.pos, x.opPos = Pos{}, Pos{}
 			op(x.Operand)
+			for i := range x.Preds {
+				x.Preds[i].pos = Pos{}
+				op(x.Preds[i].Operand)
+			}
 		}
 	}
 	ex(q.Where)
@@ -106,6 +110,15 @@ func TestParseString(t *testing.T) {
 		{`project = "AS"`, `project = "AS"`},
 		{`labels in ('start', "End", desc2)`, `labels IN ("start", "End", desc2)`},
 		{`"date" = x`, `"date" = x`},
+		{`status was Done`, `status WAS Done`},
+		{`status was not Done`, `status WAS NOT Done`},
+		{`status WAS in (Done, "In Progress")`, `status WAS IN (Done, "In Progress")`},
+		{`status was not in (Done) before "2024/01/01"`, `status WAS NOT IN (Done) BEFORE 2024/01/01`},
+		{`assignee was empty`, `assignee WAS EMPTY`},
+		{`assignee changed`, `assignee CHANGED`},
+		{`assignee changed by currentUser() after -1w AND project = P`, `assignee CHANGED BY currentUser() AFTER -1w AND project = P`},
+		{`status changed from "To Do" to Done during ("2024-01-01", "2024-01-31")`, `status CHANGED FROM "To Do" TO Done DURING (2024-01-01, 2024-01-31)`},
+		{`priority was High on 2024-01-05 by (bob, alice)`, `priority WAS High ON 2024-01-05 BY (bob, alice)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -182,6 +195,11 @@ func TestParseErrors(t *testing.T) {
 		{`assignee = f(a b)`, 1, 16, `Expecting ',' or ')' but got 'b'.`},
 		{`project = ()`, 1, 12, `Expecting either a value, list or function but got ')'.`},
 		{`project = "ünï" foo`, 1, 17, `Expecting either 'OR' or 'AND' but got 'foo'.`},
+		{`status was`, 1, 11, `Expecting either a value, list or function before the end of the query.`},
+		{`status was not in`, 1, 18, `Expecting either a value, list or function before the end of the query.`},
+		{`status changed after`, 1, 21, `Expecting either a value, list or function before the end of the query.`},
+		{`status changed by (x y)`, 1, 22, `Expecting ',' or ')' but got 'y'.`},
+		{`status = Done after -1d`, 1, 15, `Expecting either 'OR' or 'AND' but got 'after'.`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -328,6 +346,7 @@ func FuzzParse(f *testing.F) {
 		`NOT (a = b OR c IS NOT EMPTY) ORDER BY key ASC, rank`,
 		`updated < startOfDay(-1d) and due <= "2024-01-31 14:05"`,
 		`labels = a\ b and x = 'y\u0041'`,
+		`status was not in (Done, EMPTY) before -1w by currentUser() or assignee changed from x to (y, z) during (-2d, now())`,
 		``,
 	} {
 		f.Add(s)

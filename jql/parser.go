@@ -286,8 +286,27 @@ func (p *parser) clause() (Expr, *Error) {
 		}
 		c.Operand = &Empty{pos: v.pos}
 		return c, nil
+	case isKeyword(o, "was"):
+		c.Op = OpWas
+		if isKeyword(p.peek(), "not") {
+			p.take()
+			c.Op = OpWasNot
+		}
+		if isKeyword(p.peek(), "in") {
+			p.take()
+			c.Op += OpWasIn - OpWas // WAS IN, WAS NOT IN
+		}
+		v, err := p.operand(true)
+		if err != nil {
+			return nil, err
+		}
+		c.Operand = v
+		return p.predicates(c)
+	case isKeyword(o, "changed"):
+		c.Op = OpChanged
+		return p.predicates(c)
 	case o.kind == tokEOF:
-		return nil, syntaxErr(o.pos, "Expecting operator before the end of the query. The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'.")
+		return nil, syntaxErr(o.pos, "Expecting operator before the end of the query. The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS', 'IS NOT', 'WAS', 'WAS IN', 'WAS NOT', 'WAS NOT IN' and 'CHANGED'.")
 	default:
 		return nil, syntaxErr(o.pos, "Expecting operator but got %s.", got(o))
 	}
@@ -297,6 +316,28 @@ func (p *parser) clause() (Expr, *Error) {
 	}
 	c.Operand = v
 	return c, nil
+}
+
+// predKinds maps the lower-case keywords of history predicates to their kinds.
+var predKinds = map[string]PredKind{"after": PredAfter, "before": PredBefore, "during": PredDuring,
+	"on": PredOn, "by": PredBy, "from": PredFrom, "to": PredTo}
+
+// predicates parses the predicates that may follow a history clause (WAS ..., CHANGED),
+// each a keyword and a value, list or function. Compile checks which apply.
+func (p *parser) predicates(c *Clause) (Expr, *Error) {
+	for {
+		t := p.peek()
+		kind, ok := predKinds[strings.ToLower(t.text)]
+		if t.kind != tokWord || !ok {
+			return c, nil
+		}
+		p.take()
+		v, err := p.operand(true)
+		if err != nil {
+			return nil, err
+		}
+		c.Preds = append(c.Preds, Predicate{Kind: kind, Operand: v, pos: t.pos})
+	}
 }
 
 // operand parses a value, EMPTY, a function call or (when allowList) a parenthesised list.
