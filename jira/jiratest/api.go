@@ -250,6 +250,7 @@ func (s *Site) Move(key, projectKey string) (string, error) {
 	}
 	now := s.now()
 	s.remember(i, true, now)
+	before := *is
 	oldKey, oldProject := s.key(i), projects[is.project]
 	s.setParent(i, -1)
 	is = &s.issues[i]
@@ -261,6 +262,7 @@ func (s *Site) Move(key, projectKey string) (string, error) {
 	if p != 1 {
 		is.security = false
 	}
+	s.recordHistory(i, &before, is, 0, now)
 	s.touch(i, now)
 	newKey := s.key(i)
 	items := []changeItem{

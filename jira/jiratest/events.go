@@ -162,6 +162,7 @@ func (s *Site) matchesSnapshot(filter string, idx int32, snap *issue) bool {
 // millisecond, so clients guarding by updated never see two writes at one instant. It is
 // the only way updated may change after generation: search's updated index relies on it.
 func (s *Site) touch(i int32, now time.Time) {
+	s.keptHistory(i, &s.issues[i]) // the history a generated issue implies hangs on its last update
 	ms := now.UnixMilli()
 	if ms <= s.issues[i].updated {
 		ms = s.issues[i].updated + 1

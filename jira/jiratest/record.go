@@ -225,6 +225,7 @@ func (s *Site) jqlEnv(u int) jql.Env {
 		return s.users[k].Name
 	}
 	return jql.Env{
+		History:     true,
 		Now:         s.now(),
 		CurrentUser: spell(u),
 		MembersOf: func(group string) []string {

@@ -393,3 +393,76 @@ func TestSearchFunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchHistory: WAS and CHANGED search the history a generated issue's status implies
+// (it walked its workflow to where it is) and every write made since, on both dialects.
+func TestSearchHistory(t *testing.T) {
+	for _, d := range bothDialects {
+		f := newFixture(t, Options{Dialect: d, Issues: 600, Seed: 4})
+		search := func(q string) []string {
+			t.Helper()
+			keys, _ := f.scan("bob", "project = ALPHA AND "+q, []string{"key"}, 100)
+			slices.Sort(keys)
+			return keys
+		}
+		want := func(pred func(FakeIssue) bool) []string {
+			var keys []string
+			for _, is := range f.site.Issues() {
+				if is.Project == "ALPHA" && pred(is) {
+					keys = append(keys, is.Key)
+				}
+			}
+			slices.Sort(keys)
+			return keys
+		}
+		// Every workflow passes In Progress on its way to In Review and Done.
+		past := func(is FakeIssue) bool {
+			return slices.Contains([]string{"In Progress", "In Review", "Done"}, is.Status)
+		}
+		if got, exp := search(`status WAS "In Progress"`), want(past); !slices.Equal(got, exp) || len(exp) == 0 {
+			t.Errorf("%s WAS: %d issues, want %d", d, len(got), len(exp))
+		}
+		if got, exp := search(`status WAS NOT "In Progress"`), want(func(is FakeIssue) bool { return !past(is) }); !slices.Equal(got, exp) || len(exp) == 0 {
+			t.Errorf("%s WAS NOT: %d issues, want %d", d, len(got), len(exp))
+		}
+		if got, exp := search(`status WAS Triage`), want(func(is FakeIssue) bool { return is.Type == "Bug" }); !slices.Equal(got, exp) || len(exp) == 0 {
+			t.Errorf("%s bugs start in Triage: %d issues, want %d", d, len(got), len(exp))
+		}
+		if got, exp := search(`resolution CHANGED FROM EMPTY`), want(func(is FakeIssue) bool { return is.Resolution != "" }); !slices.Equal(got, exp) || len(exp) == 0 {
+			t.Errorf("%s resolution CHANGED: %d issues, want %d", d, len(got), len(exp))
+		}
+
+		// A transition and an edit by bob are history from then on.
+		is := pick(t, f.site, func(i FakeIssue) bool { return i.Project == "ALPHA" && i.Type == "Task" && i.Status == "To Do" })
+		if got := search(`status CHANGED BY bob AFTER -10m`); slices.Contains(got, is.Key) {
+			t.Fatalf("%s %s changed before anyone touched it", d, is.Key)
+		}
+		f.doJSON("bob", "POST", "/rest/api/2/issue/"+is.Key+"/transitions", map[string]any{"transition": map[string]any{"id": "11"}}, 204, nil)
+		if got, _ := f.site.Issue(is.Key); got.Status != "In Progress" {
+			t.Fatalf("%s transition left %s in %s", d, is.Key, got.Status)
+		}
+		f.doJSON("bob", "PUT", "/rest/api/2/issue/"+is.Key, map[string]any{"fields": map[string]any{"priority": map[string]any{"name": "Lowest"}}}, 204, nil)
+		for _, q := range []string{
+			`status CHANGED FROM "To Do" TO "In Progress" BY bob AFTER -10m`,
+			`status WAS "To Do" AND status = "In Progress"`,
+			`priority CHANGED TO Lowest BY "Bob Brown" ON now()`,
+			`priority WAS NOT Lowest BEFORE -10m AND priority = Lowest`,
+		} {
+			if got := search(q); !slices.Contains(got, is.Key) {
+				t.Errorf("%s %s: %s missing from %v", d, q, is.Key, got)
+			}
+		}
+		if got := search(`status CHANGED FROM "To Do" TO "In Progress" BY alice AFTER -10m`); slices.Contains(got, is.Key) {
+			t.Errorf("%s BY alice found bob's change", d)
+		}
+		// History of a field Jira keeps none for is refused, as Jira does.
+		status, body := f.do("bob", "GET", "/rest/api/2/search?jql="+url.QueryEscape("project = ALPHA AND summary WAS x"), nil)
+		if d == dialectCloud {
+			body, _ = json.Marshal(map[string]any{"jql": "project = ALPHA AND summary WAS x"})
+			status, body = f.do("bob", "POST", "/rest/api/3/search/jql", json.RawMessage(body))
+		}
+		if status != 400 || !strings.Contains(string(body), "history is searchable for") {
+			t.Errorf("%s summary WAS: %d %s", d, status, body)
+		}
+	}
+}

@@ -47,6 +47,7 @@ type Site struct {
 	byNum      [3][]int32
 	nextNum    [3]int32
 	stale      map[int32]staleIssue
+	history    map[int32]issueHistory // of the issues written since generation
 	commentSeq int64
 	changeSeq  int64
 	writes     int64 // bumped by every write; invalidates cached search results
@@ -153,6 +154,7 @@ func New(opts Options) (*Site, error) {
 		now:     opts.Now,
 		delay:   opts.ConsistencyDelay,
 		stale:   map[int32]staleIssue{},
+		history: map[int32]issueHistory{},
 		search:  newResultCache(32),
 	}
 	s.born = opts.Now().UTC().Truncate(time.Second)

@@ -118,6 +118,7 @@ func (e *edit) commit(now time.Time) {
 		}
 		n.ext = &ext
 	}
+	s.recordHistory(e.i, &old, &n, e.v.user, now)
 	s.issues[e.i] = n
 	if e.parentSet && e.newParent != old.parent {
 		s.setParent(e.i, e.newParent)
