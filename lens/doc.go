@@ -74,7 +74,8 @@
 // view, and a sort formula may use its roll-up and progress columns by id.
 //
 // A JQL that local evaluation cannot answer (membersOf() or openSprints() when Data
-// lacks MembersOf or OpenSprints) is listed by RemoteQueries; Build takes its members from
+// lacks MembersOf or OpenSprints; WAS and CHANGED, as the cache keeps no change history)
+// is listed by RemoteQueries; Build takes its members from
 // Data.RemoteMembers, or adds a Forest note when refresh has not fetched them.
 //
 // Roll-ups (sum, count, min, max, avg) aggregate over children, leaves or descendants
