@@ -114,7 +114,7 @@ func (c *compiler) history(cl *Clause, fi fieldInfo) (Matcher, *Error) {
 		}
 	}
 	if !c.env.History {
-		return nil, semanticErr(cl.opPos, "The operator '%s' cannot be evaluated here: it needs the issues' change history, which is not available.", cl.Op)
+		return nil, semanticErr(cl.opPos, "The operator '%s' cannot be evaluated here: no change history is available.", cl.Op)
 	}
 	field := cl.Field
 	switch cl.Op {

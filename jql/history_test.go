@@ -128,7 +128,7 @@ func TestHistoryErrors(t *testing.T) {
 		{`status CHANGED ON EMPTY`, full, `The predicate 'ON' needs a date.`},
 		{`status CHANGED BY membersOf(devs)`, full, `no group directory is available`},
 		// Valid, but the environment has no history: callers ask Jira instead.
-		{`status WAS Done`, Env{Now: testNow}, `The operator 'WAS' cannot be evaluated here: it needs the issues' change history, which is not available.`},
+		{`status WAS Done`, Env{Now: testNow}, `The operator 'WAS' cannot be evaluated here: no change history is available.`},
 		{`status CHANGED AFTER -1w`, Env{Now: testNow}, `The operator 'CHANGED' cannot be evaluated here`},
 	}
 	for _, tt := range tests {
