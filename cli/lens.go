@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"foundation/config"
+	"foundation/jql"
 	"foundation/lens"
 	"foundation/refresh"
 	"foundation/store"
@@ -236,6 +237,11 @@ func showLens(ctx context.Context, out io.Writer, e *lensEnv, name string) error
 		fmt.Fprintln(w, "Remote queries (JQL that local evaluation cannot answer by itself):")
 		for _, q := range rq {
 			how := "members come from Jira at refresh time"
+			if parsed, err := jql.Parse(q); err == nil {
+				if _, err := parsed.Compile(jql.Env{Location: time.UTC}); err != nil {
+					how += ": " + err.Error()
+				}
+			}
 			if strings.Contains(strings.ToLower(q), "opensprints(") {
 				how = "openSprints() is answered from the sprints in the cache"
 			}
