@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // openRoadmap starts the app and opens the first Lens (Roadmap).
@@ -807,5 +808,22 @@ func TestHelpShowsEachKeyOnceWhereItActs(t *testing.T) {
 	}
 	if got := line(readOnly, "detail pane"); got != "enter/d" {
 		t.Errorf("read-only detail: keys %q, want enter/d", got)
+	}
+}
+
+// The status bar keeps what matters when it does not fit: OFFLINE and an error outlast the
+// profile, the view and the refresh age; whatever is left is cut with an ellipsis.
+func TestStatusBarDropsLeastImportantFirst(t *testing.T) {
+	parts := []statusPart{{"demo", 1}, {"Roadmap", 4}, {"view plan", 2}, {"39/39 rows", 5},
+		{"refreshed 3m ago", 3}, {"OFFLINE", 9}, {"error: Jira unreachable (HTTP 503)", 9}}
+	if got, want := fitParts(parts, 200), " demo │ Roadmap │ view plan │ 39/39 rows │ refreshed 3m ago │ OFFLINE │ error: Jira unreachable (HTTP 503)"; got != want {
+		t.Errorf("wide: %q, want %q", got, want)
+	}
+	if got, want := fitParts(parts, 60), " 39/39 rows │ OFFLINE │ error: Jira unreachable (HTTP 503)"; got != want {
+		t.Errorf("60 cells: %q, want %q", got, want)
+	}
+	got := fitParts(parts, 30)
+	if !strings.HasPrefix(got, " OFFLINE │ error: Jira") || !strings.HasSuffix(got, "…") || ansi.StringWidth(got) != 30 {
+		t.Errorf("30 cells: %q", got)
 	}
 }

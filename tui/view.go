@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,46 +154,86 @@ func (a *App) titleLine(parts ...string) string {
 }
 
 // statusLine is the bottom bar: profile, Lens, view, rows, refresh, journal, offline, errors.
+// When it does not fit, the parts that matter least go first (profile, view, sort...), so
+// OFFLINE, an error or a rate-limit wait stays on screen in a narrow terminal.
 func (a *App) statusLine() string {
 	st := a.status
-	var parts []string
+	var parts []statusPart
+	add := func(keep int, text string) { parts = append(parts, statusPart{text, keep}) }
 	if st.Profile != "" {
-		parts = append(parts, st.Profile)
+		add(1, st.Profile)
 	}
 	if ls := a.lens; ls != nil && a.screen == screenLens {
-		parts = append(parts, ls.info.Name, "view "+ls.view,
-			fmt.Sprintf("%d/%d rows", ls.table.Tree().Len(), ls.built.Total))
+		add(4, ls.info.Name)
+		add(2, "view "+ls.view)
+		add(5, fmt.Sprintf("%d/%d rows", ls.table.Tree().Len(), ls.built.Total))
 		if ls.sortCol != "" {
 			dir := "↑"
 			if ls.sortDesc {
 				dir = "↓"
 			}
-			parts = append(parts, "sort "+ls.sortCol+dir)
+			add(2, "sort "+ls.sortCol+dir)
 		}
 	} else {
-		parts = append(parts, fmt.Sprintf("%d Lenses", len(a.lenses)))
+		add(5, fmt.Sprintf("%d Lenses", len(a.lenses)))
 	}
-	parts = append(parts, "refreshed "+a.age(st.LastRefresh))
+	add(3, "refreshed "+a.age(st.LastRefresh))
 	if b := a.edit.bulk; b != nil {
-		parts = append(parts, b.String())
+		add(8, b.String())
 	}
 	if a.refreshing || st.Refreshing {
-		parts = append(parts, "refreshing…")
+		add(6, "refreshing…")
 	}
 	if st.PendingWebhooks > 0 {
-		parts = append(parts, fmt.Sprintf("%d webhooks pending", st.PendingWebhooks))
+		add(6, fmt.Sprintf("%d webhooks pending", st.PendingWebhooks))
 	}
 	if st.Waiting != "" {
-		parts = append(parts, st.Waiting)
+		add(8, st.Waiting)
 	}
 	if st.Offline {
-		parts = append(parts, "OFFLINE")
+		add(mustShow, "OFFLINE")
 	}
 	if st.Err != "" {
-		parts = append(parts, "error: "+st.Err)
+		add(mustShow, "error: "+st.Err)
 	}
-	line := padRight(" "+strings.Join(parts, " │ "), a.width)
+	line := padRight(fitParts(parts, a.width), a.width)
 	return a.th.Render(a.th.Status, line)
+}
+
+// mustShow is the keep of status parts that are never dropped (OFFLINE, an error), only cut.
+const mustShow = 9
+
+// statusPart is one part of the status bar; parts with a lower keep are dropped first.
+type statusPart struct {
+	text string
+	keep int
+}
+
+// fitParts joins parts as the status bar shows them, dropping the parts that matter least
+// until the line fits in w cells, then cutting what is left with an ellipsis.
+func fitParts(parts []statusPart, w int) string {
+	join := func() string {
+		texts := make([]string, len(parts))
+		for i, p := range parts {
+			texts[i] = p.text
+		}
+		return " " + strings.Join(texts, " │ ")
+	}
+	line := join()
+	for ansi.StringWidth(line) > w {
+		drop := -1
+		for i, p := range parts {
+			if p.keep < mustShow && (drop < 0 || p.keep < parts[drop].keep) {
+				drop = i
+			}
+		}
+		if drop < 0 {
+			break
+		}
+		parts = slices.Delete(parts, drop, drop+1)
+		line = join()
+	}
+	return ansi.Truncate(line, w, "…")
 }
 
 // promptLine is the line above the status bar: an input prompt, a notice or a key hint.
@@ -234,12 +275,12 @@ func (a *App) promptLines() []string {
 		return []string{a.th.Render(st, a.message)}
 	}
 	if a.screen == screenHome {
-		return []string{a.th.Render(a.th.Muted, "enter open · / filter · : commands · ? help · q quit")}
+		return []string{fitLine(a.th.Render(a.th.Muted, "enter open · / filter · : commands · ? help · q quit"), a.width)}
 	}
 	if a.editor() != nil {
-		return []string{a.th.Render(a.th.Muted, "enter edit · space mark · u undo · x/p move · d detail · / search · f filter · ? help")}
+		return []string{fitLine(a.th.Render(a.th.Muted, "enter edit · space mark · u undo · x/p move · d detail · f filter · ? help"), a.width)}
 	}
-	return []string{a.th.Render(a.th.Muted, "h/l fold · / search · f filter · v view · s sort · enter detail · : cmds · ? help")}
+	return []string{fitLine(a.th.Render(a.th.Muted, "h/l fold · / search · f filter · v view · s sort · d detail · : cmds · ? help"), a.width)}
 }
 
 func (a *App) renderHome() []string {
