@@ -186,11 +186,7 @@ type aclYou struct {
 func writeACL(w io.Writer, asJSON bool, st store.Lens, def *lens.Definition, v refresh.Viewer, names func(string) string) error {
 	lines := refresh.ExplainACL(def, v, names)
 	a := refresh.AccessOf(def, v)
-	who := v.User
-	if who == "" {
-		who = "you (identity unknown)"
-	}
-	you := aclYou{User: v.User, Level: a.Level.String(), Via: a.Via, Explanation: a.Explain(who)}
+	you := aclYou{User: v.User, Level: a.Level.String(), Via: a.Via, Explanation: a.Explain(v.Label())}
 	if asJSON {
 		if lines == nil {
 			lines = []refresh.ACLLine{}

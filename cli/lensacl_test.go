@@ -68,7 +68,7 @@ func TestLensACLCommand(t *testing.T) {
 
 	e.as(srv.URL, "admin")
 	r := e.mustRun("", "lens", "acl", "Guarded", "--grant", "user:bob=view", "--grant", "group:jira-developers=edit")
-	for _, want := range []string{"owner:admin", "control as owner (that is you)", "user:bob", "bob (Bob Brown): view", "members of group jira-developers: edit", "You: admin: control as owner"} {
+	for _, want := range []string{"owner:admin", "control as owner (that is you)", "user:bob", "bob (Bob Brown): view", "members of group jira-developers: edit", "You: admin (Ada Admin): control as owner"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("acl lacks %q:\n%s", want, r.stdout)
 		}
@@ -99,7 +99,7 @@ func TestLensACLCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("acl --json: %v\n%s", err, r.stdout)
 	}
-	if rep.You.Level != "edit" || rep.You.Via != "group:jira-developers" || rep.You.Explanation != "bob: edit via group jira-developers" || len(rep.Entries) != 3 {
+	if rep.You.Level != "edit" || rep.You.Via != "group:jira-developers" || rep.You.Explanation != "bob (Bob Brown): edit via group jira-developers" || len(rep.Entries) != 3 {
 		t.Errorf("acl --json: %+v", rep)
 	}
 	for _, args := range refusals[4:] {
@@ -150,7 +150,7 @@ func TestLensACLCommand(t *testing.T) {
 	}
 	e.as(srv.URL, "bob")
 	r = e.mustRun("", "lens", "acl", "Guarded")
-	if !strings.Contains(r.stdout, "owner:bob") || !strings.Contains(r.stdout, "You: bob: control as owner") {
+	if !strings.Contains(r.stdout, "owner:bob") || !strings.Contains(r.stdout, "You: bob (Bob Brown): control as owner") {
 		t.Errorf("after the transfer:\n%s", r.stdout)
 	}
 

@@ -39,11 +39,7 @@ func (s *aclService) LoadACL(ctx context.Context, lensID string) (tui.ACLState, 
 	}
 	st := tui.ACLState{Lens: v.Lens, Version: v.Version, Owner: v.Def.Owner, Level: v.Access.Level.String(),
 		IsOwner: v.Access.Via == "owner"}
-	who := s.viewer.User
-	if who == "" {
-		who = "you (identity unknown)"
-	}
-	st.You = v.Access.Explain(who)
+	st.You = v.Access.Explain(s.viewer.Label())
 	for _, l := range v.Lines {
 		st.Entries = append(st.Entries, tui.ACLRow{Principal: l.Principal, Kind: l.Kind, Level: l.Level, Explanation: l.Explanation})
 	}

@@ -96,7 +96,7 @@ func TestACLServiceWithEditor(t *testing.T) {
 		}
 	}
 	run(ed.Init())
-	if v := ed.View(); !strings.Contains(v, "control as owner (that is you)") || !strings.Contains(v, "You: "+alice.User+": control as owner") {
+	if v := ed.View(); !strings.Contains(v, "control as owner (that is you)") || !strings.Contains(v, "You: "+alice.User+" (Alice Anders): control as owner") {
 		t.Fatalf("editor:\n%s", v)
 	}
 	// a, kind group, search "qa"... the fake's groups are jira-administrators and
@@ -126,7 +126,7 @@ func TestACLServiceWithEditor(t *testing.T) {
 	bob, bc := viewer("bob")
 	svc := newACLService(db, bc, bob)
 	state, err := svc.LoadACL(ctx, "Team")
-	if err != nil || state.Level != "edit" || state.You != bob.User+": edit via group jira-developers" {
+	if err != nil || state.Level != "edit" || state.You != bob.User+" (Bob Brown): edit via group jira-developers" {
 		t.Fatalf("bob's state %+v %v", state, err)
 	}
 	_, err = svc.ChangeACL(ctx, "Team", tui.ACLChange{Revoke: []string{"group:jira-developers"}}, state.Version)

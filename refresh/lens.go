@@ -34,6 +34,18 @@ type Viewer struct {
 	Aliases     []string
 }
 
+// Label names the viewer in messages as ACL explanations do, "id (Display Name)": the id
+// alone when the name is unknown, "you (identity unknown)" when the id is.
+func (v Viewer) Label() string {
+	switch {
+	case v.User == "":
+		return "you (identity unknown)"
+	case v.DisplayName != "" && v.DisplayName != v.User:
+		return v.User + " (" + v.DisplayName + ")"
+	}
+	return v.User
+}
+
 // visibility is the viewer's permission predicate, applied by lens.Build before anything
 // else, so no row, count, roll-up or export can show an issue the viewer may not browse:
 // the viewer's stored grants, failing closed (grants.go). Grants expire by the wall clock,
