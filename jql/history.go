@@ -31,10 +31,12 @@ var historyFields = map[string]bool{"assignee": true, "fixversion": true, "prior
 // span is a time range in minutes since the epoch, [from, to], for history predicates.
 type span struct{ from, to int64 }
 
-// histPreds are a history clause's compiled predicates; zero fields do not restrict.
+// histPreds are a history clause's compiled predicates (dates in minutes); nil fields do
+// not restrict.
 type histPreds struct {
-	after, before, on, during *span
-	by, from, to              *litSet
+	after, before *int64
+	on, during    *span
+	by, from, to  *litSet
 }
 
 // history compiles WAS, WAS NOT, WAS IN, WAS NOT IN and CHANGED. Everything is checked
@@ -72,9 +74,9 @@ func (c *compiler) history(cl *Clause, fi fieldInfo) (Matcher, *Error) {
 			}
 			switch p.Kind {
 			case PredAfter:
-				ps.after = &span{m, math.MaxInt64}
+				ps.after = &m
 			case PredBefore:
-				ps.before = &span{math.MinInt64, m}
+				ps.before = &m
 			case PredOn:
 				t := time.Unix(m*60, 0).In(c.env.Location)
 				y, mo, d := t.Date()
@@ -227,7 +229,7 @@ func changed(changes []Change, ps *histPreds) bool {
 // instant) meets every predicate: it reaches past AFTER, begins before BEFORE, overlaps ON's
 // day and DURING's range, and was begun by a user BY names.
 func (ps *histPreds) allowPeriod(start, end int64, by []Value) bool {
-	if ps.after != nil && end <= ps.after.from || ps.before != nil && start >= ps.before.to {
+	if ps.after != nil && end <= *ps.after || ps.before != nil && start >= *ps.before {
 		return false
 	}
 	for _, s := range []*span{ps.on, ps.during} {
