@@ -16,7 +16,9 @@
 // sprints customfield_10020 (five per project: three closed, one active, one future).
 // Workflows per type: To Do -> In Progress -> In Review -> Done (stories, tasks, sub-tasks),
 // To Do -> In Progress -> Done (epics), Triage -> To Do -> ... -> Done (bugs); transitions to
-// Done have a screen with a required resolution. About 15 % of BETA issues carry the
+// Done have a screen with a required resolution. JQL's WAS and CHANGED see each issue walk
+// its workflow to its status (steps evenly between creation and last update, resolved on the
+// step to Done) and every write since, by whom. About 15 % of BETA issues carry the
 // security level "Internal". Issue ids are dense from 10000 in creation order. Generation
 // depends only on Seed and Issues (dates are relative to Now): a million issues take about
 // a quarter of a second and a hundred bytes each.
