@@ -179,6 +179,13 @@ func runDemo(ctx context.Context, g *globals, f demoFlags) (err error) {
 	if err := applyDemoLenses(ctx, &dg, db, actor); err != nil {
 		return err
 	}
+	// The sample Lens Finished searches history, which only Jira answers: ask it now, as
+	// `foundation refresh` would, so the Lens opens with its members.
+	n, err := refresh.FetchRemoteMembers(ctx, admin.client, db, admin.site.Scope)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	fmt.Fprintf(dg.stderr, "remote Lens queries: %d answered\n", n)
 	viewer, err := demoClient(ctx, &dg, cfg, demoProfile)
 	if err != nil {
 		return err

@@ -154,8 +154,8 @@ func TestDemoKeep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Issues != 200 || c.Lenses != 3 {
-		t.Errorf("kept cache holds %d issues and %d Lenses, want 200 and 3", c.Issues, c.Lenses)
+	if c.Issues != 200 || c.Lenses != 4 {
+		t.Errorf("kept cache holds %d issues and %d Lenses, want 200 and 4", c.Issues, c.Lenses)
 	}
 
 	// A different data set cannot reuse that cache.

@@ -201,12 +201,12 @@ func TestE2EDemoTmux(t *testing.T) {
 	// 1. The fake site is filled into the cache, then the TUI opens on the Roadmap.
 	s.waitRoadmap()
 
-	// 2. Back to the Lens list: the three sample Lenses are there.
+	// 2. Back to the Lens list: the four sample Lenses are there.
 	s.keys("BSpace")
 	home1 := s.waitFor("the Lens list", 20*time.Second, func(sc string) bool {
-		return strings.Contains(sc, "Foundation › Lenses") && strings.Contains(sc, "3 Lenses")
+		return strings.Contains(sc, "Foundation › Lenses") && strings.Contains(sc, "4 Lenses")
 	})
-	for _, name := range []string{"Roadmap", "Sprint", "Bugs"} {
+	for _, name := range []string{"Roadmap", "Sprint", "Bugs", "Finished"} {
 		if !regexp.MustCompile(`(?m)^\S*\s*` + name + `\s`).MatchString(home1) {
 			t.Errorf("the Lens list lacks %s:\n%s", name, home1)
 		}

@@ -1,4 +1,4 @@
-// Package examples embeds the sample Lens definitions (roadmap, sprint, bugs) so that
+// Package examples embeds the sample Lens definitions (roadmap, sprint, bugs, finished) so that
 // `foundation demo` can install them into a fresh cache, and documents them by example.
 package examples
 
