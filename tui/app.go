@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -808,16 +809,37 @@ func (a *App) onWheel(m tea.Mouse) {
 	}
 }
 
-// homeList is the Lens list narrowed by the home filter (fuzzy: letters in order).
+// homeList is the Lens list narrowed by the home filter (fuzzy: letters in order), best
+// matches first: names that start with the filter, then names that contain it, then names
+// that match it fuzzily, then the rest (owner and description), each in list order. So
+// "fin" puts Finished above a Lens whose description says "with formatting".
 func (a *App) homeList() []LensInfo {
 	if a.homeFilter == "" {
 		return a.lenses
 	}
-	var out []LensInfo
+	type match struct {
+		l    LensInfo
+		rank int
+	}
+	var ms []match
+	f := strings.ToLower(strings.TrimSpace(a.homeFilter))
 	for _, l := range a.lenses {
-		if fuzzy(a.homeFilter, l.Name+" "+l.Owner+" "+l.Description) {
-			out = append(out, l)
+		name := strings.ToLower(l.Name)
+		switch {
+		case strings.HasPrefix(name, f):
+			ms = append(ms, match{l, 0})
+		case strings.Contains(name, f):
+			ms = append(ms, match{l, 1})
+		case fuzzy(f, name):
+			ms = append(ms, match{l, 2})
+		case fuzzy(a.homeFilter, l.Name+" "+l.Owner+" "+l.Description):
+			ms = append(ms, match{l, 3})
 		}
+	}
+	slices.SortStableFunc(ms, func(x, y match) int { return x.rank - y.rank })
+	out := make([]LensInfo, len(ms))
+	for i, m := range ms {
+		out[i] = m.l
 	}
 	return out
 }

@@ -827,3 +827,28 @@ func TestStatusBarDropsLeastImportantFirst(t *testing.T) {
 		t.Errorf("30 cells: %q", got)
 	}
 }
+
+// The home filter puts Lenses whose name starts with or holds the text before fuzzy matches
+// in descriptions.
+func TestHomeFilterRanksNamesFirst(t *testing.T) {
+	a := &App{lenses: []LensInfo{
+		{ID: "bugs", Name: "Bugs", Description: "Open bugs grouped by priority with formatting"},
+		{ID: "refine", Name: "Backlog refinement"},
+		{ID: "ff", Name: "Fixes for next"},
+		{ID: "finished", Name: "Finished"},
+	}}
+	for filter, want := range map[string][]string{
+		"fin":  {"finished", "refine", "ff", "bugs"},
+		"bugs": {"bugs"},
+		"":     {"bugs", "refine", "ff", "finished"},
+	} {
+		a.homeFilter = filter
+		var got []string
+		for _, l := range a.homeList() {
+			got = append(got, l.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("filter %q: %v, want %v", filter, got, want)
+		}
+	}
+}
