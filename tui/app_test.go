@@ -802,6 +802,10 @@ func TestHelpShowsEachKeyOnceWhereItActs(t *testing.T) {
 	if got := line(all, "detail pane"); got != "d" {
 		t.Errorf("detail: keys %q, want d (enter edits here)", got)
 	}
+	// The command palette shows the same keys beside each action.
+	if live := k.liveKeys(nil); live[ActToggle] != "z" || live[ActMark] != "space" || live[ActLevel] != "1-9" {
+		t.Errorf("live keys: toggle %q, mark %q, level %q", live[ActToggle], live[ActMark], live[ActLevel])
+	}
 	readOnly := k.helpLines(func(b Binding) bool { return b.Group != groupEdit })
 	if got := line(readOnly, "expand or collapse"); got != "space/z" {
 		t.Errorf("read-only toggle: keys %q, want space/z", got)

@@ -211,14 +211,13 @@ func (k *Keymap) Binding(a Action) (Binding, bool) {
 // HelpLines renders the help screen text, grouped, from the bindings themselves.
 func (k *Keymap) HelpLines() []string { return k.helpLines(nil) }
 
-// helpLines renders help for the available bindings (nil: all). A key taken by an earlier
-// available binding is left off a later one, as LookupAvailable would never reach it there
-// (space marks rows when the backend can edit, and toggles only when it cannot).
-func (k *Keymap) helpLines(available func(Binding) bool) []string {
-	type line struct{ group, keys, desc string }
-	var lines []line
+// liveKeys gives, for each available binding (nil: all), the keys that run it, as help
+// shows them: a key taken by an earlier available binding is left off a later one, as
+// LookupAvailable would never reach it there (space marks rows when the backend can edit,
+// and toggles only when it cannot). An action whose keys are all taken maps to "".
+func (k *Keymap) liveKeys(available func(Binding) bool) map[Action]string {
+	out := map[Action]string{}
 	taken := map[string]bool{}
-	width := 0
 	for _, b := range k.bindings {
 		if available != nil && !available(b) {
 			continue
@@ -230,27 +229,38 @@ func (k *Keymap) helpLines(available func(Binding) bool) []string {
 				taken[key] = true
 			}
 		}
-		if len(free) == 0 {
-			continue
+		switch {
+		case len(free) == len(b.Keys()):
+			out[b.Action] = b.Help().Key // as bound: "1-9" stays short
+		default:
+			out[b.Action] = strings.Join(free, "/")
 		}
-		keys := b.Help().Key
-		if len(free) < len(b.Keys()) {
-			keys = strings.Join(free, "/")
-		}
+	}
+	return out
+}
+
+// helpLines renders help for the available bindings (nil: all), each with its live keys.
+func (k *Keymap) helpLines(available func(Binding) bool) []string {
+	live := k.liveKeys(available)
+	width := 0
+	for _, keys := range live {
 		width = max(width, len(keys))
-		lines = append(lines, line{b.Group, keys, b.Help().Desc})
 	}
 	var out []string
 	var group string
-	for _, l := range lines {
-		if l.group != group {
+	for _, b := range k.bindings {
+		keys, ok := live[b.Action]
+		if !ok || keys == "" {
+			continue
+		}
+		if b.Group != group {
 			if group != "" {
 				out = append(out, "")
 			}
-			group = l.group
+			group = b.Group
 			out = append(out, group)
 		}
-		out = append(out, fmt.Sprintf("  %-*s %s", width, l.keys, l.desc))
+		out = append(out, fmt.Sprintf("  %-*s %s", width, keys, b.Help().Desc))
 	}
 	return out
 }

@@ -477,6 +477,7 @@ func (a *App) filterPalette(v string) {
 			return nil
 		}})
 	}
+	live := a.keys.liveKeys(a.available)
 	for _, b := range a.keys.Bindings() {
 		if !a.available(b) {
 			continue
@@ -486,7 +487,11 @@ func (a *App) filterPalette(v string) {
 			continue
 		}
 		act := b.Action
-		a.palette = append(a.palette, paletteItem{label: label, hint: b.Help().Desc + "  (" + b.Help().Key + ")", run: func(a *App) tea.Cmd {
+		hint := b.Help().Desc
+		if keys := live[act]; keys != "" {
+			hint += "  (" + keys + ")"
+		}
+		a.palette = append(a.palette, paletteItem{label: label, hint: hint, run: func(a *App) tea.Cmd {
 			return a.do(act, "")
 		}})
 	}
