@@ -236,6 +236,14 @@ func fitParts(parts []statusPart, w int) string {
 	return ansi.Truncate(line, w, "…")
 }
 
+// modeHints are the key hints of the modes that take over the screen, shown instead of the
+// Lens's own.
+var modeHints = map[mode]string{
+	modeHelp:    "j/k scroll · esc or ? closes",
+	modeColumns: "space shows, hides, adds or removes the column · j/k move · enter or esc closes",
+	modePalette: "type to narrow · ↑/↓ pick · enter runs · esc closes",
+}
+
 // promptLine is the line above the status bar: an input prompt, a notice or a key hint.
 func (a *App) promptLines() []string {
 	switch a.mode {
@@ -273,6 +281,9 @@ func (a *App) promptLines() []string {
 			st = a.th.Error
 		}
 		return []string{a.th.Render(st, a.message)}
+	}
+	if hint, ok := modeHints[a.mode]; ok {
+		return []string{fitLine(a.th.Render(a.th.Muted, hint), a.width)}
 	}
 	if a.screen == screenHome {
 		return []string{fitLine(a.th.Render(a.th.Muted, "enter open · / filter · : commands · ? help · q quit"), a.width)}
