@@ -276,6 +276,14 @@ func TestFilterInstantWithErrorColumn(t *testing.T) {
 	if d.app.lens.filter != "" || d.app.lens.table.Tree().Len() != d.app.lens.built.Total {
 		t.Fatalf("F did not clear the filter: %q", d.app.lens.filter)
 	}
+	// A filter that matches nothing says so where the rows would be.
+	d.keys("f")
+	d.typeText(`summary ~ "no such words"`)
+	d.keys("enter")
+	if d.app.lens.table.Tree().Len() != 0 {
+		t.Fatalf("%d rows match nothing", d.app.lens.table.Tree().Len())
+	}
+	d.mustSee("no rows match the filter · F clears it")
 }
 
 func TestPaletteRunsActionsAndJumps(t *testing.T) {

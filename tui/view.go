@@ -435,6 +435,14 @@ func (a *App) renderTableAndDetail(avail int) []string {
 	}
 	ls.table.SetSize(tw, bodyH)
 	table := splitLines(ls.table.View(a.th), bodyH+1)
+	if ls.table.Tree().Len() == 0 && len(table) > 1 {
+		// An empty body says why rather than looking like a Lens still loading.
+		why := "  no rows you may see in this Lens"
+		if ls.filter != "" {
+			why = "  no rows match the filter · F clears it"
+		}
+		table[1] = fitLine(a.th.Render(a.th.Muted, why), tw)
+	}
 	if !ls.detail {
 		return table
 	}
