@@ -193,7 +193,11 @@ func showLens(ctx context.Context, out io.Writer, e *lensEnv, name string) error
 	if def.Description != "" {
 		fmt.Fprintf(w, "Description: %s\n", def.Description)
 	}
-	fmt.Fprintf(w, "Version:     %d, updated %s by %s\n", st.Version, st.UpdatedAt.Local().Format("2006-01-02 15:04"), st.UpdatedBy)
+	by := st.UpdatedBy
+	if names, err := userDisplayNames(ctx, e.db); err == nil && names(by) != "" && names(by) != by {
+		by += " (" + names(by) + ")" // as the access list names people
+	}
+	fmt.Fprintf(w, "Version:     %d, updated %s by %s\n", st.Version, st.UpdatedAt.Local().Format("2006-01-02 15:04"), by)
 	if def.Owner != "" {
 		fmt.Fprintf(w, "Owner:       %s\n", def.Owner)
 	}

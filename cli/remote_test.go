@@ -47,14 +47,18 @@ views:
 			t.Fatalf("apply %s: %d\n%s", f, r.code, r.stderr)
 		}
 	}
-	if r := e.run("", "lens", "show", "Reviewed"); !has(r.stdout, "members come from Jira at refresh time: The operator 'WAS' cannot be evaluated here: no change history is available.") {
+	r := e.run("", "lens", "show", "Reviewed")
+	if !has(r.stdout, "members come from Jira at refresh time: The operator 'WAS' cannot be evaluated here: no change history is available.") {
 		t.Errorf("lens show does not say why the WAS query is asked of Jira:\n%s%s", r.stdout, r.stderr)
+	}
+	if !has(r.stdout, "by 61a0000000000000000000a1 (Ada Admin)") { // who applied it, named
+		t.Errorf("lens show does not name who updated the Lens:\n%s", r.stdout)
 	}
 	before := e.run("", "export", "--lens", "Team", "--format", "csv")
 	if strings.Contains(before.stdout, "ALPHA-") {
 		t.Fatalf("members before any refresh:\n%s", before.stdout)
 	}
-	r := e.run("", "refresh")
+	r = e.run("", "refresh")
 	if r.code != 0 || !has(r.stderr, "remote Lens queries: 2 answered") {
 		t.Fatalf("refresh: %d\n%s", r.code, r.stderr)
 	}
