@@ -212,6 +212,7 @@ type statusPart struct {
 // fitParts joins parts as the status bar shows them, dropping the parts that matter least
 // until the line fits in w cells, then cutting what is left with an ellipsis.
 func fitParts(parts []statusPart, w int) string {
+	parts = slices.Clone(parts) // dropping must not disturb the caller's slice
 	join := func() string {
 		texts := make([]string, len(parts))
 		for i, p := range parts {
