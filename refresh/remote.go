@@ -36,20 +36,9 @@ func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB, scope
 			continue // lens show reports a definition that no longer parses
 		}
 		for _, q := range def.RemoteQueries() {
-			bounded, err := withinScope(scope, q)
+			keys, err := JiraMembers(ctx, c, scope, q)
 			if err != nil {
 				failed = append(failed, fmt.Errorf("lens %q: %w", st.Name, err))
-				continue
-			}
-			var keys []string
-			err = c.ScanIDs(ctx, bounded, func(ids []jira.IssueRef) error {
-				for _, r := range ids {
-					keys = append(keys, r.Key)
-				}
-				return nil
-			})
-			if err != nil {
-				failed = append(failed, fmt.Errorf("lens %q: members of %q: %w", st.Name, q, err))
 				continue
 			}
 			b, err := json.Marshal(keys)
@@ -66,6 +55,27 @@ func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB, scope
 		return n, fmt.Errorf("remote Lens queries: %w", failed[0])
 	}
 	return n, nil
+}
+
+// JiraMembers asks Jira for the keys of the issues q selects within the site's scope (Cloud
+// refuses unbounded JQL, and the cache holds only the scope anyway), as the client's user
+// may browse them: what a JQL that local evaluation cannot answer stands for.
+func JiraMembers(ctx context.Context, c *jira.Client, scope, q string) ([]string, error) {
+	bounded, err := withinScope(scope, q)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	err = c.ScanIDs(ctx, bounded, func(ids []jira.IssueRef) error {
+		for _, r := range ids {
+			keys = append(keys, r.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("members of %q: %w", q, err)
+	}
+	return keys, nil
 }
 
 // withinScope is q restricted to the scope: (scope) AND (q's condition), keeping q's order.
