@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +41,10 @@ type siteBackend struct {
 
 	checking  bool      // a background grants check is running
 	nextCheck time.Time // no background grants check before this (after a failure)
+
+	// jiraFilters keeps Jira's answers to the filters it was asked (BuildRequest.FilterByJira)
+	// by filter text, until the next refresh: rebuilds reuse them instead of asking again.
+	jiraFilters map[string]map[string]bool
 }
 
 func newSiteBackend(site *config.Site, db *store.DB, client *jira.Client, viewer refresh.Viewer) (*siteBackend, error) {
@@ -91,10 +96,21 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 	if err != nil {
 		return nil, err
 	}
-	env := jql.Env{Now: time.Now(), CurrentUser: b.who().User}
-	built, err := tui.NewBuilt(o.Forest, req.View, req.Filter, env)
-	if err != nil {
-		return nil, err
+	var built *tui.Built
+	if req.FilterByJira && strings.TrimSpace(req.Filter) != "" {
+		keys, err := b.jiraFilter(ctx, req.Filter)
+		if err != nil {
+			return nil, err
+		}
+		built, err = tui.NewBuiltMatching(o.Forest, req.View, func(is *lens.Issue) bool { return keys[is.Key] })
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		env := jql.Env{Now: time.Now(), CurrentUser: b.who().User}
+		if built, err = tui.NewBuilt(o.Forest, req.View, req.Filter, env); err != nil {
+			return nil, err
+		}
 	}
 	links := map[string][]lens.Link{}
 	for _, l := range o.Data.Links {
@@ -124,6 +140,36 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 		}
 	}
 	return built, nil
+}
+
+// jiraFilter is Jira's answer to a filter local evaluation cannot give: the keys of the
+// issues it selects within the profile's scope, as the viewer may browse them. Rows are
+// still only those the Lens shows the viewer.
+func (b *siteBackend) jiraFilter(ctx context.Context, q string) (map[string]bool, error) {
+	b.mu.Lock()
+	keys, ok := b.jiraFilters[q]
+	b.mu.Unlock()
+	if ok {
+		return keys, nil
+	}
+	if b.client == nil {
+		return nil, errors.New("the filter needs Jira, and this profile has no connection to it")
+	}
+	list, err := refresh.JiraMembers(ctx, b.client, b.site.Scope, q)
+	if err != nil {
+		return nil, fmt.Errorf("Jira could not answer it: %w", err)
+	}
+	keys = make(map[string]bool, len(list))
+	for _, k := range list {
+		keys[k] = true
+	}
+	b.mu.Lock()
+	if b.jiraFilters == nil {
+		b.jiraFilters = map[string]map[string]bool{}
+	}
+	b.jiraFilters[q] = keys
+	b.mu.Unlock()
+	return keys, nil
 }
 
 const sizePref = "tui.size/"
@@ -224,6 +270,9 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.busy = false
+	if err == nil {
+		b.jiraFilters = nil // asked again at the next build, as fresh as the cache
+	}
 	b.offline = isNetworkError(err)
 	b.lastErr = ""
 	if err != nil {

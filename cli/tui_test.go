@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"foundation/examples"
 	"foundation/jira"
 	"foundation/jira/jiratest"
+	"foundation/jql"
 	"foundation/refresh"
 	"foundation/store"
 	"foundation/tui"
@@ -325,5 +328,56 @@ func TestWebhookBurstReachesOpenTUI(t *testing.T) {
 	}
 	if seen != len(keys) {
 		t.Errorf("the rebuilt Lens shows %d of %d burst edits", seen, len(keys))
+	}
+}
+
+// TestSiteBackendFilterByJira: a TUI filter local evaluation cannot answer (WAS) is asked of
+// the fake site on request and narrows the Lens exactly as the equivalent local filter does;
+// its answer is kept until the next refresh, and a profile offline says why.
+func TestSiteBackendFilterByJira(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "admin", "project in (ALPHA, BETA, GAMMA)", 400, 0, true)
+	const q = `status WAS "In Review"`
+	req := tui.BuildRequest{Lens: "Roadmap", Filter: q}
+	var je *jql.Error
+	if _, err := f.be.Build(ctx, req); !errors.As(err, &je) {
+		t.Fatalf("local WAS filter: %v, want the *jql.Error that lets the TUI offer Jira", err)
+	}
+	req.FilterByJira = true
+	byJira, err := f.be.Build(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In the fake, every workflow but the epics' passes In Review on its way to Done.
+	local, err := f.be.Build(ctx, tui.BuildRequest{Lens: "Roadmap", Filter: `status in ("In Review", Done) AND issuetype != Epic`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(b *tui.Built) []string {
+		var out []string
+		for i := range b.Tree.Len() {
+			out = append(out, b.Tree.ID(i))
+		}
+		return out
+	}
+	if got, want := ids(byJira), ids(local); !slices.Equal(got, want) || len(want) == 0 || len(want) == byJira.Total {
+		t.Fatalf("Jira's answer shows %d of %d rows, the local equivalent %d", len(got), byJira.Total, len(want))
+	}
+	// Kept until the next refresh: a rebuild with the site down still has it.
+	f.site.Faults().SetDown(true, false)
+	if _, err := f.be.Build(ctx, req); err != nil {
+		t.Errorf("rebuild with the answer kept: %v", err)
+	}
+	req.Filter = `status WAS Done`
+	if _, err := f.be.Build(ctx, req); err == nil || !strings.Contains(err.Error(), "Jira could not answer it") {
+		t.Errorf("a new Jira filter with the site down: %v", err)
+	}
+	// A refresh lets the next build ask again, so the answer is as fresh as the cache.
+	f.site.Faults().SetDown(false, false)
+	if err := f.be.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f.be.jiraFilters != nil {
+		t.Errorf("answers kept across a refresh: %v", f.be.jiraFilters)
 	}
 }

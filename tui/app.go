@@ -112,6 +112,8 @@ type App struct {
 	buildSeq  int // id of the newest build request; older answers are dropped
 	building  bool
 	filterErr *jql.Error
+	// filterAskJira: filterErr is local evaluation's, on JQL Jira may answer (enter asks).
+	filterAskJira bool
 
 	input     textinput.Model // search, filter, palette and home filter text
 	palette   []paletteItem
@@ -134,23 +136,27 @@ type App struct {
 
 // lensState is the open Lens.
 type lensState struct {
-	info     LensInfo
-	built    *Built
-	base     Tree // built.Tree before sorting
-	table    *Table
-	view     string
-	filter   string
-	sortCol  string // column title; "" unsorted
-	sortDesc bool
-	detail   bool
-	search   string
-	prev     string              // filter before the filter prompt opened, restored by esc
-	extras   map[string][]string // per view: fields the viewer added as columns
+	info   LensInfo
+	built  *Built
+	base   Tree // built.Tree before sorting
+	table  *Table
+	view   string
+	filter string
+	// filterJira: Jira answered the filter (BuildRequest.FilterByJira); rebuilds keep asking
+	// the backend for that answer, which it keeps until the next refresh.
+	filterJira bool
+	sortCol    string // column title; "" unsorted
+	sortDesc   bool
+	detail     bool
+	search     string
+	prev       string // filter before the filter prompt opened, restored by esc
+	prevJira   bool
+	extras     map[string][]string // per view: fields the viewer added as columns
 }
 
 // request is the build request that reproduces the Lens as shown.
 func (ls *lensState) request() BuildRequest {
-	return BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: ls.filter, Extra: ls.extras[ls.view]}
+	return BuildRequest{Lens: ls.info.ID, View: ls.view, Filter: ls.filter, FilterByJira: ls.filterJira, Extra: ls.extras[ls.view]}
 }
 
 // Messages. Answers to requests carry the request id so a stale one is dropped.
@@ -199,14 +205,16 @@ const (
 
 // lensPrefs are the per-viewer, per-Lens preferences kept in the cache.
 type lensPrefs struct {
-	View     string              `json:"view,omitempty"`
-	Expanded []string            `json:"expanded,omitempty"`
-	Widths   map[string]int      `json:"widths,omitempty"`
-	Hidden   map[string]bool     `json:"hidden,omitempty"`
-	SortCol  string              `json:"sort,omitempty"`
-	SortDesc bool                `json:"desc,omitempty"`
-	Filter   string              `json:"filter,omitempty"`
-	Extras   map[string][]string `json:"extras,omitempty"`
+	View     string          `json:"view,omitempty"`
+	Expanded []string        `json:"expanded,omitempty"`
+	Widths   map[string]int  `json:"widths,omitempty"`
+	Hidden   map[string]bool `json:"hidden,omitempty"`
+	SortCol  string          `json:"sort,omitempty"`
+	SortDesc bool            `json:"desc,omitempty"`
+	Filter   string          `json:"filter,omitempty"`
+	// FilterJira: Jira answers Filter (it reopens asking Jira again).
+	FilterJira bool                `json:"filter_jira,omitempty"`
+	Extras     map[string][]string `json:"extras,omitempty"`
 }
 
 const (
@@ -355,7 +363,7 @@ func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []
 					if req.View == "" {
 						req.View = p.View
 					}
-					req.Filter = p.Filter
+					req.Filter, req.FilterByJira = p.Filter, p.FilterJira
 					req.Extra = p.Extras[req.View]
 					m.req = req
 				}
@@ -366,9 +374,9 @@ func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []
 		if err != nil && m.prefs != nil && (req.Filter != "" || len(req.Extra) > 0) {
 			// A saved filter or column that no longer works (a field deleted from the site)
 			// must not lock the Lens: open it as defined.
-			req.Filter, req.Extra = "", nil
+			req.Filter, req.FilterByJira, req.Extra = "", false, nil
 			m.req = req
-			m.prefs.Filter, m.prefs.Extras = "", nil
+			m.prefs.Filter, m.prefs.FilterJira, m.prefs.Extras = "", false, nil
 			built, err = b.Build(ctx, req)
 		}
 		if err != nil {
@@ -384,7 +392,7 @@ func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []
 // backend's Built can (Switch), else through a new Build (the view has added columns).
 func (a *App) switchView(next string) tea.Cmd {
 	ls := a.lens
-	req := BuildRequest{Lens: ls.info.ID, View: next, Filter: ls.filter, Extra: ls.extras[next]}
+	req := BuildRequest{Lens: ls.info.ID, View: next, Filter: ls.filter, FilterByJira: ls.filterJira, Extra: ls.extras[next]}
 	old := ls.built
 	if old.Switch == nil || len(req.Extra) > 0 {
 		return a.build(req, ls.info, reasonView, nil)
@@ -414,7 +422,7 @@ func (a *App) savePrefs() tea.Cmd {
 	}
 	ls := a.lens
 	p := lensPrefs{View: ls.view, Expanded: ls.table.ExpandedIDs(), Widths: ls.table.Widths(),
-		Hidden: ls.table.Hidden(), SortCol: ls.sortCol, SortDesc: ls.sortDesc, Filter: ls.filter, Extras: ls.extras}
+		Hidden: ls.table.Hidden(), SortCol: ls.sortCol, SortDesc: ls.sortDesc, Filter: ls.filter, FilterJira: ls.filterJira, Extras: ls.extras}
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return func() tea.Msg { return prefsSavedMsg{err: fmt.Errorf("encode prefs: %w", err)} }
@@ -580,8 +588,19 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 	if msg.err != nil {
 		var je *jql.Error
 		if msg.reason == reasonFilter && errors.As(msg.err, &je) {
-			a.filterErr = je
+			// A query that parses but that local evaluation cannot answer (WAS, a field
+			// only Jira knows) can still be asked of Jira: enter does.
+			_, perr := jql.Parse(msg.req.Filter)
+			a.filterErr, a.filterAskJira = je, perr == nil && !msg.req.FilterByJira
 			return nil
+		}
+		if msg.reason == reasonFilter && msg.req.FilterByJira && a.lens != nil && a.lens.info.ID == msg.info.ID {
+			// Jira could not answer the filter: say why and put the previous one back.
+			ls := a.lens
+			a.notice(fmt.Sprintf("filter: %v", msg.err), true)
+			req := ls.request()
+			req.Filter, req.FilterByJira = ls.prev, ls.prevJira
+			return a.build(req, ls.info, reasonView, nil)
 		}
 		if errors.Is(msg.err, ErrNoAccess) && a.lens != nil && a.lens.info.ID == msg.info.ID {
 			// The Lens's ACL no longer lets the viewer open it: its rows leave the screen.
@@ -592,12 +611,12 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 		a.notice(fmt.Sprintf("build %s: %v", msg.info.Name, msg.err), true)
 		return nil
 	}
-	a.filterErr = nil
+	a.filterErr, a.filterAskJira = nil, false
 	b := msg.built
 	var cmds []tea.Cmd
 	switch {
 	case msg.reason == reasonOpen || a.lens == nil || a.lens.info.ID != msg.info.ID:
-		ls := &lensState{info: msg.info, built: b, base: b.Tree, view: b.View, filter: msg.req.Filter, extras: map[string][]string{}}
+		ls := &lensState{info: msg.info, built: b, base: b.Tree, view: b.View, filter: msg.req.Filter, filterJira: msg.req.FilterByJira, extras: map[string][]string{}}
 		if p := msg.prefs; p != nil && p.Extras != nil {
 			ls.extras = p.Extras
 		}
@@ -617,8 +636,11 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 		a.edit.marks, a.edit.cut, a.edit.anchor = map[string]bool{}, nil, ""
 	default:
 		ls := a.lens
-		ls.built, ls.base, ls.view, ls.filter = b, b.Tree, b.View, msg.req.Filter
+		ls.built, ls.base, ls.view, ls.filter, ls.filterJira = b, b.Tree, b.View, msg.req.Filter, msg.req.FilterByJira
 		ls.extras[b.View] = msg.req.Extra
+		if msg.reason == reasonFilter && msg.req.FilterByJira {
+			a.message = "" // "asking Jira…" is answered
+		}
 		if msg.reason == reasonView {
 			ls.table.fit = nil
 		}

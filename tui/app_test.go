@@ -864,3 +864,76 @@ func TestHomeFilterRanksNamesFirst(t *testing.T) {
 		}
 	}
 }
+
+// A filter local evaluation cannot answer (WAS needs history the cache does not keep) is
+// asked of Jira on enter; its rows follow Jira's answer through rebuilds, and a failed ask
+// puts the previous filter back.
+func TestFilterAskedOfJira(t *testing.T) {
+	d, b := openRoadmap(t, 100, 30)
+	var done []string
+	for _, is := range b.data.Issues {
+		if is.StatusCategory == "done" && len(done) < 2 {
+			done = append(done, is.Key)
+		}
+	}
+	if len(done) != 2 {
+		t.Fatalf("test data has %d done issues", len(done))
+	}
+	const q = `status WAS Done`
+	b.jira = map[string][]string{q: done}
+
+	// A syntax error cannot be asked: enter stays in the prompt.
+	d.keys("f")
+	d.typeText("status WAS (")
+	if d.app.filterErr == nil || d.app.filterAskJira {
+		t.Fatalf("syntax error: err %v, askable %v", d.app.filterErr, d.app.filterAskJira)
+	}
+	d.keys("enter")
+	if d.app.mode != modeFilter {
+		t.Fatal("enter asked Jira about a query that does not parse")
+	}
+	d.keys("esc")
+
+	d.keys("f")
+	d.typeText(q)
+	if d.app.filterErr == nil || !d.app.filterAskJira {
+		t.Fatalf("WAS: err %v, askable %v", d.app.filterErr, d.app.filterAskJira)
+	}
+	d.mustSee("enter asks Jira · The operator 'WAS' cannot be evaluated here")
+	d.keys("enter")
+	ls := d.app.lens
+	if d.app.mode != modeNormal || ls.filter != q || !ls.filterJira || b.jiraAsked != 1 {
+		t.Fatalf("after enter: mode %v, filter %q (Jira %v), asked %d", d.app.mode, ls.filter, ls.filterJira, b.jiraAsked)
+	}
+	d.mustSee("filter (answered by Jira): " + q)
+	if strings.Contains(d.screen(), "asking Jira") {
+		t.Error("'asking Jira…' stays after Jira answered")
+	}
+	d.keys("E")
+	for _, k := range done {
+		if !strings.Contains(d.screen(), k) {
+			t.Errorf("%s, which Jira answered, is not shown:\n%s", k, d.screen())
+		}
+	}
+	if n := ls.table.Tree().Len(); n >= ls.built.Total {
+		t.Errorf("the Jira filter kept %d of %d rows", n, ls.built.Total)
+	}
+	// A view switch or a rebuild keeps asking for Jira's answer, not for a local one.
+	if req := ls.request(); !req.FilterByJira || req.Filter != q {
+		t.Errorf("rebuild request %+v", req)
+	}
+
+	// Jira cannot answer another one: the message says so and the previous filter returns.
+	d.keys("f")
+	d.typeText(" AND priority WAS High")
+	d.keys("enter")
+	if ls := d.app.lens; ls.filter != q || !ls.filterJira {
+		t.Errorf("after a failed ask: filter %q (Jira %v), want %q back", ls.filter, ls.filterJira, q)
+	}
+	d.mustSee("filter: Jira is unreachable")
+
+	d.keys("F")
+	if ls := d.app.lens; ls.filter != "" || ls.filterJira {
+		t.Errorf("F left filter %q (Jira %v)", ls.filter, ls.filterJira)
+	}
+}

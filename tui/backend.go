@@ -54,6 +54,11 @@ type BuildRequest struct {
 	Lens   string // LensInfo.ID
 	View   string // "" for the Lens's default view
 	Filter string // JQL narrowing the rows; "" for none
+	// FilterByJira has Jira answer Filter, for JQL that local evaluation cannot (WAS,
+	// CHANGED, membersOf() without a directory): the rows kept are those whose issues Jira
+	// returns for it within the site's scope. The viewer asks for it with enter on such a
+	// filter; a backend that cannot reach Jira says why in its error.
+	FilterByJira bool
 	// Extra are fields (ids or names from Built.Fields) the viewer added as columns to this
 	// view for themselves; WithColumns adds them to a definition before lens.Build.
 	Extra []string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -30,6 +31,10 @@ type memBackend struct {
 	refreshes  int
 	refreshErr error
 	lensesErr  error
+	// jira answers filters asked of Jira (BuildRequest.FilterByJira) by their text; a
+	// filter not in it fails as if Jira were unreachable.
+	jira      map[string][]string
+	jiraAsked int
 }
 
 type memChange struct {
@@ -199,7 +204,17 @@ func (b *memBackend) Build(ctx context.Context, req BuildRequest) (*Built, error
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", d.Name, err)
 	}
-	built, err := NewBuilt(f, req.View, req.Filter, jql.Env{Now: b.now, CurrentUser: b.data.CurrentUser})
+	var built *Built
+	if req.FilterByJira {
+		keys, ok := b.jira[req.Filter]
+		if !ok {
+			return nil, fmt.Errorf("Jira is unreachable")
+		}
+		b.jiraAsked++
+		built, err = NewBuiltMatching(f, req.View, func(is *lens.Issue) bool { return slices.Contains(keys, is.Key) })
+	} else {
+		built, err = NewBuilt(f, req.View, req.Filter, jql.Env{Now: b.now, CurrentUser: b.data.CurrentUser})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -13,20 +13,32 @@ import (
 // a match never loses its place in the tree; a filter that does not parse or compile returns
 // the *jql.Error the TUI shows at its column. A Backend's Build is lens.Build plus this.
 func NewBuilt(f *lens.Forest, view, filter string, env jql.Env) (*Built, error) {
+	if _, err := f.View(view); err != nil { // a view that is gone says so before the filter
+		return nil, fmt.Errorf("view %q: %w", view, err)
+	}
+	if strings.TrimSpace(filter) == "" {
+		return NewBuiltMatching(f, view, nil)
+	}
+	q, err := jql.Parse(filter)
+	if err != nil {
+		return nil, err
+	}
+	match, err := q.Compile(env)
+	if err != nil {
+		return nil, err
+	}
+	return NewBuiltMatching(f, view, func(is *lens.Issue) bool { return match(is) })
+}
+
+// NewBuiltMatching is NewBuilt with the filter given as a predicate on issues (nil keeps
+// every row): for a filter Jira answered, the issues whose keys it returned.
+func NewBuiltMatching(f *lens.Forest, view string, match func(*lens.Issue) bool) (*Built, error) {
 	v, err := f.View(view)
 	if err != nil {
 		return nil, fmt.Errorf("view %q: %w", view, err)
 	}
 	ft := &forestTree{f: f, v: v}
-	if strings.TrimSpace(filter) != "" {
-		q, err := jql.Parse(filter)
-		if err != nil {
-			return nil, err
-		}
-		match, err := q.Compile(env)
-		if err != nil {
-			return nil, err
-		}
+	if match != nil {
 		keep := make([]bool, len(f.Rows))
 		for i := range f.Rows {
 			if is := f.Rows[i].Issue; is != nil && !keep[i] && match(is) {

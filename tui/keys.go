@@ -173,14 +173,14 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 		}
 	case ActFilter:
 		a.mode = modeFilter
-		ls.prev = ls.filter
+		ls.prev, ls.prevJira = ls.filter, ls.filterJira
 		a.input.SetValue(ls.filter)
 		a.input.CursorEnd()
 		return a.input.Focus()
 	case ActClearFilter:
 		if ls.filter != "" {
 			req := ls.request()
-			req.Filter = ""
+			req.Filter, req.FilterByJira = "", false
 			return a.build(req, ls.info, reasonFilter, nil)
 		}
 	case ActOpen:
@@ -301,7 +301,7 @@ func (a *App) onInputChanged(v string) tea.Cmd {
 	case modeFilter:
 		ls := a.lens
 		req := ls.request()
-		req.Filter = strings.TrimSpace(v)
+		req.Filter, req.FilterByJira = strings.TrimSpace(v), false // typing filters locally
 		return a.build(req, ls.info, reasonFilter, nil)
 	case modePalette:
 		a.filterPalette(v)
@@ -321,11 +321,11 @@ func (a *App) cancelInput() tea.Cmd {
 		a.lens.search = ""
 		a.lens.table.SetQuery("")
 	case modeFilter:
-		a.filterErr = nil
+		a.filterErr, a.filterAskJira = nil, false
 		ls := a.lens
-		if ls.filter != ls.prev || a.building {
+		if ls.filter != ls.prev || ls.filterJira != ls.prevJira || a.building {
 			req := ls.request()
-			req.Filter = ls.prev
+			req.Filter, req.FilterByJira = ls.prev, ls.prevJira
 			return a.build(req, ls.info, reasonFilter, nil)
 		}
 	case modeHomeFilter:
@@ -338,8 +338,19 @@ func (a *App) acceptInput() tea.Cmd {
 	m := a.mode
 	switch m {
 	case modeFilter:
-		if a.filterErr != nil {
+		if a.filterErr != nil && !a.filterAskJira {
 			return nil // stay in the prompt until the JQL is fixed or esc
+		}
+		if a.filterErr != nil {
+			// Local evaluation cannot answer it: Jira does, and the rows follow its answer.
+			a.filterErr, a.filterAskJira = nil, false
+			a.mode = modeNormal
+			a.input.Blur()
+			ls := a.lens
+			req := ls.request()
+			req.Filter, req.FilterByJira = strings.TrimSpace(a.input.Value()), true
+			a.notice("asking Jira for the filter…", false)
+			return a.build(req, ls.info, reasonFilter, nil)
 		}
 	case modePalette:
 		a.mode = modeNormal

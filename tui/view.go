@@ -259,6 +259,9 @@ func (a *App) promptLines() []string {
 		if e := a.filterErr; e != nil {
 			at := ansi.StringWidth(filterPrompt) + max(e.Column-1, 0)
 			msg := strings.TrimPrefix(e.Msg, "Error in the JQL Query: ")
+			if a.filterAskJira {
+				msg = "enter asks Jira · " + msg // first, so a narrow screen keeps it
+			}
 			after, before := a.width-at-2, at-1
 			line := strings.Repeat(" ", at) + "^ " + ansi.Truncate(msg, max(after, 0), "…")
 			if ansi.StringWidth(msg) > after && before > after {
@@ -403,7 +406,11 @@ func (a *App) renderLens() []string {
 	}
 	title := a.titleLine(ls.info.Name) + "   " + strings.Join(views, " ")
 	if ls.filter != "" {
-		title += "   " + a.th.Render(a.th.Accent, "filter: "+ls.filter)
+		label := "filter: "
+		if ls.filterJira {
+			label = "filter (answered by Jira): "
+		}
+		title += "   " + a.th.Render(a.th.Accent, label+ls.filter)
 	}
 	lines := []string{title}
 	lines = append(lines, a.banner()...)
