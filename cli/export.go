@@ -10,16 +10,18 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"foundation/jql"
 	"foundation/lens"
 	"foundation/refresh"
 )
 
 type exportFlags struct {
-	lens, view, format, expand string
-	depth                      int
+	lens, view, format, expand, filter string
+	depth                              int
 }
 
 // tableFormat is the aligned, indented table written to a terminal; scripts get TSV.
@@ -42,7 +44,11 @@ Without --format: an aligned, indented table when stdout is a terminal, plain TS
 (no quoting; tabs and newlines in values become spaces) otherwise.
 
 --depth N keeps the top N levels; --expand N shows rows expanded N levels below the
-top ones (the top level plus N), --expand all everything (the default).`,
+top ones (the top level plus N), --expand all everything (the default).
+
+--filter JQL keeps the issue rows it matches and the rows above them, as the TUI's f
+does, evaluated over the cache. JQL that only Jira can answer (WAS, CHANGED) is refused
+with the reason: put it in a Lens insert, whose members refresh fetches.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runExport(cmd, g, f)
@@ -54,6 +60,7 @@ top ones (the top level plus N), --expand all everything (the default).`,
 	fl.StringVar(&f.format, "format", "", "csv, tsv, json, md or table (default: table on a terminal, tsv otherwise)")
 	fl.IntVar(&f.depth, "depth", 0, "keep only the top N levels (0: all)")
 	fl.StringVar(&f.expand, "expand", "all", `"all", or N: the top level plus N levels below it`)
+	fl.StringVar(&f.filter, "filter", "", "JQL: keep the matching issue rows and the rows above them")
 	return cmd
 }
 
@@ -93,12 +100,25 @@ func runExport(cmd *cobra.Command, g *globals, f exportFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
+	var filter *jql.Query
+	if strings.TrimSpace(f.filter) != "" {
+		if filter, err = jql.Parse(f.filter); err != nil {
+			return usageError(fmt.Errorf("--filter: %w", err))
+		}
+	}
 	ctx := cmd.Context()
 	e, err := g.openLensEnv(ctx)
 	if err != nil {
 		return err
 	}
 	defer e.db.Close()
+	if filter != nil {
+		match, err := filter.Compile(jql.Env{Now: time.Now(), CurrentUser: e.viewer.User})
+		if err != nil {
+			return usageError(fmt.Errorf("--filter: %w", err))
+		}
+		opts.Match = func(is *lens.Issue) bool { return match(is) }
+	}
 	o, err := refresh.OpenLens(ctx, e.db, f.lens, e.viewer, refresh.OpenOptions{View: f.view})
 	if errors.Is(err, lens.ErrUnknownView) {
 		return usageError(err)

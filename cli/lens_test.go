@@ -283,6 +283,20 @@ func TestExportCommand(t *testing.T) {
 		})
 	}
 
+	// --filter keeps a matching sub-task with the story and epic above it, and nothing else.
+	var sub []string
+	for _, l := range lines[1:] {
+		if fs := strings.Split(l, "\t"); fs[0] == "2" {
+			sub = fs
+			break
+		}
+	}
+	r = e.mustRun("", "export", "--lens", "Roadmap", "--filter", "key = "+sub[3])
+	got := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(got) != 4 || !strings.HasPrefix(got[1], "0\t") || !strings.HasPrefix(got[2], "1\t") || !strings.HasPrefix(got[3], "2\tissue\t"+sub[3]+" ") {
+		t.Errorf("--filter key = %s:\n%s", sub[3], r.stdout)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -294,6 +308,8 @@ func TestExportCommand(t *testing.T) {
 		{[]string{"export", "--lens", "Roadmap", "--expand", "some"}, ExitUsage, "want all or a number"},
 		{[]string{"export", "--lens", "Roadmap", "--depth", "-1"}, ExitUsage, "must not be negative"},
 		{[]string{"export", "--lens", "Nope"}, ExitError, "not found"},
+		{[]string{"export", "--lens", "Roadmap", "--filter", "status ="}, ExitUsage, "--filter: Error in the JQL Query: Expecting either a value"},
+		{[]string{"export", "--lens", "Roadmap", "--filter", "status WAS Done"}, ExitUsage, "--filter: The operator 'WAS' cannot be evaluated here"},
 	} {
 		r := e.run("", tc.args...)
 		if r.code != tc.code || !has(r.stderr, tc.want) {

@@ -22,6 +22,9 @@ type RenderOptions struct {
 	// Expanded, when not nil, exports a row only if every row above it is expanded (its
 	// path maps to true), as the TUI shows it.
 	Expanded map[string]bool
+	// Match, when not nil, exports only the issue rows it accepts and the rows above them,
+	// as the TUI's filter shows them.
+	Match func(*Issue) bool
 }
 
 // Render writes the forest through a view as csv, tsv, json or md. Every format carries the
@@ -55,11 +58,22 @@ func Render(w io.Writer, f *Forest, view, format string, opts RenderOptions) err
 // exported lists the rows the options keep.
 func (v *View) exported(opts RenderOptions) []int {
 	rows := v.f.Rows
+	var keep []bool
+	if opts.Match != nil {
+		keep = make([]bool, len(rows))
+		for i := range rows {
+			if is := rows[i].Issue; is != nil && !keep[i] && opts.Match(is) {
+				for a := i; a >= 0 && !keep[a]; a = int(rows[a].Parent) {
+					keep[a] = true
+				}
+			}
+		}
+	}
 	out := make([]int, 0, len(rows))
 	for i := 0; i < len(rows); {
 		r := &rows[i]
-		if opts.Depth > 0 && int(r.Depth) >= opts.Depth {
-			i = int(r.End)
+		if opts.Depth > 0 && int(r.Depth) >= opts.Depth || keep != nil && !keep[i] {
+			i = int(r.End) // a row left out takes its subtree along; a kept row's ancestors are kept
 			continue
 		}
 		out = append(out, i)
