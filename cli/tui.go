@@ -43,8 +43,15 @@ type siteBackend struct {
 	nextCheck time.Time // no background grants check before this (after a failure)
 
 	// jiraFilters keeps Jira's answers to the filters it was asked (BuildRequest.FilterByJira)
-	// by filter text, until the next refresh: rebuilds reuse them instead of asking again.
-	jiraFilters map[string]map[string]bool
+	// by filter text: rebuilds reuse them instead of asking again until a refresh makes them
+	// stale (see jiraFilter).
+	jiraFilters map[string]*jiraAnswer
+}
+
+// jiraAnswer is the keys Jira returned for a filter; stale after a refresh.
+type jiraAnswer struct {
+	keys  map[string]bool
+	stale bool
 }
 
 func newSiteBackend(site *config.Site, db *store.DB, client *jira.Client, viewer refresh.Viewer) (*siteBackend, error) {
@@ -144,30 +151,36 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 
 // jiraFilter is Jira's answer to a filter local evaluation cannot give: the keys of the
 // issues it selects within the profile's scope, as the viewer may browse them. Rows are
-// still only those the Lens shows the viewer.
+// still only those the Lens shows the viewer, so when Jira cannot be asked again after a
+// refresh the last answer stands in: membership may lag, but who sees what is the build's
+// own, fresh, decision, and the screen never keeps rows a failed rebuild would have hidden.
 func (b *siteBackend) jiraFilter(ctx context.Context, q string) (map[string]bool, error) {
 	b.mu.Lock()
-	keys, ok := b.jiraFilters[q]
+	last := b.jiraFilters[q]
 	b.mu.Unlock()
-	if ok {
-		return keys, nil
+	if last != nil && !last.stale {
+		return last.keys, nil
 	}
-	if b.client == nil {
-		return nil, errors.New("the filter needs Jira, and this profile has no connection to it")
+	var list []string
+	err := errors.New("the filter needs Jira, and this profile has no connection to it")
+	if b.client != nil {
+		list, err = refresh.JiraMembers(ctx, b.client, b.site.Scope, q)
 	}
-	list, err := refresh.JiraMembers(ctx, b.client, b.site.Scope, q)
-	if err != nil {
+	switch {
+	case err != nil && last != nil:
+		return last.keys, nil
+	case err != nil:
 		return nil, fmt.Errorf("Jira could not answer it: %w", err)
 	}
-	keys = make(map[string]bool, len(list))
+	keys := make(map[string]bool, len(list))
 	for _, k := range list {
 		keys[k] = true
 	}
 	b.mu.Lock()
 	if b.jiraFilters == nil {
-		b.jiraFilters = map[string]map[string]bool{}
+		b.jiraFilters = map[string]*jiraAnswer{}
 	}
-	b.jiraFilters[q] = keys
+	b.jiraFilters[q] = &jiraAnswer{keys: keys}
 	b.mu.Unlock()
 	return keys, nil
 }
@@ -271,7 +284,9 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 	defer b.mu.Unlock()
 	b.busy = false
 	if err == nil {
-		b.jiraFilters = nil // asked again at the next build, as fresh as the cache
+		for _, a := range b.jiraFilters {
+			a.stale = true // asked again at the next build, to be as fresh as the cache
+		}
 	}
 	b.offline = isNetworkError(err)
 	b.lastErr = ""

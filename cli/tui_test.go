@@ -372,12 +372,23 @@ func TestSiteBackendFilterByJira(t *testing.T) {
 	if _, err := f.be.Build(ctx, req); err == nil || !strings.Contains(err.Error(), "Jira could not answer it") {
 		t.Errorf("a new Jira filter with the site down: %v", err)
 	}
-	// A refresh lets the next build ask again, so the answer is as fresh as the cache.
+	// A refresh makes the answer stale: the next build asks again, and if Jira cannot
+	// answer then, the last answer stands in rather than failing the rebuild.
 	f.site.Faults().SetDown(false, false)
 	if err := f.be.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if f.be.jiraFilters != nil {
-		t.Errorf("answers kept across a refresh: %v", f.be.jiraFilters)
+	req.Filter = `status WAS "In Review"`
+	if a := f.be.jiraFilters[req.Filter]; a == nil || !a.stale {
+		t.Fatalf("answer after a refresh: %+v", a)
+	}
+	f.site.Faults().SetDown(true, false)
+	again, err := f.be.Build(ctx, req)
+	if err != nil || !slices.Equal(ids(again), ids(byJira)) {
+		t.Errorf("stale answer with Jira down: %v, %d rows, want %d", err, again.Tree.Len(), byJira.Tree.Len())
+	}
+	f.site.Faults().SetDown(false, false)
+	if _, err := f.be.Build(ctx, req); err != nil || f.be.jiraFilters[req.Filter].stale {
+		t.Errorf("asked again with Jira up: %v, stale %v", err, f.be.jiraFilters[req.Filter].stale)
 	}
 }
