@@ -936,4 +936,21 @@ func TestFilterAskedOfJira(t *testing.T) {
 	if ls := d.app.lens; ls.filter != "" || ls.filterJira {
 		t.Errorf("F left filter %q (Jira %v)", ls.filter, ls.filterJira)
 	}
+
+	// The preference remembers a Jira filter: reopening asks Jira again; if it cannot
+	// answer, the Lens opens unfiltered rather than not at all.
+	d.keys("f")
+	d.typeText(q)
+	d.keys("enter", "q")
+	asked := b.jiraAsked
+	d2 := newDriver(t, b, 100, 30)
+	if ls := d2.app.lens; ls == nil || ls.filter != q || !ls.filterJira || b.jiraAsked != asked+1 {
+		t.Fatalf("reopen with a Jira filter: lens %v, asked %d times more", ls != nil, b.jiraAsked-asked)
+	}
+	d2.keys("q")
+	b.jira = nil // Jira unreachable
+	d3 := newDriver(t, b, 100, 30)
+	if ls := d3.app.lens; ls == nil || ls.filter != "" || ls.filterJira || ls.table.Tree().Len() == 0 {
+		t.Fatalf("reopen with Jira unreachable: %+v", ls)
+	}
 }
