@@ -176,6 +176,8 @@ type (
 		reason buildReason
 		keys   []string // changed issue keys to flash
 		took   time.Duration
+		// dropped says why the saved filter or added columns were left out to open the Lens.
+		dropped string
 	}
 	pollMsg   struct{}
 	changeMsg struct {
@@ -374,6 +376,7 @@ func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []
 		if err != nil && m.prefs != nil && (req.Filter != "" || len(req.Extra) > 0) {
 			// A saved filter or column that no longer works (a field deleted from the site)
 			// must not lock the Lens: open it as defined.
+			m.dropped = fmt.Sprintf("opened without your saved filter and columns: %v", err)
 			req.Filter, req.FilterByJira, req.Extra = "", false, nil
 			m.req = req
 			m.prefs.Filter, m.prefs.FilterJira, m.prefs.Extras = "", false, nil
@@ -633,6 +636,9 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 		a.screen = screenLens
 		a.mode = modeNormal
 		a.message = ""
+		if msg.dropped != "" {
+			a.notice(msg.dropped, true)
+		}
 		a.edit.marks, a.edit.cut, a.edit.anchor = map[string]bool{}, nil, ""
 	default:
 		ls := a.lens

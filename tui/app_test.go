@@ -953,4 +953,5 @@ func TestFilterAskedOfJira(t *testing.T) {
 	if ls := d3.app.lens; ls == nil || ls.filter != "" || ls.filterJira || ls.table.Tree().Len() == 0 {
 		t.Fatalf("reopen with Jira unreachable: %+v", ls)
 	}
+	d3.mustSee("opened without your saved filter and columns: Jira is unreachable")
 }
