@@ -1,6 +1,7 @@
 package jql
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,7 @@ func (q *Query) Compile(env Env) (Matcher, error) {
 		}
 		fi, ok := lookupField(k.Field)
 		if !ok {
-			return nil, semanticErr(p, "Field '%s' does not exist or you do not have permission to view it.", k.Field)
+			return nil, unknownErr(p, "Field '%s' does not exist or you do not have permission to view it.", k.Field)
 		}
 		if fi.typ == typeText && k.Field != "summary" {
 			return nil, semanticErr(p, "Field '%s' does not support sorting.", displayField(k.Field))
@@ -65,6 +66,21 @@ func (q *Query) Compile(env Env) (Matcher, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// JiraError is the error Jira would answer the query with as well, as far as Foundation can
+// tell; nil when Jira may answer it although Compile refuses it, because the refusal comes
+// only from what an Env lacks (a group directory, the open sprints, change history) or the
+// query names a field or function Foundation does not know (Error.Unknown). A bad value, or
+// an operator a field does not take, is such an error.
+func (q *Query) JiraError() error {
+	_, err := q.Compile(Env{History: true, MembersOf: func(string) []string { return nil },
+		OpenSprints: func() []string { return nil }})
+	var je *Error
+	if err == nil || errors.As(err, &je) && je.Unknown {
+		return nil
+	}
+	return err
 }
 
 type compiler struct {
@@ -249,7 +265,7 @@ func (s *litSet) anyEq(vals []Value) bool {
 func (c *compiler) clause(cl *Clause) (Matcher, *Error) {
 	fi, ok := lookupField(cl.Field)
 	if !ok {
-		return nil, semanticErr(cl.pos, "Field '%s' does not exist or you do not have permission to view it.", cl.Field)
+		return nil, unknownErr(cl.pos, "Field '%s' does not exist or you do not have permission to view it.", cl.Field)
 	}
 	name := displayField(cl.Field)
 	if fi.typ == typeOrderOnly {
@@ -438,7 +454,7 @@ func (c *compiler) function(cl *Clause, fi fieldInfo, fn *Func, set *litSet, lis
 	name := displayField(cl.Field)
 	canon, known := knownFunctions[strings.ToLower(fn.Name)]
 	if !known {
-		return semanticErr(fn.pos, "Unable to find JQL function '%s()'.", fn.Name)
+		return unknownErr(fn.pos, "Unable to find JQL function '%s()'.", fn.Name)
 	}
 	invalidFor := func() *Error {
 		return semanticErr(fn.pos, "A value provided by the function '%s' is invalid for the field '%s'.", canon, name)

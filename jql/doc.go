@@ -99,6 +99,10 @@
 //
 // # Errors
 //
+// Query.JiraError tells a query Jira may still answer although Compile refuses it (what the
+// Env lacks, or a field or function Foundation does not know: Error.Unknown) from one Jira
+// would refuse as well.
+//
 // Every error from Parse and Compile is an *Error with the 1-based line and character of
 // the fault and Jira's wording, e.g. "Error in the JQL Query: Expecting operator but got
 // 'foo'. (line 1, character 9)" or "Field 'foo' does not exist or you do not have

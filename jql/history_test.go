@@ -165,3 +165,28 @@ func TestHistoryNotBounded(t *testing.T) {
 		t.Error("a project restriction beside WAS no longer bounds")
 	}
 }
+
+// JiraError tells a query Jira may answer, though Compile here refuses it, from one Jira
+// would refuse as well.
+func TestJiraError(t *testing.T) {
+	for src, want := range map[string]string{
+		`status WAS Done AFTER -1w`:                      "",
+		`assignee in membersOf(devs) AND status = x`:     "",
+		`sprint in openSprints()`:                        "",
+		`Team = red`:                                     "", // a field Jira may know by its name
+		`key in portfolioChildIssuesOf("X-1")`:           "", // a function an app may add
+		`created > soon`:                                 "Date value 'soon' for field 'created' is invalid",
+		`status WAS Done AFTER soon`:                     "Date value 'soon' for predicate 'AFTER' is invalid",
+		`summary = x`:                                    "The operator '=' is not supported by the 'summary' field",
+		`assignee in membersOf(devs) AND created > nope`: "Date value 'nope' for field 'created' is invalid",
+	} {
+		q, err := Parse(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		err = q.JiraError()
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%s: JiraError %v, want %q", src, err, want)
+		}
+	}
+}

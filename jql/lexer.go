@@ -38,6 +38,9 @@ type token struct {
 type Error struct {
 	Line, Column int
 	Msg          string
+	// Unknown: the query names a field or function Foundation does not know. Jira may
+	// (a custom field by its name, a function an app adds), so it may still answer.
+	Unknown bool
 }
 
 func (e *Error) Error() string {
@@ -50,6 +53,13 @@ func syntaxErr(p Pos, format string, args ...any) *Error {
 
 func semanticErr(p Pos, format string, args ...any) *Error {
 	return &Error{Line: p.Line, Column: p.Column, Msg: fmt.Sprintf(format, args...)}
+}
+
+// unknownErr is semanticErr for a name Foundation does not know (see Error.Unknown).
+func unknownErr(p Pos, format string, args ...any) *Error {
+	e := semanticErr(p, format, args...)
+	e.Unknown = true
+	return e
 }
 
 // lexer splits JQL into tokens. Positions count runes, lines from 1.
