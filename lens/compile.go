@@ -306,9 +306,16 @@ func (c *compiled) insert(e *errs, p string, g *InsertGen) *cinsert {
 		}
 		in.query = q
 		// Without a group directory or sprint list, membersOf() and openSprints() cannot
-		// be answered here; refresh asks Jira for such queries' members. Build still
-		// evaluates them locally when Data supplies those functions.
+		// be answered here, nor WAS and CHANGED without history, nor a field Jira knows by
+		// a name Foundation does not; refresh asks Jira for such queries' members. Build
+		// still evaluates them locally when Data supplies those functions. A query Jira
+		// would refuse too (a bad date, an operator the field does not take) is a mistake
+		// in the file, reported now rather than at the next refresh.
 		if _, err := q.Compile(jql.Env{Location: time.UTC}); err != nil {
+			if jerr := q.JiraError(); jerr != nil {
+				e.add(p+".jql", "%v", jerr)
+				return in
+			}
 			in.remote = true
 			in.why = err.Error()
 		}

@@ -54,6 +54,15 @@ views:
 			`views[0].format[0].op: unknown operator "~~"`,
 			`views[0].format[0].style.fg: unknown color "chartreuse"`,
 		}},
+		{"insert JQL Jira would refuse too", `name: x
+generators:
+  - insert: {jql: "status WAS Done AFTER soon"}
+  - insert: {jql: "created > soon AND assignee in membersOf(devs)"}
+  - insert: {jql: "Team = red AND status CHANGED"}
+`, []string{
+			"roadmap.yaml:3: generators[0].insert.jql: Date value 'soon' for predicate 'AFTER' is invalid",
+			"roadmap.yaml:4: generators[1].insert.jql: Date value 'soon' for field 'created' is invalid",
+		}},
 		{"generator with two kinds", `name: x
 generators:
   - insert: {keys: [ALPHA-1]}
