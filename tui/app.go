@@ -591,10 +591,11 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 	if msg.err != nil {
 		var je *jql.Error
 		if msg.reason == reasonFilter && errors.As(msg.err, &je) {
-			// A query that parses but that local evaluation cannot answer (WAS, a field
-			// only Jira knows) can still be asked of Jira: enter does.
-			_, perr := jql.Parse(msg.req.Filter)
-			a.filterErr, a.filterAskJira = je, perr == nil && !msg.req.FilterByJira
+			// A query that local evaluation cannot answer but Jira may (WAS, a field
+			// only Jira knows) can still be asked of Jira: enter does. One Jira would
+			// refuse too (a syntax error, a bad date) waits to be fixed.
+			q, perr := jql.Parse(msg.req.Filter)
+			a.filterErr, a.filterAskJira = je, perr == nil && q.JiraError() == nil && !msg.req.FilterByJira
 			return nil
 		}
 		if msg.reason == reasonFilter && msg.req.FilterByJira && a.lens != nil && a.lens.info.ID == msg.info.ID {

@@ -893,6 +893,13 @@ func TestFilterAskedOfJira(t *testing.T) {
 		t.Fatal("enter asked Jira about a query that does not parse")
 	}
 	d.keys("esc")
+	// Nor one Jira would refuse as well: a date it cannot read.
+	d.keys("f")
+	d.typeText("status WAS Done AFTER soon")
+	if d.app.filterErr == nil || d.app.filterAskJira {
+		t.Fatalf("bad date: err %v, askable %v", d.app.filterErr, d.app.filterAskJira)
+	}
+	d.keys("esc")
 
 	d.keys("f")
 	d.typeText(q)
