@@ -382,6 +382,9 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if jerr := q.JiraError(); jerr != nil {
+			t.Fatalf("%q compiles with every capability, yet JiraError says %v", src, jerr)
+		}
 		m2, err := q2.Compile(env)
 		if err != nil {
 			t.Fatalf("%q compiles but its String %q does not: %v", src, s1, err)
