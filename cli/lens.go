@@ -240,14 +240,9 @@ func showLens(ctx context.Context, out io.Writer, e *lensEnv, name string) error
 	if rq := def.RemoteQueries(); len(rq) > 0 {
 		fmt.Fprintln(w, "Remote queries (JQL that local evaluation cannot answer by itself):")
 		for _, q := range rq {
-			how := "members come from Jira at refresh time"
-			if parsed, err := jql.Parse(q); err == nil {
-				if _, err := parsed.Compile(jql.Env{Location: time.UTC}); err != nil {
-					how += ": " + err.Error()
-				}
-			}
-			if strings.Contains(strings.ToLower(q), "opensprints(") {
-				how = "openSprints() is answered from the sprints in the cache"
+			how := "openSprints() is answered from the sprints in the cache"
+			if why := jiraAnswers(q); why != "" {
+				how = "members come from Jira at refresh time: " + why
 			}
 			fmt.Fprintf(w, "  %s\n    %s\n", q, how)
 		}
@@ -261,6 +256,21 @@ func showLens(ctx context.Context, out io.Writer, e *lensEnv, name string) error
 		fmt.Fprintf(w, "Note:        %s\n", n)
 	}
 	return nil
+}
+
+// jiraAnswers says why Jira, not the cache, answers a Lens's remote query (what local
+// evaluation lacks), or "" when the cache can: openSprints() is answered from the sprints
+// it keeps.
+func jiraAnswers(q string) string {
+	parsed, err := jql.Parse(q)
+	if err != nil {
+		return err.Error()
+	}
+	_, err = parsed.Compile(jql.Env{Location: time.UTC, OpenSprints: func() []string { return nil }})
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 func writeScope(w io.Writer, indent string, gens []lens.Generator, folders []lens.Folder) {
@@ -388,6 +398,13 @@ naming file:line: field for every problem.`,
 				verb = "created"
 			}
 			fmt.Fprintf(g.stderr, "lens %q %s: version %d\n", a.Name, verb, a.Version)
+			if def, err := lens.Parse(name, src); err == nil {
+				for _, q := range def.RemoteQueries() {
+					if why := jiraAnswers(q); why != "" {
+						fmt.Fprintf(g.stderr, "note: Jira answers %q (%s): its members come with the next `foundation refresh`\n", q, why)
+					}
+				}
+			}
 			return nil
 		},
 	}

@@ -43,8 +43,12 @@ views:
 		t.Fatalf("refresh: %d\n%s", r.code, r.stderr)
 	}
 	for _, f := range []string{file, histFile} {
-		if r := e.run("", "lens", "apply", "-f", f); r.code != 0 {
+		r := e.run("", "lens", "apply", "-f", f)
+		if r.code != 0 {
 			t.Fatalf("apply %s: %d\n%s", f, r.code, r.stderr)
+		}
+		if !has(r.stderr, "note: Jira answers") || !has(r.stderr, "its members come with the next `foundation refresh`") {
+			t.Errorf("apply %s does not say its members come from Jira:\n%s", f, r.stderr)
 		}
 	}
 	r := e.run("", "lens", "show", "Reviewed")
