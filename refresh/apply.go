@@ -145,6 +145,10 @@ type round struct {
 	keys map[int64]string // id -> key of cached issues, read when a link event needs it
 	// scope is the site's scope compiled for this run; nil: no local filter.
 	scope jql.Matcher
+	// scopeUnknown: the site has a scope local evaluation cannot answer (membersOf(),
+	// WAS...). Webhooks then update cached issues only; which others belong is the next
+	// poll's to say, as it asks Jira with the scope.
+	scopeUnknown bool
 }
 
 func (a *Applier) newRound(ctx context.Context) (*round, error) {
@@ -168,6 +172,8 @@ func (a *Applier) newRound(ctx context.Context) (*round, error) {
 		// the clock of a long-running listener.
 		if m, err := a.scope.Compile(jql.Env{}); err == nil {
 			r.scope = m
+		} else {
+			r.scopeUnknown = true
 		}
 	}
 	return r, nil
@@ -392,6 +398,33 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 	return st, settled, nil
 }
 
+// cachedOnly keeps the issues the cache already holds (with their raw fields, raw may be
+// nil), and returns prev read for them when it was nil.
+func (r *round) cachedOnly(ctx context.Context, issues []lens.Issue, raw []json.RawMessage, prev map[int64]store.CachedFields) ([]lens.Issue, []json.RawMessage, map[int64]store.CachedFields, error) {
+	if prev == nil {
+		keys := make([]string, len(issues))
+		for i := range issues {
+			keys[i] = issues[i].Key
+		}
+		var err error
+		if prev, err = r.cachedFields(ctx, keys); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	var keep []lens.Issue
+	var keepRaw []json.RawMessage
+	for i := range issues {
+		if _, cached := prev[issues[i].ID]; !cached {
+			continue
+		}
+		keep = append(keep, issues[i])
+		if raw != nil {
+			keepRaw = append(keepRaw, raw[i])
+		}
+	}
+	return keep, keepRaw, prev, nil
+}
+
 // inScope reports whether an issue belongs in the cache.
 func (r *round) inScope(is *lens.Issue) bool {
 	return r.scope == nil || r.scope(is)
@@ -534,6 +567,12 @@ func (r *round) cachedByID(ctx context.Context, keys []string) (map[int64]lens.I
 // users of the ones that took effect. raw[i], when raw is not nil, is issues[i]'s fields
 // encoded as stored. Issues outside the scope are not written; a cached one is removed.
 func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json.RawMessage, links map[string][]lens.Link, prev map[int64]store.CachedFields, authoritative bool, st *ApplyStats) error {
+	if r.scopeUnknown && len(issues) > 0 {
+		var err error
+		if issues, raw, prev, err = r.cachedOnly(ctx, issues, raw, prev); err != nil {
+			return err
+		}
+	}
 	var in []lens.Issue
 	var inRaw []json.RawMessage
 	var out []int64

@@ -721,3 +721,42 @@ func TestServeTLS(t *testing.T) {
 		t.Errorf("status %d, journal %+v: want the delivery acknowledged and applied", resp.StatusCode, journalStats(t, db))
 	}
 }
+
+// TestWebhooksUnderScopeOnlyJiraAnswers: with a scope local evaluation cannot answer (WAS
+// needs history the cache does not keep), webhooks update the issues the cache holds and
+// bring in no others: whether those belong is the next poll's to say, asking Jira.
+func TestWebhooksUnderScopeOnlyJiraAnswers(t *testing.T) {
+	const scope = `project = ALPHA AND status WAS "In Progress"`
+	h := newHookFixture(t, "cloud", 300, scope)
+	h.site.Webhooks().Register(h.url, hookSecret, nil, "")
+	var in, out string
+	for _, fi := range h.site.Issues() {
+		if fi.Project != "ALPHA" {
+			continue
+		}
+		switch fi.Status {
+		case "Done":
+			in = fi.Key // walked through In Progress: in the scope and the cache
+		case "To Do":
+			out = fi.Key // never was: Jira leaves it out of the scope
+		}
+	}
+	if _, ok := cached(t, h.db, in); !ok {
+		t.Fatalf("%s is not cached after the full sync", in)
+	}
+	if _, ok := cached(t, h.db, out); ok {
+		t.Fatalf("%s is cached, but the scope leaves it out", out)
+	}
+	for _, k := range []string{in, out} {
+		if err := h.site.Update(k, map[string]any{"summary": "changed " + k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.flushAndApply(t)
+	if is, ok := cached(t, h.db, in); !ok || is.Summary != "changed "+in {
+		t.Errorf("cached %s not updated: %q", in, is.Summary)
+	}
+	if _, ok := cached(t, h.db, out); ok {
+		t.Errorf("a webhook brought %s, outside the scope, into the cache", out)
+	}
+}
