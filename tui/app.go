@@ -583,6 +583,10 @@ func (a *App) onLenses(msg lensesMsg) tea.Cmd {
 
 func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 	if msg.seq != a.buildSeq {
+		if msg.reason == reasonFilter && msg.req.FilterByJira && msg.err == nil {
+			// Another build (a view switch) went out while Jira was answering.
+			a.notice("the view changed before Jira's answer arrived: f, then enter, asks again", false)
+		}
 		return nil // a newer request is in flight; this answer is stale
 	}
 	a.building = false

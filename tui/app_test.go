@@ -961,4 +961,9 @@ func TestFilterAskedOfJira(t *testing.T) {
 		t.Fatalf("reopen with Jira unreachable: %+v", ls)
 	}
 	d3.mustSee("opened without your saved filter and columns: Jira is unreachable")
+
+	// Jira's answer arriving after a newer build (a view switch) is dropped, and says so.
+	d3.app.buildSeq++
+	d3.app.onBuilt(builtMsg{seq: d3.app.buildSeq - 1, reason: reasonFilter, req: BuildRequest{Lens: "roadmap", Filter: q, FilterByJira: true}})
+	d3.mustSee("the view changed before Jira's answer arrived")
 }
