@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -13,8 +11,8 @@ import (
 func TestRefreshFetchesRemoteLensMembers(t *testing.T) {
 	e := newCLIEnv(t)
 	e.writeConfig(fakeServer(t, "cloud", 300), "cloud", "admin", "project in (ALPHA, BETA, GAMMA)")
-	file := filepath.Join(t.TempDir(), "team.yaml")
-	src := `name: Team
+	dir := t.TempDir()
+	file := writeFile(t, dir, "team.yaml", `name: Team
 owner: admin@example.com
 generators:
   - insert: {jql: 'project = ALPHA AND assignee in membersOf("jira-developers")'}
@@ -22,12 +20,8 @@ views:
   - name: v
     default: true
     columns: [{field: key}, {field: assignee}]
-`
-	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	histFile := filepath.Join(t.TempDir(), "reviewed.yaml")
-	hist := `name: Reviewed
+`)
+	histFile := writeFile(t, dir, "reviewed.yaml", `name: Reviewed
 owner: admin@example.com
 generators:
   - insert: {jql: 'project = ALPHA AND status WAS "In Review" AND status != "In Review"'}
@@ -35,10 +29,7 @@ views:
   - name: v
     default: true
     columns: [{field: key}, {field: status}]
-`
-	if err := os.WriteFile(histFile, []byte(hist), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	if r := e.run("", "refresh", "--quiet"); r.code != 0 {
 		t.Fatalf("refresh: %d\n%s", r.code, r.stderr)
 	}

@@ -17,6 +17,7 @@ import (
 	"foundation/jira/jiratest"
 	"foundation/jql"
 	"foundation/lens"
+	"foundation/refresh"
 )
 
 // fakeData turns the fake site's issues into what lens.Build reads, with the sprint field
@@ -75,7 +76,7 @@ func fakeData(t *testing.T, dialect string) (*lens.Data, *jiratest.Site) {
 }
 
 // remoteMembers asks the fake site, as admin through the real client, for the keys of each
-// query. Every query is bounded by the projects it names, as Cloud requires.
+// query, as refresh does. Every query is bounded by the projects it names, as Cloud requires.
 func remoteMembers(t *testing.T, site *jiratest.Site, queries []string) map[string][]string {
 	t.Helper()
 	if len(queries) == 0 {
@@ -94,14 +95,8 @@ func remoteMembers(t *testing.T, site *jiratest.Site, queries []string) map[stri
 	}
 	out := map[string][]string{}
 	for _, q := range queries {
-		err := c.ScanIDs(ctx, q, func(ids []jira.IssueRef) error {
-			for _, r := range ids {
-				out[q] = append(out[q], r.Key)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("members of %q: %v", q, err)
+		if out[q], err = refresh.JiraMembers(ctx, c, "", q); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return out

@@ -105,6 +105,20 @@ func (f *Forest) Children(i int) []int {
 	return out
 }
 
+// Matching marks the rows a filter keeps: the issue rows match accepts and every row above
+// them, so a match never loses its place in the tree (the TUI's filter, export --filter).
+func (f *Forest) Matching(match func(*Issue) bool) []bool {
+	keep := make([]bool, len(f.Rows))
+	for i := range f.Rows {
+		if is := f.Rows[i].Issue; is != nil && !keep[i] && match(is) {
+			for a := i; a >= 0 && !keep[a]; a = int(f.Rows[a].Parent) {
+				keep[a] = true
+			}
+		}
+	}
+	return keep
+}
+
 // Find returns the index of the row with the given path, or -1.
 func (f *Forest) Find(path string) int {
 	for i := range f.Rows {

@@ -60,14 +60,7 @@ func (v *View) exported(opts RenderOptions) []int {
 	rows := v.f.Rows
 	var keep []bool
 	if opts.Match != nil {
-		keep = make([]bool, len(rows))
-		for i := range rows {
-			if is := rows[i].Issue; is != nil && !keep[i] && opts.Match(is) {
-				for a := i; a >= 0 && !keep[a]; a = int(rows[a].Parent) {
-					keep[a] = true
-				}
-			}
-		}
+		keep = v.f.Matching(opts.Match)
 	}
 	out := make([]int, 0, len(rows))
 	for i := 0; i < len(rows); {

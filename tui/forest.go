@@ -39,15 +39,7 @@ func NewBuiltMatching(f *lens.Forest, view string, match func(*lens.Issue) bool)
 	}
 	ft := &forestTree{f: f, v: v}
 	if match != nil {
-		keep := make([]bool, len(f.Rows))
-		for i := range f.Rows {
-			if is := f.Rows[i].Issue; is != nil && !keep[i] && match(is) {
-				for a := i; a >= 0 && !keep[a]; a = int(f.Rows[a].Parent) {
-					keep[a] = true
-				}
-			}
-		}
-		ft.subset(keep)
+		ft.subset(f.Matching(match))
 	}
 	return ft.built(), nil
 }
