@@ -47,12 +47,21 @@ func (db *DB) UpsertLinks(ctx context.Context, links []lens.Link) error {
 	})
 }
 
-const insertLinkQuery = "INSERT OR REPLACE INTO links(id, type, outward, inward, from_key, to_key) VALUES (?, ?, ?, ?, ?, ?)"
+// linkUpsert replaces a link row by id only when something in it differs: rewriting an
+// identical row would still dirty its pages (and those of both indexes), and every page
+// dirtied is a WAL frame written at commit. An edit or a webhook re-reads an issue whose
+// links rarely changed.
+const linkUpsert = ` ON CONFLICT(id) DO UPDATE SET type = excluded.type, outward = excluded.outward,
+	inward = excluded.inward, from_key = excluded.from_key, to_key = excluded.to_key
+	WHERE type IS NOT excluded.type OR outward IS NOT excluded.outward OR inward IS NOT excluded.inward
+		OR from_key IS NOT excluded.from_key OR to_key IS NOT excluded.to_key`
+
+const insertLinkQuery = "INSERT INTO links(id, type, outward, inward, from_key, to_key) VALUES (?, ?, ?, ?, ?, ?)" + linkUpsert
 
 // insertLinksQuery is insertLinkQuery for linksPerInsert rows: a full sync writes a link or
 // so per issue, and each statement execution has a fixed cost.
-var insertLinksQuery = "INSERT OR REPLACE INTO links(id, type, outward, inward, from_key, to_key) VALUES " +
-	strings.Repeat("(?, ?, ?, ?, ?, ?),", linksPerInsert-1) + "(?, ?, ?, ?, ?, ?)"
+var insertLinksQuery = "INSERT INTO links(id, type, outward, inward, from_key, to_key) VALUES " +
+	strings.Repeat("(?, ?, ?, ?, ?, ?),", linksPerInsert-1) + "(?, ?, ?, ?, ?, ?)" + linkUpsert
 
 const linksPerInsert = 32
 

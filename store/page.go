@@ -57,10 +57,11 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 	return st, err
 }
 
-// deleteLinksQuery removes the links touching any key in a JSON array: one statement per
-// page instead of one per issue.
-const deleteLinksQuery = `DELETE FROM links WHERE from_key IN (SELECT value FROM json_each(?1))
-	OR to_key IN (SELECT value FROM json_each(?1))`
+// deleteLinksQuery removes the links touching any key in a JSON array (?1) except those
+// whose ids are in another (?2), which are written next: one statement per page instead of
+// one per issue, and a link that stays is not deleted only to be inserted again.
+const deleteLinksQuery = `DELETE FROM links WHERE (from_key IN (SELECT value FROM json_each(?1))
+	OR to_key IN (SELECT value FROM json_each(?1))) AND id NOT IN (SELECT value FROM json_each(?2))`
 
 // replaceLinks makes links[key] the complete link set touching each key in keys.
 func replaceLinks(ctx context.Context, tx *sql.Tx, sc *stmtCache, keys []string, links map[string][]lens.Link) error {
@@ -79,12 +80,20 @@ func replaceLinks(ctx context.Context, tx *sql.Tx, sc *stmtCache, keys []string,
 	if err != nil {
 		return err
 	}
+	ids := make([]int64, len(all))
+	for i, l := range all {
+		ids[i] = l.ID
+	}
+	kept, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
 	del, err := sc.stmt(ctx, tx, deleteLinksQuery)
 	if err != nil {
 		return err
 	}
 	defer del.Close()
-	if _, err := del.ExecContext(ctx, string(arr)); err != nil {
+	if _, err := del.ExecContext(ctx, string(arr), string(kept)); err != nil {
 		return fmt.Errorf("links of %d issues: %w", len(replaced), err)
 	}
 	return putLinks(ctx, tx, sc, all)

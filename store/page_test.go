@@ -199,3 +199,46 @@ func TestUpsertBatchMatchesOneByOne(t *testing.T) {
 		t.Errorf("%d issues cached", len(got.issues))
 	}
 }
+
+// TestApplyPageLinksChangeOnlyWhatDiffers: a newer issue's link set replaces the cached one
+// link by link: a link that stays keeps its row, one whose type changed is rewritten, one
+// gone is deleted (also when it was cached from its other end), and a new one is added.
+func TestApplyPageLinksChangeOnlyWhatDiffers(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	link := func(id int64, typ, from, to string) lens.Link {
+		return lens.Link{ID: id, Type: typ, Outward: typ + "s", Inward: "is " + typ + "ed by", From: from, To: to}
+	}
+	first := Page{
+		Issues: []lens.Issue{issue(1, "A-1", t0, "one"), issue(2, "A-2", t0, "two"), issue(3, "A-3", t0, "three")},
+		Links: map[string][]lens.Link{
+			"A-1": {link(10, "Block", "A-1", "A-2"), link(11, "Relate", "A-1", "A-3"), link(12, "Clone", "A-3", "A-1")},
+			"A-3": {link(13, "Block", "A-3", "A-2")},
+		},
+	}
+	if _, err := db.ApplyPage(ctx, first, true); err != nil {
+		t.Fatal(err)
+	}
+	// A-1 again, newer: 10 stays, 11 changes type, 12 is gone, 14 is new and appears twice
+	// in the page (the later copy wins). A-3's own link 13 is not A-1's and stays.
+	second := Page{
+		Issues: []lens.Issue{issue(1, "A-1", t0.Add(time.Hour), "one again")},
+		Links: map[string][]lens.Link{"A-1": {
+			link(10, "Block", "A-1", "A-2"), link(11, "Duplicate", "A-1", "A-3"),
+			link(14, "Relate", "A-2", "A-1"), link(14, "Split", "A-2", "A-1"),
+		}},
+	}
+	if st, err := db.ApplyPage(ctx, second, true); err != nil || st.Updated != 1 {
+		t.Fatalf("second page: %+v %v", st, err)
+	}
+	got, err := db.Links(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []lens.Link{link(10, "Block", "A-1", "A-2"), link(11, "Duplicate", "A-1", "A-3"),
+		link(13, "Block", "A-3", "A-2"), link(14, "Split", "A-2", "A-1")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("links\n got %+v\nwant %+v", got, want)
+	}
+}
