@@ -32,15 +32,20 @@ type siteBackend struct {
 	eng    *refresh.Engine
 	viewer refresh.Viewer
 
-	mu      sync.Mutex
-	opened  map[string]*refresh.Opened // last build per Lens, caught up incrementally
-	sizes   map[string]int
-	offline bool
-	lastErr string
-	busy    bool
+	mu sync.Mutex
+	// opened is the last build (of the Lens and view on screen), caught up incrementally by
+	// the next; openedKey names it. Only that one is kept: builds of views and Lenses left
+	// behind would hold a snapshot each, and their grants would expire unwatched.
+	opened    *refresh.Opened
+	openedKey string
+	sizes     map[string]int
+	offline   bool
+	lastErr   string
+	busy      bool
 
-	checking  bool      // a background grants check is running
-	nextCheck time.Time // no background grants check before this (after a failure)
+	checking  bool            // a background grants check is running
+	checked   *refresh.Opened // the build whose expired grants the last check was for
+	nextCheck time.Time       // no background grants check before this (after a failure)
 
 	// jiraFilters keeps Jira's answers to the filters it was asked (BuildRequest.FilterByJira)
 	// by filter text: rebuilds reuse them instead of asking again until a refresh makes them
@@ -60,7 +65,7 @@ func newSiteBackend(site *config.Site, db *store.DB, client *jira.Client, viewer
 		return nil, err
 	}
 	return &siteBackend{site: site, db: db, client: client, eng: eng, viewer: viewer,
-		opened: map[string]*refresh.Opened{}, sizes: map[string]int{}}, nil
+		sizes: map[string]int{}}, nil
 }
 
 func (b *siteBackend) Lenses(ctx context.Context) ([]tui.LensInfo, error) {
@@ -229,7 +234,10 @@ func (b *siteBackend) detail() func(key string) *lens.Issue {
 func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.Opened, error) {
 	key := req.Lens + "\x00" + req.View + "\x00" + fmt.Sprint(req.Extra)
 	b.mu.Lock()
-	prev := b.opened[key]
+	var prev *refresh.Opened
+	if b.openedKey == key {
+		prev = b.opened
+	}
 	b.mu.Unlock()
 	var o *refresh.Opened
 	var err error
@@ -246,7 +254,7 @@ func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.
 		return nil, err
 	}
 	b.mu.Lock()
-	b.opened[key] = o
+	b.opened, b.openedKey = o, key
 	b.mu.Unlock()
 	return o, nil
 }
@@ -312,16 +320,17 @@ func (b *siteBackend) recheckExpiredGrants() {
 	now := time.Now()
 	b.mu.Lock()
 	due := false
-	for _, o := range b.opened {
-		if exp := o.Visibility.Expires; !exp.IsZero() && !now.Before(exp) {
-			due = true
-		}
+	if o := b.opened; o != nil {
+		exp := o.Visibility.Expires
+		due = !exp.IsZero() && !now.Before(exp)
 	}
-	if !due || b.checking || now.Before(b.nextCheck) {
+	// One check per build: the check's outcome reaches the change feed, and until the
+	// rebuild that follows replaces b.opened its grants still look expired.
+	if !due || b.checking || b.checked == b.opened || now.Before(b.nextCheck) {
 		b.mu.Unlock()
 		return
 	}
-	b.checking = true
+	b.checking, b.checked = true, b.opened
 	b.mu.Unlock()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -444,13 +444,13 @@ func (e *editingBackend) Suggest(ctx context.Context, key, name, query string) (
 	return out, nil
 }
 
-// visibleIssues are the issues on the rows of the Lenses built this session, each once.
+// visibleIssues are the issues on the rows of the Lens on screen, each once.
 func (e *editingBackend) visibleIssues() []*lens.Issue {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	seen := map[string]bool{}
 	var out []*lens.Issue
-	for _, o := range e.opened {
+	if o := e.opened; o != nil {
 		for i := range o.Forest.Rows {
 			if is := o.Forest.Rows[i].Issue; is != nil && !seen[is.Key] {
 				seen[is.Key] = true

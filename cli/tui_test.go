@@ -238,7 +238,10 @@ func TestOpenTUIFailsClosed(t *testing.T) {
 	}
 	srv.Close()
 	time.Sleep(400 * time.Millisecond) // the grants expire
-	seq, _ := be.LastChange(ctx)       // notices, rechecks in the background, fails
+	// The feed's head before the check: the failed check may record itself before
+	// LastChange, which starts it, reads the head.
+	seq, _ := f.db.LastChange(ctx)
+	be.LastChange(ctx) // notices, rechecks in the background, fails
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		now, _ := be.LastChange(ctx)
@@ -249,6 +252,62 @@ func TestOpenTUIFailsClosed(t *testing.T) {
 	}
 	if n := issues(); n != 0 {
 		t.Errorf("%d rows still shown with expired grants and Jira down", n)
+	}
+}
+
+// TestExpiredGrantsRecheckedOnce: once the grants of the Lens on screen expire, one
+// background check renews them and the rebuild that follows is quiet; a view left behind
+// earlier does not keep asking. Before, every build kept, of every view ever shown, was
+// watched: a view left for five minutes made each poll (every 500 ms) ask Jira for the
+// viewer's permissions again and rebuild the Lens from scratch, forever.
+func TestExpiredGrantsRecheckedOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "alice", "project = ALPHA", 200, 300*time.Millisecond, true)
+	be := f.be
+	infos, _ := be.Lenses(ctx)
+	var roadmap string
+	for _, in := range infos {
+		if in.Name == "Roadmap" {
+			roadmap = in.ID
+		}
+	}
+	built, err := be.Build(ctx, tui.BuildRequest{Lens: roadmap})
+	if err != nil || len(built.Views) < 2 {
+		t.Fatalf("roadmap: %v, views %v", err, built.Views)
+	}
+	if _, err := be.Build(ctx, tui.BuildRequest{Lens: roadmap, View: built.Views[1]}); err != nil {
+		t.Fatal(err)
+	}
+	requests := func() int64 { return f.client.Stats().Requests }
+	before := requests()
+	if _, err := refresh.CheckGrants(ctx, f.client, f.db, f.viewer, f.prof.PermissionTTL); err != nil {
+		t.Fatal(err)
+	}
+	perCheck := requests() - before
+	time.Sleep(400 * time.Millisecond) // the grants expire
+	before = requests()
+	// The TUI's loop: poll the feed every so often and rebuild when it moved.
+	seq, _ := be.LastChange(ctx)
+	for range 40 {
+		time.Sleep(25 * time.Millisecond)
+		now, err := be.LastChange(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now != seq {
+			seq = now
+			if _, err := be.Build(ctx, tui.BuildRequest{Lens: roadmap, View: built.Views[1]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	be.mu.Lock()
+	checking := be.checking
+	be.mu.Unlock()
+	// One check (a few permission requests) renews the grants for 300 ms; in the second
+	// it may run out and be renewed about three times more. A loop would run dozens.
+	if n := requests() - before; n == 0 || n > 6*perCheck || checking {
+		t.Errorf("%d requests in one second after the grants expired, %d per check (still checking: %v)", n, perCheck, checking)
 	}
 }
 
