@@ -154,6 +154,19 @@ func TestViewSwitchKeepsCursor(t *testing.T) {
 	}
 }
 
+// TestChooserSkipsShownFields: a field the view shows under a title of its own is not
+// offered again; adding it made a duplicate column id and broke the build.
+func TestChooserSkipsShownFields(t *testing.T) {
+	d, _ := openRoadmap(t, 100, 30)
+	d.keys("c")
+	d.mustSee("[+] Due date") // the plan view does not show it
+	d.keys("esc", "v")        // the dates view does
+	d.keys("c")
+	if strings.Contains(d.screen(), "[+] Due date") {
+		t.Fatalf("the dates view offers Due date again:\n%s", d.screen())
+	}
+}
+
 func TestChooseColumns(t *testing.T) {
 	d, _ := openRoadmap(t, 100, 30)
 	d.keys("c")
@@ -190,7 +203,7 @@ func TestChooseColumns(t *testing.T) {
 	if !strings.Contains(strings.Split(d.screen(), "\n")[1], "Created") {
 		t.Fatal("added column lost after a view round trip")
 	}
-	d.keys("c", "G", "k", "k", "k", "k") // back to the added column, above the 4 fields left
+	d.keys("c", "G", "k", "k", "k", "k", "k") // back to the added column, above the 5 fields left
 	d.mustSee("▌ [-] Created")
 	d.keys("space", "esc")
 	if strings.Contains(strings.Split(d.screen(), "\n")[1], "Created") {

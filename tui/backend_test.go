@@ -114,6 +114,7 @@ func genData(nEpics, nStories, nSubs, nBugs int) *lens.Data {
 			{ID: "customfield_10016", Name: "Story Points", Custom: true, SchemaType: "number", SchemaCustom: "com.pyxis.greenhopper.jira:jsw-story-points"},
 			{ID: "reporter", Name: "Reporter", SchemaType: "user"},
 			{ID: "labels", Name: "Labels", SchemaType: "array", SchemaItems: "string"},
+			{ID: "duedate", Name: "Due date", SchemaType: "date"},
 			{ID: "created", Name: "Created", SchemaType: "datetime"},
 		},
 		Users: map[string]string{"alice": "Alice Adams", "bob": "Bob Brown", "carol": "Carol Chen"}}

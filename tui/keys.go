@@ -391,8 +391,16 @@ func (a *App) chooserItems() []chooserItem {
 	cols := ls.base.Columns()
 	extras := ls.extras[ls.view]
 	firstAdded := len(cols) - len(extras) // added columns come last, in order
+	fieldID := map[string]string{} // a field's id or name, lower case -> its id
+	for _, f := range ls.built.Fields {
+		fieldID[strings.ToLower(f.ID)], fieldID[strings.ToLower(f.Name)] = f.ID, f.ID
+	}
 	for i, c := range cols {
 		have[strings.ToLower(c.Title)] = true
+		// A column titled other than its field ("Due" for Due date) still shows that field.
+		if id, ok := fieldID[strings.ToLower(c.Field)]; ok {
+			have[strings.ToLower(id)] = true
+		}
 		it := chooserItem{title: c.Title, col: i}
 		if i >= firstAdded {
 			it.added, it.field = true, extras[i-firstAdded]
