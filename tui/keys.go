@@ -391,7 +391,7 @@ func (a *App) chooserItems() []chooserItem {
 	cols := ls.base.Columns()
 	extras := ls.extras[ls.view]
 	firstAdded := len(cols) - len(extras) // added columns come last, in order
-	fieldID := map[string]string{} // a field's id or name, lower case -> its id
+	fieldID := map[string]string{}        // a field's id or name, lower case -> its id
 	for _, f := range ls.built.Fields {
 		fieldID[strings.ToLower(f.ID)], fieldID[strings.ToLower(f.Name)] = f.ID, f.ID
 	}

@@ -558,6 +558,8 @@ const (
 	maxTreeWidth = 48
 	maxColWidth  = 40
 	indentWidth  = 2
+	// minScrollWidth is the least room frozen columns leave for the first scrollable one.
+	minScrollWidth = 12
 )
 
 // layout fits the columns to the window's content: widths only grow while the same tree is
@@ -602,9 +604,19 @@ func (t *Table) layout() colLayout {
 	for _, c := range frozen {
 		used += lay.width[c] + 1
 	}
+	if t.colOff > len(scroll) {
+		t.colOff = 0
+	}
+	// Room kept for the first scrollable column on screen (the column cursor's, once it
+	// moved there): without it a wide Status column never showed at 80 columns, and the
+	// cursor edited a cell that was not on screen.
+	reserve := 0
+	if t.colOff < len(scroll) {
+		reserve = min(lay.width[scroll[t.colOff]], minScrollWidth) + 1
+	}
 	// The summary-like frozen columns give way on narrow terminals: shrink the widest frozen
 	// column (never below 12) so at least the tree column and a little more fit.
-	for used > t.width && len(frozen) > 0 {
+	for used+reserve > t.width && len(frozen) > 0 {
 		wi := frozen[0]
 		for _, c := range frozen {
 			if lay.width[c] > lay.width[wi] {
@@ -614,23 +626,34 @@ func (t *Table) layout() colLayout {
 		if lay.width[wi] <= 12 {
 			break
 		}
-		cut := min(used-t.width, lay.width[wi]-12)
+		cut := min(used+reserve-t.width, lay.width[wi]-12)
 		lay.width[wi] -= cut
 		used -= cut
 	}
 	lay.shown = slices.Clone(frozen)
-	if t.colOff > len(scroll) {
-		t.colOff = 0
-	}
 	lay.moreLeft = t.colOff > 0
 	for i := t.colOff; i < len(scroll); i++ {
 		c := scroll[i]
 		if used+lay.width[c]+1 > t.width {
-			lay.moreRight = true
+			// The first scrollable column shows cut to the room left rather than not at all.
+			room := t.width - used - 1
+			if i+1 < len(scroll) {
+				room-- // for the more-right marker
+			}
+			if i == t.colOff && room >= 3 {
+				lay.width[c] = room
+				lay.shown = append(lay.shown, c)
+				used += room + 1
+				i++
+			}
+			lay.moreRight = i < len(scroll)
 			break
 		}
 		used += lay.width[c] + 1
 		lay.shown = append(lay.shown, c)
+	}
+	if n := len(lay.shown); lay.moreRight && used >= t.width && n > len(frozen) {
+		lay.width[lay.shown[n-1]]-- // the more-right marker takes the last cell
 	}
 	return lay
 }

@@ -275,6 +275,34 @@ func TestTableHorizontalScrollAndResize(t *testing.T) {
 	}
 }
 
+// TestTableCursorColumnAlwaysShows: a scrollable column wider than the room the frozen
+// columns leave still shows, cut to fit, when the column cursor is on it; before, a wide
+// Status column never showed at 80 columns and enter edited a cell off screen.
+func TestTableCursorColumnAlwaysShows(t *testing.T) {
+	tb := NewTable(newSynth(5, 2))
+	tb.SetWidths(map[string]int{"Summary": 40, "Status": 45})
+	tb.SetSize(70, 5)
+	th := NewTheme(true, true)
+	tb.MoveColumn(1) // Key -> Summary
+	tb.MoveColumn(1) // -> Status
+	if tb.Tree().Columns()[tb.ColumnCursor()].Title != "Status" {
+		t.Fatalf("column cursor on %q", tb.Tree().Columns()[tb.ColumnCursor()].Title)
+	}
+	out := ansi.Strip(tb.View(th))
+	lines := strings.Split(out, "\n")
+	if !strings.Contains(lines[0], "Status") {
+		t.Fatalf("the cursor's column is not on screen:\n%s", out)
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > 70 {
+			t.Errorf("line %d is %d cells wide: %q", i, w, l)
+		}
+	}
+	if !strings.Contains(lines[0], "›") {
+		t.Errorf("header %q: want the more-right marker", lines[0])
+	}
+}
+
 func TestTableFind(t *testing.T) {
 	tb := NewTable(newSynth(10, 3))
 	tb.SetSize(80, 5)
