@@ -121,14 +121,15 @@ type App struct {
 	helpOff   int
 	colCursor int
 
-	status     Status
-	refreshing bool
-	message    string // one-line notice (copied, errors)
-	msgErr     bool
-	lastSeq    int64
-	seqKnown   bool
-	flashGen   int
-	quitting   bool
+	status       Status
+	refreshing   bool
+	refreshAsked bool   // the viewer asked for the refresh running: say when it is done
+	message      string // one-line notice (copied, errors)
+	msgErr       bool
+	lastSeq      int64
+	seqKnown     bool
+	flashGen     int
+	quitting     bool
 
 	edit  editState  // inline editing (editing.go); inert when the backend cannot edit
 	aclEd *ACLEditor // the open ACL editor, in modeACL
@@ -491,9 +492,13 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.refreshing = false
 		if msg.err != nil {
 			a.notice("refresh: "+msg.err.Error(), true)
-		} else {
+		} else if a.refreshAsked {
+			// Only a refresh the viewer asked for says so: a background one would replace
+			// what an edit or a move just reported, and the status bar already says when
+			// the cache was last refreshed.
 			a.notice("refreshed", false)
 		}
+		a.refreshAsked = false
 		return a, nil
 	case flashEndMsg:
 		if msg.gen == a.flashGen && a.lens != nil {

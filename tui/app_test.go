@@ -526,6 +526,19 @@ func TestRefreshAndStatusBar(t *testing.T) {
 	}
 }
 
+// TestBackgroundRefreshKeepsTheMessage: a background refresh that succeeds says nothing,
+// so what an edit just reported stays; one the viewer asked for says "refreshed".
+func TestBackgroundRefreshKeepsTheMessage(t *testing.T) {
+	d, _ := openRoadmap(t, 120, 30)
+	d.app.notice("ALPHA-5 Summary: old → new (u undoes)", false)
+	d.app.refreshing = true
+	d.app.Update(refreshMsg{})
+	d.mustSee("(u undoes)")
+	if d.app.refreshing {
+		t.Error("still refreshing after the refresh ended")
+	}
+}
+
 func TestOfflineBanner(t *testing.T) {
 	b := newMemBackend(t)
 	b.status.Offline = true

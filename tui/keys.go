@@ -49,6 +49,7 @@ func (a *App) do(act Action, keyText string) tea.Cmd {
 		a.openPalette()
 		return nil
 	case ActRefresh:
+		a.refreshAsked = true // also when one is already running: its outcome is reported
 		return a.refresh()
 	case ActToggleMouse:
 		a.mouse = !a.mouse
