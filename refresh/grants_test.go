@@ -321,6 +321,9 @@ func TestRevokeHidesAtNextCheck(t *testing.T) {
 			if got.counts["BETA"] != 0 {
 				t.Errorf("BETA rows still shown after the check: %v", got.counts)
 			}
+			if n.Data != o.Data {
+				t.Error("a permission check made the open Lens read the whole cache again")
+			}
 			same(t, "alice after revoke", got, f.expected(t, "alice"))
 		})
 	}

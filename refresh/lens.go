@@ -172,8 +172,9 @@ const maxIncremental = 500
 
 // Update catches the Lens up with the change feed. When only issues were created or
 // changed (the common case: a poll, a webhook, an edit) it re-reads just those issues and
-// rebuilds over the kept snapshot, whose index lens.Data updates in place; anything else
-// (deletions, links, the field catalog, grants, this Lens's definition) reopens it. It
+// rebuilds over the kept snapshot, whose index lens.Data updates in place. Grants that
+// changed or expired rebuild over it too, with the viewer's roles read again; anything
+// else (deletions, links, the field catalog, this Lens's definition) reopens it. It
 // returns o itself when nothing relevant changed.
 //
 // Update changes o.Data in place, so o's forest and view must not be read while Update
@@ -189,7 +190,11 @@ func (o *Opened) Update(ctx context.Context, db *store.DB) (*Opened, error) {
 	if len(changes) == 0 && !expired {
 		return o, nil
 	}
-	reopen := expired || len(changes) > maxIncremental
+	reopen := len(changes) > maxIncremental
+	// Grants that changed or expired only change who sees what: the build recomputes
+	// visibility from the cache every time, so the snapshot is kept (reading 100,000
+	// issues again after every permission check cost more than the rest of a poll).
+	regrant := expired
 	users := false
 	var keys []string
 	seen := map[string]bool{}
@@ -206,6 +211,8 @@ func (o *Opened) Update(ctx context.Context, db *store.DB) (*Opened, error) {
 			// Projects do not take part in builds.
 		case store.ChangeLens:
 			reopen = reopen || c.Detail == o.Stored.Name
+		case store.ChangeGrants:
+			regrant = true
 		default:
 			reopen = true
 		}
@@ -213,7 +220,6 @@ func (o *Opened) Update(ctx context.Context, db *store.DB) (*Opened, error) {
 	if reopen {
 		return OpenLens(ctx, db, o.Stored.Name, o.viewer, o.opt)
 	}
-	last := changes[len(changes)-1].Seq
 	if len(keys) > 0 {
 		issues, err := db.Issues(ctx, store.ReadOptions{Keys: keys, WithRaw: o.withRaw})
 		if err != nil {
@@ -228,7 +234,21 @@ func (o *Opened) Update(ctx context.Context, db *store.DB) (*Opened, error) {
 			return nil, fmt.Errorf("update lens %q: %w", o.Stored.Name, err)
 		}
 	}
-	n := &Opened{Stored: o.Stored, Def: o.Def, Data: o.Data, Seq: last, Access: o.Access, viewer: o.viewer, opt: o.opt, withRaw: o.withRaw}
+	n := &Opened{Stored: o.Stored, Def: o.Def, Data: o.Data, Seq: o.Seq, Access: o.Access, viewer: o.viewer, opt: o.opt, withRaw: o.withRaw}
+	if len(changes) > 0 {
+		n.Seq = changes[len(changes)-1].Seq
+	}
+	if regrant {
+		// A check also renews the viewer's roles, which the Lens's ACL may name.
+		v, err := withFreshRoles(ctx, db, o.viewer)
+		if err != nil {
+			return nil, err
+		}
+		if err := RequireAccess(o.Def, v, lens.LevelView, ActionOpen); err != nil {
+			return nil, err
+		}
+		n.viewer, n.Access = v, AccessOf(o.Def, v)
+	}
 	if err := n.build(ctx, db); err != nil {
 		return nil, err
 	}
