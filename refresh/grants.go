@@ -254,7 +254,7 @@ func failureReason(err error) string {
 
 // checkGrants asks Jira and returns one grant per project and secured issue, unstamped.
 func checkGrants(ctx context.Context, c *jira.Client, db *store.DB, v Viewer, st *CheckStats) ([]store.Grant, error) {
-	issues, err := db.Issues(ctx, store.ReadOptions{})
+	issueProjects, sec, err := db.GrantTargets(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -273,15 +273,9 @@ func checkGrants(ctx context.Context, c *jira.Client, db *store.DB, v Viewer, st
 	for _, p := range projects {
 		addProject(p.ID)
 	}
-	type secured struct{ id, project int64 }
-	var sec []secured
-	for i := range issues {
-		addProject(issues[i].ProjectID)
-		if issues[i].SecurityLevel != "" {
-			sec = append(sec, secured{issues[i].ID, issues[i].ProjectID})
-		}
+	for _, id := range issueProjects {
+		addProject(id)
 	}
-	issues = nil // the slice of 100,000 issues is not needed past this point
 	st.Projects, st.Issues = len(projectIDs), len(sec)
 
 	me, err := c.Myself(ctx)
@@ -298,7 +292,7 @@ func checkGrants(ctx context.Context, c *jira.Client, db *store.DB, v Viewer, st
 		}
 		ids := make([]int64, len(sec))
 		for i, s := range sec {
-			ids[i] = s.id
+			ids[i] = s.ID
 		}
 		projGranted, issueGranted, err = c.CheckPermissions(ctx, account, browse, projectIDs, ids)
 		if err != nil {
@@ -315,8 +309,8 @@ func checkGrants(ctx context.Context, c *jira.Client, db *store.DB, v Viewer, st
 		// level says: only the others are worth a request each.
 		var ask []int64
 		for _, s := range sec {
-			if projGranted[s.project] {
-				ask = append(ask, s.id)
+			if projGranted[s.ProjectID] {
+				ask = append(ask, s.ID)
 			}
 		}
 		if issueGranted, err = myPermissions(ctx, c, ask, func(id int64) jira.PermissionScope { return jira.PermissionScope{IssueID: id} }); err != nil {
@@ -336,7 +330,7 @@ func checkGrants(ctx context.Context, c *jira.Client, db *store.DB, v Viewer, st
 		add(store.GrantProject, id, projGranted[id])
 	}
 	for _, s := range sec {
-		add(store.GrantIssue, s.id, issueGranted[s.id])
+		add(store.GrantIssue, s.ID, issueGranted[s.ID])
 	}
 	return grants, nil
 }

@@ -94,3 +94,47 @@ func (db *DB) DeleteGrants(ctx context.Context, identity string) error {
 		return addChange(ctx, tx, ChangeGrants, "", identity)
 	})
 }
+
+// SecuredIssue is a cached issue with an issue security level: who may browse it is asked
+// of Jira issue by issue.
+type SecuredIssue struct {
+	ID, ProjectID int64
+}
+
+// GrantTargets lists what a permission check asks Jira about: the projects of the cached
+// issues, and the cached issues with a security level. Two scans that return a few rows
+// cost a fraction of reading every issue.
+func (db *DB) GrantTargets(ctx context.Context) (projects []int64, secured []SecuredIssue, err error) {
+	err = db.read(ctx, "grant targets", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT DISTINCT project_id FROM issues WHERE project_id <> 0 ORDER BY project_id")
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			projects = append(projects, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, "SELECT id, project_id FROM issues WHERE security_level <> '' ORDER BY id")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s SecuredIssue
+			if err := rows.Scan(&s.ID, &s.ProjectID); err != nil {
+				return err
+			}
+			secured = append(secured, s)
+		}
+		return rows.Err()
+	})
+	return projects, secured, err
+}
