@@ -28,7 +28,8 @@ type AuditFilter struct {
 	Action string
 	Target string
 	Since  time.Time
-	Limit  int // newest N; 0 means 1000
+	Before int64 // only entries older than the one with this ID (paging); 0: no bound
+	Limit  int   // newest N; 0 means 1000
 }
 
 // Audit appends e to the audit log.
@@ -71,6 +72,10 @@ func (db *DB) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 	if !f.Since.IsZero() {
 		where = append(where, "at >= ?")
 		args = append(args, ms(f.Since))
+	}
+	if f.Before > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.Before)
 	}
 	q := "SELECT id, at, actor, action, target, before, after, outcome FROM audit"
 	if len(where) > 0 {
