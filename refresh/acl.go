@@ -280,10 +280,8 @@ func ChangeACL(ctx context.Context, db *store.DB, name string, v Viewer, edit AC
 		version, err = db.PutLens(ctx, store.Lens{Name: name, YAML: string(src), Owner: next.Owner, UpdatedBy: v.User}, st.Version)
 	}
 	after := before
-	outcome := "ok"
-	if err != nil {
-		outcome = err.Error()
-	} else {
+	outcome := auditOutcome(err)
+	if err == nil {
 		after = aclDoc{Owner: next.Owner, ACL: next.ACL}
 	}
 	if aerr := auditACL(ctx, db, v.User, name, before, after, outcome); aerr != nil && err == nil {
@@ -388,7 +386,7 @@ func auditACL(ctx context.Context, db *store.DB, actor, name string, before, aft
 	if err != nil {
 		return err
 	}
-	return db.Audit(context.WithoutCancel(ctx), store.AuditEntry{Actor: actor, Action: "acl.change", Target: name, Before: b, After: a, Outcome: outcome})
+	return db.Audit(context.WithoutCancel(ctx), store.AuditEntry{Actor: actor, Action: AuditActionACL, Target: name, Before: b, After: a, Outcome: outcome})
 }
 
 // parseStored parses a stored Lens. A file that names no owner is owned by whoever the

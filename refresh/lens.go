@@ -401,13 +401,10 @@ func ApplyLens(ctx context.Context, db *store.DB, filename string, src []byte, v
 	if err == nil {
 		version, err = db.PutLens(ctx, l, expect)
 	}
-	outcome := "ok"
-	if err != nil {
-		outcome = err.Error()
-	}
+	outcome := auditOutcome(err)
 	after := l
 	after.Version = version
-	if aerr := auditLensChange(ctx, db, "lens.put", actor, def.Name, before, after, outcome); aerr != nil && err == nil {
+	if aerr := auditLensChange(ctx, db, AuditActionLensPut, actor, def.Name, before, after, outcome); aerr != nil && err == nil {
 		err = aerr
 	}
 	if err == nil && aclMoved != nil {
@@ -463,11 +460,8 @@ func DeleteLens(ctx context.Context, db *store.DB, name string, v Viewer, expect
 	if err == nil {
 		err = db.DeleteLens(ctx, name, expect)
 	}
-	outcome := "ok"
-	if err != nil {
-		outcome = err.Error()
-	}
-	if aerr := auditLensChange(ctx, db, "lens.delete", actor, name, before, store.Lens{}, outcome); aerr != nil && err == nil {
+	outcome := auditOutcome(err)
+	if aerr := auditLensChange(ctx, db, AuditActionLensDelete, actor, name, before, store.Lens{}, outcome); aerr != nil && err == nil {
 		err = aerr
 	}
 	if err != nil {
