@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"foundation/refresh"
 	"foundation/store"
 )
 
@@ -29,8 +31,13 @@ func newAuditCmd(g *globals) *cobra.Command {
 		Use:   "audit",
 		Short: "Show the audit log of the site's cache: edits, Lens and ACL changes",
 		Long: `Print the audit log of a site profile's cache, newest first: who did what, when, to
-which issue or Lens, the value before and after, and the outcome (ok, or Jira's refusal).
-It reads the cache only; no request goes to Jira.`,
+which issue or Lens, the value before and after, and the outcome (ok, failed: <message>
+or conflict: <message>). It reads the cache only; no request goes to Jira.
+
+Only entries the profile's viewer may see are listed: about issues the viewer may browse
+(by the permissions last checked with Jira, as Lenses and exports decide it) and Lenses
+the viewer may view. When permissions could not be verified those entries are left out,
+a note says which projects, and the exit code is 3 (run refresh first in scripts).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAudit(cmd.Context(), g, f, time.Now())
@@ -80,23 +87,35 @@ func runAudit(ctx context.Context, g *globals, f auditFlags, now time.Time) erro
 	if f.limit <= 0 {
 		return usageError(fmt.Errorf("--limit %d: must be positive", f.limit))
 	}
-	_, _, db, err := g.profileCache(ctx)
+	e, err := g.openLensEnv(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer e.db.Close()
 	target := strings.TrimSpace(f.issue)
 	if looksLikeKey(target) {
 		target = strings.ToUpper(target)
 	}
-	entries, err := db.AuditLog(ctx, store.AuditFilter{Target: target, Action: f.action, Since: since, Limit: f.limit})
+	// Only what the viewer may see, decided as Lens builds and exports decide it, from the
+	// cache alone; --limit counts what is shown.
+	entries, st, err := refresh.AuditLog(ctx, e.db, e.viewer, store.AuditFilter{Target: target, Action: f.action, Since: since, Limit: f.limit}, now)
 	if err != nil {
 		return err
 	}
-	if f.json {
-		return writeAuditJSON(g.stdout, entries)
+	for _, n := range st.Notes(now) {
+		fmt.Fprintln(g.stderr, "note:", n)
 	}
-	return writeAuditTable(g.stdout, entries, stdoutTerminal(g.stdout))
+	if f.json {
+		err = writeAuditJSON(g.stdout, entries)
+	} else {
+		err = writeAuditTable(g.stdout, entries, stdoutTerminal(g.stdout))
+	}
+	if err == nil && st.Degraded() {
+		// Fail closed, as export does: entries about issues whose permissions could not be
+		// verified were left out; the notes say which projects. Never how many.
+		err = withCode(ExitPartial, errors.New("the audit log may be partial: entries about issues whose permissions could not be verified are not shown (run `foundation refresh` when Jira is reachable)"))
+	}
+	return err
 }
 
 // looksLikeKey tells an issue key (abc-12) from a Lens name, so keys match in any case.
