@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"foundation/jira"
+	"foundation/lens"
 	"foundation/store"
 )
 
@@ -67,10 +69,17 @@ func parsePlacement(p string) (before, after string, ok bool) {
 	return "", "", false
 }
 
-// rankPlace says where key stands now among the cached issues: after the one ranked just
-// below it, or before the one just above when nothing is below. "" when the cache holds no
-// rank for it (the move works; only its undo has nowhere to go back to).
+// rankPlace says where key stands now among the cached issues the viewer (the Writer's
+// identity) may browse: after the one ranked just below it, or before the one just above
+// when nothing is below. "" when the cache holds no rank for it (the move works; only its
+// undo has nowhere to go back to). Only issues the viewer may browse are neighbours, as in
+// a Lens build: the shared cache may hold issues of projects the viewer cannot see, and
+// Jira refuses to rank next to those (naming them in its refusal).
 func (w *Writer) rankPlace(ctx context.Context, key string) (string, error) {
+	visible, _, err := Visibility(ctx, w.db, Viewer{Viewer: lens.Viewer{User: w.who(ctx)}}, time.Now())
+	if err != nil {
+		return "", fmt.Errorf("rank %s: %w", key, err)
+	}
 	all, err := w.db.Issues(ctx, store.ReadOptions{})
 	if err != nil {
 		return "", fmt.Errorf("rank %s: read the cache for its neighbours: %w", key, err)
@@ -88,7 +97,7 @@ func (w *Writer) rankPlace(ctx context.Context, key string) (string, error) {
 	var below, above, belowKey, aboveKey string
 	for i := range all {
 		r := all[i].Rank
-		if r == "" || all[i].Key == key {
+		if r == "" || all[i].Key == key || !visible(&all[i]) {
 			continue
 		}
 		if r < at && (belowKey == "" || r > below) {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"foundation/jira"
 	"foundation/jira/jiratest"
@@ -33,12 +34,28 @@ func rankIndex(site *jiratest.Site, key string) int {
 	return -1
 }
 
+// viewerWriter is a Writer for user as the TUI makes one: its actor is the viewer's id, whose
+// grants (checked now) say which cached issues it may browse.
+func (f *editFixture) viewerWriter(user string) *refresh.Writer {
+	f.t.Helper()
+	ctx := context.Background()
+	c := f.client(user)
+	v, err := refresh.ResolveViewer(ctx, c, f.db, user)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := refresh.CheckGrants(ctx, c, f.db, v, time.Hour); err != nil {
+		f.t.Fatal(err)
+	}
+	return refresh.NewWriter(c, f.db, refresh.WriterOptions{Actor: v.User, Now: func() time.Time { return editNow }})
+}
+
 func TestMoveRank(t *testing.T) {
 	for _, dialect := range []string{"cloud", "datacenter"} {
 		t.Run(dialect, func(t *testing.T) {
 			f := newEditFixture(t, dialect)
 			ctx := context.Background()
-			w := f.writer("admin")
+			w := f.viewerWriter("admin")
 			var h refresh.History
 			all := byRank(f.site)
 			prev, key, next, far := all[19].Key, all[20].Key, all[21].Key, all[100].Key
@@ -109,6 +126,74 @@ func TestMoveRank(t *testing.T) {
 			for _, bad := range [][3]string{{key, "", ""}, {key, far, far}, {key, key, ""}, {"", far, ""}} {
 				if _, err := w.MoveRank(ctx, bad[0], bad[1], bad[2], refresh.SetOptions{}); !errors.Is(err, refresh.ErrRankPlace) {
 					t.Errorf("MoveRank%q: %v, want ErrRankPlace", bad, err)
+				}
+			}
+		})
+	}
+}
+
+// The cache is shared: admin filled it with GAMMA, which alice may not browse. A move's
+// undo place is next to an issue alice can see, so the undo works and no refusal (or
+// result) names a GAMMA issue.
+func TestMoveRankNeighbourVisible(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			f := newEditFixture(t, dialect)
+			ctx := context.Background()
+			w := f.viewerWriter("alice")
+			all := byRank(f.site)
+			visible := func(is jiratest.FakeIssue) bool { return is.Project != "GAMMA" && is.SecurityLevel == "" }
+			// An alice issue ranked just above a GAMMA issue, and another alice issue far off.
+			var key, hidden, far string
+			for k := 1; k < len(all)-60 && key == ""; k++ {
+				if visible(all[k]) && all[k-1].Project == "GAMMA" {
+					key, hidden = all[k].Key, all[k-1].Key
+					for _, is := range all[k+50:] {
+						if visible(is) {
+							far = is.Key
+							break
+						}
+					}
+				}
+			}
+			if key == "" || far == "" {
+				t.Fatal("no issue of alice's ranked just after a GAMMA issue")
+			}
+			// Alice's nearest visible neighbour below key.
+			var below string
+			for k := rankIndex(f.site, key) - 1; k >= 0 && below == ""; k-- {
+				if visible(all[k]) {
+					below = all[k].Key
+				}
+			}
+			var h refresh.History
+			res, err := w.MoveRank(ctx, key, far, "", refresh.SetOptions{History: &h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(res.Old, "GAMMA") || (below != "" && res.Old != "after "+below) {
+				t.Errorf("undo place %q next to %s; want after %s (not %s)", res.Old, key, below, hidden)
+			}
+			if _, err := w.Undo(ctx, &h, refresh.SetOptions{}); err != nil {
+				t.Fatalf("undo: %v", err)
+			}
+			// Back among the issues alice sees: right after its old visible neighbour.
+			if below != "" {
+				next := ""
+				for _, is := range byRank(f.site)[rankIndex(f.site, below)+1:] {
+					if visible(is) {
+						next = is.Key
+						break
+					}
+				}
+				if next != key {
+					t.Errorf("after undo the issue alice sees after %s is %s, want %s", below, next, key)
+				}
+			}
+			log, _ := f.db.AuditLog(ctx, store.AuditFilter{Target: key})
+			for _, e := range log {
+				if strings.Contains(string(e.Before)+string(e.After)+e.Outcome, "GAMMA") {
+					t.Errorf("audit names a hidden issue: %s %s %s", e.Before, e.After, e.Outcome)
 				}
 			}
 		})
