@@ -8,6 +8,7 @@ package refresh
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -76,11 +77,49 @@ func wellKnownAlias(n string, wk store.WellKnown) string {
 	return ""
 }
 
+// ErrMalformedEdit marks an edit that could never be written as asked, whatever Jira's
+// state: a field name no field has, a field Jira sets itself (key, created...), a field
+// given twice. Scripts get it as a usage mistake (exit 2), before anything is sent.
+var ErrMalformedEdit = errors.New("malformed edit")
+
+// malformed is an ErrMalformedEdit with its own words.
+type malformed struct{ msg string }
+
+func (m malformed) Error() string        { return m.msg }
+func (m malformed) Is(target error) bool { return target == ErrMalformedEdit }
+
+func malformedf(format string, a ...any) error { return malformed{fmt.Sprintf(format, a...)} }
+
+// readOnlyFields are the Lens columns and system fields Jira sets itself, with why an edit
+// cannot set them: they appear in Lens columns, so people try.
+var readOnlyFields = map[string]string{
+	"key":            "an issue's key is Jira's own (it changes only when the issue moves to another project)",
+	"issuekey":       "an issue's key is Jira's own (it changes only when the issue moves to another project)",
+	"id":             "an issue's id is Jira's own",
+	"project":        "moving an issue to another project is not an edit (use Jira's Move)",
+	"created":        "Jira sets it when the issue is created",
+	"updated":        "Jira sets it on every change",
+	"resolutiondate": "Jira sets it when a transition sets the resolution",
+	"resolved":       "Jira sets it when a transition sets the resolution",
+	"statuscategory": "it follows the status: edit status instead",
+	"creator":        "Jira sets it when the issue is created",
+	"subtasks":       "sub-tasks are issues of their own: edit their parent instead",
+	"issuelinks":     "links are not field values (move the row in a Lens that extends by links)",
+	"comment":        "comments are not field values",
+	"worklog":        "work is logged, not edited as a field",
+	"timespent":      "it is the sum of logged work",
+	"votes":          "votes are cast, not edited",
+	"watches":        "watchers are not field values",
+	"lastviewed":     "Jira sets it when the issue is viewed",
+}
+
 // resolveField finds a field by Lens column name, Jira name or id in the cached catalog.
+// A name that is no field, or names a field Jira sets itself, is an error wrapping
+// ErrMalformedEdit.
 func resolveField(name string, cat []lens.Field, wk store.WellKnown) (fieldInfo, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	if n == "" {
-		return fieldInfo{}, fmt.Errorf("empty field name")
+		return fieldInfo{}, malformedf("empty field name")
 	}
 	if strings.HasPrefix(n, "cf[") && strings.HasSuffix(n, "]") {
 		n = "customfield_" + strings.TrimSpace(n[3:len(n)-1])
@@ -109,7 +148,10 @@ func resolveField(name string, cat []lens.Field, wk store.WellKnown) (fieldInfo,
 			}
 			switch len(hits) {
 			case 0:
-				return fieldInfo{}, fmt.Errorf("unknown field %q", name)
+				if why, ok := readOnlyFields[n]; ok {
+					return fieldInfo{}, malformedf("%q cannot be edited: %s", name, why)
+				}
+				return fieldInfo{}, malformedf("unknown field %q (want a Lens column name, a Jira field name or an id)", name)
 			case 1:
 				f = &cat[hits[0]]
 			default:
@@ -117,13 +159,16 @@ func resolveField(name string, cat []lens.Field, wk store.WellKnown) (fieldInfo,
 				for k, i := range hits {
 					ids[k] = cat[i].ID
 				}
-				return fieldInfo{}, fmt.Errorf("field name %q is ambiguous; use one of the ids %s", name, strings.Join(ids, ", "))
+				return fieldInfo{}, malformedf("field name %q is ambiguous; use one of the ids %s", name, strings.Join(ids, ", "))
 			}
 		}
 	}
 	if f == nil {
 		// A system field the catalog does not list (an empty cache): its id is its name.
 		f = &lens.Field{ID: id, Name: id}
+	}
+	if why, ok := readOnlyFields[strings.ToLower(f.ID)]; ok && !f.Custom {
+		return fieldInfo{}, malformedf("%q cannot be edited: %s", name, why)
 	}
 	return fieldInfo{ID: f.ID, Name: f.Name, Kind: kindOf(*f, wk)}, nil
 }
@@ -260,8 +305,17 @@ func splitList(text string) (set, add, remove []string, isSet bool, err error) {
 }
 
 // parseDate reads a date: YYYY-MM-DD, today, tomorrow, yesterday, or a signed offset from
-// today in days, weeks or months (+3d, -1w, +2m).
+// today in days, weeks or months (+3d, -1w, +2m). A date outside the years Jira accepts is
+// refused.
 func parseDate(text string, now time.Time) (time.Time, error) {
+	d, err := readDate(text, now)
+	if err != nil {
+		return d, err
+	}
+	return d, checkDateRange(d, text)
+}
+
+func readDate(text string, now time.Time) (time.Time, error) {
 	t := strings.ToLower(strings.TrimSpace(text))
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 	switch t {
@@ -296,6 +350,48 @@ func parseDate(text string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD, today, tomorrow, yesterday or +3d/-1w/+2m", text)
 	}
 	return d, nil
+}
+
+// Jira reads and writes dates as yyyy-MM-dd with four-digit years: a five-digit year is
+// "Error parsing date string", and years before 1000 do not survive its date pickers and
+// databases. A date outside these years is refused before anything is sent.
+const minDateYear, maxDateYear = 1000, 9999
+
+// checkDateRange refuses a date Jira cannot store; text is what was typed.
+func checkDateRange(d time.Time, text string) error {
+	if y := d.Year(); y < minDateYear || y > maxDateYear {
+		return fmt.Errorf("date %q is %s, outside the years %d-%d that Jira accepts", strings.TrimSpace(text), d.Format("2006-01-02"), minDateYear, maxDateYear)
+	}
+	return nil
+}
+
+// ParseNumber reads a number field's value: a plain decimal (5, -2, 2.5, .5), as Jira's
+// number fields show it. Exponents, hex, digit separators, NaN and infinities are refused:
+// Jira stores none of them, and JSON cannot even carry NaN. Editors check with it what
+// Set will accept.
+func ParseNumber(text string) (float64, error) {
+	t := strings.TrimSpace(text)
+	digits, dot := 0, false
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !dot:
+			dot = true
+		case (c == '-' || c == '+') && i == 0:
+		default:
+			digits = -1
+			i = len(t)
+		}
+	}
+	if digits <= 0 {
+		return 0, fmt.Errorf("%q is not a number: want a plain decimal such as 5, 2.5 or -1", t)
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, fmt.Errorf("%q is too large for a number field", t)
+	}
+	return n, nil
 }
 
 // addMonths moves by whole months, keeping the day but clamping it to the target month's

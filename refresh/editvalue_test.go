@@ -220,3 +220,30 @@ func FuzzSplitList(f *testing.F) {
 		}
 	})
 }
+
+func TestParseNumber(t *testing.T) {
+	for in, want := range map[string]float64{"5": 5, "2.5": 2.5, "-1": -1, "+3": 3, " 8 ": 8, ".5": 0.5, "5.": 5, "0": 0} {
+		if got, err := ParseNumber(in); err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "NaN", "nan", "Inf", "+Inf", "-Infinity", "1_000", "0x10", "0x1p4", "1e3", "1,5", "--1", "1-", ".", "-", "1.2.3", "5 points", strings.Repeat("9", 400)} {
+		if got, err := ParseNumber(bad); err == nil {
+			t.Errorf("%q: %v, want an error", bad, got)
+		}
+	}
+}
+
+func TestParseDateYears(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, bad := range []string{"+99999y", "-2000y", "0999-12-31", "0001-01-01", "+8000y"} {
+		if d, err := parseDate(bad, now); err == nil || !strings.Contains(err.Error(), "1000-9999") {
+			t.Errorf("%q: %s %v, want refused", bad, d, err)
+		}
+	}
+	for _, ok := range []string{"1000-01-01", "9999-12-31", "+7000y", "-1000y"} {
+		if _, err := parseDate(ok, now); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}
