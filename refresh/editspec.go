@@ -78,11 +78,11 @@ func (w *Writer) Describe(ctx context.Context, key, field string) (FieldSpec, er
 	if err != nil {
 		return FieldSpec{}, &FieldError{Key: key, Field: field, Message: err.Error()}
 	}
-	cur, err := w.readCurrent(ctx, key, f)
+	cur, err := w.readCurrent(ctx, key, []fieldInfo{f})
 	if err != nil {
 		return FieldSpec{}, classify(key, field, err)
 	}
-	spec := FieldSpec{Field: f.ID, Name: f.Name, Kind: kindNames[f.Kind], Current: cur.value, Updated: cur.updated}
+	spec := FieldSpec{Field: f.ID, Name: f.Name, Kind: kindNames[f.Kind], Current: cur.values[0], Updated: cur.updated}
 	if f.Kind == kindStatus {
 		spec.Current, spec.Required = cur.status, true
 		ts, err := w.c.Transitions(ctx, key)
@@ -120,10 +120,7 @@ func (w *Writer) Describe(ctx context.Context, key, field string) (FieldSpec, er
 	}
 	ef, ok := meta.Fields[f.ID]
 	if !ok {
-		if len(meta.Fields) == 0 {
-			return spec, &PermissionError{Key: key, Field: field, Reason: "Jira lets you edit no field of this issue"}
-		}
-		return spec, &FieldError{Key: key, Field: field, Message: "not editable on this issue (not on its edit screen)"}
+		return spec, w.notEditable(key, field, f, meta, wk)
 	}
 	spec.Required = ef.Required
 	switch f.Kind {
