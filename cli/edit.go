@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,24 +31,35 @@ read the issue back into the cache and audit the change.
 
 FIELD is a Lens column name, a Jira field name or an id (summary, priority, labels,
 components, fixVersions, assignee, due, "story points", sprint, parent, "epic link",
-status, customfield_10016...). VALUE follows the field's type:
-  text, number      as is; none clears a number
-  date              2026-12-24, today, tomorrow, +3d, -1w, +2m; none clears
+status, customfield_10016...). Fields Jira sets itself (key, project, created, updated,
+resolved...) cannot be edited. VALUE follows the field's type:
+  text              as is
+  number            a plain decimal: 5, 2.5, -1; none clears
+  date              2026-12-24, today, tomorrow, +3d, -1w, +2m, +1y (years 1000-9999);
+                    none clears
   select, priority  one of the allowed values, case-insensitive
   labels, components, fixVersions
                     a,b sets the list; +a adds, -b removes; none empties it
   assignee, users   account id, user name, email or display name; none unassigns
   sprint            an open or future sprint's name (or id); none removes
-  parent            an issue key; none removes
+  parent            an issue key; none removes (Data Center: an epic is "Epic Link")
   status            the target status (or transition name): runs the transition Jira
                     offers; fields its screen needs come from the other pairs, e.g.
                     status=Done resolution=Done
 
-An edit whose field changed in Jira after the cached copy is refused (exit 1) with both
-values shown, unless --overwrite.
+All pairs are one edit: every value is checked before anything is written, the fields
+go to Jira in one request (which Jira applies as a whole or not at all), and a status
+change runs its transition after it. If the transition is then refused, the fields stay
+written: exit 3, and the output says which fields were written and which not.
 
-Exit codes: 0 ok, 1 refused or failed (Jira's message is shown), 2 malformed arguments,
-4 authentication or permission.`,
+An edit whose field changed in Jira after the cached copy is refused (exit 1) with both
+values shown, and stays refused when rerun as long as Jira holds their value: --overwrite
+writes yours.
+
+Exit codes: 0 ok, 1 refused or failed, nothing written (Jira's message is shown),
+2 malformed arguments or a field that cannot be edited, nothing sent, 3 partial (some
+fields written, or written but not read back into the cache), 4 authentication or
+permission.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runEdit(cmd.Context(), g, f, args[0], args[1:])
@@ -73,22 +85,29 @@ func parsePairs(args []string) ([]editPair, error) {
 	return pairs, nil
 }
 
-// editOutcome is one field's result, and its --json shape.
+// editOutcome is one field's result, and its --json shape. ok: the field holds the value
+// asked for (written, or already there); written: Jira applied it (a read-back failure
+// leaves ok false and written true); new: the value written, or the value that was to be
+// written when it was not.
 type editOutcome struct {
 	Key        string     `json:"key"`
 	Field      string     `json:"field"`
 	OK         bool       `json:"ok"`
+	Written    bool       `json:"written"`
 	Old        string     `json:"old"`
 	New        string     `json:"new"`
+	Later      *string    `json:"later,omitempty"` // what Jira held at the read-back, when a later change overtook ours
 	Transition string     `json:"transition,omitempty"`
+	Screen     bool       `json:"screen,omitempty"` // went with the transition, on its screen
 	Unchanged  bool       `json:"unchanged,omitempty"`
 	Updated    *time.Time `json:"updated,omitempty"`
 	Error      string     `json:"error,omitempty"`
 	Conflict   *struct {
-		Theirs        string    `json:"theirs"`
-		TheirsUpdated time.Time `json:"theirs_updated"`
-		Mine          string    `json:"mine"`
-		Base          time.Time `json:"base"`
+		Theirs        string     `json:"theirs"`
+		TheirsUpdated time.Time  `json:"theirs_updated"`
+		Mine          string     `json:"mine"`
+		Base          time.Time  `json:"base"`
+		RefusedAt     *time.Time `json:"refused_before,omitempty"`
 	} `json:"conflict,omitempty"`
 	Missing []string `json:"missing,omitempty"`
 	err     error
@@ -129,56 +148,18 @@ func runEdit(ctx context.Context, g *globals, f editFlags, key string, args []st
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	opts := refresh.SetOptions{Overwrite: f.overwrite}
-	var outs []editOutcome
-	set := func(field, value string, o refresh.SetOptions) refresh.Result {
-		res, err := w.Set(ctx, key, field, value, base, o)
-		if err == nil && !res.Updated.IsZero() {
-			base = res.Updated // the next field starts from what this write produced
-		}
-		outs = append(outs, outcomeOf(key, field, res, err))
-		return res
-	}
-	// The status goes first: the other pairs may be the fields its transition screen asks
-	// for; those it does not take are edited after it.
-	used := map[string]bool{}
+	// One edit: every value is checked before anything is written, the fields go in one
+	// PUT and a status change runs its transition after it (its screen takes the fields
+	// it asks for from the other pairs). A conflict refused before stays refused on a plain
+	// rerun: a retry loop must not overwrite someone else's change.
+	vals := make([]refresh.FieldValue, len(pairs))
 	for i, p := range pairs {
-		if !strings.EqualFold(p.field, "status") {
-			continue
-		}
-		o := opts
-		o.Screen = map[string]string{}
-		for j, q := range pairs {
-			if j != i && !strings.EqualFold(q.field, "status") {
-				o.Screen[q.field] = q.value
-			}
-		}
-		res := set(p.field, p.value, o)
-		for _, name := range res.ScreenUsed {
-			used[strings.ToLower(name)] = true
-		}
-		break
+		vals[i] = refresh.FieldValue{Field: p.field, Value: p.value}
 	}
-	statusDone := false
-	statusFailed := len(outs) > 0 && outs[0].err != nil
-	for _, p := range pairs {
-		if statusFailed && !strings.EqualFold(p.field, "status") {
-			// The other pairs may have been meant for the transition screen: editing them
-			// as fields now would change the issue half-way.
-			outs = append(outs, editOutcome{Key: key, Field: p.field, Error: "not attempted: the status change failed"})
-			continue
-		}
-		if strings.EqualFold(p.field, "status") {
-			if statusDone {
-				outs = append(outs, editOutcome{Key: key, Field: p.field, err: usageError(fmt.Errorf("status given twice"))})
-			}
-			statusDone = true
-			continue
-		}
-		if used[strings.ToLower(p.field)] {
-			continue
-		}
-		set(p.field, p.value, opts)
+	results, _ := w.SetFields(ctx, key, vals, base, refresh.SetOptions{Overwrite: f.overwrite, KeepConflicts: true})
+	outs := make([]editOutcome, len(results))
+	for i, r := range results {
+		outs[i] = outcomeOf(key, r)
 	}
 	if f.json {
 		if err := writeEditJSON(g.stdout, outs); err != nil {
@@ -187,14 +168,20 @@ func runEdit(ctx context.Context, g *globals, f editFlags, key string, args []st
 	} else {
 		for _, o := range outs {
 			switch {
+			case o.Screen && o.OK:
+				// Written with the transition, shown on the status line's screen.
 			case o.OK && o.Unchanged:
 				fmt.Fprintf(g.stdout, "%s\t%s\t%s\t(unchanged)\n", o.Key, o.Field, show(o.Old))
-			case o.OK:
-				fmt.Fprintf(g.stdout, "%s\t%s\t%s\t%s\n", o.Key, o.Field, show(o.Old), show(o.New))
+			case o.Written:
+				line := fmt.Sprintf("%s\t%s\t%s\t%s", o.Key, o.Field, show(o.Old), show(o.New))
+				if o.Later != nil {
+					line += "\t(changed again in Jira since: now " + show(*o.Later) + ")"
+				}
+				fmt.Fprintln(g.stdout, line)
 			}
 		}
 	}
-	return editExit(outs)
+	return editExit(key, outs)
 }
 
 func show(v string) string {
@@ -204,30 +191,46 @@ func show(v string) string {
 	return v
 }
 
-func outcomeOf(key, field string, res refresh.Result, err error) editOutcome {
-	o := editOutcome{Key: key, Field: field, Old: res.Old, New: res.New, Transition: res.Transition, Unchanged: res.Unchanged, err: err}
-	if err == nil {
+func outcomeOf(key string, r refresh.FieldOutcome) editOutcome {
+	o := editOutcome{Key: key, Field: r.Field, Old: r.Old, New: r.New, Transition: r.Transition, Screen: r.Screen,
+		Unchanged: r.Unchanged, Written: r.Written, err: r.Err}
+	if r.Overtaken {
+		later := r.Later
+		o.Later = &later
+	}
+	if !r.Updated.IsZero() {
+		u := r.Updated
+		o.Updated = &u
+	}
+	if r.Err == nil {
 		o.OK = true
-		if !res.Updated.IsZero() {
-			u := res.Updated
-			o.Updated = &u
-		}
 		return o
 	}
-	o.Error = err.Error()
+	if !r.Written {
+		o.New = r.Value // what was to be written
+	}
+	o.Error = r.Err.Error()
 	var ce *refresh.ConflictError
-	if errors.As(err, &ce) {
+	if errors.As(r.Err, &ce) {
 		o.Conflict = &struct {
-			Theirs        string    `json:"theirs"`
-			TheirsUpdated time.Time `json:"theirs_updated"`
-			Mine          string    `json:"mine"`
-			Base          time.Time `json:"base"`
-		}{ce.Theirs, ce.TheirsUpdated, ce.Mine, ce.Base}
-		o.Error = fmt.Sprintf("%s %s changed in Jira at %s, after the cached copy (%s): theirs %s, yours %s; rerun with --overwrite to write yours",
-			key, field, ce.TheirsUpdated.Format(time.RFC3339), ce.Base.Format(time.RFC3339), show(ce.Theirs), show(ce.Mine))
+			Theirs        string     `json:"theirs"`
+			TheirsUpdated time.Time  `json:"theirs_updated"`
+			Mine          string     `json:"mine"`
+			Base          time.Time  `json:"base"`
+			RefusedAt     *time.Time `json:"refused_before,omitempty"`
+		}{Theirs: ce.Theirs, TheirsUpdated: ce.TheirsUpdated, Mine: ce.Mine, Base: ce.Base}
+		if ce.RefusedAt.IsZero() {
+			o.Error = fmt.Sprintf("%s %s changed in Jira at %s, after the cached copy (%s): theirs %s, yours %s; nothing written. Rerun with --overwrite to write yours (a plain rerun is refused the same way)",
+				key, r.Field, ce.TheirsUpdated.Format(time.RFC3339), ce.Base.Format(time.RFC3339), show(ce.Theirs), show(ce.Mine))
+		} else {
+			at := ce.RefusedAt
+			o.Conflict.RefusedAt = &at
+			o.Error = fmt.Sprintf("%s %s was refused as a conflict at %s and Jira still holds theirs, %s: yours, %s, is refused again; nothing written. Rerun with --overwrite to write yours",
+				key, r.Field, ce.RefusedAt.Local().Format(time.RFC3339), show(ce.Theirs), show(ce.Mine))
+		}
 	}
 	var fe *refresh.FieldError
-	if errors.As(err, &fe) {
+	if errors.As(r.Err, &fe) {
 		o.Missing = fe.Missing
 	}
 	return o
@@ -245,17 +248,33 @@ func writeEditJSON(w io.Writer, outs []editOutcome) error {
 	return err
 }
 
-// editExit picks the exit code: a permission refusal (4) outranks other failures (1).
-func editExit(outs []editOutcome) error {
-	var errs []error
+// editExit picks the exit code. Some fields written and others not is partial (3), and so
+// is a write whose read-back failed: the script must not assume nothing changed. Otherwise
+// a malformed edit (unknown or read-only field, a field twice) is usage (2), before
+// anything was sent; a permission refusal (4) outranks other failures (1).
+func editExit(key string, outs []editOutcome) error {
+	var errs, notes []error
+	var written, not []string
 	code := ExitOK
 	for _, o := range outs {
+		if o.Written && !o.Screen {
+			written = append(written, o.Field)
+		}
 		if o.err == nil {
 			continue
 		}
+		if !o.Written {
+			not = append(not, o.Field)
+		}
 		var pe *refresh.PermissionError
 		var ee *exitError
+		var nw *refresh.NotWrittenError
 		switch {
+		case errors.As(o.err, &nw):
+			notes = append(notes, o.err) // follows from the others: listed after them
+			continue
+		case errors.Is(o.err, refresh.ErrMalformedEdit) && code == ExitOK:
+			code = ExitUsage
 		case errors.As(o.err, &pe):
 			code = ExitAuth
 		case errors.As(o.err, &ee) && code == ExitOK:
@@ -263,14 +282,23 @@ func editExit(outs []editOutcome) error {
 		case code == ExitOK:
 			code = ExitError
 		}
-		if o.Conflict != nil {
+		switch {
+		case o.Conflict != nil:
 			errs = append(errs, errors.New(o.Error))
-		} else {
+		case !slices.Contains(errs, o.err): // one read-back failure covers every field
 			errs = append(errs, o.err)
 		}
 	}
+	errs = append(errs, notes...)
 	if len(errs) == 0 {
 		return nil
+	}
+	if len(written) > 0 {
+		msg := fmt.Sprintf("%s partly changed: written: %s", key, strings.Join(written, ", "))
+		if len(not) > 0 {
+			msg += "; not written: " + strings.Join(not, ", ")
+		}
+		return withCode(ExitPartial, errors.Join(append(errs, errors.New(msg))...))
 	}
 	return withCode(code, errors.Join(errs...))
 }

@@ -66,7 +66,7 @@ func TestEditCommand(t *testing.T) {
 
 			// The transition screen takes resolution from the other pairs.
 			r = e.run("", "edit", key, "status=Done", "labels=+half", "--json")
-			if r.code != ExitError || !has(r.stderr, "needs Resolution") || !strings.Contains(r.stdout, "not attempted: the status change failed") {
+			if r.code != ExitError || !has(r.stderr, "needs Resolution") || !strings.Contains(r.stdout, "not written, because status of the same edit was refused") {
 				t.Errorf("status without resolution: %d %s %s", r.code, r.stdout, r.stderr)
 			}
 			if is, _ := site.Issue(key); slices.Contains(is.Labels, "half") {
