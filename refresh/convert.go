@@ -25,6 +25,7 @@ type batch struct {
 	raw    []json.RawMessage      // raw[i]: issues[i]'s fields as the cache stores them
 	links  map[string][]lens.Link // by issue key: the complete set read from its issuelinks
 	users  map[string]store.User
+	sight  *store.Sight // what the identity that read the page may browse of what it leaves out
 	maxUpd int64 // newest updated in the page, ms since epoch
 	maxID  int64 // highest issue id in the page
 	total  int   // result size when Jira says (Data Center), else -1
@@ -40,6 +41,7 @@ func (b *batch) merge(o *batch) {
 	for k, v := range o.users {
 		b.users[k] = v
 	}
+	b.sight = mergeSight(b.sight, o.sight)
 	b.maxUpd = max(b.maxUpd, o.maxUpd)
 	b.maxID = max(b.maxID, o.maxID)
 	b.total = o.total

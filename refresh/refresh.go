@@ -133,7 +133,7 @@ func (e *Engine) Auto(ctx context.Context) (Summary, error) {
 func (e *Engine) run(ctx context.Context, mode Mode, fn func(*runState) error) (Summary, error) {
 	start := time.Now()
 	before := e.c.Stats()
-	rs := &runState{e: e, sum: Summary{Site: e.opt.Site, Mode: mode}}
+	rs := &runState{e: e, sum: Summary{Site: e.opt.Site, Mode: mode}, sight: newSighter(e.c, e.db)}
 	err := fn(rs)
 	after := e.c.Stats()
 	rs.sum.Requests = after.Requests - before.Requests
@@ -155,6 +155,7 @@ type runState struct {
 	sum   Summary
 	pages int
 	total int
+	sight *sighter // what this run's identity may browse, for the pages it writes
 }
 
 func (rs *runState) report() {

@@ -47,6 +47,11 @@ func (e *Engine) walk(ctx context.Context, req jira.SearchRequest, wk store.Well
 				return err
 			}
 			b.total = p.Total
+			// Decided here, off the committer: what the page leaves out of the cached
+			// issues only because this identity cannot see it stays in the shared cache.
+			if b.sight, err = rs.sight.sight(gctx, store.Page{Issues: b.issues, Links: b.links}); err != nil {
+				return err
+			}
 			select {
 			case batches <- b:
 			case <-gctx.Done():
@@ -306,7 +311,7 @@ func (e *Engine) commit(ctx context.Context, b *batch, rs *runState) error {
 	for _, u := range b.users {
 		us = append(us, u)
 	}
-	st, err := e.db.ApplyPage(ctx, store.Page{Issues: b.issues, Raw: b.raw, Links: b.links, Users: us}, true)
+	st, err := e.db.ApplyPage(ctx, store.Page{Issues: b.issues, Raw: b.raw, Links: b.links, Users: us, Sight: b.sight}, true)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,10 @@ type Page struct {
 	// Audit entries are written in the same transaction: an edit's read-back and its audit
 	// row cost one commit, not two.
 	Audit []AuditEntry
+	// Sight, when set, is what the identity that read the page may browse: its issues'
+	// links, sub-tasks and parent that it left out because it cannot see them are kept (see
+	// Sight). Without one the page is complete: what it leaves out is gone from Jira.
+	Sight *Sight
 }
 
 // ApplyPage writes a page in one transaction: the issues under the version guard (see
@@ -35,6 +39,11 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 	err := db.write(ctx, "apply page", func(tx *sql.Tx) error {
 		var written []string
 		var err error
+		if p.Sight != nil {
+			if err := applySight(ctx, tx, &p); err != nil {
+				return err
+			}
+		}
 		st, err = upsertIssues(ctx, tx, db.ws, p.Issues, p.Raw, authoritative, func(i int) {
 			written = append(written, p.Issues[i].Key)
 		})

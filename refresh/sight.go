@@ -1,0 +1,94 @@
+package refresh
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"foundation/jira"
+	"foundation/store"
+)
+
+// sighter works out, for pages read through one client, what that client's identity may
+// browse among what the pages leave out (store.Sight): the cache is shared by every
+// profile of the site, and an issue read by one that cannot see the other end of a link
+// (or a sub-task, or the parent) comes without it, which is not the link being gone.
+//
+// Most pages leave nothing out, and cost one cache read. Otherwise the projects the
+// identity may browse are asked of Jira once, and what they do not settle (issues with a
+// security level, issues the cache does not hold) is asked with one bulk read: Jira shows
+// an issue only to someone who may browse it.
+type sighter struct {
+	c  *jira.Client
+	db *store.DB
+
+	mu       sync.Mutex
+	projects map[string]bool // nil until asked
+}
+
+func newSighter(c *jira.Client, db *store.DB) *sighter { return &sighter{c: c, db: db} }
+
+// sight returns the Sight to apply p with.
+func (s *sighter) sight(ctx context.Context, p store.Page) (*store.Sight, error) {
+	sg := &store.Sight{Issues: map[string]bool{}}
+	un, err := s.db.Unseen(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	sg.Projects = s.projects
+	s.mu.Unlock()
+	if len(un) == 0 {
+		return sg, nil
+	}
+	if sg.Projects == nil {
+		ps, err := s.c.Projects(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("projects this profile may browse: %w", err)
+		}
+		sg.Projects = make(map[string]bool, len(ps))
+		for _, p := range ps {
+			sg.Projects[p.Key] = true
+		}
+		s.mu.Lock()
+		s.projects = sg.Projects
+		s.mu.Unlock()
+	}
+	var ask []string
+	for _, u := range un {
+		if _, known := sg.Sees(u.Key, u.End); !known {
+			ask = append(ask, u.Key)
+		}
+	}
+	if len(ask) == 0 {
+		return sg, nil
+	}
+	got, err := s.c.BulkFetch(ctx, ask, []string{"project"})
+	if err != nil {
+		return nil, fmt.Errorf("which of %d linked issues this profile may browse: %w", len(ask), err)
+	}
+	for _, k := range ask {
+		sg.Issues[k] = false
+	}
+	for _, ji := range got {
+		sg.Issues[ji.Key] = true
+	}
+	return sg, nil
+}
+
+// mergeSight combines the sights of two pages read by the same identity.
+func mergeSight(a, b *store.Sight) *store.Sight {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	if a.Projects == nil {
+		a.Projects = b.Projects
+	}
+	for k, v := range b.Issues {
+		a.Issues[k] = v
+	}
+	return a
+}
