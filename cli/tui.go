@@ -124,8 +124,13 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 			return nil, err
 		}
 	}
+	// The cache holds the links every profile of the site was shown: the pane lists those
+	// whose both ends this viewer may see, and no parent it may not.
 	links := map[string][]lens.Link{}
 	for _, l := range o.Data.Links {
+		if !o.Sees(l.From) || !o.Sees(l.To) {
+			continue
+		}
 		links[l.From] = append(links[l.From], l)
 		links[l.To] = append(links[l.To], l)
 	}
@@ -140,6 +145,7 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 	}
 	built.Fields = o.Data.Fields
 	built.Detail = b.detail()
+	built.Sees = o.Sees
 	built.Notes = append(append([]string(nil), o.Notes...), built.Notes...)
 	b.mu.Lock()
 	prev, known := b.sizes[req.Lens]

@@ -156,6 +156,15 @@ type Data struct {
 	idx *dataIndex
 }
 
+// Lookup returns the issue with key, nil when the data holds none. It says nothing of who
+// may see it: that is the viewer's predicate.
+func (d *Data) Lookup(key string) *Issue {
+	if o, ok := d.index().byKey[key]; ok {
+		return &d.Issues[o]
+	}
+	return nil
+}
+
 // dataIndex is what Build looks issues up by. It does not depend on the viewer, so it is
 // kept across builds until the data changes.
 type dataIndex struct {

@@ -89,6 +89,16 @@ type Opened struct {
 	viewer  Viewer
 	opt     OpenOptions
 	withRaw bool
+	visible func(*lens.Issue) bool // the last build's
+}
+
+// Sees reports whether the viewer may see the cached issue key, as the last build decided:
+// for what refers to other issues outside the forest's rows (a detail pane's links and
+// parent). The shared cache holds links, sub-tasks and parents other profiles were shown;
+// an issue the cache does not hold is not seen (fail closed).
+func (o *Opened) Sees(key string) bool {
+	is := o.Data.Lookup(key)
+	return is != nil && (o.visible == nil || o.visible(is))
 }
 
 // OpenLens reads the stored Lens name, a snapshot of the cache (issues, links and the feed
@@ -159,7 +169,7 @@ func (o *Opened) build(ctx context.Context, db *store.DB) error {
 	if err != nil {
 		return fmt.Errorf("lens %q: %w", o.Stored.Name, err)
 	}
-	o.Forest, o.View, o.Visibility = f, view, vst
+	o.Forest, o.View, o.Visibility, o.visible = f, view, vst, visible
 	// Visibility notes are made after the build: it is the build that meets the issues
 	// whose grants are missing.
 	o.Notes = append(vst.Notes(time.Now()), f.Notes...)

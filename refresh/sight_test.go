@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"foundation/jira"
 	"foundation/jira/jiratest"
@@ -290,5 +291,40 @@ func TestSharedCacheLinksToIssuesOutsideTheScope(t *testing.T) {
 	}
 	if !ids[toGamma.ID] {
 		t.Errorf("link %d %s->%s dropped by alice, who cannot see %s", toGamma.ID, toGamma.From, toGamma.To, toGamma.To)
+	}
+}
+
+// The shared cache holds links other profiles were shown; what names another issue outside
+// the rows (the detail pane's links and parent) asks the Lens whether the viewer sees it.
+func TestOpenedSeesOnlyWhatTheViewerMayBrowse(t *testing.T) {
+	f := newPermFixture(t, "cloud", 1500)
+	v, _ := f.viewer(t, "alice", time.Hour)
+	o, err := refresh.OpenLens(context.Background(), f.db, "All", v, refresh.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gamma, secured, plain string
+	for _, is := range o.Data.Issues {
+		switch {
+		case is.Project == "GAMMA" && gamma == "":
+			gamma = is.Key
+		case is.Project == "BETA" && is.SecurityLevel != "" && secured == "":
+			secured = is.Key
+		case is.Project == "BETA" && is.SecurityLevel == "" && plain == "":
+			plain = is.Key
+		}
+	}
+	for key, want := range map[string]bool{gamma: false, secured: true, plain: true, "NOPE-1": false} {
+		if got := o.Sees(key); got != want {
+			t.Errorf("alice sees %s: %v, want %v", key, got, want)
+		}
+	}
+	bv, _ := f.viewer(t, "bob", time.Hour)
+	ob, err := refresh.OpenLens(context.Background(), f.db, "All", bv, refresh.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ob.Sees(plain) || ob.Sees(gamma) {
+		t.Errorf("bob sees %s or %s, outside ALPHA", plain, gamma)
 	}
 }

@@ -87,6 +87,9 @@ type Built struct {
 	// rows were built without it (a Lens that needs no raw fields is read without them);
 	// may be nil, and may return nil when the issue cannot be read.
 	Detail func(key string) *lens.Issue
+	// Sees, when set, reports whether the viewer may see an issue the pane names but the
+	// rows may not show (the parent): the cache is shared with profiles that see more.
+	Sees func(key string) bool
 	// Fields is the site's field catalog in the cache, offered by the column chooser; may
 	// be nil, and then only the view's own columns can be shown or hidden.
 	Fields []lens.Field

@@ -62,7 +62,9 @@ func (a *App) renderDetail(w, h int) string {
 	b = append(b, strings.Split(ansi.Wordwrap(is.Summary, w, ""), "\n")...)
 	b = append(b, "")
 	add("Under", strings.Join(path, " › "))
-	add("Parent", is.Parent)
+	if ls.built.Sees == nil || ls.built.Sees(is.Parent) {
+		add("Parent", is.Parent)
+	}
 	add("Priority", is.Priority)
 	user := func(id string) string {
 		if ls.built.UserName != nil && id != "" {
