@@ -24,6 +24,8 @@ type sighter struct {
 
 	mu       sync.Mutex
 	projects map[string]bool // nil until asked
+	checked  bool            // whether the cache was found empty yet
+	empty    bool            // the cache held no issue when the run began
 }
 
 func newSighter(c *jira.Client, db *store.DB) *sighter { return &sighter{c: c, db: db} }
@@ -31,6 +33,25 @@ func newSighter(c *jira.Client, db *store.DB) *sighter { return &sighter{c: c, d
 // sight returns the Sight to apply p with.
 func (s *sighter) sight(ctx context.Context, p store.Page) (*store.Sight, error) {
 	sg := &store.Sight{Issues: map[string]bool{}}
+	s.mu.Lock()
+	checked, empty := s.checked, s.empty
+	s.mu.Unlock()
+	if !checked {
+		has, err := s.db.HasIssues(ctx)
+		if err != nil {
+			return nil, err
+		}
+		empty = !has
+		s.mu.Lock()
+		s.checked, s.empty = true, empty
+		s.mu.Unlock()
+	}
+	if empty {
+		// A first sync: the pages can leave out nothing cached before the run. Should
+		// another process fill the cache meanwhile, what they leave out of it is kept
+		// (an unknown Sight keeps everything), and the next run settles it.
+		return sg, nil
+	}
 	un, err := s.db.Unseen(ctx, p)
 	if err != nil {
 		return nil, err

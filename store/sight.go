@@ -93,6 +93,16 @@ func (db *DB) Unseen(ctx context.Context, p Page) ([]Unseen, error) {
 	return out, nil
 }
 
+// HasIssues reports whether the cache holds any issue: a sync into an empty cache has
+// nothing its pages could leave out.
+func (db *DB) HasIssues(ctx context.Context) (bool, error) {
+	var has bool
+	err := db.read(ctx, "has issues", func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM issues)").Scan(&has)
+	})
+	return has, err
+}
+
 // omission is what the cached version of p.Issues[i] refers to and p.Issues[i] does not.
 type omission struct {
 	i      int
