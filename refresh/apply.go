@@ -508,7 +508,7 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("re-read issues: %w", err)
 		}
-		if err := r.writeIssues(ctx, b.issues, b.raw, b.links, nil, true, st); err != nil {
+		if err := r.writeIssues(ctx, b.issues, b.raw, b.links, nil, true, true, st); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -526,7 +526,7 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 			byKey[op.is.Key] = l
 		}
 	}
-	if err := r.writeIssues(ctx, issues, raws, byKey, prev, false, st); err != nil {
+	if err := r.writeIssues(ctx, issues, raws, byKey, prev, false, false, st); err != nil {
 		return nil, nil, nil, err
 	}
 	return ok, bad, later, nil
@@ -566,7 +566,10 @@ func (r *round) cachedByID(ctx context.Context, keys []string) (map[int64]lens.I
 // writeIssues writes issues under the version guard with the links that changed, then the
 // users of the ones that took effect. raw[i], when raw is not nil, is issues[i]'s fields
 // encoded as stored. Issues outside the scope are not written; a cached one is removed.
-func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json.RawMessage, links map[string][]lens.Link, prev map[int64]store.CachedFields, authoritative bool, st *ApplyStats) error {
+// fetched says the issues were read through the applier's client, as its profile sees them
+// (a webhook's payload is the whole issue): what they leave out that the profile cannot
+// browse stays in the shared cache (see sighter).
+func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json.RawMessage, links map[string][]lens.Link, prev map[int64]store.CachedFields, authoritative, fetched bool, st *ApplyStats) error {
 	if r.scopeUnknown && len(issues) > 0 {
 		var err error
 		if issues, raw, prev, err = r.cachedOnly(ctx, issues, raw, prev); err != nil {
@@ -635,6 +638,13 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json
 			continue
 		}
 		page.Links[is.Key] = l
+	}
+	if fetched {
+		sg, err := newSighter(r.a.c, r.a.db).sight(ctx, page)
+		if err != nil {
+			sg = &store.Sight{Issues: map[string]bool{}} // keep what is left out: the next poll settles it
+		}
+		page.Sight = sg
 	}
 	us, err := r.a.db.ApplyPage(ctx, page, authoritative)
 	if err != nil {

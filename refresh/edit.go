@@ -944,6 +944,7 @@ func (r *editRun) finish(ctx context.Context, written []int) {
 			}
 			// Written after our own write: nothing in the cache can be newer, so the read
 			// is authoritative. The audit rows go in the same transaction.
+			w.sighted(ctx, &page)
 			if _, err = w.db.ApplyPage(context.WithoutCancel(ctx), page, true); err == nil {
 				if w.opt.Engine != nil {
 					w.opt.Engine.NoteWritten(is.ID)
@@ -1384,8 +1385,21 @@ func (w *Writer) syncIssue(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	w.sighted(ctx, &page)
 	_, err = w.db.ApplyPage(context.WithoutCancel(ctx), page, true)
 	return err
+}
+
+// sighted gives a read-back page the Sight of the writer's identity, so that reading an
+// issue back as a viewer who cannot see every end of its links, its sub-tasks or its
+// parent keeps them in the shared cache (see sighter). When that cannot be worked out,
+// everything the page leaves out is kept, and the next refresh settles it.
+func (w *Writer) sighted(ctx context.Context, page *store.Page) {
+	sg, err := newSighter(w.c, w.db).sight(ctx, *page)
+	if err != nil {
+		sg = &store.Sight{Issues: map[string]bool{}}
+	}
+	page.Sight = sg
 }
 
 // pageOf converts read-back issues into the page that writes them: each with its fields

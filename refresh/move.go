@@ -206,7 +206,9 @@ func (w *Writer) reread(ctx context.Context, keys []string) error {
 	for _, u := range b.users {
 		us = append(us, u)
 	}
-	_, err = w.db.ApplyPage(context.WithoutCancel(ctx), store.Page{Issues: b.issues, Links: b.links, Users: us}, true)
+	page := store.Page{Issues: b.issues, Links: b.links, Users: us}
+	w.sighted(ctx, &page)
+	_, err = w.db.ApplyPage(context.WithoutCancel(ctx), page, true)
 	return err
 }
 

@@ -140,6 +140,7 @@ func (w *Writer) rank(ctx context.Context, res Result, before, after string) (Re
 			done.Updated = b.issues[0].Updated
 			// Our own write's read-back: authoritative, with its audit row in one transaction.
 			page := store.Page{Issues: b.issues, Links: b.links, Users: us, Audit: []store.AuditEntry{w.auditEntry(ctx, done, value, "ok")}}
+			w.sighted(ctx, &page)
 			if _, err = w.db.ApplyPage(context.WithoutCancel(ctx), page, true); err == nil {
 				if w.opt.Engine != nil {
 					w.opt.Engine.NoteWritten(b.issues[0].ID)

@@ -294,6 +294,45 @@ func TestSharedCacheLinksToIssuesOutsideTheScope(t *testing.T) {
 	}
 }
 
+// An edit by someone seeing less reads the issue back as they see it: that read-back keeps
+// in the shared cache the links they cannot see, as their refresh does.
+func TestSharedCacheEditReadBackKeepsWhatTheEditorCannotSee(t *testing.T) {
+	f := newSharedFixture(t, "cloud")
+	ctx := context.Background()
+	run(t, "admin full", f.engine(t, "admin").Full)
+	issues, links := f.state(t)
+	byKey := map[string]lens.Issue{}
+	for _, is := range issues {
+		byKey[is.Key] = is
+	}
+	var gamma lens.Link
+	for _, l := range links {
+		a, b := byKey[l.From], byKey[l.To]
+		if a.Project == "ALPHA" && a.SecurityLevel == "" && b.Project == "GAMMA" {
+			gamma = l
+			break
+		}
+	}
+	if gamma.ID == 0 {
+		t.Fatal("no ALPHA -> GAMMA link to test with")
+	}
+	w := refresh.NewWriter(f.client(t, "alice"), f.db, refresh.WriterOptions{})
+	if _, err := w.Set(ctx, gamma.From, "summary", "edited by alice", time.Time{}, refresh.SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	is, err := f.db.Issue(ctx, gamma.From)
+	if err != nil || is.Summary != "edited by alice" {
+		t.Fatalf("%s after the edit: %q %v", gamma.From, is.Summary, err)
+	}
+	_, after := f.state(t)
+	if !reflect.DeepEqual(after, links) {
+		t.Errorf("after alice's edit of %s the cache holds %d links, had %d", gamma.From, len(after), len(links))
+	}
+	if !rawLinkIDs(t, f.db, gamma.From)[gamma.ID] {
+		t.Errorf("link %d to %s left %s's stored issuelinks after alice's edit", gamma.ID, gamma.To, gamma.From)
+	}
+}
+
 // The shared cache holds links other profiles were shown; what names another issue outside
 // the rows (the detail pane's links and parent) asks the Lens whether the viewer sees it.
 func TestOpenedSeesOnlyWhatTheViewerMayBrowse(t *testing.T) {
