@@ -26,9 +26,9 @@ type batch struct {
 	links  map[string][]lens.Link // by issue key: the complete set read from its issuelinks
 	users  map[string]store.User
 	sight  *store.Sight // what the identity that read the page may browse of what it leaves out
-	maxUpd int64 // newest updated in the page, ms since epoch
-	maxID  int64 // highest issue id in the page
-	total  int   // result size when Jira says (Data Center), else -1
+	maxUpd int64        // newest updated in the page, ms since epoch
+	maxID  int64        // highest issue id in the page
+	total  int          // result size when Jira says (Data Center), else -1
 }
 
 // merge appends the next page to b.

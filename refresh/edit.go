@@ -139,19 +139,19 @@ type SetOptions struct {
 
 // Result is one applied edit.
 type Result struct {
-	Key   string    `json:"key"`
-	Field string    `json:"field"` // the name asked for
-	ID    string    `json:"field_id"`
-	Old   string    `json:"old"` // the value before, in the value syntax
+	Key   string `json:"key"`
+	Field string `json:"field"` // the name asked for
+	ID    string `json:"field_id"`
+	Old   string `json:"old"` // the value before, in the value syntax
 	// New is the value written, in the value syntax as Jira stores it (its spelling of
 	// names, ids of users): what the audit log and an undo take as ours.
 	New string `json:"new"`
 	// Overtaken says the read-back already showed another value, Later: a change made
 	// between our write and its read-back. The cache holds Later; an undo finds it and
 	// refuses as a conflict.
-	Overtaken bool   `json:"overtaken,omitempty"`
-	Later     string `json:"later,omitempty"`
-	Base  time.Time `json:"base"`
+	Overtaken bool      `json:"overtaken,omitempty"`
+	Later     string    `json:"later,omitempty"`
+	Base      time.Time `json:"base"`
 	// Updated is the issue's updated after the write: the base of an undo.
 	Updated    time.Time `json:"updated"`
 	Transition string    `json:"transition,omitempty"` // the transition taken for status
