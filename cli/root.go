@@ -84,7 +84,7 @@ func newRoot(g *globals) *cobra.Command {
 	var topt tuiOptions
 	root.Flags().StringVar(&topt.lens, "lens", "", "open this Lens at start (default: the last one opened)")
 	root.Flags().BoolVar(&topt.noMouse, "no-mouse", false, "turn mouse reporting off")
-	root.Args = cobra.NoArgs
+	root.Args = noSubcommand
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		cfg, site, db, err := g.profileCache(ctx)
@@ -115,5 +115,54 @@ func newRoot(g *globals) *cobra.Command {
 		newEditCmd(g),
 		newAuditCmd(g),
 	)
+	// Cobra adds its help and completion commands only when it executes; add them now so
+	// they get the same check.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command that only groups others (lens, site,
+// webhook, ...) refuse an argument that names none of them, with exit 2 and cobra's own
+// suggestions, as the root does. Left alone, cobra prints such a command's help for any
+// argument and exits 0, so a typo in a script would pass for success.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = noSubcommand
+		cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
+	for _, sub := range cmd.Commands() {
+		if sub.Name() == "help" && sub.Runnable() && sub.Parent() == cmd {
+			// `foundation help bogus` printed the root's help and exited 0.
+			sub.Args = func(c *cobra.Command, args []string) error {
+				target, rest, err := c.Root().Find(args)
+				if err != nil {
+					return usageError(err)
+				}
+				if len(rest) > 0 && target.HasSubCommands() {
+					return noSubcommand(target, rest)
+				}
+				return nil
+			}
+			continue
+		}
+		refuseUnknownSubcommands(sub)
+	}
+}
+
+// noSubcommand is the Args check of a command whose arguments can only be subcommands:
+// `unknown command "bogus" for "foundation lens"`, plus the nearest names.
+func noSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if sug := cmd.SuggestionsFor(args[0]); len(sug) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(sug, "\n\t")
+	}
+	return usageError(errors.New(msg))
 }
