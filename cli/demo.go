@@ -501,7 +501,7 @@ func fillDemoCache(ctx context.Context, admin *demoConn, db *store.DB) (refresh.
 	s, err := eng.Auto(ctx)
 	admin.prog.done(s, err)
 	if err != nil {
-		return refresh.Viewer{}, refreshError(ctx, admin.site.Name, s, err)
+		return refresh.Viewer{}, refreshError(ctx, admin.site.Name, s, s.Mode, err)
 	}
 	v, err := refresh.ResolveViewer(ctx, admin.client, db, admin.site.Name)
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -34,7 +36,10 @@ Without flags it runs a full sync the first time (or resumes an interrupted one)
 incremental poll afterwards. --full walks the whole scope again and then removes what
 left it; --reconcile also removes deleted issues after a poll.
 
-Exit codes: 0 ok, 1 error, 3 partial (timeout or interrupt after some pages were
+--json prints a summary on stdout, on failure too (with "error"); "partial" is true
+exactly when the exit code is 3.
+
+Exit codes: 0 ok, 1 error, 3 partial (stopped by anything after some pages were
 committed; rerun to resume), 4 authentication or permission, 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -59,19 +64,37 @@ func runRefresh(ctx context.Context, g *globals, f refreshFlags) error {
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 	}
+	total, err := refreshSite(ctx, g, f)
+	if f.json {
+		// Written last, and on failure too, so that it agrees with the exit code and a
+		// script need not parse stderr.
+		if total.Site == "" {
+			total.Site = g.site
+		}
+		if jerr := writeSummary(g.stdout, total, err); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
+	return err
+}
+
+// refreshSite runs the refresh and returns its summary with the error that ends the
+// command, exit code included.
+func refreshSite(ctx context.Context, g *globals, f refreshFlags) (refresh.Summary, error) {
 	prog := newProgress(g.stderr, f.quiet)
 	site, client, err := g.openSiteWith(ctx, func(o *jira.Options) { o.OnEvent = prog.event })
 	if err != nil {
-		return err
+		return refresh.Summary{}, err
 	}
+	none := refresh.Summary{Site: site.Name}
 	db, err := openCache(ctx, site)
 	if err != nil {
-		return err
+		return none, err
 	}
 	defer db.Close()
 	eng, err := refresh.New(client, db, refresh.Options{Site: site.Name, Scope: site.Scope, Progress: prog.update})
 	if err != nil {
-		return usageError(err)
+		return none, usageError(err)
 	}
 	// Webhook deliveries journaled while no listener was applying them go first: they
 	// are newer than the cache, and the poll below may then fetch less.
@@ -98,28 +121,28 @@ func runRefresh(ctx context.Context, g *globals, f refreshFlags) error {
 		err = step(eng.Reconcile)
 	}
 	total := combine(sums)
-	if f.json {
-		if jerr := writeSummary(g.stdout, total); jerr != nil && err == nil {
-			err = jerr
-		}
+	if err != nil {
+		err = refreshError(ctx, site.Name, total, sums[len(sums)-1].Mode, err)
+		total.Partial = exitCode(err) == ExitPartial
+		return total, err
 	}
-	if err == nil {
-		// Lens JQL that only Jira can answer (membersOf() and the like) gets its members now.
-		if n, rerr := refresh.FetchRemoteMembers(ctx, client, db, site.Scope); rerr != nil {
-			return withCode(ExitPartial, fmt.Errorf("refresh of %s: synced, but %w", site.Name, rerr))
-		} else if n > 0 && !f.quiet {
-			fmt.Fprintf(g.stderr, "remote Lens queries: %d answered by Jira\n", n)
-		}
-		if perr := checkPermissions(ctx, g, client, db, site.Name, site.PermissionTTL, f.quiet); perr != nil {
-			// Synced, but who sees what is unknown: partial, unless Jira refused the
-			// credentials or the check itself (exit 4 through the error's type).
-			if exitCode(perr) == ExitAuth {
-				return perr
-			}
-			return withCode(ExitPartial, perr)
-		}
+	// Lens JQL that only Jira can answer (membersOf() and the like) gets its members now.
+	if n, rerr := refresh.FetchRemoteMembers(ctx, client, db, site.Scope); rerr != nil {
+		total.Partial = true
+		return total, withCode(ExitPartial, fmt.Errorf("refresh of %s: synced, but %w", site.Name, rerr))
+	} else if n > 0 && !f.quiet {
+		fmt.Fprintf(g.stderr, "remote Lens queries: %d answered by Jira\n", n)
 	}
-	return refreshError(ctx, site.Name, total, err)
+	if perr := checkPermissions(ctx, g, client, db, site.Name, site.PermissionTTL, f.quiet); perr != nil {
+		// Synced, but who sees what is unknown: partial, unless Jira refused the
+		// credentials or the check itself (exit 4 through the error's type).
+		if exitCode(perr) == ExitAuth {
+			return total, perr
+		}
+		total.Partial = true
+		return total, withCode(ExitPartial, perr)
+	}
+	return total, nil
 }
 
 // checkPermissions resolves who the profile is and rechecks what Jira lets it browse, so the
@@ -142,12 +165,21 @@ func checkPermissions(ctx context.Context, g *globals, client *jira.Client, db *
 }
 
 // refreshError gives a failed refresh its exit code and a message that says what to do.
-func refreshError(ctx context.Context, site string, s refresh.Summary, err error) error {
+// Whatever stopped it, a run that committed something is partial (exit 3): the cache is
+// consistent and the next run resumes. Only refused credentials or permission keep their
+// own code (4), since running again cannot help.
+func refreshError(ctx context.Context, site string, s refresh.Summary, failed refresh.Mode, err error) error {
 	if err == nil {
 		return nil
 	}
 	interrupted := ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-	if interrupted && s.Fetched > 0 {
+	committed := s.Fetched > 0 || s.Deleted > 0
+	switch {
+	case committed && exitCode(err) == ExitAuth:
+		return fmt.Errorf("refresh of %s stopped after committing %d issues: %w", site, s.Fetched, err)
+	case committed && failed == refresh.ModeReconcile:
+		return withCode(ExitPartial, fmt.Errorf("refresh of %s: synced (%d issues committed), but the reconcile failed and removed nothing; run it again with --reconcile: %w", site, s.Fetched, err))
+	case committed:
 		return withCode(ExitPartial, fmt.Errorf("refresh of %s stopped after committing %d issues; run it again to resume: %w", site, s.Fetched, err))
 	}
 	if interrupted {
@@ -172,6 +204,7 @@ func combine(sums []refresh.Summary) refresh.Summary {
 		t.Site = s.Site
 		modes = append(modes, string(s.Mode))
 		t.Fetched += s.Fetched
+		t.Scanned += s.Scanned
 		t.Inserted += s.Inserted
 		t.Updated += s.Updated
 		t.Deleted += s.Deleted
@@ -179,7 +212,6 @@ func combine(sums []refresh.Summary) refresh.Summary {
 		t.Retries += s.Retries
 		t.Waits += s.Waits
 		t.Duration += s.Duration
-		t.Partial = t.Partial || s.Partial
 		if s.Watermark.After(t.Watermark) {
 			t.Watermark = s.Watermark
 		}
@@ -188,11 +220,21 @@ func combine(sums []refresh.Summary) refresh.Summary {
 	return t
 }
 
-func writeSummary(w io.Writer, s refresh.Summary) error {
+// writeSummary prints the --json summary. The watermark is left out while there is none
+// (a first full sync that has not finished), and error carries the message of a failed run.
+func writeSummary(w io.Writer, s refresh.Summary, runErr error) error {
 	out := struct {
 		refresh.Summary
-		Duration string `json:"duration"`
-	}{s, s.Duration.Round(time.Millisecond).String()}
+		Duration  string     `json:"duration"`
+		Watermark *time.Time `json:"watermark,omitempty"`
+		Error     string     `json:"error,omitempty"`
+	}{Summary: s, Duration: s.Duration.Round(time.Millisecond).String()}
+	if !s.Watermark.IsZero() {
+		out.Watermark = &s.Watermark
+	}
+	if runErr != nil {
+		out.Error = runErr.Error()
+	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err
@@ -204,12 +246,16 @@ func writeSummary(w io.Writer, s refresh.Summary) error {
 // progress shows a refresh on stderr: a bar redrawn in place on a terminal, plain lines
 // otherwise, nothing with --quiet.
 type progress struct {
-	w        io.Writer
-	quiet    bool
-	tty      bool
-	last     time.Time
-	drawn    bool
-	lastPage int
+	w     io.Writer
+	quiet bool
+	tty   bool
+
+	mu        sync.Mutex // retries and waits are reported from the fetching goroutines
+	last      time.Time
+	drawn     bool
+	lastPage  int
+	nearUntil time.Time // near-limit slowdown already reported until then
+	lastWait  time.Time // when a wait was last reported
 }
 
 func newProgress(w io.Writer, quiet bool) *progress {
@@ -224,6 +270,8 @@ func (p *progress) update(pr refresh.Progress) {
 	if p.quiet {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	now := time.Now()
 	if p.tty {
 		if now.Sub(p.last) < 80*time.Millisecond {
@@ -243,6 +291,10 @@ func (p *progress) update(pr refresh.Progress) {
 		return
 	}
 	p.lastPage = pr.Pages
+	if pr.Mode == refresh.ModeReconcile {
+		fmt.Fprintf(p.w, "%s: %d ids scanned, %d pages, %d requests\n", pr.Mode, pr.Issues, pr.Pages, pr.Requests)
+		return
+	}
 	total := "?"
 	if pr.Total >= 0 {
 		total = fmt.Sprint(pr.Total)
@@ -250,16 +302,38 @@ func (p *progress) update(pr refresh.Progress) {
 	fmt.Fprintf(p.w, "%s: %d/%s issues, %d pages, %d requests\n", pr.Mode, pr.Issues, total, pr.Pages, pr.Requests)
 }
 
-// event reports retries and rate-limit waits as they happen.
+// event reports retries and rate-limit waits as they happen: what happened and how long
+// the client waits. Jira's "near the limit" flag comes on every answer while it holds, so
+// the slowdown it causes is reported once per slowdown, and waits at most once a second
+// (the summary counts them all).
 func (p *progress) event(ev jira.Event) {
 	if p.quiet {
 		return
 	}
-	what := "retrying"
-	if ev.Kind != jira.EventRetry {
-		what = "rate limited, waiting"
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	var msg string
+	switch ev.Kind {
+	case jira.EventRetry:
+		msg = fmt.Sprintf("retrying %s %s in %s (attempt %d: %s)", ev.Method, ev.Path, waitText(ev.Wait), ev.Attempt, ev.Reason())
+	case jira.EventNearLimit:
+		if now.Before(p.nearUntil) {
+			return
+		}
+		p.nearUntil = now.Add(10 * time.Second)
+		msg = fmt.Sprintf("near Jira's rate limit (%s %s): slowing down", ev.Method, ev.Path)
+	default:
+		if now.Sub(p.lastWait) < time.Second {
+			return
+		}
+		p.lastWait = now
+		what := "rate limited"
+		if ev.Kind == jira.EventQuotaWait {
+			what = "rate-limit quota used up"
+		}
+		msg = fmt.Sprintf("%s (%s %s, %s): waiting %s", what, ev.Method, ev.Path, ev.Reason(), waitText(ev.Wait))
 	}
-	msg := fmt.Sprintf("%s %s %s (attempt %d, status %d) %s", what, ev.Method, ev.Path, ev.Attempt, ev.Status, ev.Wait.Round(time.Millisecond))
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\x1b[K%s", msg)
 		p.drawn = true
@@ -268,10 +342,24 @@ func (p *progress) event(ev jira.Event) {
 	fmt.Fprintln(p.w, msg)
 }
 
+// waitText shows a wait as a person reads it: milliseconds below a tenth of a second,
+// tenths below a minute (0.4s, 2.5s, 1s), whole seconds above.
+func waitText(d time.Duration) string {
+	if d < 100*time.Millisecond {
+		return d.Round(time.Millisecond).String()
+	}
+	if d < time.Minute {
+		return strconv.FormatFloat(d.Round(100*time.Millisecond).Seconds(), 'f', -1, 64) + "s"
+	}
+	return d.Round(time.Second).String()
+}
+
 func (p *progress) done(s refresh.Summary, err error) {
 	if p.quiet {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.drawn = false
@@ -279,6 +367,11 @@ func (p *progress) done(s refresh.Summary, err error) {
 	state := "done"
 	if err != nil {
 		state = "stopped"
+	}
+	if s.Mode == refresh.ModeReconcile {
+		fmt.Fprintf(p.w, "%s %s: %d ids scanned, %d deleted, %d requests in %s\n",
+			s.Mode, state, s.Scanned, s.Deleted, s.Requests, s.Duration.Round(time.Millisecond))
+		return
 	}
 	fmt.Fprintf(p.w, "%s %s: %d fetched, %d new, %d updated, %d deleted, %d requests in %s\n",
 		s.Mode, state, s.Fetched, s.Inserted, s.Updated, s.Deleted, s.Requests, s.Duration.Round(time.Millisecond))

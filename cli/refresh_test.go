@@ -3,11 +3,18 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
+	"foundation/jira"
 	"foundation/jira/jiratest"
 )
 
@@ -119,8 +126,8 @@ func TestRefreshErrors(t *testing.T) {
 		dead := srv.URL
 		srv.Close()
 		e.writeConfig(dead, "cloud", "admin", "project = ALPHA")
-		r := e.run("", "refresh", "--quiet")
-		if r.code != ExitError || !has(r.stderr, "connect") {
+		r := e.run("", "refresh")
+		if r.code != ExitError || !has(r.stderr, "connect") || !has(r.stderr, "(attempt 1: connection refused)") || has(r.stderr, "status 0") {
 			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 		}
 	})
@@ -145,5 +152,155 @@ func TestRefreshRemembersIdentity(t *testing.T) {
 	}
 	if rows[0].Identity == nil || rows[0].Identity.ID == "" || rows[0].Identity.DisplayName == "" {
 		t.Errorf("identity after a refresh into a fresh cache: %+v", rows[0].Identity)
+	}
+}
+
+// failSearchAfter serves site, but answers every search after the first n with a 400, as
+// a site that stops cooperating in the middle of a full sync.
+func failSearchAfter(t *testing.T, dialect string, issues, n int) string {
+	t.Helper()
+	site, err := jiratest.New(jiratest.Options{Dialect: dialect, Issues: issues, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var searches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/search") && searches.Add(1) > int32(n) {
+			http.Error(w, `{"errorMessages":["the site fell over"],"errors":{}}`, http.StatusBadRequest)
+			return
+		}
+		site.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// refreshJSON is the --json summary as a script reads it.
+type refreshJSON struct {
+	Mode      string  `json:"mode"`
+	Fetched   int     `json:"fetched"`
+	Scanned   int     `json:"scanned"`
+	Requests  int     `json:"requests"`
+	Partial   bool    `json:"partial"`
+	Error     string  `json:"error"`
+	Watermark *string `json:"watermark"`
+}
+
+func decodeSummary(t *testing.T, stdout string) refreshJSON {
+	t.Helper()
+	var s refreshJSON
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("stdout is not the JSON summary: %v\n%s", err, stdout)
+	}
+	return s
+}
+
+// TestRefreshPartialExit: a full sync that fails after committing pages exits 3, whatever
+// stopped it, and its JSON says partial with the error; a failure before anything was
+// committed keeps its own code, with the error in the JSON too.
+func TestRefreshPartialExit(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			e := newCLIEnv(t)
+			e.writeConfig(failSearchAfter(t, dialect, 1200, 5), dialect, "admin", "project in (ALPHA, BETA, GAMMA)")
+			r := e.run("", "refresh", "--json")
+			s := decodeSummary(t, r.stdout)
+			if r.code != ExitPartial || !has(r.stderr, "run it again to resume") {
+				t.Errorf("exit %d, want 3 (partial)\n%s", r.code, r.stderr)
+			}
+			if !s.Partial || s.Fetched == 0 || !strings.Contains(s.Error, "the site fell over") {
+				t.Errorf("summary %+v: want partial, some fetched, and the error", s)
+			}
+			if s.Watermark != nil {
+				t.Errorf("watermark %q for a first full sync that did not finish; want none", *s.Watermark)
+			}
+		})
+	}
+	t.Run("reconcile fails after the sync", func(t *testing.T) {
+		e := newCLIEnv(t)
+		// 300 issues: the full sync's searches go through, then the reconcile's scan
+		// fails.
+		e.writeConfig(failSearchAfter(t, "cloud", 300, 4), "cloud", "admin", "project in (ALPHA, BETA, GAMMA)")
+		r := e.run("", "refresh", "--full", "--json", "--quiet")
+		s := decodeSummary(t, r.stdout)
+		if r.code != ExitPartial || !s.Partial || s.Fetched != 300 || s.Error == "" || !has(r.stderr, "--reconcile") {
+			t.Errorf("exit %d, summary %+v; want 3, partial, 300 fetched\n%s", r.code, s, r.stderr)
+		}
+	})
+	t.Run("bad credentials", func(t *testing.T) {
+		e := newCLIEnv(t)
+		e.writeConfig(fakeServer(t, "cloud", 50), "cloud", "mallory", "project = ALPHA")
+		r := e.run("", "refresh", "--json", "--quiet")
+		s := decodeSummary(t, r.stdout)
+		if r.code != ExitAuth || s.Partial || !strings.Contains(s.Error, "401") {
+			t.Errorf("exit %d, summary %+v; want 4 with the 401 in error", r.code, s)
+		}
+	})
+}
+
+// TestRefreshCounts: the reconcile's ids-only scan is not counted as fetched issues, its
+// progress has no "/0" total, and a run's progress counts the requests its summary does.
+func TestRefreshCounts(t *testing.T) {
+	e := newCLIEnv(t)
+	e.writeConfig(fakeServer(t, "cloud", 250), "cloud", "admin", "project in (ALPHA, BETA, GAMMA)")
+	r := e.run("", "refresh", "--full", "--json")
+	s := decodeSummary(t, r.stdout)
+	if r.code != 0 || s.Fetched != 250 || s.Scanned != 250 || s.Partial || s.Error != "" || s.Watermark == nil {
+		t.Errorf("exit %d, summary %+v; want 250 fetched and 250 scanned\n%s", r.code, s, r.stderr)
+	}
+	if !has(r.stderr, "reconcile: 250 ids scanned") || !has(r.stderr, "reconcile done: 250 ids scanned, 0 deleted") || has(r.stderr, "/0 issues") {
+		t.Errorf("reconcile progress:\n%s", r.stderr)
+	}
+	// Detecting the dialect costs a request before the poll begins: not the poll's.
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.config, []byte(strings.Replace(string(cfg), "dialect: cloud", "dialect: auto", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = e.run("", "refresh")
+	var progress, done int
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(line, "poll: ") {
+			fmt.Sscanf(line[strings.Index(line, "pages, ")+len("pages, "):], "%d requests", &progress)
+		}
+		if strings.HasPrefix(line, "poll done: ") {
+			fmt.Sscanf(line[strings.LastIndex(line, "deleted, ")+len("deleted, "):], "%d requests", &done)
+		}
+	}
+	if r.code != 0 || progress == 0 || progress != done {
+		t.Errorf("poll progress says %d requests, its summary %d:\n%s", progress, done, r.stderr)
+	}
+}
+
+// TestRefreshEvents: retries and rate-limit waits say what happened and how long the wait
+// really is, and Jira's near-limit flag, sent with every answer while it holds, is
+// reported once.
+func TestRefreshEvents(t *testing.T) {
+	var buf strings.Builder
+	p := newProgress(&buf, false)
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
+	p.event(jira.Event{Kind: jira.EventRetry, Method: "GET", Path: "/rest/api/2/field", Attempt: 1, Wait: 500 * time.Millisecond, Err: refused})
+	for range 5 {
+		p.event(jira.Event{Kind: jira.EventNearLimit, Method: "POST", Path: "/rest/api/3/search/jql", Status: 200})
+	}
+	p.event(jira.Event{Kind: jira.EventQuotaWait, Method: "POST", Path: "/rest/api/3/search/jql", Wait: 420 * time.Millisecond, Status: 200})
+	p.event(jira.Event{Kind: jira.EventRateLimited, Method: "POST", Path: "/rest/api/3/search/jql", Wait: time.Second, Status: 429})
+	out := buf.String()
+	for _, want := range []string{
+		"retrying GET /rest/api/2/field in 0.5s (attempt 1: connection refused)",
+		"near Jira's rate limit (POST /rest/api/3/search/jql): slowing down\n",
+		"rate-limit quota used up (POST /rest/api/3/search/jql, HTTP 200): waiting 0.4s",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "near Jira's rate limit") != 1 || strings.Contains(out, "status 0") || strings.Contains(out, "waiting 0s") {
+		t.Errorf("events:\n%s", out)
+	}
+	if n := strings.Count(out, "waiting"); n != 1 {
+		t.Errorf("%d waits reported within a second; want 1:\n%s", n, out)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -44,6 +45,43 @@ type Event struct {
 	Wait    time.Duration
 	Status  int   // HTTP status of that attempt; 0 for a connection error
 	Err     error // the connection error, when Status is 0
+}
+
+// Reason says in a few words what the attempt behind the event met: "HTTP 503", or for a
+// connection error "connection refused", "connection reset", "timed out", ...
+func (e Event) Reason() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("HTTP %d", e.Status)
+	}
+	return connReason(e.Err)
+}
+
+// connReason names a connection error the way a person would say it.
+func connReason(err error) string {
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return "no answer"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without an answer"
+	case errors.As(err, &dns):
+		if dns.IsNotFound {
+			return "host not found"
+		}
+		return "DNS lookup failed"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
 }
 
 // Stats are cumulative counters of a client's traffic.

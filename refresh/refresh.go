@@ -23,10 +23,11 @@ const (
 
 // Progress is one report during a run, for a progress bar or log lines.
 type Progress struct {
-	Mode     Mode
-	Pages    int
-	Issues   int // issues fetched so far
-	Total    int // expected issues when Jira says (Data Center); -1 when unknown
+	Mode   Mode
+	Pages  int
+	Issues int // issues fetched so far (ids scanned, for a reconcile)
+	Total  int // expected issues when Jira says (Data Center); -1 when unknown
+	// Requests, Retries and Waits count this run's, as its Summary does.
 	Requests int64
 	Retries  int64
 	Waits    int64
@@ -34,9 +35,12 @@ type Progress struct {
 
 // Summary is what a run did; `foundation refresh --json` prints it.
 type Summary struct {
-	Site      string        `json:"site"`
-	Mode      Mode          `json:"mode"`
-	Fetched   int           `json:"fetched"`
+	Site    string `json:"site"`
+	Mode    Mode   `json:"mode"`
+	Fetched int    `json:"fetched"` // issues fetched and committed
+	// Scanned is how many ids a reconcile's ids-only scan read: the same issues again, so
+	// not part of Fetched.
+	Scanned   int           `json:"scanned"`
 	Inserted  int           `json:"inserted"`
 	Updated   int           `json:"updated"`
 	Deleted   int           `json:"deleted"`
@@ -133,7 +137,7 @@ func (e *Engine) Auto(ctx context.Context) (Summary, error) {
 func (e *Engine) run(ctx context.Context, mode Mode, fn func(*runState) error) (Summary, error) {
 	start := time.Now()
 	before := e.c.Stats()
-	rs := &runState{e: e, sum: Summary{Site: e.opt.Site, Mode: mode}, sight: newSighter(e.c, e.db)}
+	rs := &runState{e: e, sum: Summary{Site: e.opt.Site, Mode: mode}, before: before, total: -1, sight: newSighter(e.c, e.db)}
 	err := fn(rs)
 	after := e.c.Stats()
 	rs.sum.Requests = after.Requests - before.Requests
@@ -151,11 +155,12 @@ func (e *Engine) run(ctx context.Context, mode Mode, fn func(*runState) error) (
 
 // runState accumulates one run's counts and reports progress.
 type runState struct {
-	e     *Engine
-	sum   Summary
-	pages int
-	total int
-	sight *sighter // what this run's identity may browse, for the pages it writes
+	e      *Engine
+	sum    Summary
+	pages  int
+	total  int        // as Progress.Total
+	before jira.Stats // the client's counters when the run began
+	sight  *sighter   // what this run's identity may browse, for the pages it writes
 }
 
 func (rs *runState) report() {
@@ -164,7 +169,8 @@ func (rs *runState) report() {
 	}
 	st := rs.e.c.Stats()
 	rs.e.opt.Progress(Progress{
-		Mode: rs.sum.Mode, Pages: rs.pages, Issues: rs.sum.Fetched, Total: rs.total,
-		Requests: st.Requests, Retries: st.Retries, Waits: st.RateLimitWaits,
+		Mode: rs.sum.Mode, Pages: rs.pages, Issues: rs.sum.Fetched + rs.sum.Scanned, Total: rs.total,
+		Requests: st.Requests - rs.before.Requests, Retries: st.Retries - rs.before.Retries,
+		Waits: st.RateLimitWaits - rs.before.RateLimitWaits,
 	})
 }

@@ -225,7 +225,7 @@ func (e *Engine) Reconcile(ctx context.Context) (Summary, error) {
 				live[r.ID] = true
 			}
 			rs.pages++
-			rs.sum.Fetched += len(ids)
+			rs.sum.Scanned += len(ids)
 			rs.report()
 			return nil
 		})
