@@ -113,7 +113,13 @@ func runExport(cmd *cobra.Command, g *globals, f exportFlags) error {
 	}
 	defer e.db.Close()
 	if filter != nil {
-		match, err := filter.Compile(jql.Env{Now: time.Now(), CurrentUser: e.viewer.User})
+		// The cached field catalog is Jira's full field list: a custom field the site does
+		// not have is refused, as Jira refuses it, instead of matching nothing.
+		fields, err := e.db.Fields(ctx)
+		if err != nil {
+			return err
+		}
+		match, err := filter.Compile(jql.Env{Now: time.Now(), CurrentUser: e.viewer.User, HasField: lens.NewCatalog(fields).JQLHasField()})
 		if err != nil {
 			return usageError(fmt.Errorf("--filter: %w", err))
 		}

@@ -319,3 +319,29 @@ func TestExportCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownCustomField: JQL naming a custom field id the site does not have (Jira's full
+// field list is in the cache) is refused by lens apply and export --filter, as Jira
+// refuses it, instead of a Lens or an export with no rows.
+func TestUnknownCustomField(t *testing.T) {
+	e := offlineEnv(t)
+	dir := t.TempDir()
+	for _, q := range []string{"project = ALPHA AND cf[99999] = 1", "project = ALPHA AND customfield_99999 = 1"} {
+		f := writeFile(t, dir, "test2.yaml", "name: Test2\ngenerators:\n  - insert: {jql: \""+q+"\"}\nviews:\n  - name: v\n    columns: [{field: key}]\n")
+		r := e.run("", "lens", "apply", "-f", f)
+		if r.code != ExitError || !has(r.stderr, "test2.yaml:3: generators[0].insert.jql: Field 'cf[99999]' does not exist or you do not have permission to view it.") || has(r.stderr, "created") {
+			t.Errorf("apply %q: exit %d\n%s", q, r.code, r.stderr)
+		}
+	}
+	e.mustRun("", "lens", "apply", "-f", filepath.Join("..", "examples", "bugs.yaml"))
+	for _, filter := range []string{"cf[99999] = 1", "customfield_99999 = 1", `"Team Name" = x`} {
+		r := e.run("", "export", "--lens", "Bugs", "--filter", filter)
+		if r.code != ExitUsage || !has(r.stderr, "does not exist or you do not have permission to view it") || r.stdout != "" {
+			t.Errorf("export --filter %q: exit %d, stdout %q\n%s", filter, r.code, r.stdout, r.stderr)
+		}
+	}
+	// A custom field the site has still filters.
+	if r := e.run("", "export", "--lens", "Bugs", "--filter", "cf[10016] > 0 OR cf[10016] IS EMPTY"); r.code != 0 || strings.Count(r.stdout, "\n") < 2 {
+		t.Errorf("export --filter on story points: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -188,6 +189,10 @@ func refreshError(ctx context.Context, site string, s refresh.Summary, failed re
 			return fmt.Errorf("refresh of %s timed out before the first page was committed (raise --timeout): %w", site, err)
 		}
 		return withCode(ExitInterrupted, fmt.Errorf("refresh of %s interrupted: %w", site, err))
+	}
+	var apiErr *jira.APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest && strings.Contains(apiErr.Path, "/search") {
+		return fmt.Errorf("refresh of %s: Jira refuses the profile's scope (sites.%s.scope): %w", site, site, err)
 	}
 	var gone *jira.GoneError
 	if errors.As(err, &gone) {

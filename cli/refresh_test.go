@@ -107,6 +107,8 @@ func TestRefreshErrors(t *testing.T) {
 		{"bad credentials", "mallory", "project = ALPHA", nil, ExitAuth, "401"},
 		{"unbounded scope", "admin", "status = Done", nil, ExitError, "unbounded"},
 		{"bad jql", "admin", "project = = ALPHA", nil, ExitError, "character"},
+		{"scope naming what the site lacks", "admin", "project = NOPE", []string{"--full"}, ExitError,
+			"Jira refuses the profile's scope (sites.t.scope): search \"(project = NOPE) ORDER BY id ASC\": POST /rest/api/3/search/jql: 400 Bad Request: The value 'NOPE' does not exist for the field 'project'."},
 		{"negative timeout", "admin", "project = ALPHA", []string{"--timeout", "-1s"}, ExitUsage, "must not be negative"},
 		{"unknown flag", "admin", "project = ALPHA", []string{"--fast"}, ExitUsage, "unknown flag"},
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -153,6 +154,9 @@ func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) erro
 		}
 		dialect = client.Dialect()
 		fmt.Fprintf(g.stderr, "signed in as %s (%s), dialect %s\n", who.DisplayName, who.ID(), dialect)
+		if err := checkScope(ctx, g, client, site.Scope); err != nil {
+			return err
+		}
 	}
 
 	if f.keyring {
@@ -180,6 +184,26 @@ func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) erro
 			fmt.Fprintf(g.stderr, "warning: could not record the identity in the cache: %v\n", err)
 		}
 	}
+	return nil
+}
+
+// checkScope asks Jira whether it takes the scope: a project, field or value the site does
+// not have (or this identity may not see) is a 400 in Jira's words, which would otherwise
+// only come out at the first refresh. Such a refusal is a usage error (exit 2).
+func checkScope(ctx context.Context, g *globals, client *jira.Client, scope string) error {
+	n, err := client.ApproximateCount(ctx, scope)
+	var apiErr *jira.APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest {
+		msg := strings.Join(apiErr.ErrorMessages, "; ")
+		if msg == "" {
+			msg = apiErr.Error()
+		}
+		return usageError(fmt.Errorf("--scope %q: Jira refuses it: %s", scope, msg))
+	}
+	if err != nil {
+		return fmt.Errorf("check the scope with Jira: %w", err)
+	}
+	fmt.Fprintf(g.stderr, "scope %s: about %d issues\n", scope, n)
 	return nil
 }
 

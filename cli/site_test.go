@@ -152,6 +152,12 @@ func TestSiteAdd(t *testing.T) {
 		{name: "bad name", args: []string{"a/b", "--url", cloud, "--scope", "project = ALPHA", "--token-env", "X", "--no-check"}, code: ExitUsage, stderr: "profile name"},
 		{name: "unbounded scope", args: []string{"acme", "--url", cloud, "--scope", "status = Done", "--token-env", "X", "--no-check"}, code: ExitUsage, stderr: "unbounded JQL"},
 		{name: "broken scope", args: []string{"acme", "--url", cloud, "--scope", "project = (", "--token-env", "X", "--no-check"}, code: ExitUsage, stderr: "character"},
+		{name: "scope Jira refuses, cloud", env: map[string]string{"ACME_TOKEN": "alice-token"},
+			args: []string{"acme", "--url", cloud, "--email", "alice@example.com", "--token-env", "ACME_TOKEN", "--scope", "project = NOPE"},
+			code: ExitUsage, stderr: `--scope "project = NOPE": Jira refuses it: The value 'NOPE' does not exist for the field 'project'.`},
+		{name: "scope Jira refuses, data center", stdin: "admin-token\n",
+			args: []string{"dc", "--url", dc, "--keyring", "--scope", "project = ALPHA AND cf[99999] = 1"},
+			code: ExitUsage, stderr: "Field 'cf[99999]' does not exist"},
 		{name: "empty keyring stdin", args: []string{"dc", "--url", dc, "--keyring", "--scope", "project = ALPHA"}, code: ExitUsage, stderr: "stdin was empty"},
 	}
 	for _, tt := range tests {

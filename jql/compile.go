@@ -27,6 +27,26 @@ type Env struct {
 	// History says the records are HistoryRecords, so WAS and CHANGED can be answered.
 	// Without it they are a Compile error, so callers can fall back to asking Jira.
 	History bool
+	// HasField, when set, says whether the site's field catalog (Jira's full field list)
+	// has a field: a custom field as "cf[N]", any other by the name or id written. A field
+	// it does not have is refused as Jira refuses it, and not as unknown (Error.Unknown):
+	// Jira would not answer the query either. Nil accepts every custom field id and
+	// leaves names Foundation does not know unknown.
+	HasField func(field string) bool
+	// HasValue, when set, says whether the site has a value that =, !=, IN or NOT IN
+	// compares a field with, as Jira checks them: a project, issue type, status,
+	// priority or resolution by name or id, a user, an issue key (key, parent, Epic
+	// Link), a component, version or sprint. field is canonical (see CanonicalField). A
+	// value it does not have is refused in Jira's words ("The value 'NOPE' does not exist
+	// for the field 'project'."). Nil checks no value.
+	HasValue func(field, value string) bool
+}
+
+// checkedValues are the fields whose values Jira checks against the site.
+var checkedValues = map[string]bool{
+	"project": true, "issuetype": true, "status": true, "priority": true, "resolution": true,
+	"assignee": true, "reporter": true, "key": true, "parent": true, "epic link": true,
+	"component": true, "fixversion": true, "sprint": true,
 }
 
 // Matcher reports whether a record satisfies a compiled query. It is safe for concurrent
@@ -49,9 +69,9 @@ func (q *Query) Compile(env Env) (Matcher, error) {
 		if i < len(q.orderPos) {
 			p = q.orderPos[i]
 		}
-		fi, ok := lookupField(k.Field)
-		if !ok {
-			return nil, unknownErr(p, "Field '%s' does not exist or you do not have permission to view it.", k.Field)
+		fi, err := env.field(k.Field, p)
+		if err != nil {
+			return nil, err
 		}
 		if fi.typ == typeText && k.Field != "summary" {
 			return nil, semanticErr(p, "Field '%s' does not support sorting.", displayField(k.Field))
@@ -68,14 +88,36 @@ func (q *Query) Compile(env Env) (Matcher, error) {
 	return m, nil
 }
 
+// field looks a field up, and, when the env has the site's catalog, checks that the site
+// has it.
+func (env *Env) field(name string, p Pos) (fieldInfo, *Error) {
+	const msg = "Field '%s' does not exist or you do not have permission to view it."
+	fi, ok := lookupField(name)
+	switch {
+	case ok && fi.typ == typeCustom && env.HasField != nil && !env.HasField(name):
+		return fi, semanticErr(p, msg, name)
+	case ok:
+		return fi, nil
+	case env.HasField != nil && !env.HasField(name):
+		return fi, semanticErr(p, msg, name)
+	}
+	return fi, unknownErr(p, msg, name)
+}
+
 // JiraError is the error Jira would answer the query with as well, as far as Foundation can
 // tell; nil when Jira may answer it although Compile refuses it, because the refusal comes
 // only from what an Env lacks (a group directory, the open sprints, change history) or the
 // query names a field or function Foundation does not know (Error.Unknown). A bad value, or
 // an operator a field does not take, is such an error.
 func (q *Query) JiraError() error {
+	return q.JiraErrorWith(nil)
+}
+
+// JiraErrorWith is JiraError for a site whose field catalog hasField answers from (see
+// Env.HasField): a field the site does not have is an error Jira answers too.
+func (q *Query) JiraErrorWith(hasField func(field string) bool) error {
 	_, err := q.Compile(Env{History: true, MembersOf: func(string) []string { return nil },
-		OpenSprints: func() []string { return nil }})
+		OpenSprints: func() []string { return nil }, HasField: hasField})
 	var je *Error
 	if err == nil || errors.As(err, &je) && je.Unknown {
 		return nil
@@ -263,9 +305,9 @@ func (s *litSet) anyEq(vals []Value) bool {
 }
 
 func (c *compiler) clause(cl *Clause) (Matcher, *Error) {
-	fi, ok := lookupField(cl.Field)
-	if !ok {
-		return nil, unknownErr(cl.pos, "Field '%s' does not exist or you do not have permission to view it.", cl.Field)
+	fi, err := c.env.field(cl.Field, cl.pos)
+	if err != nil {
+		return nil, err
 	}
 	name := displayField(cl.Field)
 	if fi.typ == typeOrderOnly {
@@ -395,6 +437,34 @@ func (c *compiler) operand(cl *Clause, fi fieldInfo) (*litSet, *Error) {
 	return set, nil
 }
 
+// missingValue is Jira's answer to a value the site does not have.
+func missingValue(field, name, text string, p Pos) *Error {
+	switch {
+	case fieldTypeOf(field) == typeKey:
+		return semanticErr(p, "An issue with key '%s' does not exist for field '%s'.", text, name)
+	case isDigits(text):
+		return semanticErr(p, "A value with ID '%s' does not exist for the field '%s'.", text, name)
+	}
+	return semanticErr(p, "The value '%s' does not exist for the field '%s'.", text, name)
+}
+
+func fieldTypeOf(canonical string) fieldType {
+	fi, _ := lookupField(canonical)
+	return fi.typ
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // isUnresolved reports Jira's "resolution = Unresolved", which means an empty resolution.
 func isUnresolved(field, text string) bool {
 	return field == "resolution" && strings.EqualFold(text, "Unresolved")
@@ -404,6 +474,12 @@ func isUnresolved(field, text string) bool {
 func (c *compiler) literal(cl *Clause, fi fieldInfo, text string, p Pos) (lit, *Error) {
 	l := lit{text: text, spell: []string{text}}
 	name := displayField(cl.Field)
+	if c.env.HasValue != nil && checkedValues[cl.Field] && !c.env.HasValue(cl.Field, text) {
+		switch cl.Op {
+		case OpEq, OpNe, OpIn, OpNotIn:
+			return l, missingValue(cl.Field, name, text, p)
+		}
+	}
 	switch fi.typ {
 	case typeTime:
 		t, ok := parseDate(text, c.env.Now, c.env.Location)

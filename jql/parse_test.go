@@ -378,7 +378,26 @@ func FuzzParse(f *testing.F) {
 		// query selects the same records and NOT selects the complement.
 		env := testEnv()
 		env.History = true
+		// A site catalog that has nothing refuses with a positioned *Error, never panics;
+		// one that has everything changes nothing.
+		strict := env
+		strict.HasField = func(string) bool { return false }
+		strict.HasValue = func(string, string) bool { return false }
+		fresh, _ := Parse(src) // q's positions were stripped above
+		if _, err := fresh.Compile(strict); err != nil {
+			var je *Error
+			if !errors.As(err, &je) || je.Line < 1 || je.Column < 1 {
+				t.Fatalf("%q against an empty site: %v (%T)", src, err, err)
+			}
+		}
+		lax := env
+		lax.HasField = func(string) bool { return true }
+		lax.HasValue = func(string, string) bool { return true }
+		_, laxErr := q.Compile(lax)
 		m1, err := q.Compile(env)
+		if (err == nil) != (laxErr == nil) {
+			t.Fatalf("%q: compiles %v without a catalog, %v with one that has everything", src, err, laxErr)
+		}
 		if err != nil {
 			return
 		}

@@ -311,8 +311,9 @@ func (c *compiled) insert(e *errs, p string, g *InsertGen) *cinsert {
 		// still evaluates them locally when Data supplies those functions. A query Jira
 		// would refuse too (a bad date, an operator the field does not take) is a mistake
 		// in the file, reported now rather than at the next refresh.
-		if _, err := q.Compile(jql.Env{Location: time.UTC}); err != nil {
-			if jerr := q.JiraError(); jerr != nil {
+		has := c.cat.JQLHasField()
+		if _, err := q.Compile(jql.Env{Location: time.UTC, HasField: has}); err != nil {
+			if jerr := q.JiraErrorWith(has); jerr != nil {
 				e.add(p+".jql", "%v", jerr)
 				return in
 			}
@@ -372,7 +373,9 @@ func (c *compiled) filter(e *errs, p string, g *FilterGen) *cfilter {
 			e.add(p+".jql", "%v", err)
 			return fl
 		}
-		if _, err := q.Compile(fullEnv); err != nil {
+		env := fullEnv
+		env.HasField = c.cat.JQLHasField()
+		if _, err := q.Compile(env); err != nil {
 			e.add(p+".jql", "cannot be evaluated locally, which a filter needs: %v", err)
 		}
 		fl.query = q

@@ -80,6 +80,28 @@ func NewCatalog(fields []Field) Catalog {
 	return c
 }
 
+// JQLHasField answers jql.Env.HasField from the catalog: whether the site has a custom
+// field "cf[N]", or a field by the name or id written. It is nil for an empty catalog (a
+// cache never refreshed), which knows no better than to take every field on trust.
+func (c Catalog) JQLHasField() func(field string) bool {
+	if len(c.fields) == 0 {
+		return nil
+	}
+	return func(field string) bool {
+		n := strings.ToLower(strings.TrimSpace(field))
+		if strings.HasPrefix(n, "cf[") && strings.HasSuffix(n, "]") {
+			n = "customfield_" + strings.TrimSpace(n[3:len(n)-1])
+		}
+		if _, ok := c.byID[n]; ok {
+			return true
+		}
+		if _, ok := c.byID[field]; ok {
+			return true
+		}
+		return len(c.byName[n]) > 0
+	}
+}
+
 // fieldRef is a resolved field: an extracted system field, or a raw field by id.
 type fieldRef struct {
 	sys   sysField

@@ -2,7 +2,9 @@ package jiratest
 
 import (
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"foundation/jql"
@@ -248,4 +250,79 @@ func (s *Site) jqlEnv(u int) jql.Env {
 		},
 		Location: time.UTC,
 	}
+}
+
+// searchEnv is jqlEnv for a search, which Jira checks as it runs it: a custom field the
+// site does not have, or a value it does not have (a project, status, user or issue key
+// that does not exist...), is a 400, not an empty result. The caller holds s.mu.
+//
+// Values are checked for existence only. Jira also answers "does not exist" for a
+// project or issue the user may not see; the fake does not (yet), since clients share
+// scopes across identities that see less of them.
+func (s *Site) searchEnv(u int) jql.Env {
+	env := s.jqlEnv(u)
+	env.HasField = func(field string) bool {
+		for _, f := range fieldCatalog { // Cloud answers the retired Epic Link too
+			if f.custom && strings.EqualFold(field, "cf["+formatInt(f.customID)+"]") {
+				return true
+			}
+			if strings.EqualFold(field, f.id) || strings.EqualFold(field, f.name) ||
+				slices.ContainsFunc(f.clauses, func(c string) bool { return strings.EqualFold(c, field) }) {
+				return true
+			}
+		}
+		return false
+	}
+	env.HasValue = s.hasValue
+	return env
+}
+
+// hasValue reports whether the site has value for a field.
+func (s *Site) hasValue(field, value string) bool {
+	anyOf := func(vals [][]jql.Value) bool {
+		for _, vs := range vals {
+			for _, v := range vs {
+				if spells(v, value) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	jv := s.jv
+	switch field {
+	case "project":
+		return projectIndex(value) >= 0
+	case "issuetype":
+		return anyOf(jv.types)
+	case "status":
+		return anyOf(jv.statuses)
+	case "priority":
+		return anyOf(jv.priorities)
+	case "resolution":
+		return anyOf(jv.resolution)
+	case "assignee", "reporter":
+		return anyOf(jv.users)
+	case "component":
+		return anyOf(jv.components)
+	case "fixversion":
+		return anyOf(jv.versions)
+	case "sprint":
+		return anyOf([][]jql.Value{jv.sprints})
+	case "key", "parent", "epic link":
+		if _, err := strconv.ParseInt(value, 10, 64); err == nil {
+			return true // an issue id: not checked
+		}
+		_, ok := s.lookup(strings.ToUpper(value))
+		return ok
+	}
+	return true
+}
+
+// spells reports whether v is spelt text (any case), by its value or an alternative.
+func spells(v jql.Value, text string) bool {
+	if strings.EqualFold(v.Str, text) {
+		return true
+	}
+	return slices.ContainsFunc(v.Alt, func(a string) bool { return strings.EqualFold(a, text) })
 }

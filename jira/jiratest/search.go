@@ -137,7 +137,7 @@ func (s *Site) runSearch(u int, src string, reconcile []int64, cloud bool) (*res
 		return nil, &queryError{err.Error()}
 	}
 	// One env for the matcher and the bound, so relative dates resolve against one clock.
-	env := s.jqlEnv(u)
+	env := s.searchEnv(u)
 	match, err := q.Compile(env)
 	if err != nil {
 		return nil, &queryError{err.Error()}
