@@ -317,6 +317,9 @@ func TestExportCommand(t *testing.T) {
 		if r.code != tc.code || !has(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, want %d with %q in\n%s", tc.args, r.code, tc.code, tc.want, r.stderr)
 		}
+		if strings.Count(r.stderr, `lens "Roadmap":`) > 1 {
+			t.Errorf("%v: the Lens is named twice: %s", tc.args, r.stderr)
+		}
 	}
 }
 

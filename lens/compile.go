@@ -1,6 +1,7 @@
 package lens
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -239,6 +240,9 @@ func (d *Definition) compileWith(cat Catalog) (*compiled, error) {
 	c.root = c.scope(e, "", d.Generators, d.Folders)
 	c.structure.collect(c.root)
 	if len(e.out) > 0 {
+		// Checks run by kind (generators, then views, then what refers across them):
+		// report in the order of the file, problems without a line first.
+		slices.SortStableFunc(e.out, func(a, b *DefinitionError) int { return cmp.Compare(a.Line, b.Line) })
 		return nil, e.out
 	}
 	return c, nil

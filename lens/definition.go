@@ -248,6 +248,9 @@ func Parse(filename string, data []byte) (def *Definition, err error) {
 	if err := yaml.UnmarshalWithOptions(data, d, yaml.Strict()); err != nil {
 		return nil, yamlError(filename, err)
 	}
+	// An empty document unmarshals as null, which zeroes d: its errors must still name
+	// the file.
+	d.file, d.src = filename, f
 	return d, nil
 }
 

@@ -167,7 +167,7 @@ func (o *Opened) build(ctx context.Context, db *store.DB) error {
 	}
 	view, err := f.View(o.opt.View)
 	if err != nil {
-		return fmt.Errorf("lens %q: %w", o.Stored.Name, err)
+		return err // it names the Lens
 	}
 	o.Forest, o.View, o.Visibility, o.visible = f, view, vst, visible
 	// Visibility notes are made after the build: it is the build that meets the issues
