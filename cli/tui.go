@@ -489,10 +489,29 @@ func runTUI(ctx context.Context, g *globals, cfg *config.Config, site *config.Si
 		opt.events.set(eb.OnClientEvent)
 		defer opt.events.set(nil)
 	}
-	return tui.Run(ctx, tui.Options{
+	err = tui.Run(ctx, tui.Options{
 		Backend: eb, Keymap: km, NoColor: noColor, NoMouse: opt.noMouse || !cfg.TUI.Mouse,
 		SiteURL: site.URL, Lens: opt.lens, RefreshInterval: site.PollInterval, RefreshAtStart: true, Logger: logger,
 	}, g.stdin, g.stdout)
+	finishWrites(ctx, eb, g.stderr, editDrainLimit)
+	return err
+}
+
+// editDrainLimit bounds how long the process waits, after the TUI is gone, for edits still
+// in flight (the TUI's quit waits for them unless forced with a second q).
+const editDrainLimit = 30 * time.Second
+
+// finishWrites waits for the edits still in flight when the TUI closed, so what Jira takes
+// is cached and audited before the process ends (ctrl+c, now in the shell, gives up).
+func finishWrites(ctx context.Context, eb *editingBackend, stderr io.Writer, limit time.Duration) {
+	n := eb.inflight.Load()
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(stderr, "foundation: waiting for %s in flight to land in the cache and the audit log (ctrl+c gives up)…\n", plural(int(n), "edit"))
+	if left := eb.waitWrites(ctx, limit); left > 0 {
+		fmt.Fprintf(stderr, "foundation: gave up on %s: Jira may have taken them without an audit entry; `foundation refresh` brings the cache up to date\n", plural(int(left), "edit"))
+	}
 }
 
 // resolveViewer returns who the profile is. The cache's memory of it comes first, so the

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"foundation/jira"
@@ -35,6 +36,9 @@ type editingBackend struct {
 	waitUntil time.Time             // a write waits for Jira until then
 	waitWhat  string
 	sprints   map[string][]string // open and future sprints seen in the cache, by project
+
+	inflight atomic.Int64     // writes in flight (Set, Bulk, Undo, Redo, Move, Rank)
+	idle     []chan struct{} // closed when inflight drops to 0 (emu)
 }
 
 var _ tui.Editor = (*editingBackend)(nil)
@@ -161,7 +165,16 @@ func editorKind(f lens.Field, wk store.WellKnown) tui.FieldKind {
 func (e *editingBackend) requireEdit(ctx context.Context, lensID string) (*lens.Definition, error) {
 	// The one Lens ACL check (owner from the record when the file names none); a refusal
 	// is a *refresh.AccessError saying who, what is needed and what they have.
-	return refresh.RequireLensAccess(ctx, e.db, lensID, e.who(), lens.LevelEdit, refresh.ActionEditCells)
+	v := e.who()
+	def, err := refresh.RequireLensAccess(ctx, e.db, lensID, v, lens.LevelEdit, refresh.ActionEditCells)
+	var ae *refresh.AccessError
+	if errors.As(err, &ae) && ae.Viewer == v.User && v.DisplayName != "" {
+		// Messages name the viewer as people know them, not by account id.
+		named := *ae
+		named.Viewer = v.DisplayName
+		return def, &named
+	}
+	return def, err
 }
 
 func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string) (tui.FieldEdit, error) {
@@ -462,11 +475,63 @@ func (e *editingBackend) visibleIssues() []*lens.Issue {
 }
 
 func (e *editingBackend) Set(ctx context.Context, key, name, value string, opt tui.SetOptions) (tui.EditResult, error) {
+	defer e.writing()()
 	r, err := e.w.Set(ctx, key, name, value, opt.Base, refresh.SetOptions{Overwrite: opt.Overwrite, Screen: opt.Screen, History: e.hist})
 	if err != nil {
 		return tui.EditResult{}, editError(err)
 	}
-	return editResult(r), nil
+	return e.editResult(ctx, r), nil
+}
+
+// writing counts a write in flight until the function it returns is called: runTUI waits
+// for those still in flight when the TUI is quit, so what Jira took is also cached and
+// audited before the process ends.
+func (e *editingBackend) writing() func() {
+	e.inflight.Add(1)
+	return func() {
+		if e.inflight.Add(-1) == 0 {
+			e.emu.Lock()
+			for _, ch := range e.idle {
+				close(ch)
+			}
+			e.idle = nil
+			e.emu.Unlock()
+		}
+	}
+}
+
+// waitWrites waits until no write is in flight, ctx ends or limit passes; it returns how
+// many were still in flight then.
+func (e *editingBackend) waitWrites(ctx context.Context, limit time.Duration) int64 {
+	e.emu.Lock()
+	if e.inflight.Load() == 0 {
+		e.emu.Unlock()
+		return 0
+	}
+	ch := make(chan struct{})
+	e.idle = append(e.idle, ch)
+	e.emu.Unlock()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return e.inflight.Load()
+}
+
+// editResult is a Writer result for the TUI, with the field's name for its messages.
+func (e *editingBackend) editResult(ctx context.Context, r refresh.Result) tui.EditResult {
+	out := editResult(r)
+	id := r.ID
+	if id == "" {
+		id = r.Field
+	}
+	if f, err := e.resolve(ctx, id); err == nil {
+		out.Name = f.name
+	}
+	return out
 }
 
 func editResult(r refresh.Result) tui.EditResult {
@@ -474,8 +539,16 @@ func editResult(r refresh.Result) tui.EditResult {
 }
 
 // editError turns the Writer's typed errors into the TUI's, which it shows as a conflict
-// dialog or Jira's message for the field.
+// dialog or Jira's message for the field; errors joined (an undo of a bulk edit) are
+// turned one by one.
 func editError(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, editError(e))
+		}
+		return errors.Join(out...)
+	}
 	var ce *refresh.ConflictError
 	var fe *refresh.FieldError
 	switch {
@@ -487,41 +560,100 @@ func editError(err error) error {
 	return err
 }
 
-func (e *editingBackend) Undo(ctx context.Context) ([]tui.EditResult, error) {
-	rs, err := e.w.Undo(ctx, e.hist, refresh.SetOptions{})
-	return editResults(rs), err
+func (e *editingBackend) Undo(ctx context.Context, opt tui.SetOptions) ([]tui.EditResult, error) {
+	defer e.writing()()
+	rs, err := e.w.Undo(ctx, e.hist, refresh.SetOptions{Overwrite: opt.Overwrite, Screen: opt.Screen})
+	return e.editResults(ctx, rs), historyError(err)
 }
 
-func (e *editingBackend) Redo(ctx context.Context) ([]tui.EditResult, error) {
-	rs, err := e.w.Redo(ctx, e.hist, refresh.SetOptions{})
-	return editResults(rs), err
+func (e *editingBackend) Redo(ctx context.Context, opt tui.SetOptions) ([]tui.EditResult, error) {
+	defer e.writing()()
+	rs, err := e.w.Redo(ctx, e.hist, refresh.SetOptions{Overwrite: opt.Overwrite, Screen: opt.Screen})
+	return e.editResults(ctx, rs), historyError(err)
 }
 
-func editResults(rs []refresh.Result) []tui.EditResult {
+// historyError is an undo's (redo's) error for the TUI; nil stays nil.
+func historyError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return editError(err)
+}
+
+func (e *editingBackend) Step(ctx context.Context, redo bool) []tui.EditResult {
+	s := e.hist.Peek(redo)
+	if s == nil {
+		return nil
+	}
+	return e.editResults(ctx, s)
+}
+
+func (e *editingBackend) Drop(ctx context.Context, redo bool) ([]tui.EditResult, error) {
+	s, ok := e.hist.Drop(redo)
+	if !ok {
+		if redo {
+			return nil, refresh.ErrNothingToRedo
+		}
+		return nil, refresh.ErrNothingToUndo
+	}
+	return e.editResults(ctx, s), nil
+}
+
+func (e *editingBackend) editResults(ctx context.Context, rs []refresh.Result) []tui.EditResult {
 	out := make([]tui.EditResult, len(rs))
 	for i, r := range rs {
-		out[i] = editResult(r)
+		out[i] = e.editResult(ctx, r)
 	}
 	return out
 }
 
-func (e *editingBackend) Bulk(ctx context.Context, keys []string, name, value string, progress func(done, total int)) (tui.BulkResult, error) {
+// Bulk sets a field on the marked issues. An issue whose cached value already is value is
+// not written (no request, audit entry or undo step) and comes back Unchanged; a status is
+// left to the Writer, which asks Jira and runs no transition to the status an issue has.
+func (e *editingBackend) Bulk(ctx context.Context, keys []string, name, value string, opt tui.SetOptions, progress func(done, total int)) (tui.BulkResult, error) {
+	defer e.writing()()
+	var out tui.BulkResult
+	write := keys
+	if f, err := e.resolve(ctx, name); err == nil {
+		if wk, err := e.db.WellKnown(ctx); err == nil {
+			if kind := editorKind(f.schema, wk); kind != tui.KindStatus {
+				write = nil
+				for _, k := range keys {
+					is, err := e.db.Issue(ctx, k)
+					if err == nil && tui.SameValue(kind, cachedValue(is, f, kind, wk), value) {
+						v := cachedValue(is, f, kind, wk)
+						out.Changed = append(out.Changed, tui.EditResult{Key: k, Field: name, Name: f.name, Old: v, New: v, Unchanged: true})
+						continue
+					}
+					write = append(write, k)
+				}
+			}
+		}
+	}
+	skipped := len(keys) - len(write)
+	if skipped > 0 && progress != nil {
+		progress(skipped, len(keys))
+	}
+	if len(write) == 0 {
+		return out, nil
+	}
 	e.emu.Lock()
 	if e.progress != nil {
 		e.emu.Unlock()
 		return tui.BulkResult{}, errors.New("another bulk edit is running")
 	}
-	e.progress = progress
+	if progress != nil {
+		e.progress = func(done, total int) { progress(skipped+done, skipped+total) }
+	}
 	e.emu.Unlock()
 	defer func() {
 		e.emu.Lock()
 		e.progress = nil
 		e.emu.Unlock()
 	}()
-	br := e.w.Bulk(ctx, keys, name, value, refresh.SetOptions{History: e.hist})
-	var out tui.BulkResult
+	br := e.w.Bulk(ctx, write, name, value, refresh.SetOptions{History: e.hist, Screen: opt.Screen})
 	for _, r := range br.Results {
-		out.Changed = append(out.Changed, editResult(r))
+		out.Changed = append(out.Changed, e.editResult(ctx, r))
 	}
 	for _, f := range br.Failed {
 		out.Failed = append(out.Failed, tui.BulkFailure{Key: f.Key, Err: editError(f.Err)})
@@ -542,6 +674,7 @@ func (e *editingBackend) PlanMove(ctx context.Context, req tui.MoveRequest) (tui
 }
 
 func (e *editingBackend) Move(ctx context.Context, req tui.MoveRequest) (tui.EditResult, error) {
+	defer e.writing()()
 	plan, err := e.PlanMove(ctx, req)
 	if err != nil {
 		return tui.EditResult{}, err
@@ -566,12 +699,13 @@ func (e *editingBackend) Move(ctx context.Context, req tui.MoveRequest) (tui.Edi
 	if err != nil {
 		return tui.EditResult{}, editError(err)
 	}
-	return editResult(r), nil
+	return e.editResult(ctx, r), nil
 }
 
 // Rank reorders a row among its siblings by Jira's rank. The Lens must sort siblings by rank
 // (tui.RankOrder says so, and which way); above in a descending Lens is after in Jira.
 func (e *editingBackend) Rank(ctx context.Context, lensID, key, beforeKey, afterKey string) (tui.EditResult, error) {
+	defer e.writing()()
 	def, err := e.requireEdit(ctx, lensID)
 	if err != nil {
 		return tui.EditResult{}, err
@@ -587,5 +721,13 @@ func (e *editingBackend) Rank(ctx context.Context, lensID, key, beforeKey, after
 	if err != nil {
 		return tui.EditResult{}, editError(err)
 	}
-	return editResult(r), nil
+	return e.editResult(ctx, r), nil
+}
+
+// plural is "1 edit", "2 edits".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

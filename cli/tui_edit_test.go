@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"bytes"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -26,7 +28,10 @@ import (
 // tuiEditSite is a fake Jira site, a cache file filled from it with the example Lenses, and
 // the viewer (admin, who owns them).
 type tuiEditSite struct {
-	site   *jiratest.Site
+	// writeDelay, when set, delays each write (PUT, POST but searches) the site gets: a
+	// slow Jira.
+	writeDelay atomic.Int64
+	site       *jiratest.Site
 	client *jira.Client
 	path   string
 	prof   *config.Site
@@ -40,7 +45,13 @@ func newTUIEditSite(t *testing.T, dialect string) *tuiEditSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(site)
+	es := &tuiEditSite{site: site, path: filepath.Join(t.TempDir(), "c.db")}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := es.writeDelay.Load(); d > 0 && (r.Method == http.MethodPut || (r.Method == http.MethodPost && !strings.Contains(r.URL.Path, "search"))) {
+			time.Sleep(time.Duration(d))
+		}
+		site.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	opt := jira.Options{BaseURL: srv.URL, Email: "admin@example.com", Token: "admin-token", RequestsPerSecond: -1}
 	if dialect == "datacenter" {
@@ -50,7 +61,7 @@ func newTUIEditSite(t *testing.T, dialect string) *tuiEditSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es := &tuiEditSite{site: site, client: client, path: filepath.Join(t.TempDir(), "c.db")}
+	es.client = client
 	es.prof = config.NewSite("t")
 	es.prof.URL, es.prof.Scope = srv.URL, "project in (ALPHA, BETA, GAMMA)"
 	db := es.open(t)
@@ -194,8 +205,9 @@ func testEditingBackend(t *testing.T, dialect string) {
 	if !errors.As(err, &missing) || len(missing.Missing) == 0 {
 		t.Fatalf("transition to %s without %s: %v, want the missing field named", target, sf.Name, err)
 	}
-	if r, err := be.Set(ctx, moving.Key, "status", target, tui.SetOptions{Screen: map[string]string{sf.Field: sf.Allowed[0]}}); err != nil || r.New != target {
-		t.Fatalf("transition to %s with %s=%s: %+v %v", target, sf.Name, sf.Allowed[0], r, err)
+	// A bulk status change takes the screen's values too (it used to drop them).
+	if br, err := be.Bulk(ctx, []string{moving.Key}, "status", target, tui.SetOptions{Screen: map[string]string{sf.Field: sf.Allowed[0]}}, nil); err != nil || len(br.Failed) != 0 || len(br.Changed) != 1 || br.Changed[0].New != target {
+		t.Fatalf("bulk transition to %s with %s=%s: %+v %v", target, sf.Name, sf.Allowed[0], br, err)
 	}
 	if fe, err := be.EditMeta(ctx, lensID, story.Key, "assignee"); err != nil || fe.Kind != tui.KindUser {
 		t.Fatalf("assignee meta %+v %v", fe, err)
@@ -237,28 +249,38 @@ func testEditingBackend(t *testing.T, dialect string) {
 
 	// Undo restores what the overwrite replaced; the first edit's undo would then lose the
 	// site's change, so it is refused as a conflict and stays undoable.
-	if _, err := be.Undo(ctx); err != nil {
+	if _, err := be.Undo(ctx, tui.SetOptions{}); err != nil {
 		t.Fatalf("undo: %v", err)
 	}
 	if is, _ := be.db.Issue(ctx, story.Key); is.Summary != "Someone else's" {
 		t.Fatalf("after undo summary %q, want the site's value back", is.Summary)
 	}
-	var rc *refresh.ConflictError
-	if _, err := be.Undo(ctx); !errors.As(err, &rc) {
+	var rc *tui.ConflictError // the TUI's, so it gets the conflict dialog
+	if _, err := be.Undo(ctx, tui.SetOptions{}); !errors.As(err, &rc) || rc.Theirs != "Someone else's" {
 		t.Fatalf("second undo: %v, want a conflict", err)
 	}
 	if u, _ := be.hist.Len(); u != stepsBefore+1 {
 		t.Fatalf("%d undoable steps after a refused undo, want %d", u, stepsBefore+1)
 	}
+	// The refused step is on top; dropping it (keep theirs) makes the older ones reachable.
+	if s := be.Step(ctx, false); len(s) != 1 || s[0].Key != story.Key || s[0].Name != "Summary" {
+		t.Fatalf("step on top %+v, want the refused summary edit (named)", s)
+	}
+	if s, err := be.Drop(ctx, false); err != nil || len(s) != 1 {
+		t.Fatalf("drop %+v %v", s, err)
+	}
+	if u, _ := be.hist.Len(); u != stepsBefore {
+		t.Fatalf("%d undoable steps after dropping the refused one, want %d", u, stepsBefore)
+	}
 
 	// Bulk with a failure: an issue that does not exist.
 	keys := []string{kids[1].Key, kids[2].Key, "ALPHA-99999"}
 	var calls atomic.Int32 // progress comes from the Writer's goroutines
-	br, err := be.Bulk(ctx, keys, "labels", "+bulked", func(done, total int) { calls.Add(1) })
+	br, err := be.Bulk(ctx, keys, "labels", "+bulked", tui.SetOptions{}, func(done, total int) { calls.Add(1) })
 	if err != nil || len(br.Changed) != 2 || len(br.Failed) != 1 || br.Failed[0].Key != "ALPHA-99999" || calls.Load() != 3 {
 		t.Fatalf("bulk %+v %v (%d progress calls)", br, err, calls.Load())
 	}
-	if _, err := be.Undo(ctx); err != nil {
+	if _, err := be.Undo(ctx, tui.SetOptions{}); err != nil {
 		t.Fatalf("undo bulk: %v", err)
 	}
 	for _, k := range keys[:2] {
@@ -290,10 +312,15 @@ func TestEditingBackendRefusesWithoutEditLevel(t *testing.T) {
 	es := newTUIEditSite(t, "cloud")
 	be := es.backend(t)
 	lensID, _, _, kids := tuiRoadmapRows(t, be)
-	be.viewer.Viewer = lens.Viewer{User: "someone-else"} // view through "anyone", no edit
+	be.viewer.Viewer = lens.Viewer{User: "61a0000000000000000000ff"} // view through "anyone", no edit
 	be.viewer.Aliases = nil
-	if _, err := be.EditMeta(ctx, lensID, kids[0].Key, "summary"); err == nil || !strings.Contains(err.Error(), "needs edit") {
+	be.viewer.DisplayName = "Someone Else"
+	_, err := be.EditMeta(ctx, lensID, kids[0].Key, "summary")
+	if err == nil || !strings.Contains(err.Error(), "needs edit") {
 		t.Fatalf("EditMeta without edit level: %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "Someone Else may not") || strings.Contains(msg, "61a0") {
+		t.Fatalf("refusal %q: want the viewer by name, not account id", msg)
 	}
 	if _, err := be.PlanMove(ctx, tui.MoveRequest{Lens: lensID, Key: kids[0].Key}); err == nil {
 		t.Fatal("PlanMove without edit level worked")
@@ -408,5 +435,124 @@ func TestTwoTUIsSeeEachOthersEdits(t *testing.T) {
 	two.fire() // the change feed poll
 	if !strings.Contains(two.screen(), "Renamed in the first TUI") {
 		t.Fatalf("the second TUI does not show the first one's edit after a poll:\n%s", two.screen())
+	}
+}
+
+// A bulk edit writes nothing to the issues that already have the value: no request, no
+// audit entry, no undo step (it used to write "(none) → (none)" and audit it).
+func TestEditingBackendBulkSkipsUnchanged(t *testing.T) {
+	ctx := context.Background()
+	es := newTUIEditSite(t, "cloud")
+	be := es.backend(t)
+	_, _, _, kids := tuiRoadmapRows(t, be)
+	k := kids[0]
+	value := strings.Join(k.Labels, ",")
+	if value == "" {
+		value = "none"
+	}
+	br, err := be.Bulk(ctx, []string{k.Key}, "labels", value, tui.SetOptions{}, nil)
+	if err != nil || len(br.Failed) != 0 || len(br.Changed) != 1 || !br.Changed[0].Unchanged {
+		t.Fatalf("bulk of the labels %s already has: %+v %v", k.Key, br, err)
+	}
+	if u, _ := be.hist.Len(); u != 0 {
+		t.Fatalf("%d undo steps after a bulk edit that changed nothing", u)
+	}
+	log, err := be.db.AuditLog(ctx, store.AuditFilter{Target: k.Key, Action: refresh.AuditActionEdit})
+	if err != nil || len(log) != 0 {
+		t.Fatalf("audit of a bulk edit that changed nothing: %+v %v", log, err)
+	}
+}
+
+// Undoing a status change whose transition back needs screen fields: refused with the
+// fields named, then taken with them (the TUI asks for them in between).
+func TestEditingBackendUndoTransitionWithScreen(t *testing.T) {
+	ctx := context.Background()
+	es := newTUIEditSite(t, "cloud")
+	be := es.backend(t)
+	lensID, _, _, _ := tuiRoadmapRows(t, be)
+	// A bug that is Done: Reopen takes it to Triage; the way back, Reject, needs a
+	// Resolution.
+	all, err := be.db.Issues(ctx, store.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, target := "", "Done"
+	for _, is := range all {
+		if is.Type == "Bug" && is.Status == target {
+			key = is.Key
+			break
+		}
+	}
+	if key == "" {
+		t.Fatal("no bug is Done")
+	}
+	if _, err := be.Set(ctx, key, "status", "Triage", tui.SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = be.Undo(ctx, tui.SetOptions{})
+	var fe *tui.FieldError
+	if !errors.As(err, &fe) || len(fe.Missing) == 0 {
+		t.Fatalf("undo of %s → Triage: %v, want the Resolution named as missing", key, err)
+	}
+	top := be.Step(ctx, false)
+	if len(top) != 1 || top[0].Old != target {
+		t.Fatalf("step on top %+v, want the change away from %s", top, target)
+	}
+	back, err := be.EditMeta(ctx, lensID, key, top[0].Field)
+	if err != nil || len(back.Screens[target]) == 0 {
+		t.Fatalf("the screen of the way back: %+v %v", back, err)
+	}
+	f := back.Screens[target][0]
+	rs, err := be.Undo(ctx, tui.SetOptions{Screen: map[string]string{f.Field: f.Allowed[0]}})
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("undo with the screen: %+v %v", rs, err)
+	}
+	if is, _ := be.db.Issue(ctx, key); is.Status != target {
+		t.Fatalf("status %q after the undo, want %s", is.Status, target)
+	}
+}
+
+// An edit still in flight when the TUI closes is waited for: what Jira took reaches the
+// cache and the audit log before the process ends.
+func TestFinishWritesWaitsForEditsInFlight(t *testing.T) {
+	ctx := context.Background()
+	es := newTUIEditSite(t, "cloud")
+	be := es.backend(t)
+	_, _, _, kids := tuiRoadmapRows(t, be)
+	key := kids[0].Key
+	es.writeDelay.Store(int64(400 * time.Millisecond))
+	done := make(chan error, 1)
+	go func() {
+		_, err := be.Set(ctx, key, "summary", "Landed after the TUI closed", tui.SetOptions{})
+		done <- err
+	}()
+	for be.inflight.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	var stderr bytes.Buffer
+	finishWrites(ctx, be, &stderr, 10*time.Second)
+	if !strings.Contains(stderr.String(), "waiting for 1 edit in flight") {
+		t.Fatalf("stderr %q", stderr.String())
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("finishWrites returned before the edit landed")
+	}
+	log, err := be.db.AuditLog(ctx, store.AuditFilter{Target: key, Action: refresh.AuditActionEdit})
+	if err != nil || len(log) != 1 || log[0].Outcome != "ok" {
+		t.Fatalf("audit %+v %v", log, err)
+	}
+	if is, _ := be.db.Issue(ctx, key); is.Summary != "Landed after the TUI closed" {
+		t.Fatalf("cache has %q", is.Summary)
+	}
+	// Nothing in flight: no wait, nothing said.
+	stderr.Reset()
+	finishWrites(ctx, be, &stderr, time.Second)
+	if stderr.Len() != 0 {
+		t.Fatalf("stderr %q with nothing in flight", stderr.String())
 	}
 }

@@ -68,7 +68,7 @@ func TestEditingBackendRanksThroughJira(t *testing.T) {
 			}
 
 			// Undo puts it back.
-			if _, err := be.Undo(ctx); err != nil {
+			if _, err := be.Undo(ctx, tui.SetOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if got := childKeys(t, be, lensID, epic.Key); !slices.Equal(got, start) {

@@ -123,9 +123,10 @@ type App struct {
 
 	status       Status
 	refreshing   bool
-	refreshAsked bool   // the viewer asked for the refresh running: say when it is done
-	message      string // one-line notice (copied, errors)
+	refreshAsked bool     // the viewer asked for the refresh running: say when it is done
+	message      string   // one-line notice (copied, errors)
 	msgErr       bool
+	msgMore      []string // every line of the last notice that had several (help shows them)
 	lastSeq      int64
 	seqKnown     bool
 	flashGen     int
@@ -270,7 +271,7 @@ func New(ctx context.Context, opt Options) (*App, error) {
 	in.SetVirtualCursor(!opt.NoColor)
 	a := &App{ctx: ctx, opt: opt, keys: opt.Keymap, th: NewTheme(true, opt.NoColor), log: opt.Logger,
 		width: 80, height: 24, mouse: !opt.NoMouse, input: in,
-		edit: editState{pend: map[int]*pendingEdit{}, marks: map[string]bool{}}}
+		edit: editState{pend: map[int]*pendingEdit{}, marks: map[string]bool{}, titles: map[string]string{}}}
 	return a, nil
 }
 
@@ -447,6 +448,39 @@ func (a *App) savePrefs() tea.Cmd {
 	}
 }
 
+// requestQuit quits, unless writes are in flight: then it says so and quits when they
+// land (in Jira, the cache and the audit log); asked again, it quits at once.
+func (a *App) requestQuit() tea.Cmd {
+	if a.edit.inflight == 0 || a.edit.quitWait {
+		return a.quit()
+	}
+	a.edit.quitWait = true
+	a.waitNotice()
+	return nil
+}
+
+func (a *App) waitNotice() {
+	n := a.edit.inflight
+	what := "edit"
+	if n > 1 {
+		what = "edits"
+	}
+	a.notice(fmt.Sprintf("waiting for %d %s to land in Jira, the cache and the audit log, then quitting… q or ctrl+c again quits now (what Jira takes after that is not audited or cached)", n, what), false)
+}
+
+// landed counts a write as answered; the last one to land ends a quit that waited for it.
+func (a *App) landed() tea.Cmd {
+	a.edit.inflight = max(a.edit.inflight-1, 0)
+	if !a.edit.quitWait {
+		return nil
+	}
+	if a.edit.inflight == 0 {
+		return a.quit()
+	}
+	a.waitNotice()
+	return nil
+}
+
 // quit saves the preferences, then ends the program.
 func (a *App) quit() tea.Cmd {
 	a.quitting = true
@@ -461,11 +495,28 @@ func (a *App) quit() tea.Cmd {
 	}
 }
 
+// notice shows a message on the prompt line. It is always one line: a message of several
+// (errors joined) shows its first with a count, and help (?) shows all of it.
 func (a *App) notice(text string, isErr bool) {
 	a.message, a.msgErr = text, isErr
+	if lines := noticeLines(text); len(lines) > 1 {
+		a.message = fmt.Sprintf("%s (+%d more: ? shows all)", lines[0], len(lines)-1)
+		a.msgMore = lines
+	}
 	if isErr {
 		a.log.Debug("notice", "text", text)
 	}
+}
+
+// noticeLines are a message's non-empty lines.
+func noticeLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Update handles one message.
@@ -545,11 +596,18 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, nil
 	case setMsg:
-		return a, a.onSet(msg)
+		cmd := a.onSet(msg)
+		return a, tea.Batch(cmd, a.landed())
 	case historyMsg:
-		return a, a.onHistory(msg)
+		cmd := a.onHistory(msg)
+		return a, tea.Batch(cmd, a.landed())
+	case historyScreenMsg:
+		return a, a.onHistoryScreen(msg)
+	case dropMsg:
+		return a, a.onDrop(msg)
 	case bulkMsg:
-		return a, a.onBulk(msg)
+		cmd := a.onBulk(msg)
+		return a, tea.Batch(cmd, a.landed())
 	case bulkTickMsg:
 		if a.edit.bulk != nil {
 			return a, a.bulkTick() // keep redrawing the progress until the bulk edit ends
@@ -562,7 +620,8 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case movePlanMsg:
 		return a, a.onMovePlan(msg)
 	case moveMsg:
-		return a, a.onMove(msg)
+		cmd := a.onMove(msg)
+		return a, tea.Batch(cmd, a.landed())
 	}
 	return a, nil
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,12 +35,23 @@ type Editor interface {
 	// (unless opt.Overwrite), a refused value as *FieldError with Jira's message.
 	Set(ctx context.Context, key, field, value string, opt SetOptions) (EditResult, error)
 	// Undo and Redo replay the session's newest step (an edit, a bulk edit or a move) with
-	// the same conflict check; they return what was written.
-	Undo(ctx context.Context) ([]EditResult, error)
-	Redo(ctx context.Context) ([]EditResult, error)
+	// the same conflict check; they return what was written. opt.Overwrite writes over a
+	// conflicting change (the conflict dialog's answer), opt.Screen gives the fields a
+	// transition back requires. What was refused stays on the stack, and the error joins
+	// one *ConflictError or *FieldError (or other error) per refused issue.
+	Undo(ctx context.Context, opt SetOptions) ([]EditResult, error)
+	Redo(ctx context.Context, opt SetOptions) ([]EditResult, error)
+	// Step is the step the next Undo (redo: Redo) replays, Old and New as first written;
+	// nil when there is none.
+	Step(ctx context.Context, redo bool) []EditResult
+	// Drop discards that step without writing anything, so the older ones can be reached;
+	// it returns what was dropped.
+	Drop(ctx context.Context, redo bool) ([]EditResult, error)
 	// Bulk sets field on every issue in keys (one undo step), reporting each finished issue
-	// to progress, which may be called from several goroutines.
-	Bulk(ctx context.Context, keys []string, field, value string, progress func(done, total int)) (BulkResult, error)
+	// to progress, which may be called from several goroutines. opt.Screen gives the
+	// fields a transition screen requires (status). An issue whose value already is value
+	// comes back in Changed with Unchanged set, and nothing is written to it.
+	Bulk(ctx context.Context, keys []string, field, value string, opt SetOptions, progress func(done, total int)) (BulkResult, error)
 	// PlanMove says how Move would write a move and warns when the Lens's generators would
 	// put the row back elsewhere (implement it with the package's PlanMove).
 	PlanMove(ctx context.Context, req MoveRequest) (MovePlan, error)
@@ -103,6 +115,7 @@ type SetOptions struct {
 // EditResult is one applied edit.
 type EditResult struct {
 	Key, Field string
+	Name       string // the field's name, for messages ("" when unknown)
 	Old, New   string
 	Unchanged  bool // the value was already there: nothing written
 }
@@ -297,4 +310,48 @@ func splitValues(s string) []string {
 		}
 	}
 	return out
+}
+
+// SameValue reports whether writing value (in the value syntax) to a field of kind whose
+// value now is current would change nothing: such an edit is not written at all, so it
+// reaches neither Jira, nor the audit log, nor the undo history. Lists compare as sets
+// (+x/-y changes applied to current first); "none" and "" are both empty.
+func SameValue(kind FieldKind, current, value string) bool {
+	norm := func(s string) string {
+		s = strings.TrimSpace(s)
+		if strings.EqualFold(s, "none") {
+			return ""
+		}
+		return s
+	}
+	cur, v := norm(current), norm(value)
+	switch kind {
+	case KindMultiSelect, KindSprint:
+		items := splitValues(v)
+		var plain, changes []string
+		for _, it := range items {
+			if (strings.HasPrefix(it, "+") || strings.HasPrefix(it, "-")) && len(it) > 1 {
+				changes = append(changes, it[:1]+strings.TrimSpace(it[1:]))
+			} else {
+				plain = append(plain, it)
+			}
+		}
+		if len(changes) > 0 && len(plain) > 0 {
+			return false // the write path refuses the mix; let it say so
+		}
+		if len(changes) > 0 {
+			return sameList(applyChanges(splitValues(cur), changes), splitValues(cur))
+		}
+		return sameList(plain, splitValues(cur))
+	case KindNumber:
+		if cur == "" || v == "" {
+			return cur == v
+		}
+		a, errA := strconv.ParseFloat(cur, 64)
+		b, errB := strconv.ParseFloat(v, 64)
+		return errA == nil && errB == nil && a == b
+	case KindText, KindDate:
+		return cur == v
+	}
+	return strings.EqualFold(cur, v)
 }

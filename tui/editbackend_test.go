@@ -31,6 +31,8 @@ type editBackend struct {
 	moves    []MoveRequest
 	ranks    []string      // "KEY before|after OTHER" as Jira's rank was asked, in order
 	gate     chan struct{} // when set, Set waits for a receive before writing
+	// bulkScreens are the transition screen values each bulk write was given.
+	bulkScreens []map[string]string
 }
 
 type memEdit struct{ key, field, old, new string }
@@ -68,7 +70,7 @@ func newEditBackend(t testing.TB) *editBackend {
 }
 
 var memStatuses = map[string][]string{ // the fake workflow: transitions by current status
-	"To Do":       {"In Progress"},
+	"To Do":       {"In Progress", "Done"},
 	"In Progress": {"To Do", "Done"},
 	"Done":        {"To Do"},
 }
@@ -145,7 +147,11 @@ func put(is *lens.Issue, field, v string) error {
 	case "duedate":
 		is.DueDate = v
 	case "labels":
-		is.Labels = splitValues(v)
+		items := splitValues(v)
+		if len(items) > 0 && (strings.HasPrefix(items[0], "+") || strings.HasPrefix(items[0], "-")) {
+			items = applyChanges(is.Labels, items) // +x/-y change the list as it is
+		}
+		is.Labels = items
 	case "parent":
 		is.Parent = v
 	case "story points":
@@ -312,7 +318,9 @@ func (b *editBackend) Set(ctx context.Context, key, field, value string, opt Set
 	return r, err
 }
 
-func (b *editBackend) replay(from, to *[][]memEdit, undo bool) ([]EditResult, error) {
+// replay writes a step back (undo) or again (redo) through set, so refusals and conflicts
+// apply as they do to edits: what was refused stays on the stack, like refresh.History.
+func (b *editBackend) replay(from, to *[][]memEdit, undo bool, opt SetOptions) ([]EditResult, error) {
 	b.emu.Lock()
 	if len(*from) == 0 {
 		b.emu.Unlock()
@@ -324,8 +332,8 @@ func (b *editBackend) replay(from, to *[][]memEdit, undo bool) ([]EditResult, er
 	step := (*from)[len(*from)-1]
 	*from = (*from)[:len(*from)-1]
 	b.emu.Unlock()
-	var out []EditResult
-	b.mu.Lock()
+	var done, left []memEdit
+	var errs []error
 	for i := range step {
 		e := step[i]
 		v := e.new
@@ -333,35 +341,91 @@ func (b *editBackend) replay(from, to *[][]memEdit, undo bool) ([]EditResult, er
 			e = step[len(step)-1-i]
 			v = e.old
 		}
-		if _, err := b.write(e.key, e.field, v); err != nil {
-			b.mu.Unlock()
-			return out, err
+		if _, err := b.set(e.key, e.field, v, opt); err != nil {
+			errs = append(errs, err)
+			left = append(left, e)
+			continue
 		}
-		out = append(out, EditResult{Key: e.key, Field: e.field, Old: e.old, New: e.new})
+		done = append(done, e)
 	}
-	b.mu.Unlock()
-	if undo {
-		slices.Reverse(out) // like refresh.Writer.Undo: results in the step's order
+	if undo { // like refresh.Writer.Undo: results in the step's order
+		slices.Reverse(done)
+		slices.Reverse(left)
 	}
 	b.emu.Lock()
-	*to = append(*to, step)
+	if len(left) > 0 {
+		*from = append(*from, left)
+	}
+	if len(done) > 0 {
+		*to = append(*to, done)
+	}
 	b.emu.Unlock()
-	return out, nil
+	return memResults(done), errors.Join(errs...)
 }
 
-func (b *editBackend) Undo(ctx context.Context) ([]EditResult, error) {
-	return b.replay(&b.history, &b.redo, true)
+func memResults(step []memEdit) []EditResult {
+	var out []EditResult
+	for _, e := range step {
+		out = append(out, EditResult{Key: e.key, Field: e.field, Old: e.old, New: e.new})
+	}
+	return out
 }
 
-func (b *editBackend) Redo(ctx context.Context) ([]EditResult, error) {
-	return b.replay(&b.redo, &b.history, false)
+func (b *editBackend) Undo(ctx context.Context, opt SetOptions) ([]EditResult, error) {
+	return b.replay(&b.history, &b.redo, true, opt)
 }
 
-func (b *editBackend) Bulk(ctx context.Context, keys []string, field, value string, progress func(done, total int)) (BulkResult, error) {
+func (b *editBackend) Redo(ctx context.Context, opt SetOptions) ([]EditResult, error) {
+	return b.replay(&b.redo, &b.history, false, opt)
+}
+
+func (b *editBackend) stack(redo bool) *[][]memEdit {
+	if redo {
+		return &b.redo
+	}
+	return &b.history
+}
+
+func (b *editBackend) Step(ctx context.Context, redo bool) []EditResult {
+	b.emu.Lock()
+	defer b.emu.Unlock()
+	st := b.stack(redo)
+	if len(*st) == 0 {
+		return nil
+	}
+	return memResults((*st)[len(*st)-1])
+}
+
+func (b *editBackend) Drop(ctx context.Context, redo bool) ([]EditResult, error) {
+	b.emu.Lock()
+	defer b.emu.Unlock()
+	st := b.stack(redo)
+	if len(*st) == 0 {
+		return nil, errors.New("nothing to drop")
+	}
+	top := (*st)[len(*st)-1]
+	*st = (*st)[:len(*st)-1]
+	return memResults(top), nil
+}
+
+// Bulk writes like the real backend: a value an issue already has is not written.
+func (b *editBackend) Bulk(ctx context.Context, keys []string, field, value string, opt SetOptions, progress func(done, total int)) (BulkResult, error) {
 	var res BulkResult
 	var step []memEdit
 	for i, k := range keys {
-		r, err := b.set(k, field, value, SetOptions{})
+		b.mu.Lock()
+		is, _ := b.issue(k)
+		now := get(is, field)
+		b.mu.Unlock()
+		if strings.EqualFold(now, value) {
+			res.Changed = append(res.Changed, EditResult{Key: k, Field: field, Old: now, New: now, Unchanged: true})
+			progress(i+1, len(keys))
+			continue
+		}
+		b.emu.Lock()
+		b.bulkScreens = append(b.bulkScreens, opt.Screen)
+		b.emu.Unlock()
+		r, err := b.set(k, field, value, opt)
 		if err != nil {
 			res.Failed = append(res.Failed, BulkFailure{Key: k, Err: err})
 		} else {

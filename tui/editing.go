@@ -5,8 +5,10 @@ package tui
 // dialog, undo and redo, marked rows and bulk set, and structure moves.
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +34,14 @@ type editState struct {
 	dialog  *dialog
 	bulk    *bulkRun
 	follow  string // a moved row's new id: the cursor goes there after the next build
+	// titles are the column titles of fields edited this session, by field id: messages
+	// about them (undo's too) name the column, not the id.
+	titles map[string]string
+	// inflight counts writes sent and not answered yet (edits, bulk edits, undo, redo,
+	// moves); quitWait: quit was asked for while some were, so the app quits when the last
+	// one lands (its audit entry and cache write done), or at a second quit.
+	inflight int
+	quitWait bool
 }
 
 // pendingEdit is a value written (or being written) to some issues' cells: drawn in the
@@ -83,7 +93,9 @@ type (
 		col  int
 		base time.Time
 		meta FieldEdit
-		err  error
+		// reach counts, per status, the marked issues that can reach it (bulk status).
+		reach map[string]int
+		err   error
 	}
 	suggestTickMsg struct{ seq int }
 	suggestMsg     struct {
@@ -100,11 +112,6 @@ type (
 		opt   SetOptions
 		res   EditResult
 		err   error
-	}
-	historyMsg struct {
-		redo bool
-		res  []EditResult
-		err  error
 	}
 	bulkMsg struct {
 		id    int
@@ -157,23 +164,7 @@ func (a *App) doEdit(act Action, keyText string) tea.Cmd {
 	case ActBulkSet:
 		return a.startEdit(true, keyText)
 	case ActUndo, ActRedo:
-		ed, redo := a.editor(), act == ActRedo
-		ctx := a.ctx
-		if redo {
-			a.notice("redoing…", false)
-		} else {
-			a.notice("undoing…", false)
-		}
-		return func() tea.Msg {
-			var res []EditResult
-			var err error
-			if redo {
-				res, err = ed.Redo(ctx)
-			} else {
-				res, err = ed.Undo(ctx)
-			}
-			return historyMsg{redo: redo, res: res, err: err}
-		}
+		return a.startHistory(act == ActRedo, SetOptions{})
 	case ActMark:
 		row := t.CursorRow()
 		if ls.issueAt(row) == nil {
@@ -342,6 +333,7 @@ func (a *App) startRank(down bool) tea.Cmd {
 	rank := where + " " + s.Key
 	follow := tr.ID(row) // same parent: the row keeps its id
 	a.notice(fmt.Sprintf("moving %s %s…", r.Key, rank), false)
+	a.edit.inflight++
 	ctx, ed := a.ctx, a.editor()
 	return func() tea.Msg {
 		res, err := ed.Rank(ctx, req.Lens, req.Key, before, after)
@@ -453,8 +445,53 @@ func (a *App) startEdit(bulk bool, keyText string) tea.Cmd {
 		if m.Field == "" {
 			m.Field = field
 		}
-		return editMetaMsg{seq: seq, key: key, keys: keys, col: c, base: base, meta: m, err: err}
+		msg := editMetaMsg{seq: seq, key: key, keys: keys, col: c, base: base, meta: m, err: err}
+		if err == nil && bulk && m.Kind == KindStatus && len(keys) > 1 {
+			msg.meta, msg.reach, msg.err = bulkStatusMeta(ctx, ed, lensID, key, keys, field, m)
+		}
+		return msg
 	}
+}
+
+// bulkStatusMeta merges the transitions of every marked issue: each status any of them can
+// reach is offered (with how many can), and the screen fields of each target are those
+// any of their transitions require. An issue that cannot reach the status picked is
+// reported as a failure of the bulk edit, with Jira's reason.
+func bulkStatusMeta(ctx context.Context, ed Editor, lensID, first string, keys []string, field string, m FieldEdit) (FieldEdit, map[string]int, error) {
+	reach := map[string]int{}
+	screens := map[string][]ScreenField{}
+	var allowed []string
+	add := func(fe FieldEdit) {
+		for _, to := range fe.Allowed {
+			if reach[to] == 0 {
+				allowed = append(allowed, to)
+			}
+			reach[to]++
+			for _, sf := range fe.Screens[to] {
+				if !slices.ContainsFunc(screens[to], func(x ScreenField) bool { return x.Field == sf.Field }) {
+					screens[to] = append(screens[to], sf)
+				}
+			}
+		}
+	}
+	add(m)
+	var errs []error
+	for _, k := range keys {
+		if k == first {
+			continue
+		}
+		fe, err := ed.EditMeta(ctx, lensID, k, field)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			continue
+		}
+		add(fe)
+	}
+	if len(allowed) == 0 {
+		return m, nil, fmt.Errorf("Jira offers no transition on the marked issues: %w", errors.Join(errs...))
+	}
+	m.Allowed, m.Screens = allowed, screens
+	return m, reach, nil
 }
 
 func (a *App) onEditMeta(msg editMetaMsg) tea.Cmd {
@@ -471,6 +508,21 @@ func (a *App) onEditMeta(msg editMetaMsg) tea.Cmd {
 	}
 	e := newCellEditor(in, msg.key, msg.col, msg.meta, msg.base, a.opt.Now())
 	e.keys = msg.keys
+	e.nameOf = a.userName
+	if msg.reach != nil {
+		e.labels = map[string]string{}
+		for to, n := range msg.reach {
+			if n < len(msg.keys) {
+				e.labels[to] = fmt.Sprintf("%s  (%d of %d marked can reach it)", to, n, len(msg.keys))
+			}
+		}
+	}
+	if col := a.lens.table.Tree().Columns(); msg.col < len(col) {
+		a.edit.titles[strings.ToLower(msg.meta.Field)] = col[msg.col].Title
+	}
+	e.cur = 0
+	e.refilter()
+	e.toCurrent() // a bulk edit has no current value to start on
 	a.edit.cell = e
 	a.mode = modeEdit
 	cmd := e.input.Focus()
@@ -498,6 +550,10 @@ func (a *App) onEditKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch act {
 	case editorCancel:
 		a.closeEditor()
+		if e.history != nil {
+			_, _, noun := stepVerb(e.history.redo)
+			a.notice(fmt.Sprintf("%s cancelled: the step stays (%s again, then d drops it)", noun, keyFor(a, e.history.redo)), false)
+		}
 		return nil
 	case editorTyped:
 		if e.completes() {
@@ -508,8 +564,16 @@ func (a *App) onEditKey(msg tea.KeyPressMsg) tea.Cmd {
 	case editorCommit:
 		value, screen := e.value()
 		a.closeEditor()
+		if e.history != nil {
+			return a.startHistory(e.history.redo, SetOptions{Screen: screen})
+		}
 		if e.keys != nil {
-			return a.startBulk(e.keys, e.meta, e.col, value)
+			return a.startBulk(e.keys, e.meta, e.col, value, screen)
+		}
+		if SameValue(e.meta.Kind, e.meta.Current, value) {
+			// Nothing to write: no request, no audit entry, no undo step.
+			a.notice(fmt.Sprintf("%s %s unchanged: already %s", e.key, a.fieldTitle(e.meta.Field, e.meta.editTitle()), a.showValue(e.meta.Current)), false)
+			return nil
 		}
 		return a.startSet(e.key, e.meta, e.col, value, SetOptions{Base: e.base, Screen: screen})
 	}
@@ -528,7 +592,8 @@ func (a *App) startSet(key string, meta FieldEdit, col int, value string, opt Se
 	id := a.edit.nextID
 	a.edit.pend[id] = &pendingEdit{keys: []string{key}, col: col, text: value}
 	a.applyOverlay()
-	a.notice(fmt.Sprintf("writing %s %s…", key, meta.editTitle()), false)
+	a.notice(fmt.Sprintf("writing %s %s…", key, a.fieldTitle(meta.Field, meta.editTitle())), false)
+	a.edit.inflight++
 	ctx, ed := a.ctx, a.editor()
 	return func() tea.Msg {
 		res, err := ed.Set(ctx, key, meta.Field, value, opt)
@@ -547,10 +612,10 @@ func (a *App) onSet(msg setMsg) tea.Cmd {
 		case errors.As(msg.err, &ce):
 			a.openConflict(msg, ce)
 		case errors.As(msg.err, &fe):
-			text := fmt.Sprintf("%s %s not changed: %s", msg.key, msg.meta.editTitle(), fe.Message)
+			text := fmt.Sprintf("%s %s not changed: %s", msg.key, a.fieldTitle(msg.meta.Field, msg.meta.editTitle()), fe.Message)
 			a.notice(text, true)
 		default:
-			a.notice(fmt.Sprintf("%s %s not changed: %v", msg.key, msg.meta.editTitle(), msg.err), true)
+			a.notice(fmt.Sprintf("%s %s not changed: %v", msg.key, a.fieldTitle(msg.meta.Field, msg.meta.editTitle()), msg.err), true)
 		}
 		return nil
 	}
@@ -561,12 +626,59 @@ func (a *App) onSet(msg setMsg) tea.Cmd {
 		}
 		a.applyOverlay()
 	}
+	title := a.fieldTitle(msg.meta.Field, msg.meta.editTitle())
 	if msg.res.Unchanged {
-		a.notice(fmt.Sprintf("%s %s is already %s", msg.key, msg.meta.editTitle(), msg.value), false)
+		a.notice(fmt.Sprintf("%s %s unchanged: already %s", msg.key, title, a.showValue(msg.value)), false)
 	} else {
-		a.notice(fmt.Sprintf("%s %s: %s → %s  (u undoes)", msg.key, msg.meta.editTitle(), orNone(msg.res.Old), orNone(msg.res.New)), false)
+		a.notice(fmt.Sprintf("%s %s: %s → %s  (u undoes)", msg.key, title, a.showValue(msg.res.Old), a.showValue(msg.res.New)), false)
 	}
 	return a.rebuildAfterWrite([]string{msg.key})
+}
+
+// userName shows a user id as the user's display name; other text as it is.
+func (a *App) userName(id string) string {
+	if a.lens == nil || a.lens.built == nil || a.lens.built.UserName == nil || id == "" {
+		return id
+	}
+	if n := a.lens.built.UserName(id); n != "" {
+		return n
+	}
+	return id
+}
+
+// showValue is a value as messages show it: (none) when empty, a user by name.
+func (a *App) showValue(v string) string {
+	if strings.TrimSpace(v) == "" || strings.EqualFold(v, "none") {
+		return "(none)"
+	}
+	return a.userName(v)
+}
+
+// fieldTitle names a field in messages: the title of the column it was edited in, else of
+// a column showing it, else its name; the id only when nothing else is known.
+func (a *App) fieldTitle(field, name string) string {
+	if t := a.edit.titles[strings.ToLower(field)]; t != "" {
+		return t
+	}
+	if a.lens != nil {
+		for _, c := range a.lens.table.Tree().Columns() {
+			if c.Field != "" && (strings.EqualFold(c.Field, field) || (name != "" && strings.EqualFold(c.Field, name))) {
+				return c.Title
+			}
+		}
+	}
+	if name != "" {
+		return name
+	}
+	return field
+}
+
+// refName names a move's end in messages: a group of users by the user's name.
+func (a *App) refName(r RowRef) string {
+	if r.Group != nil && !r.Group.None {
+		return a.userName(r.Group.Value)
+	}
+	return r.String()
 }
 
 func orNone(s string) string {
@@ -583,9 +695,9 @@ func (a *App) openConflict(msg setMsg, ce *ConflictError) {
 		when = " at " + ce.When.Local().Format("2006-01-02 15:04")
 	}
 	lines := []string{
-		a.th.Render(a.th.Error, fmt.Sprintf("conflict: %s %s was changed in Jira%s, after you loaded it", msg.key, msg.meta.editTitle(), when)),
-		"  theirs: " + orNone(ce.Theirs),
-		"  mine:   " + orNone(msg.value),
+		a.th.Render(a.th.Error, fmt.Sprintf("conflict: %s %s was changed in Jira%s, after you loaded it", msg.key, a.fieldTitle(msg.meta.Field, msg.meta.editTitle()), when)),
+		"  theirs: " + a.showValue(ce.Theirs),
+		"  mine:   " + a.showValue(msg.value),
 		a.th.Render(a.th.Muted, "o overwrite theirs with mine · k or esc keep theirs"),
 	}
 	a.edit.dialog = &dialog{lines: lines, onKey: func(a *App, k string) (bool, tea.Cmd) {
@@ -595,7 +707,7 @@ func (a *App) openConflict(msg setMsg, ce *ConflictError) {
 			opt.Overwrite = true
 			return true, a.startSet(msg.key, msg.meta, msg.col, msg.value, opt)
 		case "k", "K", "esc", "n", "N", "enter": // keeping theirs is the safe default
-			a.notice(fmt.Sprintf("kept theirs: %s %s is %s", msg.key, msg.meta.editTitle(), orNone(ce.Theirs)), false)
+			a.notice(fmt.Sprintf("kept theirs: %s %s is %s", msg.key, a.fieldTitle(msg.meta.Field, msg.meta.editTitle()), a.showValue(ce.Theirs)), false)
 			return true, a.rebuildAfterWrite([]string{msg.key})
 		}
 		return false, nil
@@ -619,53 +731,22 @@ func (a *App) onDialogKey(msg tea.KeyPressMsg) tea.Cmd {
 	return cmd
 }
 
-func (a *App) onHistory(msg historyMsg) tea.Cmd {
-	verb := "undid"
-	if msg.redo {
-		verb = "redid"
-	}
-	var keys []string
-	var parts []string
-	for _, r := range msg.res {
-		keys = append(keys, r.Key)
-		from, to := r.New, r.Old
-		if msg.redo {
-			from, to = r.Old, r.New
-		}
-		if len(parts) < 3 {
-			parts = append(parts, fmt.Sprintf("%s %s %s → %s", r.Key, r.Field, orNone(from), orNone(to)))
-		}
-	}
-	text := verb + " " + strings.Join(parts, ", ")
-	if len(msg.res) > 3 {
-		text += fmt.Sprintf(" and %d more", len(msg.res)-3)
-	}
-	switch {
-	case msg.err != nil && len(msg.res) == 0:
-		a.notice(msg.err.Error(), true)
-	case msg.err != nil:
-		a.notice(text+"; not all: "+msg.err.Error(), true)
-	default:
-		a.notice(text, false)
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	return a.rebuildAfterWrite(keys)
-}
-
-// startBulk sets a field on the marked issues, with progress in the status bar.
-func (a *App) startBulk(keys []string, meta FieldEdit, col int, value string) tea.Cmd {
+// startBulk sets a field on the marked issues, with progress in the status bar. screen
+// holds the transition screen's values (status).
+func (a *App) startBulk(keys []string, meta FieldEdit, col int, value string, screen map[string]string) tea.Cmd {
 	a.edit.nextID++
 	id := a.edit.nextID
 	a.edit.pend[id] = &pendingEdit{keys: keys, col: col, text: value}
 	a.applyOverlay()
-	run := &bulkRun{total: len(keys), what: "setting " + meta.editTitle()}
+	title := a.fieldTitle(meta.Field, meta.editTitle())
+	run := &bulkRun{total: len(keys), what: "setting " + title}
 	a.edit.bulk = run
+	a.edit.inflight++
 	ctx, ed := a.ctx, a.editor()
+	opt := SetOptions{Screen: screen}
 	work := func() tea.Msg {
-		res, err := ed.Bulk(ctx, keys, meta.Field, value, run.progress)
-		return bulkMsg{id: id, field: meta.editTitle(), value: value, res: res, err: err}
+		res, err := ed.Bulk(ctx, keys, meta.Field, value, opt, run.progress)
+		return bulkMsg{id: id, field: title, value: value, res: res, err: err}
 	}
 	return tea.Batch(work, a.bulkTick())
 }
@@ -686,7 +767,12 @@ func (a *App) onBulk(msg bulkMsg) tea.Cmd {
 		failed[f.Key] = true
 	}
 	var keys []string
+	same := 0
 	for _, r := range msg.res.Changed {
+		if r.Unchanged {
+			same++
+			continue
+		}
 		keys = append(keys, r.Key)
 	}
 	if len(keys) > 0 {
@@ -696,11 +782,20 @@ func (a *App) onBulk(msg bulkMsg) tea.Cmd {
 	}
 	a.applyOverlay()
 	total := len(msg.res.Changed) + len(msg.res.Failed)
-	summary := fmt.Sprintf("set %s to %s on %d of %d issues", msg.field, orNone(msg.value), len(msg.res.Changed), total)
+	summary := fmt.Sprintf("set %s to %s on %d of %d issues", msg.field, a.showValue(msg.value), len(keys), total)
+	if same > 0 {
+		summary += fmt.Sprintf(" (%d already %s: not written)", same, a.showValue(msg.value))
+	}
 	if len(msg.res.Failed) == 0 && msg.err == nil {
 		a.edit.marks = map[string]bool{}
 		a.lens.table.SetMarks(a.edit.marks)
-		a.notice(summary+" (u undoes them as one step)", false)
+		if len(keys) > 0 {
+			summary += " · u undoes them as one step"
+		}
+		a.notice(summary, false)
+		if len(keys) == 0 {
+			return nil
+		}
 		return a.rebuildAfterWrite(keys)
 	}
 	// Keep the failures marked, so fixing and retrying them is one keypress away.
@@ -711,13 +806,15 @@ func (a *App) onBulk(msg bulkMsg) tea.Cmd {
 		}
 	}
 	a.lens.table.SetMarks(a.edit.marks)
-	lines := []string{a.th.Render(a.th.Error, summary+"; these failed (still marked):")}
+	lines := []string{a.th.Render(a.th.Error, fmt.Sprintf("%s; %d failed (still marked):", summary, len(msg.res.Failed)))}
+	var items []string
 	for _, f := range msg.res.Failed {
-		lines = append(lines, "  "+f.Key+": "+errText(f.Err))
+		items = append(items, "  "+f.Key+": "+a.errText(f.Err))
 	}
 	if msg.err != nil {
-		lines = append(lines, "  "+msg.err.Error())
+		items = append(items, "  "+oneLine(msg.err.Error()))
 	}
+	lines = append(lines, a.capLines(items, 2)...)
 	lines = append(lines, a.th.Render(a.th.Muted, "any key closes"))
 	a.edit.dialog = &dialog{lines: lines, onKey: func(*App, string) (bool, tea.Cmd) { return true, nil }}
 	a.mode = modeDialog
@@ -735,17 +832,39 @@ func (a *App) pendCol(id int) int {
 	return -1
 }
 
-// errText is an error's message, Jira's own words for field errors.
-func errText(err error) string {
+// errText is an error's message on one line, Jira's own words for field errors.
+func (a *App) errText(err error) string {
 	var fe *FieldError
 	if errors.As(err, &fe) {
-		return fe.Message
+		return oneLine(fe.Message)
 	}
 	var ce *ConflictError
 	if errors.As(err, &ce) {
-		return fmt.Sprintf("changed in Jira meanwhile (theirs %s)", orNone(ce.Theirs))
+		return fmt.Sprintf("%s changed in Jira meanwhile (theirs %s)", a.fieldTitle(ce.Field, ""), a.showValue(ce.Theirs))
 	}
-	return err.Error()
+	return oneLine(err.Error())
+}
+
+// oneLine joins the lines of a message (errors.Join makes several) with "; ".
+func oneLine(s string) string {
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// capLines keeps a dialog's list within the screen: as many items as fit beside the rest
+// of the screen (keep: the dialog's other lines), then "… and N more".
+func (a *App) capLines(items []string, keep int) []string {
+	room := max(a.height/2-keep, 2)
+	if len(items) <= room {
+		return items
+	}
+	out := slices.Clone(items[:room-1])
+	return append(out, a.th.Render(a.th.Muted, fmt.Sprintf("  … and %d more (the audit log has every one: foundation audit)", len(items)-room+1)))
 }
 
 // planMove asks how a move would be written; a warning is confirmed before moving.
@@ -766,7 +885,7 @@ func (a *App) onMovePlan(msg movePlanMsg) tea.Cmd {
 		return a.move(msg.req, msg.follow)
 	}
 	a.edit.dialog = &dialog{lines: []string{
-		a.th.Render(a.th.Warn, "move "+msg.req.Key+" under "+msg.req.To.String()+"?"),
+		a.th.Render(a.th.Warn, "move "+msg.req.Key+" under "+a.refName(msg.req.To)+"?"),
 		"  " + msg.plan.Warning,
 		a.th.Render(a.th.Muted, "y move anyway · n or esc cancel"),
 	}, onKey: func(a *App, k string) (bool, tea.Cmd) {
@@ -784,7 +903,8 @@ func (a *App) onMovePlan(msg movePlanMsg) tea.Cmd {
 }
 
 func (a *App) move(req MoveRequest, follow string) tea.Cmd {
-	a.notice(fmt.Sprintf("moving %s under %s…", req.Key, req.To), false)
+	a.notice(fmt.Sprintf("moving %s under %s…", req.Key, a.refName(req.To)), false)
+	a.edit.inflight++
 	ctx, ed := a.ctx, a.editor()
 	return func() tea.Msg {
 		res, err := ed.Move(ctx, req)
@@ -794,7 +914,7 @@ func (a *App) move(req MoveRequest, follow string) tea.Cmd {
 
 func (a *App) onMove(msg moveMsg) tea.Cmd {
 	if msg.err != nil {
-		a.notice(fmt.Sprintf("%s not moved: %s", msg.req.Key, errText(msg.err)), true)
+		a.notice(fmt.Sprintf("%s not moved: %s", msg.req.Key, a.errText(msg.err)), true)
 		return nil
 	}
 	if msg.rank != "" { // a reorder leaves a cut row cut
@@ -807,7 +927,7 @@ func (a *App) onMove(msg moveMsg) tea.Cmd {
 		a.lens.table.SetCut("")
 	}
 	a.edit.follow = msg.follow
-	a.notice(fmt.Sprintf("moved %s from %s to %s  (u undoes)", msg.req.Key, msg.req.From, msg.req.To), false)
+	a.notice(fmt.Sprintf("moved %s from %s to %s  (u undoes)", msg.req.Key, a.refName(msg.req.From), a.refName(msg.req.To)), false)
 	keys := []string{msg.req.Key}
 	if msg.req.To.Key != "" {
 		keys = append(keys, msg.req.To.Key)

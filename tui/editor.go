@@ -38,6 +38,15 @@ type cellEditor struct {
 	cur     int
 	suggest []Suggestion // the backend's latest suggestions
 	errText string       // why the value cannot be written yet
+	// picked: the highlight was moved with up/down since the text last changed, so enter
+	// takes the highlighted candidate in a list editor too (labels, versions).
+	picked bool
+	// nameOf shows a user id as a display name (nil: ids as they are).
+	nameOf func(string) string
+	// labels show some allowed values otherwise (a bulk status reachable by only some).
+	labels map[string]string
+	// history: the editor asks for the transition screen of an undo (redo), not an edit.
+	history *historyEdit
 
 	// Status: the picked target status, then the screen fields asked for one at a time.
 	status  string
@@ -65,7 +74,48 @@ func newCellEditor(in textinput.Model, key string, col int, meta FieldEdit, base
 	}
 	e.input.CursorEnd()
 	e.refilter()
+	e.toCurrent()
 	return e
+}
+
+// picks reports whether the kind picks one value from a list (enter takes the highlight).
+func (e *cellEditor) picks() bool {
+	switch e.meta.Kind {
+	case KindSelect, KindSprint, KindStatus, KindUser, KindParent:
+		return true
+	}
+	return false
+}
+
+// currentValue is the field's value now as a candidate's value: "none" for an empty field
+// that may be cleared, "" when there is nothing to point at (a bulk edit, a required
+// field that is empty).
+func (e *cellEditor) currentValue() string {
+	if e.keys != nil || !e.picks() {
+		return ""
+	}
+	if e.meta.Current == "" {
+		if e.meta.Required || e.meta.Kind == KindStatus {
+			return ""
+		}
+		return "none"
+	}
+	return e.meta.Current
+}
+
+// toCurrent puts the highlight on the field's current value while the user has neither
+// typed nor moved it, so enter right away changes nothing.
+func (e *cellEditor) toCurrent() {
+	cur := e.currentValue()
+	if cur == "" || e.picked || e.query() != "" || e.inScreen() {
+		return
+	}
+	for i, c := range e.cands {
+		if strings.EqualFold(c.Value, cur) {
+			e.cur = i
+			return
+		}
+	}
 }
 
 // completes reports whether the kind asks the backend for candidates as the user types.
@@ -122,10 +172,34 @@ func (e *cellEditor) refilter() {
 		allowed = e.meta.Allowed
 	}
 	for _, a := range allowed {
-		pool = append(pool, Suggestion{Value: a, Label: a})
+		label := a
+		if l, ok := e.labels[a]; ok && !e.inScreen() {
+			label = l
+		}
+		pool = append(pool, Suggestion{Value: a, Label: label})
 	}
 	pool = append(pool, e.suggest...)
 	q := e.query()
+	if cur := e.currentValue(); cur != "" && cur != "none" && q == "" {
+		// The value now is always a choice (a status is not a transition's target; a
+		// parent or user may not be among the suggestions): enter on it changes nothing.
+		label := cur
+		if e.nameOf != nil && (e.meta.Kind == KindUser) {
+			label = e.nameOf(cur)
+		}
+		found := false
+		for i, s := range pool {
+			if strings.EqualFold(s.Value, cur) {
+				found = true
+				if s.Label == "" || s.Label == s.Value {
+					pool[i].Label = label
+				}
+			}
+		}
+		if !found {
+			pool = append([]Suggestion{{Value: cur, Label: label + " (now)"}}, pool...)
+		}
+	}
 	var chosen []string
 	if e.meta.Kind == KindMultiSelect && !e.inScreen() {
 		for _, v := range splitValues(e.input.Value()) {
@@ -157,6 +231,7 @@ func (e *cellEditor) refilter() {
 func (e *cellEditor) setSuggestions(s []Suggestion) {
 	e.suggest = s
 	e.refilter()
+	e.toCurrent()
 }
 
 // editorAction is what a key did to the editor.
@@ -176,9 +251,11 @@ func (e *cellEditor) update(msg tea.KeyPressMsg) (editorAction, tea.Cmd) {
 		return editorCancel, nil
 	case "up", "ctrl+p":
 		e.cur = max(e.cur-1, 0)
+		e.picked = true
 		return editorKeep, nil
 	case "down", "ctrl+n":
 		e.cur = min(e.cur+1, max(len(e.cands)-1, 0))
+		e.picked = true
 		return editorKeep, nil
 	case "tab":
 		if e.lists() && e.cur < len(e.cands) {
@@ -194,8 +271,9 @@ func (e *cellEditor) update(msg tea.KeyPressMsg) (editorAction, tea.Cmd) {
 	e.input, cmd = e.input.Update(msg)
 	if e.input.Value() != before {
 		e.errText = ""
-		e.cur = 0
+		e.cur, e.picked = 0, false
 		e.refilter()
+		e.toCurrent()
 		return editorTyped, cmd
 	}
 	return editorKeep, cmd
@@ -218,7 +296,7 @@ func (e *cellEditor) complete(v string) {
 		e.input.SetValue(v)
 	}
 	e.input.CursorEnd()
-	e.cur = 0
+	e.cur, e.picked = 0, false
 	e.refilter()
 }
 
@@ -242,7 +320,7 @@ func (e *cellEditor) accept() editorAction {
 		e.answers[sf.Field] = v
 		e.stage++
 		e.input.SetValue("")
-		e.cur, e.errText = 0, ""
+		e.cur, e.errText, e.picked = 0, "", false
 		e.refilter()
 		if e.stage < len(e.screen) {
 			return editorKeep
@@ -260,7 +338,7 @@ func (e *cellEditor) accept() editorAction {
 			if fs := e.meta.Screens[pick]; len(fs) > 0 {
 				e.status, e.screen, e.stage, e.answers = pick, fs, 0, map[string]string{}
 				e.input.SetValue("")
-				e.cur, e.errText = 0, ""
+				e.cur, e.errText, e.picked = 0, "", false
 				e.refilter()
 				return editorKeep
 			}
@@ -277,6 +355,12 @@ func (e *cellEditor) accept() editorAction {
 			return editorKeep
 		}
 		return editorCommit
+	case KindMultiSelect:
+		// A highlight moved onto a candidate is taken, as the other pickers take theirs;
+		// text typed without picking stays as typed (a new label is not a typo).
+		if e.picked && e.cur < len(e.cands) {
+			e.complete(e.cands[e.cur].Value)
+		}
 	case KindNumber:
 		v := strings.TrimSpace(e.input.Value())
 		if v != "" && !strings.EqualFold(v, "none") {
@@ -307,9 +391,66 @@ func (e *cellEditor) value() (string, map[string]string) {
 		d, _ := resolveDate(e.input.Value(), e.now)
 		return d, nil
 	case KindMultiSelect:
-		return strings.Join(splitValues(e.input.Value()), ","), nil
+		return listValue(e.input.Value(), e.meta.Current), nil
 	}
 	return strings.TrimSpace(e.input.Value()), nil
+}
+
+// listValue is a list editor's text in the value syntax. The editor starts with the
+// current values, so "backend, -security, +docs" (the values kept, then changes typed
+// after them, as the hint says) mixes the two forms the write path keeps apart: when the
+// plain values are still the current ones, only the changes are written (they never
+// conflict); otherwise the list they make together is set.
+func listValue(text, current string) string {
+	var plain, changes []string
+	for _, v := range splitValues(text) {
+		if strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-") {
+			if t := strings.TrimSpace(v[1:]); t != "" {
+				changes = append(changes, v[:1]+t)
+			}
+			continue
+		}
+		plain = append(plain, v)
+	}
+	switch {
+	case len(changes) == 0:
+		return strings.Join(plain, ",")
+	case len(plain) == 0 || sameList(plain, splitValues(current)):
+		return strings.Join(changes, ",")
+	}
+	return strings.Join(applyChanges(plain, changes), ",")
+}
+
+// applyChanges adds (+x) and removes (-x) values of a list, ignoring case as Jira does for
+// the values it offers; the list keeps its order and has each value once.
+func applyChanges(list, changes []string) []string {
+	out := slices.Clone(list)
+	for _, c := range changes {
+		v := c[1:]
+		i := slices.IndexFunc(out, func(s string) bool { return strings.EqualFold(s, v) })
+		switch {
+		case c[0] == '+' && i < 0:
+			out = append(out, v)
+		case c[0] == '-' && i >= 0:
+			out = slices.Delete(out, i, i+1)
+		}
+	}
+	return out
+}
+
+// sameList reports whether two lists hold the same values, in any order and case.
+func sameList(a, b []string) bool {
+	norm := func(l []string) []string {
+		out := make([]string, 0, len(l))
+		for _, v := range l {
+			if v = strings.ToLower(strings.TrimSpace(v)); v != "" && v != "none" && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(norm(a), norm(b))
 }
 
 // resolveDate reads a date as typed: YYYY-MM-DD, today, tomorrow, yesterday or an offset
@@ -370,7 +511,11 @@ func (e *cellEditor) lines(th *Theme, width int) []string {
 	title := fmt.Sprintf("%s of %s", e.meta.editTitle(), what)
 	if e.inScreen() {
 		sf := e.screen[e.stage]
-		title = fmt.Sprintf("%s → %s needs %s (%d/%d)", e.key, e.status, sf.Name, e.stage+1, len(e.screen))
+		title = fmt.Sprintf("%s → %s needs %s (%d/%d)", what, e.status, sf.Name, e.stage+1, len(e.screen))
+		if e.history != nil {
+			_, _, noun := stepVerb(e.history.redo)
+			title = noun + ": " + title
+		}
 	}
 	out := []string{th.Render(th.Selected, "edit "+title) + th.Render(th.Muted, " ["+string(e.meta.Kind)+"]")}
 	line := "› " + e.input.View()

@@ -11,7 +11,7 @@ import (
 // onKey routes a key press: text modes first (they own printable keys), then the keymap.
 func (a *App) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
-		return a.quit()
+		return a.requestQuit()
 	}
 	switch a.mode {
 	case modeSearch, modeFilter, modePalette, modeHomeFilter:
@@ -41,7 +41,7 @@ func (a *App) do(act Action, keyText string) tea.Cmd {
 	// Actions that work on every screen.
 	switch act {
 	case ActQuit:
-		return a.quit()
+		return a.requestQuit()
 	case ActHelp:
 		a.mode, a.helpOff = modeHelp, 0
 		return nil

@@ -284,7 +284,7 @@ func (a *App) promptLines() []string {
 		if a.msgErr {
 			st = a.th.Error
 		}
-		return []string{a.th.Render(st, a.message)}
+		return []string{fitLine(a.th.Render(st, a.message), a.width)}
 	}
 	if hint, ok := modeHints[a.mode]; ok {
 		return []string{fitLine(a.th.Render(a.th.Muted, hint), a.width)}
@@ -471,7 +471,16 @@ func (a *App) renderTableAndDetail(avail int) []string {
 }
 
 func (a *App) renderHelp(avail int) []string {
-	lines := []string{a.th.Render(a.th.Title, "Keys") + a.th.Render(a.th.Muted, "  (esc closes; remap any action in config under keys:)")}
+	var lines []string
+	if len(a.msgMore) > 0 {
+		// The last message too long for the prompt line, in full.
+		lines = append(lines, a.th.Render(a.th.Title, "Last message"))
+		for _, l := range a.msgMore {
+			lines = append(lines, fitLine("  "+l, a.width))
+		}
+		lines = append(lines, "")
+	}
+	lines = append(lines, a.th.Render(a.th.Title, "Keys")+a.th.Render(a.th.Muted, "  (esc closes; remap any action in config under keys:)"))
 	help := a.keys.helpLines(a.available)
 	// Two columns when the terminal is wide enough for them.
 	if a.width >= 100 {
