@@ -37,7 +37,7 @@ type editingBackend struct {
 	waitWhat  string
 	sprints   map[string][]string // open and future sprints seen in the cache, by project
 
-	inflight atomic.Int64     // writes in flight (Set, Bulk, Undo, Redo, Move, Rank)
+	inflight atomic.Int64    // writes in flight (Set, Bulk, Undo, Redo, Move, Rank)
 	idle     []chan struct{} // closed when inflight drops to 0 (emu)
 }
 

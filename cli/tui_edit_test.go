@@ -1,8 +1,8 @@
 package cli
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -32,10 +32,10 @@ type tuiEditSite struct {
 	// slow Jira.
 	writeDelay atomic.Int64
 	site       *jiratest.Site
-	client *jira.Client
-	path   string
-	prof   *config.Site
-	viewer refresh.Viewer
+	client     *jira.Client
+	path       string
+	prof       *config.Site
+	viewer     refresh.Viewer
 }
 
 func newTUIEditSite(t *testing.T, dialect string) *tuiEditSite {
