@@ -304,6 +304,8 @@ func TestEditStatusAsksForScreenFields(t *testing.T) {
 	d.typeText("done")
 	d.keys("enter")
 	d.mustSee("ALPHA-28 → Done needs Resolution (1/1)")
+	d.mustSee("▌ Fixed") // the screen's own values: not the status the issue has now
+	d.promptLacks("(now)")
 	d.mustSee("Won't Do")
 	d.keys("enter")
 	if got := b.value(t, "ALPHA-28", "status"); got != "Done" {

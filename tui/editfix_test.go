@@ -178,7 +178,7 @@ func TestUndoConflictKeepTheirsDropsStep(t *testing.T) {
 	d.mustSee("undo writes: Story 1.1 of Checkout revamp")
 	d.mustSee("o overwrite theirs · k keep theirs (drops the step)")
 	d.keys("k")
-	d.mustSee("kept theirs; dropped the undo of ALPHA-2 Summary")
+	d.mustSee("kept theirs; dropped from the undo stack: ALPHA-2 Summary")
 	d.keys("u") // the step below: the points
 	if got := b.value(t, "ALPHA-2", "story points"); got != "3" {
 		t.Fatalf("points %q: the older step was not reachable after keeping theirs", got)
@@ -237,7 +237,7 @@ func TestUndoRefusedCanBeDropped(t *testing.T) {
 	d.keys("esc")
 	d.mustSee("the undo step stays")
 	d.keys("u", "d")
-	d.mustSee("dropped the undo of ALPHA-5 SP 1 → 13")
+	d.mustSee("dropped from the undo stack: ALPHA-5 SP 1 → 13")
 	d.keys("u")
 	if got := b.value(t, "ALPHA-5", "summary"); got != "Story 1.2 of Checkout revamp" {
 		t.Fatalf("summary %q: the older step was not undone after dropping the refused one", got)

@@ -91,7 +91,7 @@ func (e *cellEditor) picks() bool {
 // that may be cleared, "" when there is nothing to point at (a bulk edit, a required
 // field that is empty).
 func (e *cellEditor) currentValue() string {
-	if e.keys != nil || !e.picks() {
+	if e.keys != nil || !e.picks() || e.inScreen() {
 		return ""
 	}
 	if e.meta.Current == "" {

@@ -257,7 +257,7 @@ func (a *App) onDrop(msg dropMsg) tea.Cmd {
 		a.notice(oneLine(msg.err.Error()), true)
 		return nil
 	}
-	text := fmt.Sprintf("dropped the %s of %s; older steps are reachable again", noun, a.stepText(msg.dropped, !msg.redo))
+	text := fmt.Sprintf("dropped from the %s stack: %s; older steps are reachable again", noun, a.stepText(msg.dropped, true))
 	if msg.why != "" {
 		text = msg.why + "; " + text
 	}
