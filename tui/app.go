@@ -465,7 +465,7 @@ func (a *App) waitNotice() {
 	if n > 1 {
 		what = "edits"
 	}
-	a.notice(fmt.Sprintf("waiting for %d %s to land in Jira, the cache and the audit log, then quitting… q or ctrl+c again quits now (what Jira takes after that is not audited or cached)", n, what), false)
+	a.notice(fmt.Sprintf("waiting for %d %s to reach Jira, the cache and the audit log, then quitting · q again: quit now", n, what), false)
 }
 
 // landed counts a write as answered; the last one to land ends a quit that waited for it.

@@ -176,7 +176,7 @@ func TestUndoConflictKeepTheirsDropsStep(t *testing.T) {
 	d.mustSee("conflict: undo of ALPHA-2 Summary: it was changed in Jira")
 	d.mustSee("theirs: Theirs")
 	d.mustSee("undo writes: Story 1.1 of Checkout revamp")
-	d.mustSee("o overwrite theirs · k keep theirs (drops the step)")
+	d.mustSee("o overwrite theirs · k keep theirs and drop this step · esc decide later")
 	d.keys("k")
 	d.mustSee("kept theirs; dropped from the undo stack: ALPHA-2 Summary")
 	d.keys("u") // the step below: the points
@@ -233,7 +233,7 @@ func TestUndoRefusedCanBeDropped(t *testing.T) {
 	b.refuse["ALPHA-5 story points"] = "Story Points is locked"
 	d.keys("u")
 	d.mustSee("undo refused: Story Points is locked")
-	d.mustSee("d drop the step")
+	d.mustSee("d drop this step, so older ones can be undone · esc keep it (u tries again)")
 	d.keys("esc")
 	d.mustSee("the undo step stays")
 	d.keys("u", "d")
@@ -286,7 +286,7 @@ func TestQuitWaitsForWritesInFlight(t *testing.T) {
 	if d.app.quitting {
 		t.Fatal("q quit with a write in flight")
 	}
-	d.mustSee("waiting for 1 edit to land in Jira, the cache and the audit log")
+	d.mustSee("waiting for 1 edit to reach Jira, the cache and the audit log, then quitting · q again: quit now")
 	d.idle()
 	if !d.app.quitting || !d.quit {
 		t.Fatal("the app did not quit when the write landed")

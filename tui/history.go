@@ -191,14 +191,11 @@ func (a *App) openRefused(msg historyMsg, noun string) {
 			lines = append(lines, a.capLines(items, 2)...)
 		}
 	}
-	var keys []string
+	hint := fmt.Sprintf("d drop this step, so older ones can be %sne · esc keep it (%s tries again)", noun, keyFor(a, msg.redo))
 	if len(conflicts) > 0 {
-		keys = append(keys, "o overwrite theirs", "k keep theirs (drops the step)")
-	} else {
-		keys = append(keys, "d drop the step")
+		hint = "o overwrite theirs · k keep theirs and drop this step · esc decide later"
 	}
-	keys = append(keys, "esc keep the step ("+noun+" tries it again)")
-	lines = append(lines, a.th.Render(a.th.Muted, strings.Join(keys, " · ")+"; older steps stay reachable once it is dropped"))
+	lines = append(lines, a.th.Render(a.th.Muted, hint))
 	redo := msg.redo
 	a.edit.dialog = &dialog{lines: lines, onKey: func(a *App, k string) (bool, tea.Cmd) {
 		switch {
