@@ -475,17 +475,32 @@ func bulkStatusMeta(ctx context.Context, ed Editor, lensID, first string, keys [
 		}
 	}
 	add(m)
-	var errs []error
-	for _, k := range keys {
+	// Each issue's transitions are a request to Jira: ask a few at a time, merge in order.
+	metas := make([]FieldEdit, len(keys))
+	errs := make([]error, len(keys))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, k := range keys {
 		if k == first {
 			continue
 		}
-		fe, err := ed.EditMeta(ctx, lensID, k, field)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", k, err))
-			continue
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fe, err := ed.EditMeta(ctx, lensID, k, field)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", k, err)
+			}
+			metas[i], errs[i] = fe, err
+		}()
+	}
+	wg.Wait()
+	for i, k := range keys {
+		if k != first && errs[i] == nil {
+			add(metas[i])
 		}
-		add(fe)
 	}
 	if len(allowed) == 0 {
 		return m, nil, fmt.Errorf("Jira offers no transition on the marked issues: %w", errors.Join(errs...))
