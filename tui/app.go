@@ -123,8 +123,8 @@ type App struct {
 
 	status       Status
 	refreshing   bool
-	refreshAsked bool     // the viewer asked for the refresh running: say when it is done
-	message      string   // one-line notice (copied, errors)
+	refreshAsked bool   // the viewer asked for the refresh running: say when it is done
+	message      string // one-line notice (copied, errors)
 	msgErr       bool
 	msgMore      []string // every line of the last notice that had several (help shows them)
 	lastSeq      int64
