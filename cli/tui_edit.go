@@ -477,6 +477,13 @@ func (e *editingBackend) visibleIssues() []*lens.Issue {
 func (e *editingBackend) Set(ctx context.Context, key, name, value string, opt tui.SetOptions) (tui.EditResult, error) {
 	defer e.writing()()
 	r, err := e.w.Set(ctx, key, name, value, opt.Base, refresh.SetOptions{Overwrite: opt.Overwrite, Screen: opt.Screen, History: e.hist})
+	var rb *refresh.ReadBackError
+	if errors.As(err, &rb) {
+		// Jira has the value, the audit log and the undo history too: the cell keeps it.
+		res := e.editResult(ctx, r)
+		res.Note = fmt.Sprintf("reading it back failed (%v); the next refresh brings it into the cache", rb.Err)
+		return res, nil
+	}
 	if err != nil {
 		return tui.EditResult{}, editError(err)
 	}

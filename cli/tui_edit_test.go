@@ -31,7 +31,10 @@ type tuiEditSite struct {
 	// writeDelay, when set, delays each write (PUT, POST but searches) the site gets: a
 	// slow Jira.
 	writeDelay atomic.Int64
-	site       *jiratest.Site
+	// failAfterPut, when set, refuses every request after the next PUT (400): a
+	// read-back that cannot be made.
+	failAfterPut, failing atomic.Bool
+	site                  *jiratest.Site
 	client     *jira.Client
 	path       string
 	prof       *config.Site
@@ -50,7 +53,14 @@ func newTUIEditSite(t *testing.T, dialect string) *tuiEditSite {
 		if d := es.writeDelay.Load(); d > 0 && (r.Method == http.MethodPut || (r.Method == http.MethodPost && !strings.Contains(r.URL.Path, "search"))) {
 			time.Sleep(time.Duration(d))
 		}
+		if es.failing.Load() {
+			http.Error(w, `{"errorMessages":["read-back refused"]}`, http.StatusBadRequest) // not retried
+			return
+		}
 		site.ServeHTTP(w, r)
+		if r.Method == http.MethodPut && es.failAfterPut.Load() {
+			es.failing.Store(true)
+		}
 	}))
 	t.Cleanup(srv.Close)
 	opt := jira.Options{BaseURL: srv.URL, Email: "admin@example.com", Token: "admin-token", RequestsPerSecond: -1}
@@ -440,6 +450,32 @@ func TestTwoTUIsSeeEachOthersEdits(t *testing.T) {
 
 // A bulk edit writes nothing to the issues that already have the value: no request, no
 // audit entry, no undo step (it used to write "(none) → (none)" and audit it).
+// A write whose read-back fails is made: the TUI keeps the new value with a note instead of
+// rolling the cell back, and the step can be undone.
+func TestEditingBackendWrittenButNotReadBack(t *testing.T) {
+	ctx := context.Background()
+	es := newTUIEditSite(t, "cloud")
+	be := es.backend(t)
+	_, _, _, kids := tuiRoadmapRows(t, be)
+	k := kids[0]
+	es.failAfterPut.Store(true)
+	res, err := be.Set(ctx, k.Key, "summary", "written, not read back", tui.SetOptions{})
+	es.failAfterPut.Store(false)
+	es.failing.Store(false)
+	if err != nil {
+		t.Fatalf("a write Jira took is reported as failed: %v", err)
+	}
+	if res.New != "written, not read back" || !strings.Contains(res.Note, "reading it back failed") {
+		t.Errorf("result %+v", res)
+	}
+	if is, _ := es.site.Issue(k.Key); is.Summary != "written, not read back" {
+		t.Errorf("Jira has %q", is.Summary)
+	}
+	if u, _ := be.hist.Len(); u != 1 {
+		t.Errorf("%d undo steps, want the write's", u)
+	}
+}
+
 func TestEditingBackendBulkSkipsUnchanged(t *testing.T) {
 	ctx := context.Background()
 	es := newTUIEditSite(t, "cloud")

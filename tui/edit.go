@@ -118,6 +118,9 @@ type EditResult struct {
 	Name       string // the field's name, for messages ("" when unknown)
 	Old, New   string
 	Unchanged  bool // the value was already there: nothing written
+	// Note is what the viewer should know of a write that was made: its read-back failed,
+	// so the cache shows it only after the next refresh.
+	Note string
 }
 
 // BulkResult is what a bulk edit did, per issue.

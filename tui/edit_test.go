@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,12 @@ func TestEditRollbackShowsJiraMessage(t *testing.T) {
 	d.typeText("abc")
 	d.keys("enter")
 	d.mustSee(`"abc" is not a number`) // checked before anything is sent
+	for _, bad := range []string{"NaN", "Inf", "1_000", "0x10", "1e3"} {
+		d.keys("ctrl+u")
+		d.typeText(bad)
+		d.keys("enter")
+		d.mustSee(strconv.Quote(bad) + " is not a number")
+	}
 	if n := len(b.sets); n != 0 {
 		t.Fatalf("an invalid number was sent: %v", b.sets)
 	}

@@ -644,6 +644,8 @@ func (a *App) onSet(msg setMsg) tea.Cmd {
 	title := a.fieldTitle(msg.meta.Field, msg.meta.editTitle())
 	if msg.res.Unchanged {
 		a.notice(fmt.Sprintf("%s %s unchanged: already %s", msg.key, title, a.showValue(msg.value)), false)
+	} else if msg.res.Note != "" {
+		a.notice(fmt.Sprintf("%s %s: %s → %s written, but %s  (u undoes)", msg.key, title, a.showValue(msg.res.Old), a.showValue(msg.res.New), msg.res.Note), true)
 	} else {
 		a.notice(fmt.Sprintf("%s %s: %s → %s  (u undoes)", msg.key, title, a.showValue(msg.res.Old), a.showValue(msg.res.New)), false)
 	}

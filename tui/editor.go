@@ -8,6 +8,7 @@ package tui
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -364,8 +365,10 @@ func (e *cellEditor) accept() editorAction {
 	case KindNumber:
 		v := strings.TrimSpace(e.input.Value())
 		if v != "" && !strings.EqualFold(v, "none") {
-			if _, err := strconv.ParseFloat(v, 64); err != nil {
-				e.errText = strconv.Quote(v) + " is not a number"
+			// Plain decimals only, as the write path takes them: ParseFloat alone
+			// would let NaN, Inf, 1_000 and 0x10 through to a refusal from Jira.
+			if !plainDecimal.MatchString(v) {
+				e.errText = strconv.Quote(v) + " is not a number: want a plain decimal such as 5, 2.5 or -1"
 				return editorKeep
 			}
 		}
@@ -572,3 +575,6 @@ func (e *cellEditor) hint() string {
 	}
 	return "enter set · esc cancel"
 }
+
+// plainDecimal is a number as a number editor takes it.
+var plainDecimal = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
