@@ -615,3 +615,36 @@ func TestFakeCancel(t *testing.T) {
 		t.Errorf("cancel took %v", took)
 	}
 }
+
+// TestFakeBulkFetchSkipsMissingKeys: a bulk read by key returns the issues that exist and
+// that the caller may browse, on both dialects. Data Center reads with a `key in (...)`
+// search, which Jira refuses whole when one key does not exist or is hidden.
+func TestFakeBulkFetchSkipsMissingKeys(t *testing.T) {
+	for _, d := range []jira.Dialect{jira.Cloud, jira.DataCenter} {
+		t.Run(string(d), func(t *testing.T) {
+			f := newFake(t, d, 300)
+			var alpha, gamma string
+			for _, is := range f.site.Issues() {
+				switch {
+				case alpha == "" && is.Project == "ALPHA" && is.SecurityLevel == "":
+					alpha = is.Key
+				case gamma == "" && is.Project == "GAMMA":
+					gamma = is.Key
+				}
+			}
+			c := f.login(t, "alice", nil) // may not browse GAMMA
+			got, err := c.BulkFetch(t.Context(), []string{alpha, "ALPHA-99999", gamma, "BETA-1"}, []string{"summary"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, is := range got {
+				keys = append(keys, is.Key)
+			}
+			slices.Sort(keys)
+			if want := []string{alpha, "BETA-1"}; !slices.Equal(keys, want) {
+				t.Errorf("bulk fetch gave %v, want %v", keys, want)
+			}
+		})
+	}
+}

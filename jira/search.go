@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -301,7 +304,39 @@ func (c *Client) bulkFetchCloud(ctx context.Context, chunk, fields []string) ([]
 	return out.Issues, nil
 }
 
+// bulkFetchDC reads a chunk with a search. Jira refuses a whole `key in (...)` search when
+// one key does not exist, or is hidden from the caller ("An issue with key 'X' does not
+// exist for field 'key'."): the keys it names are left out and the search asked again, so
+// a bulk read returns what exists and may be browsed, as Cloud's bulkfetch does.
 func (c *Client) bulkFetchDC(ctx context.Context, chunk, fields []string) ([]Issue, error) {
+	for {
+		out, err := c.bulkFetchDCOnce(ctx, chunk, fields)
+		var api *APIError
+		if err == nil || !errors.As(err, &api) || api.Status != http.StatusBadRequest {
+			return out, err
+		}
+		gone := map[string]bool{}
+		for _, m := range api.ErrorMessages {
+			if k := missingKeyRE.FindStringSubmatch(m); k != nil {
+				gone[strings.ToUpper(k[1])] = true
+			}
+		}
+		rest := slices.DeleteFunc(slices.Clone(chunk), func(s string) bool { return gone[strings.ToUpper(s)] })
+		if len(gone) == 0 || len(rest) == len(chunk) {
+			return nil, err
+		}
+		if len(rest) == 0 {
+			return nil, nil
+		}
+		chunk = rest
+	}
+}
+
+// missingKeyRE is Jira's message for a key a search names that does not exist (or that the
+// caller may not browse).
+var missingKeyRE = regexp.MustCompile(`An issue with key '([^']+)' does not exist for field '`)
+
+func (c *Client) bulkFetchDCOnce(ctx context.Context, chunk, fields []string) ([]Issue, error) {
 	var ids, keys []string
 	for _, s := range chunk {
 		if _, err := strconv.ParseInt(s, 10, 64); err == nil {
