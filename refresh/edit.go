@@ -1395,7 +1395,9 @@ func (w *Writer) syncIssue(ctx context.Context, key string) error {
 // parent keeps them in the shared cache (see sighter). When that cannot be worked out,
 // everything the page leaves out is kept, and the next refresh settles it.
 func (w *Writer) sighted(ctx context.Context, page *store.Page) {
-	sg, err := newSighter(w.c, w.db).sight(ctx, *page)
+	// The issue written is cached, so the cache is not empty: no need to ask.
+	s := &sighter{c: w.c, db: w.db, checked: true}
+	sg, err := s.sight(ctx, *page)
 	if err != nil {
 		sg = &store.Sight{Issues: map[string]bool{}}
 	}

@@ -30,7 +30,7 @@ type sighter struct {
 
 func newSighter(c *jira.Client, db *store.DB) *sighter { return &sighter{c: c, db: db} }
 
-// sight returns the Sight to apply p with.
+// sight returns the Sight to apply p with: nil when p leaves out nothing the cache holds.
 func (s *sighter) sight(ctx context.Context, p store.Page) (*store.Sight, error) {
 	sg := &store.Sight{Issues: map[string]bool{}}
 	s.mu.Lock()
@@ -56,12 +56,14 @@ func (s *sighter) sight(ctx context.Context, p store.Page) (*store.Sight, error)
 	if err != nil {
 		return nil, err
 	}
+	if len(un) == 0 {
+		// Nothing cached is left out: the page is complete, and writing it need not look
+		// again inside the write transaction (which holds every other writer back).
+		return nil, nil
+	}
 	s.mu.Lock()
 	sg.Projects = s.projects
 	s.mu.Unlock()
-	if len(un) == 0 {
-		return sg, nil
-	}
 	if sg.Projects == nil {
 		ps, err := s.c.Projects(ctx)
 		if err != nil {

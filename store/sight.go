@@ -218,35 +218,45 @@ func leftOut(ctx context.Context, tx *sql.Tx, p *Page) ([]omission, map[string]E
 
 	ends := map[string]End{}
 	if len(subKeys) > 0 {
-		kb, _ := json.Marshal(subKeys)
-		rows, err := tx.QueryContext(ctx, `SELECT key, parent_key, project, security_level FROM issues
-			WHERE parent_key <> '' AND parent_key IN (SELECT value FROM json_each(?)) AND subtask ORDER BY id`, string(kb))
+		// The cached sub-tasks are those the cached copy lists: reading that copy by id
+		// costs a lookup per issue, where finding sub-tasks by parent_key scanned the
+		// whole table (no index has it), on every edit's and webhook's read-back.
+		ids := make([]int64, len(subKeys))
+		for i, k := range subKeys {
+			ids[i] = p.Issues[byKey[k].i].ID
+		}
+		ib, _ := json.Marshal(ids)
+		rows, err := tx.QueryContext(ctx, "SELECT id, fields FROM issues WHERE id IN (SELECT value FROM json_each(?))", string(ib))
 		if err != nil {
 			return nil, nil, err
 		}
-		children := map[string][]string{}
+		cachedSubs := map[int64][]entry{}
 		for rows.Next() {
-			var key, parent string
-			e := End{Cached: true}
-			if err := rows.Scan(&key, &parent, &e.Project, &e.SecurityLevel); err != nil {
+			var id int64
+			var raw []byte
+			if err := rows.Scan(&id, &raw); err != nil {
 				rows.Close()
 				return nil, nil, err
 			}
-			ends[key] = e
-			children[parent] = append(children[parent], key)
+			var f struct {
+				Subtasks json.RawMessage `json:"subtasks"`
+			}
+			if json.Unmarshal(raw, &f) == nil {
+				cachedSubs[id] = entries(f.Subtasks, "key")
+			}
 		}
 		if err := rows.Close(); err != nil {
 			return nil, nil, err
 		}
-		for parent, kids := range children {
+		for _, parent := range subKeys {
 			o := byKey[parent]
 			listed := map[string]bool{}
 			for _, e := range entries(p.Issues[o.i].Fields["subtasks"], "key") {
 				listed[e.id] = true
 			}
-			for _, k := range kids {
-				if !listed[k] {
-					o.subs = append(o.subs, k)
+			for _, e := range cachedSubs[p.Issues[o.i].ID] {
+				if e.id != "" && !listed[e.id] {
+					o.subs = append(o.subs, e.id)
 				}
 			}
 		}
