@@ -23,6 +23,7 @@ type builder struct {
 	data  *Data
 	idx   *dataIndex
 	vis   []bool
+	sh    shown // the issues as the viewer is shown them (redact.go)
 	comp  *compiled
 	venv  *valueEnv
 	env   jql.Env
@@ -73,14 +74,45 @@ func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error
 	for i := range data.Issues {
 		b.vis[i] = visible == nil || visible(&data.Issues[i])
 	}
+	b.sh = shown{issues: data.Issues}
+	if visible != nil {
+		b.sh.red = b.redactAll()
+	}
 	root, err := b.scope(comp.root)
 	if err != nil {
 		return nil, err
 	}
-	f := &Forest{def: d, comp: comp, data: data, venv: b.venv, Notes: b.notes, now: b.now, idx: b.idx}
+	f := &Forest{def: d, comp: comp, data: data, venv: b.venv, Notes: b.notes, now: b.now, idx: b.idx, sh: b.sh}
 	f.Rows = make([]Row, 0, countNodes(root))
-	f.flatten(root, -1, 0, "", data)
+	f.flatten(root, -1, 0, "")
 	return f, nil
+}
+
+// redactAll makes the redacted copies of the visible issues that name issues the viewer
+// may not see (redact.go): every reader of issue values after this takes them through
+// b.sh. It returns nil when no issue needs one.
+func (b *builder) redactAll() []*Issue {
+	sees := b.sees
+	var red []*Issue
+	for i := range b.data.Issues {
+		if !b.vis[i] {
+			continue
+		}
+		if r := redact(&b.data.Issues[i], b.comp.refs, sees); r != nil {
+			if red == nil {
+				red = make([]*Issue, len(b.data.Issues))
+			}
+			red[i] = r
+		}
+	}
+	return red
+}
+
+// sees reports whether the viewer may see the issue key: one the data holds and the
+// visibility predicate accepted.
+func (b *builder) sees(key string) bool {
+	o, ok := b.idx.byKey[key]
+	return ok && b.vis[o]
 }
 
 func countNodes(ns []*node) int {
@@ -93,14 +125,14 @@ func countNodes(ns []*node) int {
 
 // flatten appends nodes depth-first. A node shared by several groups is visited once per
 // place, each time with its own path.
-func (f *Forest) flatten(ns []*node, parent int32, depth int32, prefix string, data *Data) {
+func (f *Forest) flatten(ns []*node, parent int32, depth int32, prefix string) {
 	var seen map[string]int
 	for _, n := range ns {
 		var seg string
 		r := Row{Kind: n.kind, Depth: depth, Parent: parent, Label: n.label, ord: -1}
 		switch n.kind {
 		case RowIssue:
-			r.Issue = &data.Issues[n.ord]
+			r.Issue = f.sh.at(n.ord)
 			r.ord = n.ord
 			seg = r.Issue.Key
 		case RowGroup:
@@ -130,7 +162,7 @@ func (f *Forest) flatten(ns []*node, parent int32, depth int32, prefix string, d
 			}
 			f.groups[int32(i)] = n.group
 		}
-		f.flatten(n.kids, int32(i), depth+1, f.Rows[i].Path, data)
+		f.flatten(n.kids, int32(i), depth+1, f.Rows[i].Path)
 		f.Rows[i].End = int32(len(f.Rows))
 	}
 }
@@ -214,7 +246,7 @@ func (b *builder) insert(in *cinsert) ([]int32, error) {
 	rec := b.record()
 	for i := range b.data.Issues {
 		if b.vis[i] {
-			rec.is = &b.data.Issues[i]
+			rec.is = b.sh.at(int32(i))
 			if m(rec) {
 				out = append(out, int32(i))
 			}
@@ -223,7 +255,7 @@ func (b *builder) insert(in *cinsert) ([]int32, error) {
 	if len(in.query.OrderBy) > 0 {
 		ra, rb := b.record(), b.record()
 		slices.SortStableFunc(out, func(x, y int32) int {
-			ra.is, rb.is = &b.data.Issues[x], &b.data.Issues[y]
+			ra.is, rb.is = b.sh.at(x), b.sh.at(y)
 			return jql.Compare(ra, rb, in.query.OrderBy)
 		})
 	}
@@ -352,7 +384,7 @@ func (b *builder) filter(rows []*node, fl *cfilter) ([]*node, error) {
 				if len(n.kids) > 0 {
 					out = append(out, n)
 				}
-			case match(&b.data.Issues[n.ord]):
+			case match(b.sh.at(n.ord)):
 				out = append(out, n)
 			case fl.keepAncestors && len(n.kids) > 0:
 				out = append(out, n)
@@ -403,7 +435,7 @@ func (b *builder) group(rows []*node, g *cgroup) []*node {
 		if n.kind != RowIssue {
 			continue
 		}
-		is := &b.data.Issues[n.ord]
+		is := b.sh.at(n.ord)
 		vs := g.field.values(is, b.venv)
 		if len(vs) == 0 {
 			if none == nil {
@@ -500,7 +532,7 @@ func (b *builder) columnValue(n *node, col *ccol, cv *cview) Value {
 		if n.kind != RowIssue {
 			return Value{}
 		}
-		return col.field.sortValue(&b.data.Issues[n.ord], b.venv)
+		return col.field.sortValue(b.sh.at(n.ord), b.venv)
 	case ColRollup, ColProgress:
 		over := col.rollOver
 		if col.Kind == ColProgress {
@@ -514,7 +546,7 @@ func (b *builder) columnValue(n *node, col *ccol, cv *cview) Value {
 		if self >= 0 && over == "descendants" && includesSelf(col) {
 			set = append(set, self)
 		}
-		return aggregateSet(b.data.Issues, set, self, col, b.venv)
+		return aggregateSet(&b.sh, set, self, col, b.venv)
 	case ColFormula:
 		if col.formula == nil {
 			return Value{}
@@ -529,7 +561,7 @@ func (b *builder) columnValue(n *node, col *ccol, cv *cview) Value {
 func (b *builder) formulaValue(n *node, fm *formula, cv *cview) Value {
 	var is *Issue
 	if n.kind == RowIssue {
-		is = &b.data.Issues[n.ord]
+		is = b.sh.at(n.ord)
 	}
 	env := issueEnv(is, b.venv, b.now, nil, fm.uses)
 	if cv != nil {

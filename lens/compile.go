@@ -26,6 +26,8 @@ type compiled struct {
 	sortCols *cview
 	// structure is what generators read of an issue, for Rebuild.
 	structure structure
+	// refs are the raw fields that name other issues, which Build redacts per viewer.
+	refs []string
 }
 
 type cscope struct {
@@ -89,7 +91,7 @@ func (s *csort) values(b *builder, n *node) []Value {
 	if s.formula != nil {
 		return []Value{b.formulaValue(n, s.formula, s.cols)}
 	}
-	is := &b.data.Issues[n.ord]
+	is := b.sh.at(n.ord)
 	out := make([]Value, len(s.keys))
 	for i, k := range s.keys {
 		if k.col != nil {
@@ -198,7 +200,7 @@ func catalogKey(fields []Field) string {
 
 func (d *Definition) compileWith(cat Catalog) (*compiled, error) {
 	e := &errs{d: d}
-	c := &compiled{cat: cat, catKey: catalogKey(cat.fields), views: map[string]*cview{}}
+	c := &compiled{cat: cat, catKey: catalogKey(cat.fields), views: map[string]*cview{}, refs: refFields(cat.fields)}
 	for _, f := range cat.fields {
 		if f.SchemaCustom == "com.pyxis.greenhopper.jira:gh-sprint" {
 			c.sprintID = f.ID

@@ -65,6 +65,7 @@ type Forest struct {
 	venv *valueEnv
 	now  time.Time  // the build's clock: Data.Now, or the time of the build
 	idx  *dataIndex // the data index the rows were built from, for Rebuild
+	sh   shown      // the issues as the viewer is shown them: rows point into it
 	// reused says Rebuild kept the rows of an earlier forest; seeds are that forest's
 	// opened views and dirty the ordinals of the changed issues, so View recomputes only
 	// what the changes touch.

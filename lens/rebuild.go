@@ -15,7 +15,8 @@ import (
 // inline edit of, say, story points or a summary costs. Otherwise it runs Build.
 //
 // A change can move rows when it touches the issue's key, parent, Epic Link, sub-task
-// flag or visibility, or a field that a generator reads (a JQL clause or ORDER BY of an
+// flag or visibility, when the issue is or would be shown redacted (it names an issue
+// the viewer may not see), or a field that a generator reads (a JQL clause or ORDER BY of an
 // insert or filter, a filter column, a group or sort field); sort formulas and sorts by
 // column read everything. Rebuild also runs Build when the data was re-indexed (issues
 // added, links replaced) or, for Lenses with JQL on dates or functions, when the clock
@@ -33,8 +34,11 @@ func Rebuild(prev *Forest, data *Data, visible func(*Issue) bool, before map[str
 	if !prev.reusableFor(comp, data, visible, before, now) {
 		return Build(prev.def, data, visible)
 	}
+	// The redacted copies of prev stand: they are of issues that did not change, and the
+	// changed ones need none (reusableFor).
 	f := &Forest{Rows: prev.Rows, Notes: prev.Notes, def: prev.def, comp: comp, data: data,
-		venv: &valueEnv{users: data.Users, text: data.Text}, now: now, idx: prev.idx, groups: prev.groups, reused: true}
+		venv: &valueEnv{users: data.Users, text: data.Text}, now: now, idx: prev.idx, groups: prev.groups, reused: true,
+		sh: shown{issues: data.Issues, red: prev.sh.red}}
 	prev.mu.Lock()
 	for name, v := range prev.views {
 		if f.seeds == nil {
@@ -60,6 +64,10 @@ func (f *Forest) reusableFor(comp *compiled, data *Data, visible func(*Issue) bo
 	venv := &valueEnv{users: data.Users, text: data.Text}
 	ra := &issueRecord{users: data.Users, text: data.Text, sprint: comp.sprintID}
 	rb := &issueRecord{users: data.Users, text: data.Text, sprint: comp.sprintID}
+	sees := func(key string) bool {
+		o, ok := f.idx.byKey[key]
+		return ok && visible(&data.Issues[o])
+	}
 	for key, old := range before {
 		ord, ok := f.idx.byKey[key]
 		if !ok {
@@ -70,6 +78,14 @@ func (f *Forest) reusableFor(comp *compiled, data *Data, visible func(*Issue) bo
 			return false
 		}
 		if visible != nil && visible(is) != visible(&old) {
+			return false
+		}
+		// A row shown as a redacted copy points at the copy, not at the changed issue;
+		// and a change that names an issue the viewer may not see needs one made.
+		if f.sh.redacted(ord) {
+			return false
+		}
+		if visible != nil && redact(is, comp.refs, sees) != nil {
 			return false
 		}
 		ra.is, rb.is = &old, is

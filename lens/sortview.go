@@ -17,7 +17,7 @@ func (f *Forest) SortedBy(view string, col int, desc bool) (*Forest, error) {
 	if col < 0 || col >= len(v.cv.cols) {
 		return nil, fmt.Errorf("lens %q view %q: no column %d", f.def.Name, v.cv.name, col)
 	}
-	out := &Forest{Notes: f.Notes, def: f.def, comp: f.comp, data: f.data, venv: f.venv, now: f.now, idx: f.idx}
+	out := &Forest{Notes: f.Notes, def: f.def, comp: f.comp, data: f.data, venv: f.venv, now: f.now, idx: f.idx, sh: f.sh}
 	out.Rows = make([]Row, 0, len(f.Rows))
 	var walk func(kids []int, parent int32)
 	walk = func(kids []int, parent int32) {

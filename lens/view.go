@@ -531,12 +531,12 @@ func (v *View) aggregate(i int, col *ccol, stamp []int32) Value {
 			take(j)
 		}
 	}
-	return aggregateSet(v.f.data.Issues, set, r.ord, col, v.f.venv)
+	return aggregateSet(&v.f.sh, set, r.ord, col, v.f.venv)
 }
 
 // aggregateSet computes a roll-up or progress over distinct issue ordinals. An empty set
 // counts 0 and otherwise falls back to the row's own issue (self, -1 for none).
-func aggregateSet(issues []Issue, set []int32, self int32, col *ccol, venv *valueEnv) Value {
+func aggregateSet(issues *shown, set []int32, self int32, col *ccol, venv *valueEnv) Value {
 	if len(set) == 0 {
 		// A row with nothing under it counts nothing, and otherwise shows its own value.
 		if col.Kind == ColRollup && col.rollOp == "count" {
@@ -551,7 +551,7 @@ func aggregateSet(issues []Issue, set []int32, self int32, col *ccol, venv *valu
 		var sum, wsum, esum float64
 		n := 0
 		for _, o := range set {
-			is := &issues[o]
+			is := issues.at(o)
 			p, ok := progressOf(is, col, venv)
 			if !ok {
 				continue
@@ -586,7 +586,7 @@ func aggregateSet(issues []Issue, set []int32, self int32, col *ccol, venv *valu
 	var acc float64
 	cnt := 0
 	for _, o := range set {
-		is := &issues[o]
+		is := issues.at(o)
 		if col.rollOp == "count" && col.field.sys == sysNone && col.field.id == "" {
 			cnt++
 			continue
