@@ -2,6 +2,7 @@ package lens
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type builder struct {
 	idx   *dataIndex
 	vis   []bool
 	sh    shown // the issues as the viewer is shown them (redact.go)
+	who   bool  // a visibility predicate was given: a viewer's build
 	comp  *compiled
 	venv  *valueEnv
 	env   jql.Env
@@ -75,6 +77,7 @@ func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error
 		b.vis[i] = visible == nil || visible(&data.Issues[i])
 	}
 	b.sh = shown{issues: data.Issues}
+	b.who = visible != nil
 	if visible != nil {
 		b.sh.red = b.redactAll()
 	}
@@ -228,6 +231,13 @@ func (b *builder) insert(in *cinsert) ([]int32, error) {
 	}
 	m, err := in.query.Compile(b.env)
 	if in.remote && err != nil {
+		if b.who && b.namesUnseen(in.src) {
+			// Jira answered as the identity that refreshed, which may see the issue the
+			// query names: which visible issues it returned would tell the viewer about
+			// an issue they may not see (issue in linkedIssues(GAMMA-5)).
+			b.notes = append(b.notes, fmt.Sprintf("JQL %q names an issue that is not in the cache or that you may not browse: none of its members are shown", in.src))
+			return nil, nil
+		}
 		keys, ok := b.data.RemoteMembers[in.src]
 		if !ok {
 			b.notes = append(b.notes, fmt.Sprintf("JQL %q needs Jira to answer (%s); refresh the Lens to fetch its members", in.src, in.why))
@@ -260,6 +270,20 @@ func (b *builder) insert(in *cinsert) ([]int32, error) {
 		})
 	}
 	return out, nil
+}
+
+// jqlKeyRE finds what may be issue keys in JQL text, in any case as JQL takes them.
+var jqlKeyRE = regexp.MustCompile(`(?i)\b[A-Z][A-Z0-9_]*-[0-9]+\b`)
+
+// namesUnseen reports whether JQL text names an issue key the viewer may not see (or
+// something shaped like one that the cache does not hold).
+func (b *builder) namesUnseen(src string) bool {
+	for _, k := range jqlKeyRE.FindAllString(src, -1) {
+		if !b.sees(strings.ToUpper(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builder) record() *issueRecord {

@@ -325,3 +325,43 @@ func TestRedacted(t *testing.T) {
 		t.Errorf("escaped sub-tasks redacted to %s", got)
 	}
 }
+
+// A JQL only Jira answers was answered by whoever refreshed, who may see the issue it names:
+// for a viewer who may not, which visible issues came back would say how they relate to it.
+func TestRemoteJQLNamingHiddenIssues(t *testing.T) {
+	d := mustParse(t, `name: remote
+folders:
+  - name: hidden
+    generators: [{insert: {jql: "key in linkedIssues(GAMMA-2)"}}]
+  - name: uncached
+    generators: [{insert: {jql: "key in linkedIssues(gamma-7)"}}]
+  - name: visible
+    generators: [{insert: {jql: "key in linkedIssues(ALPHA-3)"}}]
+views:
+  - name: v
+    columns: [{field: key}]
+`)
+	data := hiddenRefsData(false, nil)
+	data.RemoteMembers = map[string][]string{
+		"key in linkedIssues(GAMMA-2)":  {"ALPHA-2"},
+		"key in linkedIssues(gamma-7)":  {"ALPHA-5"},
+		"key in linkedIssues(ALPHA-3)": {"ALPHA-2", "GAMMA-2"},
+	}
+	f, err := Build(d, data, viewerSeesNoGamma)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := renderCells(t, f), "f:hidden |  |\nf:uncached |  |\nf:visible |  |\nf:visible/ALPHA-2 | ALPHA-2 |\n"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if n := strings.Join(f.Notes, "\n"); strings.Count(n, "none of its members are shown") != 2 {
+		t.Errorf("notes: %s", n)
+	}
+	// Without a viewer (every issue allowed) the members are used as Jira gave them.
+	if f, err = Build(d, data, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := renderCells(t, f); !strings.Contains(got, "f:hidden/ALPHA-2") {
+		t.Errorf("without a viewer:\n%s", got)
+	}
+}
