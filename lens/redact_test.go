@@ -343,8 +343,8 @@ views:
 `)
 	data := hiddenRefsData(false, nil)
 	data.RemoteMembers = map[string][]string{
-		"key in linkedIssues(GAMMA-2)":  {"ALPHA-2"},
-		"key in linkedIssues(gamma-7)":  {"ALPHA-5"},
+		"key in linkedIssues(GAMMA-2)": {"ALPHA-2"},
+		"key in linkedIssues(gamma-7)": {"ALPHA-5"},
 		"key in linkedIssues(ALPHA-3)": {"ALPHA-2", "GAMMA-2"},
 	}
 	f, err := Build(d, data, viewerSeesNoGamma)
