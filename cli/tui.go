@@ -144,7 +144,9 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 		return id
 	}
 	built.Fields = o.Data.Fields
-	built.Detail = b.detail()
+	// The pane's full copy of an issue is read from the cache: it shows what the rows show.
+	detail := b.detail()
+	built.Detail = func(key string) *lens.Issue { return o.Redact(detail(key)) }
 	built.Sees = o.Sees
 	built.Notes = append(append([]string(nil), o.Notes...), built.Notes...)
 	b.mu.Lock()

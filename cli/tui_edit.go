@@ -189,7 +189,7 @@ func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string)
 	if err != nil {
 		return tui.FieldEdit{}, err
 	}
-	is, err := e.db.Issue(ctx, key)
+	is, err := e.shownIssue(ctx, key)
 	if err != nil {
 		return tui.FieldEdit{}, fmt.Errorf("%s is not in the cache: %w", key, err)
 	}
@@ -614,6 +614,20 @@ func (e *editingBackend) editResults(ctx context.Context, rs []refresh.Result) [
 	return out
 }
 
+// shownIssue reads an issue from the cache as the viewer is shown it: an editor must not
+// start from, nor a bulk edit skip by, a parent or Epic Link the viewer may not see.
+func (e *editingBackend) shownIssue(ctx context.Context, key string) (lens.Issue, error) {
+	is, err := e.db.Issue(ctx, key)
+	if err != nil {
+		return lens.Issue{}, err
+	}
+	r, err := refresh.RedactFor(ctx, e.db, e.who(), &is)
+	if err != nil {
+		return lens.Issue{}, err
+	}
+	return *r, nil
+}
+
 // Bulk sets a field on the marked issues. An issue whose cached value already is value is
 // not written (no request, audit entry or undo step) and comes back Unchanged; a status is
 // left to the Writer, which asks Jira and runs no transition to the status an issue has.
@@ -626,7 +640,7 @@ func (e *editingBackend) Bulk(ctx context.Context, keys []string, name, value st
 			if kind := editorKind(f.schema, wk); kind != tui.KindStatus {
 				write = nil
 				for _, k := range keys {
-					is, err := e.db.Issue(ctx, k)
+					is, err := e.shownIssue(ctx, k)
 					if err == nil && tui.SameValue(kind, cachedValue(is, f, kind, wk), value) {
 						v := cachedValue(is, f, kind, wk)
 						out.Changed = append(out.Changed, tui.EditResult{Key: k, Field: name, Name: f.name, Old: v, New: v, Unchanged: true})

@@ -93,12 +93,54 @@ type Opened struct {
 }
 
 // Sees reports whether the viewer may see the cached issue key, as the last build decided:
-// for what refers to other issues outside the forest's rows (a detail pane's links and
-// parent). The shared cache holds links, sub-tasks and parents other profiles were shown;
+// for what refers to other issues outside the forest's rows (a detail pane's links). The shared cache holds links, sub-tasks and parents other profiles were shown;
 // an issue the cache does not hold is not seen (fail closed).
 func (o *Opened) Sees(key string) bool {
 	is := o.Data.Lookup(key)
 	return is != nil && (o.visible == nil || o.visible(is))
+}
+
+// Redact returns the cached issue is as the viewer is shown it, as the last build shows its
+// rows: without the parent, Epic Link, sub-tasks and links that name issues the viewer may
+// not see (lens.Redacted). For issues read from the cache outside the rows (a detail
+// pane's full copy, an editor's starting value).
+func (o *Opened) Redact(is *lens.Issue) *lens.Issue {
+	return lens.Redacted(is, o.Data.Fields, o.Sees)
+}
+
+// RedactFor returns the cached issue is as the viewer v is shown it (lens.Redacted), deciding
+// from the cache and v's stored grants, failing closed, as a build would: for an issue read
+// outside a Lens build, such as the value an editor starts from.
+func RedactFor(ctx context.Context, db *store.DB, v Viewer, is *lens.Issue) (*lens.Issue, error) {
+	visible, _, err := Visibility(ctx, db, v, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	fields, err := db.Fields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ferr error
+	seen := map[string]bool{}
+	sees := func(key string) bool {
+		if s, ok := seen[key]; ok {
+			return s
+		}
+		other, err := db.Issue(ctx, key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			ferr = err
+		default:
+			seen[key] = visible(&other)
+		}
+		return seen[key]
+	}
+	r := lens.Redacted(is, fields, sees)
+	if ferr != nil {
+		return nil, ferr
+	}
+	return r, nil
 }
 
 // OpenLens reads the stored Lens name, a snapshot of the cache (issues, links and the feed
