@@ -96,12 +96,20 @@ func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error
 // b.sh. It returns nil when no issue needs one.
 func (b *builder) redactAll() []*Issue {
 	sees := b.sees
+	seen := func(o int32) bool { return o >= 0 && b.vis[o] }
 	var red []*Issue
 	for i := range b.data.Issues {
 		if !b.vis[i] {
 			continue
 		}
-		if r := redact(&b.data.Issues[i], b.comp.refs, sees); r != nil {
+		is := &b.data.Issues[i]
+		// The index knows the parent's and epic's ordinals: no key lookups for them.
+		parent := is.Parent == "" || seen(b.idx.parentOf[i])
+		epic := is.EpicLink == "" || seen(b.idx.epicOf[i])
+		if parent && epic && len(is.Fields) == 0 {
+			continue
+		}
+		if r := redact(is, b.comp.refs, sees, parent, epic); r != nil {
 			if red == nil {
 				red = make([]*Issue, len(b.data.Issues))
 			}

@@ -174,6 +174,8 @@ type dataIndex struct {
 	links    int
 	byKey    map[string]int32
 	children [][]int32          // parent (or epic) ordinal -> child ordinals, data order
+	parentOf []int32            // ordinal -> its Parent's ordinal; -1 for none or not in the data
+	epicOf   []int32            // ordinal -> its Epic Link's ordinal; -1 for none or not in the data
 	linksOf  map[string][]int32 // issue key -> indexes into Links touching it
 }
 
@@ -191,6 +193,7 @@ func (d *Data) index() *dataIndex {
 	}
 	x := &dataIndex{n: len(d.Issues), first: first, links: len(d.Links),
 		byKey: make(map[string]int32, len(d.Issues)), children: make([][]int32, len(d.Issues)),
+		parentOf: make([]int32, len(d.Issues)), epicOf: make([]int32, len(d.Issues)),
 		linksOf: make(map[string][]int32)}
 	for i := range d.Issues {
 		x.byKey[d.Issues[i].Key] = int32(i)
@@ -211,10 +214,11 @@ func (d *Data) index() *dataIndex {
 // addChild keeps each child list in data order, so an incremental update yields the same
 // forest as a full re-index.
 func (x *dataIndex) addChild(is *Issue, ord int32) {
-	add := func(k string) {
+	x.parentOf[ord], x.epicOf[ord] = -1, -1
+	add := func(k string) int32 {
 		p, ok := x.byKey[k]
 		if !ok {
-			return // a parent outside the data cannot be a row
+			return -1 // a parent outside the data cannot be a row
 		}
 		s := x.children[p]
 		i := len(s)
@@ -225,12 +229,15 @@ func (x *dataIndex) addChild(is *Issue, ord int32) {
 		copy(s[i+1:], s[i:])
 		s[i] = ord
 		x.children[p] = s
+		return p
 	}
 	if is.Parent != "" {
-		add(is.Parent)
+		x.parentOf[ord] = add(is.Parent)
 	}
 	if is.EpicLink != "" && is.EpicLink != is.Parent {
-		add(is.EpicLink)
+		x.epicOf[ord] = add(is.EpicLink)
+	} else if is.EpicLink != "" {
+		x.epicOf[ord] = x.parentOf[ord]
 	}
 }
 

@@ -85,7 +85,7 @@ func (f *Forest) reusableFor(comp *compiled, data *Data, visible func(*Issue) bo
 		if f.sh.redacted(ord) {
 			return false
 		}
-		if visible != nil && redact(is, comp.refs, sees) != nil {
+		if visible != nil && redact(is, comp.refs, sees, is.Parent == "" || sees(is.Parent), is.EpicLink == "" || sees(is.EpicLink)) != nil {
 			return false
 		}
 		ra.is, rb.is = &old, is

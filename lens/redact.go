@@ -29,7 +29,9 @@ func Redacted(is *Issue, fields []Field, sees func(key string) bool) *Issue {
 	if is == nil {
 		return nil
 	}
-	if r := redact(is, refFields(fields), sees); r != nil {
+	parent := is.Parent == "" || sees(is.Parent)
+	epic := is.EpicLink == "" || sees(is.EpicLink)
+	if r := redact(is, refFields(fields), sees, parent, epic); r != nil {
 		return r
 	}
 	return is
@@ -68,10 +70,11 @@ func containsStr(ss []string, s string) bool {
 }
 
 // redact returns a copy of is without the references to issues sees rejects, or nil when
-// is names none. refs are the raw fields to look into.
-func redact(is *Issue, refs []string, sees func(string) bool) *Issue {
-	parent := is.Parent != "" && !sees(is.Parent)
-	epic := is.EpicLink != "" && !sees(is.EpicLink)
+// is names none. refs are the raw fields to look into; parentSeen and epicSeen say whether
+// the viewer sees the issue's Parent and Epic Link (true when empty), which callers often
+// know without looking the keys up.
+func redact(is *Issue, refs []string, sees func(string) bool, parentSeen, epicSeen bool) *Issue {
+	parent, epic := !parentSeen, !epicSeen
 	var fields map[string]json.RawMessage
 	if len(is.Fields) > 0 {
 		for _, id := range refs {
