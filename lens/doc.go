@@ -24,7 +24,11 @@
 //
 // Build's visible predicate runs first, over every issue. A hidden issue is never a row,
 // no extender walks through it (its children only appear if inserted directly and
-// visible themselves), and it counts in no roll-up, progress, group or export.
+// visible themselves), and it counts in no roll-up, progress, group or export. A visible
+// issue that names hidden ones (parent, Epic Link, raw sub-tasks, links or other
+// issue-valued fields; an issue the data does not hold counts as hidden) is shown, to
+// everything after the predicate, as a copy without those references (Redacted), and a
+// JQL insert only Jira answers that names a hidden key yields nothing.
 //
 // # Definition format
 //
