@@ -35,10 +35,10 @@ type tuiEditSite struct {
 	// read-back that cannot be made.
 	failAfterPut, failing atomic.Bool
 	site                  *jiratest.Site
-	client     *jira.Client
-	path       string
-	prof       *config.Site
-	viewer     refresh.Viewer
+	client                *jira.Client
+	path                  string
+	prof                  *config.Site
+	viewer                refresh.Viewer
 }
 
 func newTUIEditSite(t *testing.T, dialect string) *tuiEditSite {
