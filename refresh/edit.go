@@ -617,6 +617,14 @@ func (r *editRun) conflict(ctx context.Context, i int) error {
 		if r.cached == nil && r.cacheErr == nil {
 			is, err := r.w.db.Issue(ctx, r.key)
 			r.cached, r.cacheErr = &is, err
+			if err == nil {
+				// Compared with Jira's value as the editor sees it, the cached copy is
+				// the one the editor may see too: the shared cache may hold a parent or
+				// epic the editor cannot browse, and a conflict over it would tell them
+				// one exists.
+				v := Viewer{Viewer: lens.Viewer{User: r.w.who(ctx)}}
+				r.cached, r.cacheErr = RedactFor(ctx, r.w.db, v, &is)
+			}
 		}
 		if r.cacheErr == nil && r.cached.Updated.Equal(r.base) {
 			was := renderRaw(f.Kind, r.cached.Fields[f.ID])

@@ -255,3 +255,50 @@ func containsWord(s, x string) bool {
 func isWordByte(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || c == '-'
 }
+
+// An edit of a field whose cached value names an issue the editor may not browse (a parent
+// in a hidden project) compares Jira's value, as the editor sees it, with the cached value
+// as the editor may see it: no conflict tells the editor a hidden parent exists.
+func TestEditOverHiddenParentIsNoConflict(t *testing.T) {
+	ctx := context.Background()
+	f := newPermFixture(t, "cloud", 600)
+	var story, hidden, mine string
+	for _, is := range f.site.Issues() {
+		switch {
+		case hidden == "" && is.Project == "GAMMA" && is.Type == "Epic":
+			hidden = is.Key
+		case mine == "" && is.Project == "ALPHA" && is.Type == "Epic" && is.SecurityLevel == "":
+			mine = is.Key
+		case story == "" && is.Project == "ALPHA" && is.Type == "Story" && is.SecurityLevel == "":
+			story = is.Key
+		}
+	}
+	if err := f.site.Update(story, map[string]any{"parent": map[string]string{"key": hidden}}); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := refresh.New(f.login(t, "admin"), f.db, refresh.Options{Site: "admin", Scope: "project in (ALPHA, BETA, GAMMA)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base, err := f.db.Issue(ctx, story)
+	if err != nil || base.Parent != hidden {
+		t.Fatalf("%s cached with parent %q (%v), want %s", story, base.Parent, err, hidden)
+	}
+	// Someone changes another field: Jira's updated moves past the cached copy's.
+	time.Sleep(5 * time.Millisecond)
+	if err := f.site.Update(story, map[string]any{"summary": "changed meanwhile"}); err != nil {
+		t.Fatal(err)
+	}
+	_, c := f.viewer(t, "alice", time.Hour)
+	w := refresh.NewWriter(c, f.db, refresh.WriterOptions{})
+	res, err := w.Set(ctx, story, "parent", mine, base.Updated, refresh.SetOptions{})
+	if err != nil {
+		t.Fatalf("alice's edit of %s's parent: %v", story, err)
+	}
+	if containsWord(res.Old, hidden) {
+		t.Errorf("result names the hidden parent: %+v", res)
+	}
+}
