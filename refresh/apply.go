@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -29,9 +30,12 @@ const DefaultApplyBatch = 64
 
 // ApplyOptions configure an Applier.
 type ApplyOptions struct {
-	// Scope is the site's bounded JQL. When set (and evaluable locally), issues outside it
-	// are not cached, and a cached issue that an event takes out of it is removed, as
-	// reconcile would. Empty: every issue event is applied.
+	// Scope is the applying profile's bounded JQL. When set, issue events are weighed
+	// against every scope the cache mirrors (this one and those with sync state: the
+	// profiles sharing the cache): an issue no scope covers is not brought in, and a cached
+	// issue an event takes out of all of them is removed, as reconcile would. An issue
+	// outside this scope alone is updated like any other: another profile's scope covers
+	// it, and only that profile's scans speak for it. Empty: every issue event is applied.
 	Scope string
 	// Batch is how many entries one round reads (default DefaultApplyBatch).
 	Batch int
@@ -67,28 +71,21 @@ func (s *ApplyStats) Add(o ApplyStats) {
 // Applier applies journaled webhook deliveries to a cache. Calls to ApplyPending are
 // serialized; several processes may apply one journal at once (each step is idempotent).
 type Applier struct {
-	c     *jira.Client // nil: no re-fetches; entries needing one are deferred
-	db    *store.DB
-	opt   ApplyOptions
-	scope *jql.Query // nil: no local scope filter
-	mu    sync.Mutex
+	c   *jira.Client // nil: no re-fetches; entries needing one are deferred
+	db  *store.DB
+	opt ApplyOptions
+	mu  sync.Mutex
 }
 
 // NewApplier returns an Applier for db. c may be nil (offline replay): entries that need
 // Jira stay pending until an applier with a client runs. A scope that does not compile
-// locally (functions evaluated only by Jira) is not filtered on; polling and reconcile keep
-// the cache to it.
+// locally (functions evaluated only by Jira) cannot be filtered on; polling and reconcile
+// keep the cache to it.
 func NewApplier(c *jira.Client, db *store.DB, opt ApplyOptions) *Applier {
 	if opt.Batch <= 0 {
 		opt.Batch = DefaultApplyBatch
 	}
-	a := &Applier{c: c, db: db, opt: opt}
-	if opt.Scope != "" {
-		if q, err := jql.Parse(opt.Scope); err == nil {
-			a.scope = q
-		}
-	}
-	return a
+	return &Applier{c: c, db: db, opt: opt}
 }
 
 // ReplayJournal applies every pending journal entry of db, re-fetching through c (which may
@@ -143,12 +140,16 @@ type round struct {
 	wk   store.WellKnown
 	keep []string         // the fields the cache keeps for every issue
 	keys map[int64]string // id -> key of cached issues, read when a link event needs it
-	// scope is the site's scope compiled for this run; nil: no local filter.
-	scope jql.Matcher
-	// scopeUnknown: the site has a scope local evaluation cannot answer (membersOf(),
-	// WAS...). Webhooks then update cached issues only; which others belong is the next
-	// poll's to say, as it asks Jira with the scope.
+	// filter: the applier has a scope, so issue events are weighed against scopes.
+	filter bool
+	// scopes are the cache's scopes (this profile's and those with sync state) compiled
+	// for this run; an issue belongs when any matches.
+	scopes []jql.Matcher
+	// scopeUnknown: one of the scopes is one local evaluation cannot answer (membersOf(),
+	// WAS...). Issues no compiled scope covers are then neither brought in nor removed:
+	// whether they belong is that profile's next poll's to say, as it asks Jira.
 	scopeUnknown bool
+	scopeNames   []string // for the tombstone's reason
 }
 
 func (a *Applier) newRound(ctx context.Context) (*round, error) {
@@ -167,13 +168,31 @@ func (a *Applier) newRound(ctx context.Context) (*round, error) {
 		}
 	}
 	r := &round{a: a, wk: wk, keep: keep}
-	if a.scope != nil {
-		// Compiled per run: relative dates in the scope ("updated >= -30d") move with
-		// the clock of a long-running listener.
-		if m, err := a.scope.Compile(jql.Env{}); err == nil {
-			r.scope = m
-		} else {
-			r.scopeUnknown = true
+	if a.opt.Scope != "" {
+		// Every profile sharing the cache applies the one journal, and whichever applies an
+		// entry decides for all: so the decision weighs every scope the cache mirrors.
+		stored, err := a.db.SyncScopes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.filter = true
+		r.scopeNames = append([]string{a.opt.Scope}, stored...)
+		slices.Sort(r.scopeNames)
+		r.scopeNames = slices.Compact(r.scopeNames)
+		for _, sc := range r.scopeNames {
+			// Compiled per run: relative dates in a scope ("updated >= -30d") move with
+			// the clock of a long-running listener.
+			q, err := jql.Parse(sc)
+			if err != nil {
+				r.scopeUnknown = true
+				continue
+			}
+			m, err := q.Compile(jql.Env{})
+			if err != nil {
+				r.scopeUnknown = true
+				continue
+			}
+			r.scopes = append(r.scopes, m)
 		}
 	}
 	return r, nil
@@ -398,36 +417,17 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 	return st, settled, nil
 }
 
-// cachedOnly keeps the issues the cache already holds (with their raw fields, raw may be
-// nil), and returns prev read for them when it was nil.
-func (r *round) cachedOnly(ctx context.Context, issues []lens.Issue, raw []json.RawMessage, prev map[int64]store.CachedFields) ([]lens.Issue, []json.RawMessage, map[int64]store.CachedFields, error) {
-	if prev == nil {
-		keys := make([]string, len(issues))
-		for i := range issues {
-			keys[i] = issues[i].Key
-		}
-		var err error
-		if prev, err = r.cachedFields(ctx, keys); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	var keep []lens.Issue
-	var keepRaw []json.RawMessage
-	for i := range issues {
-		if _, cached := prev[issues[i].ID]; !cached {
-			continue
-		}
-		keep = append(keep, issues[i])
-		if raw != nil {
-			keepRaw = append(keepRaw, raw[i])
-		}
-	}
-	return keep, keepRaw, prev, nil
-}
-
-// inScope reports whether an issue belongs in the cache.
+// inScope reports whether an issue belongs in the cache: some scope of the cache covers it.
 func (r *round) inScope(is *lens.Issue) bool {
-	return r.scope == nil || r.scope(is)
+	if !r.filter {
+		return true
+	}
+	for _, m := range r.scopes {
+		if m(is) {
+			return true
+		}
+	}
+	return false
 }
 
 // applyIssues applies a run of issue events. Payloads are written under the version
@@ -565,20 +565,18 @@ func (r *round) cachedByID(ctx context.Context, keys []string) (map[int64]lens.I
 
 // writeIssues writes issues under the version guard with the links that changed, then the
 // users of the ones that took effect. raw[i], when raw is not nil, is issues[i]'s fields
-// encoded as stored. Issues outside the scope are not written; a cached one is removed.
+// encoded as stored. An issue no scope of the cache covers is not brought in; a cached one
+// is removed, unless some scope cannot be evaluated here (then it is updated, and that
+// profile's poll and reconcile settle it). An issue outside the applying profile's scope
+// but inside another's is written like any other: no profile removes what another's scan
+// speaks for.
 // fetched says the issues were read through the applier's client, as its profile sees them
 // (a webhook's payload is the whole issue): what they leave out that the profile cannot
 // browse stays in the shared cache (see sighter).
 func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json.RawMessage, links map[string][]lens.Link, prev map[int64]store.CachedFields, authoritative, fetched bool, st *ApplyStats) error {
-	if r.scopeUnknown && len(issues) > 0 {
-		var err error
-		if issues, raw, prev, err = r.cachedOnly(ctx, issues, raw, prev); err != nil {
-			return err
-		}
-	}
 	var in []lens.Issue
 	var inRaw []json.RawMessage
-	var out []int64
+	var out []int
 	for i := range issues {
 		if r.inScope(&issues[i]) {
 			in = append(in, issues[i])
@@ -586,24 +584,37 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json
 				inRaw = append(inRaw, raw[i])
 			}
 		} else {
-			out = append(out, issues[i].ID)
+			out = append(out, i)
 		}
 	}
 	if len(out) > 0 {
-		// Only cached issues leave the scope: a tombstone for an issue never cached would
-		// keep it out when it moves in.
-		cached, err := r.a.db.IssueVersions(ctx, nil)
+		// Only cached issues are kept up to date or removed: a tombstone for an issue never
+		// cached would keep it out when it moves in. Looked up by id: a move changes the key.
+		ids := make([]int64, len(out))
+		for j, i := range out {
+			ids[j] = issues[i].ID
+		}
+		cached, err := r.a.db.CachedIDs(ctx, ids)
 		if err != nil {
 			return err
 		}
 		var gone []int64
-		for _, id := range out {
-			if _, ok := cached[id]; ok {
-				gone = append(gone, id)
+		for _, i := range out {
+			id := issues[i].ID
+			if !cached[id] {
+				continue
 			}
+			if r.scopeUnknown {
+				in = append(in, issues[i])
+				if raw != nil {
+					inRaw = append(inRaw, raw[i])
+				}
+				continue
+			}
+			gone = append(gone, id)
 		}
 		if len(gone) > 0 {
-			n, err := r.a.db.DeleteIssues(ctx, gone, "left scope "+r.a.opt.Scope)
+			n, err := r.a.db.DeleteIssues(ctx, gone, "left every scope: "+strings.Join(r.scopeNames, " | "))
 			if err != nil {
 				return err
 			}

@@ -161,6 +161,9 @@ type runState struct {
 	total  int        // as Progress.Total
 	before jira.Stats // the client's counters when the run began
 	sight  *sighter   // what this run's identity may browse, for the pages it writes
+	// readAt, for a full sync, is when its reads began (the store's clock, not opt.Now):
+	// what the cache wrote before then gives way to what the sync reads (store.Page.ReadAt).
+	readAt time.Time
 }
 
 func (rs *runState) report() {

@@ -94,6 +94,10 @@ func (e *Engine) Full(ctx context.Context) (Summary, error) {
 			jql = fmt.Sprintf("(%s) AND id > %d ORDER BY id ASC", e.opt.Scope, cur.after)
 		}
 		req := jira.SearchRequest{JQL: jql, Fields: fields, PageSize: e.opt.PageSize}
+		// A full sync is Jira's word on every issue it returns: it overwrites what was
+		// cached before it began, even a version dated later or a tombstone (a resumed sync
+		// reads its remaining pages after this run began, so this run's start is enough).
+		rs.readAt = time.Now()
 		err = e.walk(ctx, req, wk, rs, func(_, maxID int64) error {
 			cur.after = max(cur.after, maxID)
 			st.Cursor = cur.String()

@@ -311,7 +311,7 @@ func (e *Engine) commit(ctx context.Context, b *batch, rs *runState) error {
 	for _, u := range b.users {
 		us = append(us, u)
 	}
-	st, err := e.db.ApplyPage(ctx, store.Page{Issues: b.issues, Raw: b.raw, Links: b.links, Users: us, Sight: b.sight}, true)
+	st, err := e.db.ApplyPage(ctx, store.Page{Issues: b.issues, Raw: b.raw, Links: b.links, Users: us, Sight: b.sight, ReadAt: rs.readAt}, true)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ const issueColumns = `id, key, project_id, project, type, subtask, status, statu
 //     An authoritative fetch resurrects it only if its Updated is newer than the issue's
 //     Updated when it was deleted: Jira showing a changed issue proves it exists again (moved
 //     back into scope), while a search page that started before the deletion carries the old
-//     Updated and stays blocked.
+//     Updated and stays blocked. (ApplyPage with Page.ReadAt goes further: see there.)
 //
 // Every applied insert or update appends to the change feed in the same transaction.
 func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritative bool) (UpsertStats, error) {
@@ -57,7 +57,7 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 	}
 	err := db.write(ctx, "upsert issues", func(tx *sql.Tx) error {
 		var err error
-		st, err = upsertIssues(ctx, tx, db.ws, issues, nil, authoritative, nil)
+		st, err = upsertIssues(ctx, tx, db.ws, issues, nil, authoritative, 0, nil)
 		return err
 	})
 	return st, err
@@ -65,8 +65,14 @@ func (db *DB) UpsertIssues(ctx context.Context, issues []lens.Issue, authoritati
 
 // upsertIssues is UpsertIssues inside tx. raw, when not nil, holds for issues[i] its fields
 // as one JSON object already validated (see Page.Raw); a nil entry means encode Fields.
-// written, when set, is called with the index of every issue inserted or updated.
-func upsertIssues(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.Issue, raw []json.RawMessage, authoritative bool, written func(i int)) (UpsertStats, error) {
+// readAt (Unix ms, 0 for none) is when the authoritative read that produced issues began:
+// cached rows and tombstones written before it are superseded whatever their Updated (see
+// Page.ReadAt). written, when set, is called with the index of every issue inserted or
+// updated.
+func upsertIssues(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.Issue, raw []json.RawMessage, authoritative bool, readAt int64, written func(i int)) (UpsertStats, error) {
+	if !authoritative {
+		readAt = 0
+	}
 	var st UpsertStats
 	if raw != nil && len(raw) != len(issues) {
 		return st, fmt.Errorf("%d raw field objects for %d issues", len(raw), len(issues))
@@ -94,8 +100,11 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.
 				return fmt.Errorf("issue %q (id %d): id and key are required", is.Key, is.ID)
 			}
 			updated := ms(is.Updated)
-			if tombUpdated, ok := g.tombs[is.ID]; ok {
-				if !authoritative || updated <= tombUpdated {
+			if tomb, ok := g.tombs[is.ID]; ok {
+				// A read that began after the deletion and still finds the issue proves it
+				// exists (a removal for the wrong reason heals); one that may have begun
+				// before it must show a change since.
+				if !authoritative || (updated <= tomb.updated && tomb.deletedAt >= readAt) {
 					st.Blocked++
 					continue
 				}
@@ -111,7 +120,10 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.
 			}
 
 			cur, cached := g.rows[is.ID]
-			if cached && (updated < cur.updated || (updated == cur.updated && !authoritative)) {
+			// A row written before the read began is older news than the read, whatever
+			// Updated it carries (a delivery dated in the future would pin it otherwise).
+			superseded := cached && cur.fetchedAt < readAt
+			if cached && !superseded && (updated < cur.updated || (updated == cur.updated && !authoritative)) {
 				st.Stale++
 				continue
 			}
@@ -143,7 +155,7 @@ func upsertIssues(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.
 				[]any{at, kind, is.Key, strconv.FormatInt(is.ID, 10)}); err != nil {
 				return err
 			}
-			g.wrote(is.ID, is.Key, updated, h)
+			g.wrote(is.ID, is.Key, updated, h, at)
 			if kind == ChangeIssueCreated {
 				st.Inserted++
 			} else {
@@ -246,9 +258,16 @@ func (w *rowWriter) close() {
 
 // cachedRow is what the version guard reads of a cached issue.
 type cachedRow struct {
-	key     string
-	updated int64
-	hash    int64
+	key       string
+	updated   int64
+	hash      int64
+	fetchedAt int64 // when the row was written (the store's clock, ms)
+}
+
+// cachedTomb is what the version guard reads of a tombstone.
+type cachedTomb struct {
+	updated   int64 // the issue's Updated when deleted
+	deletedAt int64 // when it was deleted (the store's clock, ms)
 }
 
 // guard holds, for the issues of one batch, their cached rows and tombstones, and follows
@@ -257,19 +276,19 @@ type cachedRow struct {
 type guard struct {
 	rows  map[int64]cachedRow
 	owner map[string]int64 // cached key -> id, for the ids in rows
-	tombs map[int64]int64  // issue id -> updated when deleted
+	tombs map[int64]cachedTomb
 }
 
 // The version guard's reads: one JSON parameter instead of one per id, so no limit on the
 // batch size.
 const (
-	guardRowsQuery  = "SELECT id, key, updated, hash FROM issues WHERE id IN (SELECT value FROM json_each(?))"
-	guardTombsQuery = "SELECT issue_id, last_updated FROM tombstones WHERE issue_id IN (SELECT value FROM json_each(?))"
+	guardRowsQuery  = "SELECT id, key, updated, hash, fetched_at FROM issues WHERE id IN (SELECT value FROM json_each(?))"
+	guardTombsQuery = "SELECT issue_id, last_updated, deleted_at FROM tombstones WHERE issue_id IN (SELECT value FROM json_each(?))"
 )
 
 // loadGuard reads the cached rows and tombstones of the batch's issues.
 func loadGuard(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.Issue) (*guard, error) {
-	g := &guard{rows: make(map[int64]cachedRow, len(issues)), owner: make(map[string]int64, len(issues)), tombs: map[int64]int64{}}
+	g := &guard{rows: make(map[int64]cachedRow, len(issues)), owner: make(map[string]int64, len(issues)), tombs: map[int64]cachedTomb{}}
 	ids := make([]byte, 0, 12*len(issues)+2)
 	ids = append(ids, '[')
 	for i := range issues {
@@ -297,7 +316,7 @@ func loadGuard(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.Iss
 	for rows.Next() {
 		var id int64
 		var r cachedRow
-		if err := rows.Scan(&id, &r.key, &r.updated, &r.hash); err != nil {
+		if err := rows.Scan(&id, &r.key, &r.updated, &r.hash, &r.fetchedAt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("cached versions: %w", err)
 		}
@@ -313,11 +332,12 @@ func loadGuard(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.Iss
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, upd int64
-		if err := rows.Scan(&id, &upd); err != nil {
+		var id int64
+		var t cachedTomb
+		if err := rows.Scan(&id, &t.updated, &t.deletedAt); err != nil {
 			return nil, fmt.Errorf("tombstones: %w", err)
 		}
-		g.tombs[id] = upd
+		g.tombs[id] = t
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("tombstones: %w", err)
@@ -327,14 +347,14 @@ func loadGuard(ctx context.Context, tx *sql.Tx, sc *stmtCache, issues []lens.Iss
 
 // wrote records that issue id now holds key at version updated with hash h. A row of
 // another id that held key is gone (INSERT OR REPLACE), as is the issue's own old key.
-func (g *guard) wrote(id int64, key string, updated, h int64) {
+func (g *guard) wrote(id int64, key string, updated, h, at int64) {
 	if other, ok := g.owner[key]; ok && other != id {
 		delete(g.rows, other)
 	}
 	if old, ok := g.rows[id]; ok && old.key != key {
 		delete(g.owner, old.key)
 	}
-	g.rows[id] = cachedRow{key: key, updated: updated, hash: h}
+	g.rows[id] = cachedRow{key: key, updated: updated, hash: h, fetchedAt: at}
 	g.owner[key] = id
 }
 
@@ -444,6 +464,37 @@ func (db *DB) Issue(ctx context.Context, key string) (lens.Issue, error) {
 		return lens.Issue{}, fmt.Errorf("issue %s: %w", key, ErrNotFound)
 	}
 	return out[0], nil
+}
+
+// CachedIDs reports which of ids the cache holds, in one query whatever the cache's size.
+func (db *DB) CachedIDs(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	out := make(map[int64]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("cached ids: %w", err)
+	}
+	err = db.read(ctx, "cached ids", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT id FROM issues WHERE id IN (SELECT value FROM json_each(?))", string(b))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out[id] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // IssueVersions returns the Updated of every cached issue by id, optionally only in the

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"foundation/lens"
 )
@@ -27,6 +28,13 @@ type Page struct {
 	// links, sub-tasks and parent that it left out because it cannot see them are kept (see
 	// Sight). Without one the page is complete: what it leaves out is gone from Jira.
 	Sight *Sight
+	// ReadAt, when set on an authoritative page, is when the read that produced it began (a
+	// full sync's start). Cached versions and tombstones written before then are older news
+	// than the page and give way to it whatever their Updated: a tombstone left by a removal
+	// Jira does not bear out, or a version dated in the future, cannot keep Jira's current
+	// copy out. Whatever was written after ReadAt (a webhook or poll racing the read) keeps
+	// the ordinary guard. The store's clock decides; processes sharing a cache share it.
+	ReadAt time.Time
 }
 
 // ApplyPage writes a page in one transaction: the issues under the version guard (see
@@ -44,7 +52,7 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 				return err
 			}
 		}
-		st, err = upsertIssues(ctx, tx, db.ws, p.Issues, p.Raw, authoritative, func(i int) {
+		st, err = upsertIssues(ctx, tx, db.ws, p.Issues, p.Raw, authoritative, ms(p.ReadAt), func(i int) {
 			written = append(written, p.Issues[i].Key)
 		})
 		if err != nil {

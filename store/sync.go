@@ -43,3 +43,26 @@ func (db *DB) PutSyncState(ctx context.Context, s SyncState) error {
 		return err
 	})
 }
+
+// SyncScopes lists every scope that has sync state in this cache: the scopes of the profiles
+// whose refreshes put issues here. A webhook applier keeps an issue while any of them may
+// cover it.
+func (db *DB) SyncScopes(ctx context.Context) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT scope FROM sync_state ORDER BY scope")
+	if err != nil {
+		return nil, fmt.Errorf("sync scopes: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("sync scopes: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sync scopes: %w", err)
+	}
+	return out, nil
+}
