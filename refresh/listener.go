@@ -35,9 +35,16 @@ const DefaultMaxBody = 4 << 20
 // maxGroup bounds how many deliveries share one durable commit.
 const maxGroup = 512
 
-// journalTimeout bounds one durable commit. It is detached from the request: a delivery
-// whose sender hung up still belongs in a commit that other deliveries share.
+// journalTimeout bounds one durable commit. It is detached from the requests: a delivery
+// whose sender hung up, or was answered 503 meanwhile, still belongs in a commit that
+// other deliveries share (its retry is then a duplicate, acknowledged).
 const journalTimeout = 30 * time.Second
+
+// DefaultAckTimeout is how long a delivery waits to be journaled before it is answered
+// 503 (so the sender retries): well under the timeouts of Jira's webhook client (about
+// 10 s in the fake's dispatcher), so a cache held busy by another process gets a quick
+// retryable answer instead of a timed-out request.
+const DefaultAckTimeout = 5 * time.Second
 
 // ListenerOptions configure a Listener.
 type ListenerOptions struct {
@@ -46,6 +53,9 @@ type ListenerOptions struct {
 	Secret []byte
 	// MaxBody is the largest body accepted (413 above it); zero means DefaultMaxBody.
 	MaxBody int64
+	// AckTimeout bounds how long a delivery waits to be journaled before it is answered
+	// 503; zero means DefaultAckTimeout.
+	AckTimeout time.Duration
 	// OnDelivery, when set, is told about every request once it is answered: the CLI's
 	// --verbose lines and periodic summary. It must not block for long.
 	OnDelivery func(Delivery)
@@ -97,6 +107,9 @@ func NewListener(db *store.DB, opt ListenerOptions) *Listener {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.AckTimeout <= 0 {
+		opt.AckTimeout = DefaultAckTimeout
 	}
 	l := &Listener{db: db, opt: opt, kick: make(chan struct{}, 1)}
 	l.gc.commit = db.AppendJournal
@@ -171,7 +184,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.Identifier, d.Event = entry.Identifier, entry.Event
 	entry.ReceivedAt = now.UTC()
 
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), journalTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), l.opt.AckTimeout)
 	res, err := l.gc.append(ctx, entry)
 	cancel()
 	if err != nil {
@@ -297,76 +310,79 @@ func keptHeaders(h http.Header) http.Header {
 	return out
 }
 
-// groupCommit shares durable journal commits between concurrent deliveries: one request
-// leads and commits everything queued while the previous commit was syncing, so the fsync
-// per delivery turns into an fsync per group under load, with no goroutine of its own.
+// groupCommit shares durable journal commits between concurrent deliveries: one
+// goroutine, started when a delivery finds none running, commits everything queued while
+// the previous commit was syncing, so the fsync per delivery turns into an fsync per group
+// under load. A request waits for its group only as long as its context allows: the
+// commit goes on without it (a cache write-locked by another process must not hold the
+// request past the sender's timeout).
 type groupCommit struct {
 	commit func(context.Context, ...store.JournalEntry) ([]store.Appended, error)
 
-	mu     sync.Mutex
-	queue  []*pendingAppend
-	leader bool
+	mu       sync.Mutex
+	queue    []*pendingAppend
+	draining bool
 }
 
 type pendingAppend struct {
 	entry store.JournalEntry
 	res   store.Appended
 	err   error
-	lead  bool          // set when this waiter is handed the leadership
-	wake  chan struct{} // closed when done or made leader
+	done  chan struct{} // closed when committed or failed
 }
 
 func (g *groupCommit) append(ctx context.Context, e store.JournalEntry) (store.Appended, error) {
-	p := &pendingAppend{entry: e, wake: make(chan struct{})}
+	p := &pendingAppend{entry: e, done: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, p)
-	if g.leader {
-		g.mu.Unlock()
-		<-p.wake // the leader always finishes or hands over: waiting on ctx could strand the queue
-		if !p.lead {
-			return p.res, p.err
-		}
+	if !g.draining {
+		g.draining = true
+		go g.drain()
+	}
+	g.mu.Unlock()
+	select {
+	case <-p.done:
+		return p.res, p.err
+	case <-ctx.Done():
+		return store.Appended{}, fmt.Errorf("not stored in time, the cache is busy: %w", ctx.Err())
+	}
+}
+
+// drain commits queued deliveries group by group until none is left.
+func (g *groupCommit) drain() {
+	for {
 		g.mu.Lock()
-	}
-	g.leader = true
-	n := min(len(g.queue), maxGroup)
-	group := g.queue[:n:n]
-	g.queue = g.queue[n:]
-	g.mu.Unlock()
+		n := min(len(g.queue), maxGroup)
+		if n == 0 {
+			g.draining = false
+			g.mu.Unlock()
+			return
+		}
+		group := g.queue[:n:n]
+		g.queue = g.queue[n:]
+		g.mu.Unlock()
 
-	entries := make([]store.JournalEntry, len(group))
-	for i, q := range group {
-		entries[i] = q.entry
-	}
-	res, err := g.commit(ctx, entries...)
-	if err == nil && len(res) != len(group) {
-		err = fmt.Errorf("journal returned %d results for %d deliveries", len(res), len(group))
-	}
-	// Two deliveries of one group can share an identifier (a duplicate sent at once): the
-	// journal stores the first and reports the second as a duplicate, which is right.
-	for i, q := range group {
-		if err != nil {
-			q.err = err
-		} else {
-			q.res = res[i]
+		entries := make([]store.JournalEntry, len(group))
+		for i, q := range group {
+			entries[i] = q.entry
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+		res, err := g.commit(ctx, entries...)
+		cancel()
+		if err == nil && len(res) != len(group) {
+			err = fmt.Errorf("journal returned %d results for %d deliveries", len(res), len(group))
+		}
+		// Two deliveries of one group can share an identifier (a duplicate sent at once):
+		// the journal stores the first and reports the second as a duplicate, which is right.
+		for i, q := range group {
+			if err != nil {
+				q.err = err
+			} else {
+				q.res = res[i]
+			}
+			close(q.done)
 		}
 	}
-
-	g.mu.Lock()
-	if len(g.queue) > 0 {
-		next := g.queue[0]
-		next.lead = true
-		close(next.wake)
-	} else {
-		g.leader = false
-	}
-	g.mu.Unlock()
-	for _, q := range group {
-		if q != p {
-			close(q.wake)
-		}
-	}
-	return p.res, p.err
 }
 
 // ServeOptions configure Serve.
