@@ -6,6 +6,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"foundation/config"
+	"foundation/jira"
 	"foundation/refresh"
 	"foundation/store"
 )
@@ -105,20 +107,30 @@ func runWebhookListen(ctx context.Context, g *globals, f webhookListenFlags) err
 	if f.maxBody <= 0 {
 		return usageError(fmt.Errorf("--max-body %d: must be positive", f.maxBody))
 	}
-	site, client, err := g.openSite(ctx)
-	if err != nil {
-		return err
+	if f.tlsCert != "" {
+		// Checked before listening: a missing or mismatched file is a mistake to report
+		// alone, not after announcing an address that never serves.
+		if _, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey); err != nil {
+			return fmt.Errorf("webhook listen: TLS certificate: %w", err)
+		}
 	}
-	secret, err := webhookSecret(ctx, site)
-	if err != nil {
-		return err
-	}
-	db, err := openCache(ctx, site)
+	cfg, site, db, err := g.profileCache(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	secret, err := webhookSecret(ctx, site)
+	if err != nil {
+		return err
+	}
 	out := &lockedWriter{w: g.stderr}
+	client, err := webhookClient(ctx, g, cfg, db)
+	if err != nil {
+		return err
+	}
+	if client == nil {
+		out.printf("Jira is unreachable and the site's dialect is not known yet: deliveries are journaled and applied, those needing a re-read from Jira wait for the next listen, refresh or TUI start\n")
+	}
 	l := refresh.NewListener(db, refresh.ListenerOptions{
 		Secret:  secret,
 		MaxBody: f.maxBody,
@@ -228,6 +240,7 @@ func listenSummary(s refresh.ListenerStats, a refresh.ApplyStats) string {
 type webhookReplayFlags struct {
 	file             string
 	retryQuarantined bool
+	unsigned         bool
 	json             bool
 }
 
@@ -240,8 +253,13 @@ func newWebhookReplayCmd(g *globals) *cobra.Command {
 is not enough. --file imports deliveries captured elsewhere first, one JSON per line: a webhook
 body as Jira sent it, or {"headers": {...}, "body": {...}}. Deliveries already journaled (same
 X-Atlassian-Webhook-Identifier, or the same body without one) are skipped. When the profile has
-a webhook secret, lines whose X-Hub-Signature does not match are refused. --retry-quarantined
-puts quarantined entries back in the queue first.
+a webhook secret, lines are checked as "listen" checks deliveries: a line without an
+X-Hub-Signature, or whose signature does not match, is refused (--unsigned takes lines without
+one, for a capture that kept bodies only). --retry-quarantined puts quarantined entries back in
+the queue first.
+
+Jira need not be reachable: what needs a re-read from Jira stays pending for the next replay,
+listen, refresh or TUI start.
 
 Exit codes: 0 ok, 3 when lines were refused or entries quarantined, 1 error.`,
 		Args: cobra.NoArgs,
@@ -252,20 +270,48 @@ Exit codes: 0 ok, 3 when lines were refused or entries quarantined, 1 error.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.file, "file", "", "import deliveries from this JSON-lines file first (- for stdin)")
 	fl.BoolVar(&f.retryQuarantined, "retry-quarantined", false, "requeue quarantined entries before applying")
+	fl.BoolVar(&f.unsigned, "unsigned", false, "with --file, take lines without an X-Hub-Signature although the profile has a webhook secret")
 	fl.BoolVar(&f.json, "json", false, "print a JSON summary on stdout")
 	return cmd
 }
 
-func runWebhookReplay(ctx context.Context, g *globals, f webhookReplayFlags) error {
-	site, client, err := g.openSite(ctx)
-	if err != nil {
-		return err
+// webhookClient builds the profile's Jira client without asking Jira when the dialect is
+// known (configured, or remembered in the cache): listening and journaling need no Jira,
+// and replay applies what needs no re-read. When the dialect is unknown and Jira cannot be
+// reached, it returns a nil client (the applier then defers entries that need Jira).
+func webhookClient(ctx context.Context, g *globals, cfg *config.Config, db *store.DB) (*jira.Client, error) {
+	client, err := g.connectCached(ctx, cfg, db)
+	if err != nil && isNetworkError(err) {
+		return nil, nil
 	}
-	db, err := openCache(ctx, site)
+	return client, err
+}
+
+// jiraReachable asks Jira once, without retries and briefly, whether it answers at all.
+func jiraReachable(ctx context.Context, g *globals, cfg *config.Config, db *store.DB) bool {
+	probe, err := g.connectCached(ctx, cfg, db, func(o *jira.Options) { o.MaxRetries = -1 })
+	if err != nil {
+		return !isNetworkError(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = probe.ServerInfo(pctx)
+	return err == nil || !(isNetworkError(err) || errors.Is(err, context.DeadlineExceeded))
+}
+
+func runWebhookReplay(ctx context.Context, g *globals, f webhookReplayFlags) error {
+	cfg, site, db, err := g.profileCache(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	client, err := webhookClient(ctx, g, cfg, db)
+	if err != nil {
+		return err
+	}
+	if client != nil && !jiraReachable(ctx, g, cfg, db) {
+		client = nil // not worth the client's retries: what needs Jira waits for the next run
+	}
 	var out struct {
 		Import    *refresh.ImportStats `json:"import,omitempty"`
 		Requeued  int                  `json:"requeued"`
@@ -287,7 +333,7 @@ func runWebhookReplay(ctx context.Context, g *globals, f webhookReplayFlags) err
 			defer fh.Close()
 			r = fh
 		}
-		st, err := refresh.ImportDeliveries(ctx, db, r, refresh.ImportOptions{Secret: secret})
+		st, err := refresh.ImportDeliveries(ctx, db, r, refresh.ImportOptions{Secret: secret, Unsigned: f.unsigned})
 		out.Import = &st
 		for _, le := range st.Refused {
 			fmt.Fprintf(g.stderr, "%s:%d: refused: %s\n", f.file, le.Line, le.Reason)
@@ -317,6 +363,18 @@ func runWebhookReplay(ctx context.Context, g *globals, f webhookReplayFlags) err
 	}
 	applier := refresh.NewApplier(client, db, refresh.ApplyOptions{Scope: site.Scope})
 	out.Apply, err = applier.ApplyPending(ctx)
+	if client == nil || (err != nil && isNetworkError(err)) {
+		// Jira is out of reach: apply what needs no re-read, and leave the rest pending.
+		if client != nil {
+			fmt.Fprintf(g.stderr, "replay: Jira unreachable (%v): applying what needs no re-read\n", err)
+			st, oerr := refresh.NewApplier(nil, db, refresh.ApplyOptions{Scope: site.Scope}).ApplyPending(ctx)
+			out.Apply.Add(st)
+			out.Apply.Deferred = st.Deferred
+			err = oerr
+		} else {
+			fmt.Fprintln(g.stderr, "replay: Jira unreachable: applying what needs no re-read")
+		}
+	}
 	if js, jerr := db.JournalStats(context.WithoutCancel(ctx)); jerr == nil {
 		out.Pending = js.Pending
 	}

@@ -19,10 +19,13 @@ import (
 
 // ImportOptions configure ImportDeliveries.
 type ImportOptions struct {
-	// Secret, when set, checks the X-Hub-Signature of lines that carry one; a line whose
-	// signature does not match is refused. Lines without a signature are taken as they are:
-	// whoever runs the import vouches for the file.
+	// Secret, when set, checks every line's X-Hub-Signature as the listener does: a line
+	// whose signature is missing or does not match is refused.
 	Secret []byte
+	// Unsigned takes lines without a signature despite a Secret: whoever runs the import
+	// vouches for the file (a capture that kept bodies only). Forged signatures are still
+	// refused.
+	Unsigned bool
 	// MaxBody is the largest delivery body accepted; zero means DefaultMaxBody.
 	MaxBody int64
 }
@@ -87,7 +90,10 @@ func ImportDeliveries(ctx context.Context, db *store.DB, r io.Reader, opt Import
 			reason = fmt.Sprintf("body of %d bytes exceeds the limit of %d", len(body), opt.MaxBody)
 		}
 		if reason == "" && len(opt.Secret) > 0 {
-			if sig := h.Get("X-Hub-Signature"); sig != "" && !jira.VerifySignature(opt.Secret, body, sig) {
+			switch sig := h.Get("X-Hub-Signature"); {
+			case sig == "" && !opt.Unsigned:
+				reason = "unsigned delivery (no X-Hub-Signature) while a secret is configured (--unsigned takes it anyway)"
+			case sig != "" && !jira.VerifySignature(opt.Secret, body, sig):
 				reason = "X-Hub-Signature does not match the body under the configured secret"
 			}
 		}

@@ -21,11 +21,11 @@ import (
 
 // UpsertStats counts what one UpsertIssues batch did with each incoming issue.
 type UpsertStats struct {
-	Inserted  int // new to the cache
-	Updated   int // replaced a cached version
-	Unchanged int // same content as cached (nothing written)
-	Stale     int // older than the cached version, or equal and not authoritative
-	Blocked   int // tombstoned: deleted earlier and not proven to exist again
+	Inserted  int `json:"inserted"`  // new to the cache
+	Updated   int `json:"updated"`   // replaced a cached version
+	Unchanged int `json:"unchanged"` // same content as cached (nothing written)
+	Stale     int `json:"stale"`     // older than the cached version, or equal and not authoritative
+	Blocked   int `json:"blocked"`   // tombstoned: deleted earlier and not proven to exist again
 }
 
 // Add returns the sum of two stats, for callers totalling many batches.
