@@ -355,8 +355,9 @@ func (r *round) apply(ctx context.Context, entries []store.JournalEntry, deferre
 				deferred[e.Seq] = true
 				return nil
 			}
-			// Linking bumps both issues in Jira (updated, issuelinks): re-read the cached
-			// ends. The entry is marked with that run.
+			// Linking and unlinking bump both issues in Jira (updated, issuelinks): re-read
+			// the cached ends, so their stored issuelinks agree with the links table. The
+			// entry is marked with that run.
 			var ends []issueOp
 			for _, id := range []int64{ev.IssueLink.SourceIssueID, ev.IssueLink.DestinationIssueID} {
 				if _, ok := r.keys[id]; ok && r.a.c != nil {
@@ -772,6 +773,14 @@ func (r *round) applyLink(ctx context.Context, ev *jira.WebhookEvent, st *ApplyS
 			return false, "", err
 		}
 		st.LinksRemoved++
+		if r.a.c != nil {
+			// The cached ends' stored issuelinks still name the link: they are re-read
+			// (see step), as for a new link. Offline, the next poll re-reads them (Jira
+			// bumped their updated).
+			if err := r.loadKeys(ctx); err != nil {
+				return false, "", err
+			}
+		}
 		return true, "", nil
 	}
 	if ev.Event != "issuelink_created" {

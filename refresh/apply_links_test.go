@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
+	"foundation/lens"
 	"foundation/refresh"
 )
 
@@ -75,6 +77,51 @@ func TestApplierPayloadLinks(t *testing.T) {
 		}
 		if got := hasLink(); got != s.want {
 			t.Errorf("%s: link cached %v, want %v", s.name, got, s.want)
+		}
+	}
+}
+
+// After issuelink_deleted the link row goes and the cached ends' stored issuelinks no
+// longer name it: the ends are re-read, as for a new link.
+func TestWebhookUnlinkKeepsStoredLinksConsistent(t *testing.T) {
+	h := newHookFixture(t, "cloud", 300, "project in (ALPHA, BETA)")
+	h.site.Webhooks().Register(h.url, hookSecret, nil, "")
+	ctx := context.Background()
+	links, err := h.db.Links(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim lens.Link
+	for _, l := range links {
+		_, a := cached(t, h.db, l.From)
+		_, b := cached(t, h.db, l.To)
+		if a && b && rawLinkIDs(t, h.db, l.From)[l.ID] && rawLinkIDs(t, h.db, l.To)[l.ID] {
+			victim = l
+			break
+		}
+	}
+	if victim.ID == 0 {
+		t.Fatal("fixture: no link with both ends cached")
+	}
+	if err := h.c.DeleteLink(ctx, strconv.FormatInt(victim.ID, 10)); err != nil {
+		t.Fatal(err)
+	}
+	st := h.flushAndApply(t)
+	if st.LinksRemoved != 1 {
+		t.Errorf("apply %+v: want the link removed", st)
+	}
+	after, err := h.db.Links(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range after {
+		if l.ID == victim.ID {
+			t.Errorf("link %d still cached", l.ID)
+		}
+	}
+	for _, k := range []string{victim.From, victim.To} {
+		if rawLinkIDs(t, h.db, k)[victim.ID] {
+			t.Errorf("%s's stored issuelinks still name deleted link %d", k, victim.ID)
 		}
 	}
 }
