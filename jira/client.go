@@ -67,6 +67,7 @@ type Client struct {
 	dialect Dialect
 	t       *transport
 	stats   *counters
+	cred    Credentials // what it signs in with; only ever fingerprinted
 	// pages recycles the answer buffers of lazy search pages (*bytes.Buffer): a full sync
 	// reads half a gigabyte of them, garbage the moment each page is decoded.
 	pages sync.Pool
@@ -131,7 +132,8 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira: %w", err)
 	}
-	c := &Client{jc: jc, baseStr: base.String(), base: base, dialect: o.Dialect, t: t, stats: stats}
+	c := &Client{jc: jc, baseStr: base.String(), base: base, dialect: o.Dialect, t: t, stats: stats,
+		cred: Credentials{baseURL: base.String(), email: o.Email, token: o.Token}}
 
 	authFor := func(d Dialect) (string, error) {
 		switch {
