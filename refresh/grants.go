@@ -7,6 +7,7 @@ package refresh
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,18 +33,61 @@ const browse = "BROWSE_PROJECTS"
 // checked or shown for nobody.
 var ErrUnknownViewer = errors.New("the viewer's Jira identity is unknown (run `foundation refresh` with this profile)")
 
-// Pref keys. The viewer lives under the profile (whose identity is what is looked up); its
-// role memberships and the last failed check under the identity itself, so every profile
-// signed in as the same user shares them.
+// ErrUncheckedCredentials is why a viewer is unknown when Jira cannot be asked: the cache
+// remembers no identity Jira confirmed for these credentials (another token may have used
+// the same profile name or cache, whose identity is never lent). Fail closed: no rows.
+var ErrUncheckedCredentials = errors.New("who you are is unknown offline: these credentials have not been checked against Jira yet (run `foundation refresh` with this profile when Jira is reachable)")
+
+// Pref keys. The viewer lives under the fingerprint of the credentials Jira confirmed it
+// for (credentialOwner), never under a profile name: two configs may name different
+// people's profiles alike and share one cache. Its role memberships and the last failed
+// check live under the identity itself, so every profile signed in as the same user
+// shares them.
 const (
 	prefViewer       = "viewer"
 	prefRoles        = "acl.roles"
 	prefGrantFailure = "grants.failure"
+	prefSalt         = "credentials.salt"
 )
 
+// cacheOwner owns the cache-wide prefs (the fingerprint salt).
+const cacheOwner = "cache"
+
+// profileOwner owned the viewer before it was bound to credentials; what is left there is
+// never read, only deleted.
 func profileOwner(profile string) string { return "profile:" + profile }
 
-// storedViewer is what the cache remembers of a profile's identity, for offline opens.
+// credentialOwner is the pref owner of what the cache remembers about whoever holds creds:
+// their fingerprint under the cache's salt (jira.Credentials.Fingerprint says why that is
+// safe to store). create makes the salt when the cache has none yet; without it, a cache
+// with no salt has no remembered identity (ok false).
+func credentialOwner(ctx context.Context, db *store.DB, creds jira.Credentials, create bool) (owner string, ok bool, err error) {
+	raw, found, err := db.Pref(ctx, cacheOwner, prefSalt)
+	if err != nil {
+		return "", false, err
+	}
+	if !found {
+		if !create {
+			return "", false, nil
+		}
+		fresh := make([]byte, 32)
+		if _, err := rand.Read(fresh); err != nil {
+			return "", false, fmt.Errorf("credential salt: %w", err)
+		}
+		b, _ := json.Marshal(fresh)
+		if raw, err = db.PrefOrPut(ctx, cacheOwner, prefSalt, b); err != nil {
+			return "", false, err
+		}
+	}
+	var salt []byte
+	if err := json.Unmarshal(raw, &salt); err != nil || len(salt) < 16 {
+		return "", false, errors.New("credential salt in the cache is damaged")
+	}
+	return "credentials:" + creds.Fingerprint(salt), true, nil
+}
+
+// storedViewer is what the cache remembers of the identity a set of credentials signed in
+// as, for opens without Jira.
 type storedViewer struct {
 	ID          string    `json:"id"`
 	DisplayName string    `json:"display_name,omitempty"`
@@ -68,54 +112,101 @@ type storedFailure struct {
 }
 
 // ResolveViewer asks Jira who the client is signed in as (with its groups) and remembers it
-// in the cache for profile, so later opens without Jira know the viewer. Role memberships
-// still fresh in the cache are attached.
+// in the cache, bound to the client's credentials, so later opens with the same credentials
+// know the viewer without Jira. Role memberships still fresh in the cache are attached.
 func ResolveViewer(ctx context.Context, c *jira.Client, db *store.DB, profile string) (Viewer, error) {
 	me, err := c.Myself(ctx)
 	if err != nil {
 		return Viewer{}, fmt.Errorf("resolve viewer of %s: %w", profile, err)
 	}
-	return RememberViewer(ctx, db, profile, me, c.Dialect())
+	return RememberViewer(ctx, db, profile, c.Credentials(), me, c.Dialect())
 }
 
-// RememberViewer records in the cache that profile signs in as me on a site of dialect d
-// (site add has asked Jira already), and returns the viewer.
-func RememberViewer(ctx context.Context, db *store.DB, profile string, me *jira.User, d jira.Dialect) (Viewer, error) {
+// RememberViewer records in the cache that creds sign in as me on a site of dialect d (Jira
+// has just said so: site add or ResolveViewer), and returns the viewer for profile. When
+// the cache remembered someone else, or other groups, for these credentials, the change
+// feed says so: builds made for the old identity are stale.
+func RememberViewer(ctx context.Context, db *store.DB, profile string, creds jira.Credentials, me *jira.User, d jira.Dialect) (Viewer, error) {
 	sv := storedViewer{ID: me.ID(), DisplayName: me.DisplayName, Groups: me.Groups, Dialect: string(d), ResolvedAt: time.Now().UTC()}
 	for _, a := range []string{me.Name, me.Email} {
 		if a != "" && a != sv.ID && !slices.Contains(sv.Aliases, a) {
 			sv.Aliases = append(sv.Aliases, a)
 		}
 	}
+	fail := func(err error) (Viewer, error) { return Viewer{}, fmt.Errorf("resolve viewer of %s: %w", profile, err) }
 	b, err := json.Marshal(sv)
 	if err != nil {
-		return Viewer{}, fmt.Errorf("resolve viewer of %s: %w", profile, err)
+		return fail(err)
 	}
-	if err := db.PutPref(ctx, profileOwner(profile), prefViewer, b); err != nil {
-		return Viewer{}, fmt.Errorf("resolve viewer of %s: %w", profile, err)
+	owner, _, err := credentialOwner(ctx, db, creds, true)
+	if err != nil {
+		return fail(err)
+	}
+	prev, had, err := recallStored(ctx, db, owner)
+	if err != nil {
+		return fail(err)
+	}
+	if had && (prev.ID != sv.ID || !slices.Equal(prev.Groups, sv.Groups)) {
+		err = db.PutPrefNoting(ctx, owner, prefViewer, b, store.ChangeGrants, sv.ID)
+	} else {
+		err = db.PutPref(ctx, owner, prefViewer, b)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	// What older versions kept under the profile name is whoever refreshed last with that
+	// name: it is nobody's proof, so it goes.
+	if err := db.PutPref(ctx, profileOwner(profile), prefViewer, nil); err != nil {
+		return fail(err)
 	}
 	return viewerFrom(ctx, db, profile, sv, time.Now())
 }
 
-// RecallViewer returns the viewer last resolved for profile, with the role memberships that
-// are still fresh at now (expired ones are left out: fail closed). ok is false when the
-// profile's identity was never resolved.
-func RecallViewer(ctx context.Context, db *store.DB, profile string, now time.Time) (v Viewer, ok bool, err error) {
-	raw, found, err := db.Pref(ctx, profileOwner(profile), prefViewer)
-	if err != nil || !found {
+// RecallViewer returns the viewer Jira last confirmed for creds, with the role memberships
+// that are still fresh at now (expired ones are left out: fail closed). ok is false when
+// these credentials were never checked against Jira in this cache, whoever else the
+// cache knows under the same profile name: the caller must ask Jira, or show nothing
+// (ErrUncheckedCredentials).
+func RecallViewer(ctx context.Context, db *store.DB, profile string, creds jira.Credentials, now time.Time) (v Viewer, ok bool, err error) {
+	owner, salted, err := credentialOwner(ctx, db, creds, false)
+	if err != nil || !salted {
 		return Viewer{Profile: profile}, false, err
 	}
-	var sv storedViewer
-	if err := json.Unmarshal(raw, &sv); err != nil {
-		return Viewer{Profile: profile}, false, fmt.Errorf("viewer of %s in the cache: %w", profile, err)
+	sv, found, err := recallStored(ctx, db, owner)
+	if err != nil || !found {
+		return Viewer{Profile: profile}, false, err
 	}
 	v, err = viewerFrom(ctx, db, profile, sv, now)
 	return v, err == nil, err
 }
 
-// ForgetViewer drops what the cache remembers of profile's identity (the profile is gone but
-// its cache stays, shared with another profile).
-func ForgetViewer(ctx context.Context, db *store.DB, profile string) error {
+func recallStored(ctx context.Context, db *store.DB, owner string) (storedViewer, bool, error) {
+	var sv storedViewer
+	raw, found, err := db.Pref(ctx, owner, prefViewer)
+	if err != nil || !found {
+		return sv, false, err
+	}
+	if err := json.Unmarshal(raw, &sv); err != nil || sv.ID == "" {
+		return storedViewer{}, false, nil // damaged: nobody is known, the next resolve replaces it
+	}
+	return sv, true, nil
+}
+
+// ForgetViewer drops what the cache remembers of the identity of creds, and what older
+// versions remembered under profile (the profile is gone but its cache stays, shared with
+// another profile).
+func ForgetViewer(ctx context.Context, db *store.DB, profile string, creds jira.Credentials) error {
+	if !creds.IsZero() {
+		owner, salted, err := credentialOwner(ctx, db, creds, false)
+		if err != nil {
+			return err
+		}
+		if salted {
+			if err := db.PutPref(ctx, owner, prefViewer, nil); err != nil {
+				return err
+			}
+		}
+	}
 	return db.PutPref(ctx, profileOwner(profile), prefViewer, nil)
 }
 

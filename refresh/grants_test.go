@@ -40,7 +40,7 @@ func adminViewer(t testing.TB, db *store.DB) refresh.Viewer {
 	if _, err := refresh.CheckGrants(ctx, c.(*jira.Client), db, v, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	v, _, err = refresh.RecallViewer(ctx, db, "admin", time.Now())
+	v, _, err = refresh.RecallViewer(ctx, db, "admin", c.(*jira.Client).Credentials(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +106,15 @@ func newPermFixture(t *testing.T, dialect string, issues int) *permFixture {
 }
 
 // login signs in as a default user, without retries so a down site fails at once.
+func mustCredentials(t *testing.T, url, email, token string) jira.Credentials {
+	t.Helper()
+	c, err := jira.NewCredentials(url, email, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func (f *permFixture) login(t *testing.T, user string) *jira.Client {
 	t.Helper()
 	o := jira.Options{BaseURL: f.url, Token: user + "-token", RequestsPerSecond: -1, MaxRetries: -1}
@@ -131,7 +140,7 @@ func (f *permFixture) viewer(t *testing.T, user string, ttl time.Duration) (refr
 	if _, err := refresh.CheckGrants(context.Background(), c, f.db, v, ttl); err != nil {
 		t.Fatal(err)
 	}
-	v, _, err = refresh.RecallViewer(context.Background(), f.db, user, time.Now())
+	v, _, err = refresh.RecallViewer(context.Background(), f.db, user, c.Credentials(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +403,7 @@ func TestJiraDownFailsClosed(t *testing.T) {
 // even of a Lens open to anyone, and is told why.
 func TestUnknownViewerSeesNothing(t *testing.T) {
 	f := newPermFixture(t, "cloud", 30)
-	v, ok, err := refresh.RecallViewer(context.Background(), f.db, "never", time.Now())
+	v, ok, err := refresh.RecallViewer(context.Background(), f.db, "never", mustCredentials(t, f.url, "never@example.com", "never-token"), time.Now())
 	if err != nil || ok {
 		t.Fatalf("recall of an unknown profile: %v %v", ok, err)
 	}
@@ -508,7 +517,7 @@ views: [{name: v, columns: [{field: key}]}]
 				{"bob", nil, lens.LevelNone},
 				{"admin", []string{"ALPHA/administrators"}, lens.LevelControl},
 			} {
-				v, _ := f.viewer(t, tc.user, time.Hour)
+				v, c := f.viewer(t, tc.user, time.Hour)
 				if !slices.Equal(v.Roles, tc.roles) {
 					t.Errorf("%s roles %v, want %v", tc.user, v.Roles, tc.roles)
 				}
@@ -524,7 +533,7 @@ views: [{name: v, columns: [{field: key}]}]
 					t.Errorf("%s: access %v via %q, want %v", tc.user, a.Level, a.Via, tc.level)
 				}
 				// Expired memberships count for nothing.
-				later, _, err := refresh.RecallViewer(ctx, f.db, tc.user, time.Now().Add(2*time.Hour))
+				later, _, err := refresh.RecallViewer(ctx, f.db, tc.user, c.Credentials(), time.Now().Add(2*time.Hour))
 				if err != nil || len(later.Roles) != 0 {
 					t.Errorf("%s roles after expiry: %v %v", tc.user, later.Roles, err)
 				}
