@@ -491,7 +491,7 @@ func fillDemoCache(ctx context.Context, admin *demoConn, db *store.DB) (refresh.
 	if err != nil {
 		return refresh.Viewer{}, fmt.Errorf("demo: sign in as admin: %w", err)
 	}
-	if err := rememberIdentityIn(ctx, db, admin.site, me, admin.client.Dialect()); err != nil {
+	if err := rememberIdentityIn(ctx, db, admin.site, admin.client.Credentials(), me, admin.client.Dialect()); err != nil {
 		return refresh.Viewer{}, err
 	}
 	eng, err := refresh.New(admin.client, db, refresh.Options{Site: admin.site.Name, Scope: admin.site.Scope, Progress: admin.prog.update})

@@ -136,8 +136,9 @@ func runEdit(ctx context.Context, g *globals, f editFlags, key string, args []st
 		return err
 	}
 	defer db.Close()
+	// The identity Jira confirmed for this client's credentials; none asks Jira (myself).
 	actor := ""
-	if id, err := recallIdentity(ctx, db, site.Name); err == nil && id != nil {
+	if id, err := recallIdentity(ctx, db, site.Name, client.Credentials()); err == nil && id != nil {
 		actor = id.ID
 	}
 	w = refresh.NewWriter(client, db, refresh.WriterOptions{Actor: actor, Progress: editProgress(g.stderr)})

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"foundation/config"
+	"foundation/jira"
 	"foundation/jql"
 	"foundation/lens"
 	"foundation/refresh"
@@ -44,41 +45,53 @@ type lensEnv struct {
 	actor  string // who the audit log names
 }
 
-// openLensEnv loads the profile and opens its cache without reading the token or calling
-// Jira. The viewer is the identity site add or refresh recorded for the profile.
+// openLensEnv loads the profile, opens its cache and settles who the viewer is: the
+// identity Jira confirmed for the profile's credentials (the token is read to check that,
+// never sent), from the cache when it remembers one, so the commands work offline. When it
+// does not (these credentials were never checked here: another token may have refreshed
+// the cache under the same profile name), Jira is asked (myself) before anything is shown;
+// when Jira cannot be asked, nothing is shown: exit 3, refresh.ErrUncheckedCredentials.
 func (g *globals) openLensEnv(ctx context.Context) (*lensEnv, error) {
 	_, site, db, err := g.profileCache(ctx)
 	if err != nil {
 		return nil, err
 	}
-	e := &lensEnv{site: site, db: db, actor: "profile:" + site.Name}
-	e.viewer.Dialect = string(site.Dialect)
-	id, err := recallIdentity(ctx, db, site.Name)
+	v, err := g.knownViewer(ctx, site, db)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	if id != nil {
-		e.viewer.User = id.ID
-		e.actor = id.ID
-		if id.Dialect != "" {
-			e.viewer.Dialect = id.Dialect
-		}
+	if v.Dialect == "" {
+		v.Dialect = string(site.Dialect)
 	}
-	// What refresh resolved (groups, aliases, fresh project roles) decides the Lens ACL.
-	v, ok, err := refresh.RecallViewer(ctx, db, site.Name, time.Now())
+	v.Profile = site.Name
+	return &lensEnv{site: site, db: db, viewer: v, actor: v.User}, nil
+}
+
+// knownViewer is who the profile's credentials sign in as, with the rule of resolveViewer:
+// the cache's memory of these credentials, else Jira, else unknown (fail closed).
+func (g *globals) knownViewer(ctx context.Context, site *config.Site, db *store.DB) (refresh.Viewer, error) {
+	creds, token, err := siteCredentials(ctx, site)
 	if err != nil {
-		db.Close()
-		return nil, err
+		return refresh.Viewer{}, err
 	}
-	if ok {
-		if v.Dialect == "" {
-			v.Dialect = e.viewer.Dialect
+	v, ok, err := refresh.RecallViewer(ctx, db, site.Name, creds, time.Now())
+	if err != nil || ok {
+		return v, err
+	}
+	// A quick question: no retries, a short deadline; a Jira that cannot answer it now
+	// leaves the viewer unknown rather than the command hanging.
+	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	client, err := g.newClient(mctx, site, token, func(o *jira.Options) { o.MaxRetries = -1 })
+	if err != nil {
+		if unchecked(err) {
+			return refresh.Viewer{}, uncheckedError(site.Name, err)
 		}
-		e.viewer, e.actor = v, v.User
+		return refresh.Viewer{}, err
 	}
-	e.viewer.Profile = site.Name
-	return e, nil
+	v, _, err = resolveViewer(mctx, site, client, db)
+	return v, err
 }
 
 // lensInfo is one row of `lens list`.

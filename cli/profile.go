@@ -147,8 +147,10 @@ func (p appendFile) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// The cache remembers who each profile signs in as (refresh.RememberViewer), so `site list`
-// and the commands that work offline know it without a network call.
+// The cache remembers who each set of credentials signs in as (refresh.RememberViewer),
+// bound to their fingerprint, so `site list` and the commands that work offline know it
+// without a network call, and never take it from someone else's token that shares the
+// profile name or the cache.
 
 // identity is a profile's Jira user as last seen by site add, refresh or the TUI.
 type identity struct {
@@ -157,8 +159,22 @@ type identity struct {
 	Dialect     string `json:"dialect,omitempty"` // the detected dialect
 }
 
-// rememberIdentity records in the profile's cache who it signed in as.
-func rememberIdentity(ctx context.Context, site *config.Site, u *jira.User, d jira.Dialect) error {
+// siteCredentials reads the profile's token (without sending it anywhere) and returns the
+// credentials it signs in with, and the token to build a client from.
+func siteCredentials(ctx context.Context, site *config.Site) (jira.Credentials, string, error) {
+	token, err := site.Token(ctx)
+	if err != nil {
+		return jira.Credentials{}, "", fmt.Errorf("site %s: %w", site.Name, err)
+	}
+	creds, err := jira.NewCredentials(site.URL, site.Email, token)
+	if err != nil {
+		return jira.Credentials{}, "", fmt.Errorf("site %s: %w", site.Name, err)
+	}
+	return creds, token, nil
+}
+
+// rememberIdentity records in the profile's cache who creds signed in as.
+func rememberIdentity(ctx context.Context, site *config.Site, creds jira.Credentials, u *jira.User, d jira.Dialect) error {
 	dir, err := config.CacheDir()
 	if err != nil {
 		return err
@@ -167,27 +183,29 @@ func rememberIdentity(ctx context.Context, site *config.Site, u *jira.User, d ji
 	if err != nil {
 		return err
 	}
-	return errors.Join(rememberIdentityIn(ctx, db, site, u, d), db.Close())
+	return errors.Join(rememberIdentityIn(ctx, db, site, creds, u, d), db.Close())
 }
 
 // rememberIdentityIn is rememberIdentity on an open cache.
-func rememberIdentityIn(ctx context.Context, db *store.DB, site *config.Site, u *jira.User, d jira.Dialect) error {
-	_, err := refresh.RememberViewer(ctx, db, site.Name, u, d)
+func rememberIdentityIn(ctx context.Context, db *store.DB, site *config.Site, creds jira.Credentials, u *jira.User, d jira.Dialect) error {
+	_, err := refresh.RememberViewer(ctx, db, site.Name, creds, u, d)
 	return err
 }
 
-// recallIdentity returns the identity recorded for profile, or nil when none is.
-func recallIdentity(ctx context.Context, db *store.DB, profile string) (*identity, error) {
-	v, ok, err := refresh.RecallViewer(ctx, db, profile, time.Now())
+// recallIdentity returns the identity Jira confirmed for creds, or nil when it never did
+// in this cache.
+func recallIdentity(ctx context.Context, db *store.DB, profile string, creds jira.Credentials) (*identity, error) {
+	v, ok, err := refresh.RecallViewer(ctx, db, profile, creds, time.Now())
 	if err != nil || !ok {
 		return nil, err
 	}
 	return &identity{ID: v.User, DisplayName: v.DisplayName, Dialect: v.Dialect}, nil
 }
 
-// forgetIdentity drops what the cache at path remembers about profile (when the cache
-// outlives the profile because another profile shares it).
-func forgetIdentity(ctx context.Context, path, profile string) error {
+// forgetIdentity drops what the cache at path remembers about the credentials of profile
+// (when the cache outlives the profile because another profile shares it). Credentials
+// that could not be read (zero) leave a memory only the same token could ever use.
+func forgetIdentity(ctx context.Context, path, profile string, creds jira.Credentials) error {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -195,6 +213,6 @@ func forgetIdentity(ctx context.Context, path, profile string) error {
 	if err != nil {
 		return err
 	}
-	err = refresh.ForgetViewer(ctx, db, profile)
+	err = refresh.ForgetViewer(ctx, db, profile, creds)
 	return errors.Join(err, db.Close())
 }

@@ -139,6 +139,7 @@ func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) erro
 	}
 	var who *jira.User
 	var dialect jira.Dialect
+	var creds jira.Credentials
 	if !f.noCheck {
 		if token == "" {
 			if token, err = site.Token(ctx); err != nil {
@@ -152,7 +153,7 @@ func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) erro
 		if who, err = client.Myself(ctx); err != nil {
 			return fmt.Errorf("check credentials for %s: %w", site.URL, err)
 		}
-		dialect = client.Dialect()
+		dialect, creds = client.Dialect(), client.Credentials()
 		fmt.Fprintf(g.stderr, "signed in as %s (%s), dialect %s\n", who.DisplayName, who.ID(), dialect)
 		if err := checkScope(ctx, g, client, site.Scope); err != nil {
 			return err
@@ -180,7 +181,7 @@ func (g *globals) siteAdd(ctx context.Context, name string, f siteAddFlags) erro
 		fmt.Fprintln(g.stderr, "warning: the token is in the config file in plain text; prefer --token-env, --token-cmd or --keyring")
 	}
 	if who != nil {
-		if err := rememberIdentity(ctx, site, who, dialect); err != nil {
+		if err := rememberIdentity(ctx, site, creds, who, dialect); err != nil {
 			fmt.Fprintf(g.stderr, "warning: could not record the identity in the cache: %v\n", err)
 		}
 	}
@@ -317,9 +318,13 @@ func fillFromCache(ctx context.Context, row *siteRow, s *config.Site) error {
 		return err
 	}
 	defer db.Close()
-	id, err := recallIdentity(ctx, db, s.Name)
-	if err != nil {
-		return err
+	// Only the identity Jira confirmed for this profile's own credentials: another config's
+	// profile of the same name may share the cache. A token that cannot be read shows none.
+	var id *identity
+	if creds, _, cerr := siteCredentials(ctx, s); cerr == nil {
+		if id, err = recallIdentity(ctx, db, s.Name, creds); err != nil {
+			return err
+		}
 	}
 	if id != nil {
 		row.Identity = id
@@ -439,6 +444,11 @@ func (g *globals) siteRemove(ctx context.Context, name string, yes bool) error {
 		}
 	}
 
+	// Read before the secrets go: they are what the cache's memory of the identity is bound to.
+	var creds jira.Credentials
+	if shared {
+		creds, _, _ = siteCredentials(ctx, site)
+	}
 	cfg.RemoveSite(name)
 	// The config goes first: once the profile is gone from it, a half-done cleanup below
 	// leaves only orphans, never a profile without its secret.
@@ -453,7 +463,7 @@ func (g *globals) siteRemove(ctx context.Context, name string, yes bool) error {
 		errs = append(errs, err)
 	}
 	if shared {
-		if err := forgetIdentity(ctx, cache, name); err != nil {
+		if err := forgetIdentity(ctx, cache, name, creds); err != nil {
 			errs = append(errs, err)
 		}
 	} else {

@@ -17,6 +17,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"foundation/config"
+	"foundation/jira"
 	"foundation/jira/jiratest"
 	"foundation/store"
 )
@@ -80,6 +81,15 @@ func (e *cliEnv) load() *config.Config {
 	c, err := config.Load(e.config)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	return c
+}
+
+func testCredentials(t *testing.T, url, email, token string) jira.Credentials {
+	t.Helper()
+	c, err := jira.NewCredentials(url, email, token)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return c
 }
@@ -369,8 +379,8 @@ func TestSiteRemove(t *testing.T) {
 	if err != nil {
 		t.Fatalf("shared cache gone: %v", err)
 	}
-	gone, err1 := recallIdentity(ctx, db, "acme")
-	kept, err2 := recallIdentity(ctx, db, "acme-bob")
+	gone, err1 := recallIdentity(ctx, db, "acme", testCredentials(t, cloud, "alice@example.com", "alice-token"))
+	kept, err2 := recallIdentity(ctx, db, "acme-bob", testCredentials(t, cloud, "bob@example.com", "bob-token"))
 	db.Close()
 	if gone != nil || kept == nil || err1 != nil || err2 != nil {
 		t.Errorf("identities after remove: acme %v, acme-bob %v (%v %v)", gone, kept, err1, err2)

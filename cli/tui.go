@@ -516,11 +516,15 @@ func finishWrites(ctx context.Context, eb *editingBackend, stderr io.Writer, lim
 	}
 }
 
-// resolveViewer returns who the profile is. The cache's memory of it comes first, so the
-// TUI draws at once even when Jira is slow or down (the first background refresh asks
-// Jira again); only a profile the cache has never seen waits for Jira.
+// resolveViewer returns who the client's credentials sign in as. The cache's memory of it
+// comes first, so the TUI draws at once even when Jira is slow or down (the first
+// background refresh asks Jira again), but only the memory of these very credentials:
+// whoever else refreshed the cache under the same profile name is never taken for the
+// viewer. Credentials the cache has never seen wait for Jira; when Jira cannot be asked,
+// who the viewer is stays unknown and nothing is shown (fail closed: the error wraps
+// refresh.ErrUncheckedCredentials, and offline is true).
 func resolveViewer(ctx context.Context, site *config.Site, client *jira.Client, db *store.DB) (refresh.Viewer, bool, error) {
-	if v, ok, err := refresh.RecallViewer(ctx, db, site.Name, time.Now()); err != nil || ok {
+	if v, ok, err := refresh.RecallViewer(ctx, db, site.Name, client.Credentials(), time.Now()); err != nil || ok {
 		return v, false, err
 	}
 	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -529,10 +533,23 @@ func resolveViewer(ctx context.Context, site *config.Site, client *jira.Client, 
 	if err == nil {
 		return v, false, nil
 	}
-	if isNetworkError(err) || errors.Is(err, context.DeadlineExceeded) {
-		return v, true, fmt.Errorf("Jira is unreachable and the cache does not know who profile %s is yet: %w", site.Name, err)
+	if unchecked(err) {
+		return refresh.Viewer{Profile: site.Name}, true, uncheckedError(site.Name, err)
 	}
 	return v, false, err // Jira answered: bad credentials and the like stop here
+}
+
+// unchecked tells a Jira that could not be asked who the viewer is (unreachable, timed out,
+// failing) from one that refused the credentials.
+func unchecked(err error) bool {
+	var api *jira.APIError
+	return isNetworkError(err) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &api) && api.Status >= 500
+}
+
+// uncheckedError is the fail-closed answer when the cache knows no identity for the
+// profile's credentials and Jira could not be asked: exit 3, as other fail-closed paths.
+func uncheckedError(profile string, cause error) error {
+	return withCode(ExitPartial, fmt.Errorf("profile %s: %w: %w", profile, refresh.ErrUncheckedCredentials, cause))
 }
 
 // tuiLogger is the --debug log for the TUI (a file: nothing but the TUI may reach the
@@ -549,17 +566,26 @@ func (g *globals) tuiLogger() (*slog.Logger, func(), error) {
 }
 
 // connectCached builds the profile's client without needing Jira when the dialect is
-// already known (from the config, or remembered in the cache): the TUI must open offline.
+// already known (from the config, or remembered in the cache for these credentials): the
+// TUI must open offline. Credentials the cache has never seen on a site of unknown dialect
+// need Jira; without it, who the viewer is is unknown (fail closed).
 func (g *globals) connectCached(ctx context.Context, cfg *config.Config, db *store.DB, adjust ...func(*jira.Options)) (*jira.Client, error) {
 	site, err := g.pickSite(cfg)
 	if err != nil {
 		return nil, err
 	}
+	creds, token, err := siteCredentials(ctx, site)
+	if err != nil {
+		return nil, err
+	}
 	if site.Dialect == config.DialectAuto {
-		if id, err := recallIdentity(ctx, db, site.Name); err == nil && id != nil && id.Dialect != "" {
+		if id, err := recallIdentity(ctx, db, site.Name, creds); err == nil && id != nil && id.Dialect != "" {
 			adjust = append(adjust, func(o *jira.Options) { o.Dialect = jira.Dialect(id.Dialect) })
 		}
 	}
-	_, client, err := g.connect(ctx, cfg, adjust...)
+	client, err := g.newClient(ctx, site, token, adjust...)
+	if err != nil && unchecked(err) {
+		return nil, uncheckedError(site.Name, err)
+	}
 	return client, err
 }
