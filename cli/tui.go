@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,10 @@ type siteBackend struct {
 	// by filter text: rebuilds reuse them instead of asking again until a refresh makes them
 	// stale (see jiraFilter).
 	jiraFilters map[string]*jiraAnswer
+
+	// viewerGen counts the viewers this backend has had: a build started for one is not
+	// kept once another has taken its place (setViewer).
+	viewerGen int
 }
 
 // jiraAnswer is the keys Jira returned for a filter; stale after a refresh.
@@ -238,33 +243,65 @@ func (b *siteBackend) detail() func(key string) *lens.Issue {
 }
 
 // open builds the Lens, reusing the last build of the same Lens and view when the change
-// feed says only some issues changed since.
+// feed says only some issues changed since. A build is only ever reused, and only kept,
+// for the viewer it was made for: when Refresh finds someone else (setViewer), the build
+// under way is made again for the new viewer.
 func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.Opened, error) {
 	key := req.Lens + "\x00" + req.View + "\x00" + fmt.Sprint(req.Extra)
-	b.mu.Lock()
-	var prev *refresh.Opened
-	if b.openedKey == key {
-		prev = b.opened
-	}
-	b.mu.Unlock()
-	var o *refresh.Opened
-	var err error
-	if prev != nil {
-		o, err = prev.Update(ctx, b.db)
-	} else {
-		opt := refresh.OpenOptions{View: req.View}
-		if len(req.Extra) > 0 {
-			opt.Adjust = func(d *lens.Definition) (*lens.Definition, error) { return tui.WithColumns(d, req.View, req.Extra) }
+	for attempt := 0; ; attempt++ {
+		b.mu.Lock()
+		var prev *refresh.Opened
+		if b.openedKey == key {
+			prev = b.opened
 		}
-		o, err = refresh.OpenLens(ctx, b.db, req.Lens, b.who(), opt)
+		gen, who := b.viewerGen, b.viewer
+		b.mu.Unlock()
+		var o *refresh.Opened
+		var err error
+		if prev != nil {
+			o, err = prev.Update(ctx, b.db)
+		} else {
+			opt := refresh.OpenOptions{View: req.View}
+			if len(req.Extra) > 0 {
+				opt.Adjust = func(d *lens.Definition) (*lens.Definition, error) { return tui.WithColumns(d, req.View, req.Extra) }
+			}
+			o, err = refresh.OpenLens(ctx, b.db, req.Lens, who, opt)
+		}
+		b.mu.Lock()
+		if b.viewerGen != gen {
+			// The viewer changed while building: this build is someone else's view.
+			b.mu.Unlock()
+			if attempt < 3 {
+				continue
+			}
+			return nil, errors.New("who the viewer is keeps changing; the Lens was not built")
+		}
+		if err == nil {
+			b.opened, b.openedKey = o, key
+		}
+		b.mu.Unlock()
+		return o, err
 	}
-	if err != nil {
-		return nil, err
-	}
+}
+
+// setViewer makes v the viewer (Refresh asked Jira again). When v is not the viewer that
+// everything kept was computed for (another identity, other groups or roles), all of it
+// goes: the kept build, Jira's filter answers, the row counts and the background grants
+// check's bookkeeping; the next Build starts afresh for v. RememberViewer has put an
+// entry on the change feed when the identity or groups changed, so the screen rebuilds.
+func (b *siteBackend) setViewer(v refresh.Viewer) {
 	b.mu.Lock()
-	b.opened, b.openedKey = o, key
-	b.mu.Unlock()
-	return o, nil
+	defer b.mu.Unlock()
+	same := reflect.DeepEqual(b.viewer, v)
+	b.viewer = v
+	if same {
+		return
+	}
+	b.viewerGen++
+	b.opened, b.openedKey = nil, ""
+	b.jiraFilters = nil
+	b.sizes = map[string]int{}
+	b.checked, b.nextCheck = nil, time.Time{}
 }
 
 // ACL gives the TUI's ACL editor its backend (cli/tuiacl.go).
@@ -279,9 +316,7 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 	// Ask Jira who the viewer is again: groups change, and the TUI may have started from
 	// the cache's memory of the viewer.
 	if v, verr := refresh.ResolveViewer(ctx, b.client, b.db, b.site.Name); verr == nil {
-		b.mu.Lock()
-		b.viewer = v
-		b.mu.Unlock()
+		b.setViewer(v)
 	}
 	_, err := b.eng.ReplayJournal(ctx)
 	if err == nil {
