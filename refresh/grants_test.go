@@ -1,10 +1,12 @@
 package refresh_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -105,7 +107,6 @@ func newPermFixture(t *testing.T, dialect string, issues int) *permFixture {
 	return f
 }
 
-// login signs in as a default user, without retries so a down site fails at once.
 func mustCredentials(t *testing.T, url, email, token string) jira.Credentials {
 	t.Helper()
 	c, err := jira.NewCredentials(url, email, token)
@@ -115,6 +116,7 @@ func mustCredentials(t *testing.T, url, email, token string) jira.Credentials {
 	return c
 }
 
+// login signs in as a default user, without retries so a down site fails at once.
 func (f *permFixture) login(t *testing.T, user string) *jira.Client {
 	t.Helper()
 	o := jira.Options{BaseURL: f.url, Token: user + "-token", RequestsPerSecond: -1, MaxRetries: -1}
@@ -577,5 +579,100 @@ views: [{name: v, columns: [{field: key}]}]
 	time.Sleep(60 * time.Millisecond)
 	if _, err := refresh.OpenLens(ctx, f.db, "ByRole", alice, refresh.OpenOptions{}); !errors.As(err, &refused) {
 		t.Errorf("an expired role membership still counts: %v", err)
+	}
+}
+
+// TestViewerBoundToCredentials: what the cache remembers of who a profile is belongs to the
+// credentials Jira confirmed it for. Another token under the same profile name finds
+// nothing (and must ask Jira, or see nothing), each token keeps its own memory whoever
+// resolved last, the memory holds no secret, and what older versions kept under the
+// profile name is never read.
+func TestViewerBoundToCredentials(t *testing.T) {
+	ctx := context.Background()
+	f := newPermFixture(t, "cloud", 30)
+	admin, bob := f.login(t, "admin"), f.login(t, "bob")
+	if _, err := refresh.ResolveViewer(ctx, admin, f.db, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := refresh.RecallViewer(ctx, f.db, "t", bob.Credentials(), time.Now()); err != nil || ok || v.User != "" {
+		t.Fatalf("bob under admin's profile name recalled %q, %v, %v", v.User, ok, err)
+	}
+	if _, err := refresh.ResolveViewer(ctx, bob, f.db, "t"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		c    *jira.Client
+		want string
+	}{{admin, "61a0000000000000000000a1"}, {bob, "61a0000000000000000000a3"}} {
+		if v, ok, err := refresh.RecallViewer(ctx, f.db, "t", tc.c.Credentials(), time.Now()); err != nil || !ok || v.User != tc.want || v.Profile != "t" {
+			t.Errorf("recalled %q (profile %q), %v, %v; want %s", v.User, v.Profile, ok, err, tc.want)
+		}
+	}
+	// Same user, another token (rotated, or someone else's copy of the name): unknown.
+	other := mustCredentials(t, f.url, "bob@example.com", "bob-token-2")
+	if _, ok, _ := refresh.RecallViewer(ctx, f.db, "t", other, time.Now()); ok {
+		t.Error("a different token recalled bob")
+	}
+	// A memory in the old place (by profile name) is not trusted.
+	if err := f.db.PutPref(ctx, "profile:x", "viewer", []byte(`{"id":"61a0000000000000000000a1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := refresh.RecallViewer(ctx, f.db, "x", mustCredentials(t, f.url, "carol@example.com", "carol-token"), time.Now()); ok {
+		t.Error("the per-profile memory of older versions was used")
+	}
+	// The salt is made once; forgetting drops one token's memory only.
+	if err := refresh.ForgetViewer(ctx, f.db, "t", bob.Credentials()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := refresh.RecallViewer(ctx, f.db, "t", bob.Credentials(), time.Now()); ok {
+		t.Error("bob remembered after ForgetViewer")
+	}
+	if _, ok, _ := refresh.RecallViewer(ctx, f.db, "t", admin.Credentials(), time.Now()); !ok {
+		t.Error("admin forgotten with bob")
+	}
+	// Nothing in the cache holds a token.
+	raw, err := os.ReadFile(f.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(f.db.Path() + "-wal")
+	for _, tok := range []string{"admin-token", "bob-token"} {
+		if bytes.Contains(raw, []byte(tok)) || bytes.Contains(wal, []byte(tok)) {
+			t.Errorf("the cache holds %s", tok)
+		}
+	}
+}
+
+// TestViewerChangeIsOnTheFeed: when Jira says the same credentials are someone else (or in
+// other groups) than the cache remembered, the change feed says so, so builds made for the
+// old identity are redone.
+func TestViewerChangeIsOnTheFeed(t *testing.T) {
+	ctx := context.Background()
+	f := newPermFixture(t, "cloud", 10)
+	c := f.login(t, "bob")
+	me, err := c.Myself(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refresh.RememberViewer(ctx, f.db, "t", c.Credentials(), me, c.Dialect()); err != nil {
+		t.Fatal(err)
+	}
+	before, err := f.db.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refresh.RememberViewer(ctx, f.db, "t", c.Credentials(), me, c.Dialect()); err != nil {
+		t.Fatal(err)
+	}
+	if same, _ := f.db.LastChange(ctx); same != before {
+		t.Errorf("the same viewer again moved the feed %d -> %d", before, same)
+	}
+	moved := *me
+	moved.Groups = append([]string{"qa"}, me.Groups...)
+	if _, err := refresh.RememberViewer(ctx, f.db, "t", c.Credentials(), &moved, c.Dialect()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := f.db.LastChange(ctx); after == before {
+		t.Error("new groups left the change feed where it was")
 	}
 }
