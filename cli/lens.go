@@ -382,8 +382,9 @@ func newLensApplyCmd(g *globals) *cobra.Command {
 		Long: `Validate a Lens file against the site's cached field catalog and store it.
 The Lens is created, or replaces the stored one of the same name. With
 --expect-version N it replaces version N only (0: must not exist yet), so two people
-editing one Lens cannot overwrite each other. A bad file changes nothing and exits 1
-naming file:line: field for every problem.`,
+editing one Lens cannot overwrite each other. Applying exactly the stored file
+(comments and layout included) says "unchanged" and makes no new version. A bad file
+changes nothing and exits 1 naming file:line: field for every problem.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -407,8 +408,11 @@ naming file:line: field for every problem.`,
 				return err
 			}
 			verb := "updated"
-			if a.Created {
+			switch {
+			case a.Created:
 				verb = "created"
+			case a.Unchanged:
+				verb = "unchanged"
 			}
 			fmt.Fprintf(g.stderr, "lens %q %s: version %d\n", a.Name, verb, a.Version)
 			if def, err := lens.Parse(name, src); err == nil {

@@ -102,7 +102,8 @@ func TestLensCommands(t *testing.T) {
 		t.Errorf("show lacks the formula error:\n%s", r.stdout)
 	}
 
-	// export gives the file back; applying it with the version it came from bumps it.
+	// export gives the file back; applying it again changes nothing (no version, no audit
+	// row), so others' --expect-version still holds.
 	r = e.mustRun("", "lens", "export", "Roadmap")
 	if r.stdout != string(src) {
 		t.Errorf("export differs from the applied file:\n%s", r.stdout)
@@ -112,9 +113,19 @@ func TestLensCommands(t *testing.T) {
 	if got := mustRead(t, out); string(got) != string(src) {
 		t.Errorf("export -o wrote:\n%s", got)
 	}
+	for _, args := range [][]string{{"-f", out, "--expect-version", "1"}, {"-f", roadmap}, {"-f", "-"}} {
+		r = e.mustRun(string(src), append([]string{"lens", "apply"}, args...)...)
+		if !has(r.stderr, `lens "Roadmap" unchanged: version 1`) {
+			t.Errorf("re-apply %v of the stored file said %q", args, r.stderr)
+		}
+	}
+	// A comment is part of the stored file (export gives it back): a new version.
+	if err := os.WriteFile(out, append(src, "# reviewed\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	r = e.mustRun("", "lens", "apply", "-f", out, "--expect-version", "1")
 	if !has(r.stderr, "updated: version 2") {
-		t.Errorf("re-apply said %q", r.stderr)
+		t.Errorf("apply with a new comment said %q", r.stderr)
 	}
 	r = e.run("", "lens", "apply", "-f", out, "--expect-version", "1")
 	if r.code != ExitError || !has(r.stderr, "changed meanwhile: now version 2, expected 1") {

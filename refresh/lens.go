@@ -399,8 +399,12 @@ const AnyVersion int64 = -1
 // AppliedLens is what ApplyLens stored.
 type AppliedLens struct {
 	Name    string
-	Version int64 // the new version: 1 when created
+	Version int64 // the new version: 1 when created; the stored one when Unchanged
 	Created bool
+	// Unchanged is an apply of exactly the file stored (comments and layout included,
+	// since the stored file is what `lens export` gives back): nothing is written, no
+	// version is made and nothing is audited, as for an edit to the value a field holds.
+	Unchanged bool
 }
 
 // ApplyLens validates a Lens file against the cached field catalog and stores it, creating
@@ -408,7 +412,8 @@ type AppliedLens struct {
 // must not exist yet). The source is stored verbatim, comments included, so ExportLens
 // gives back the file as written. Bad files are lens.DefinitionErrors naming file, line and
 // field, and change nothing; a stale expectVersion is *store.LensConflictError. Every
-// attempt that reaches the store is audited as "lens.put" by the viewer.
+// attempt that reaches the store is audited as "lens.put" by the viewer; an apply of the
+// stored file itself, by a viewer who may change it, is Unchanged and stores nothing.
 //
 // The Lens ACL applies: creating needs a known viewer, who owns the Lens when the file names
 // no owner; replacing needs generators access, or control when the owner or ACL change
@@ -449,6 +454,9 @@ func ApplyLens(ctx context.Context, db *store.DB, filename string, src []byte, v
 	}
 	l := store.Lens{Name: def.Name, YAML: string(src), Owner: owner, UpdatedBy: actor}
 	aclMoved, err := mayApply(before, def, owner, v)
+	if err == nil && before.Version > 0 && expect == before.Version && before.YAML == l.YAML && before.Owner == owner {
+		return AppliedLens{Name: def.Name, Version: before.Version, Unchanged: true}, nil
+	}
 	var version int64
 	if err == nil {
 		version, err = db.PutLens(ctx, l, expect)

@@ -270,9 +270,18 @@ func TestApplyExportRoundTrip(t *testing.T) {
 	if !bytes.Equal(out, src) || st.Version != 1 || st.UpdatedBy != "alice" || st.Owner != "admin@example.com" {
 		t.Errorf("export differs from the applied file or record %+v", st)
 	}
+	// The exported file applied as it is changes nothing: no version, no audit row.
 	a, err = refresh.ApplyLens(ctx, db, "exported.yaml", out, as("bob"), 1)
-	if err != nil || a.Version != 2 || a.Created {
-		t.Fatalf("re-apply: %+v, %v", a, err)
+	if err != nil || a.Version != 1 || a.Created || !a.Unchanged {
+		t.Fatalf("re-apply of the export: %+v, %v; want unchanged at version 1", a, err)
+	}
+	if log, err := db.AuditLog(ctx, store.AuditFilter{Target: "Roadmap"}); err != nil || len(log) != 2 {
+		t.Errorf("audit after an unchanged apply: %d rows (%v), want create's lens.put and acl.change only", len(log), err)
+	}
+	out = append(out, "# reviewed by bob\n"...)
+	a, err = refresh.ApplyLens(ctx, db, "exported.yaml", out, as("bob"), 1)
+	if err != nil || a.Version != 2 || a.Created || a.Unchanged {
+		t.Fatalf("re-apply with a comment: %+v, %v", a, err)
 	}
 	out2, _, err := refresh.ExportLens(ctx, db, "Roadmap", as("alice"))
 	if err != nil {
