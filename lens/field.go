@@ -340,6 +340,12 @@ func rawValues(raw json.RawMessage, typ string, env *valueEnv) []Value {
 				walk(e)
 			}
 		case map[string]any:
+			if s, ok := linkText(x); ok {
+				if s != "" {
+					out = append(out, textValue(s))
+				}
+				return
+			}
 			if typ == "user" || x["accountId"] != nil {
 				id, _ := x["accountId"].(string)
 				if id == "" {
@@ -360,6 +366,40 @@ func rawValues(raw json.RawMessage, typ string, env *valueEnv) []Value {
 	}
 	walk(v)
 	return out
+}
+
+// linkText reads an entry of Jira's issuelinks field as the link reads from the issue that
+// holds it: "blocks ALPHA-2" (the other issue is the outward one, so the link type's
+// outward words), "is blocked by BETA-3" (inward). ok is false when x is not a link entry.
+// Links to issues the viewer may not browse are not there to read: Build has left them out
+// (redact.go).
+func linkText(x map[string]any) (s string, ok bool) {
+	typ, isType := x["type"].(map[string]any)
+	if !isType {
+		return "", false
+	}
+	for _, side := range []struct{ issue, words string }{{"outwardIssue", "outward"}, {"inwardIssue", "inward"}} {
+		o, has := x[side.issue]
+		if !has {
+			continue
+		}
+		key := ""
+		if m, isMap := o.(map[string]any); isMap {
+			key, _ = m["key"].(string)
+		}
+		if key == "" {
+			return "", true
+		}
+		words, _ := typ[side.words].(string)
+		if words == "" {
+			words, _ = typ["name"].(string)
+		}
+		if words == "" {
+			return key, true
+		}
+		return words + " " + key, true
+	}
+	return "", false
 }
 
 // parseJiraTime reads Jira's date and datetime forms.

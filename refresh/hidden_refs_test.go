@@ -2,6 +2,7 @@ package refresh_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,55 @@ func TestHiddenReferencesOverHTTP(t *testing.T) {
 				if strings.HasPrefix(r.Path, "f:parent is/") || strings.HasPrefix(r.Path, "f:parent in/") || strings.HasPrefix(r.Path, "f:column filter/") {
 					t.Errorf("JQL or a filter naming %s, which %s may not see, matched %s", epic, tc.user, r.Path)
 				}
+			}
+			// Linked Issues reads as Jira shows the issue to the viewer: each link the
+			// viewer may follow, in the link type's words from this end, and no other.
+			linkCol := -1
+			for c := range cols {
+				if cols[c].Title == "Linked Issues" {
+					linkCol = c
+				}
+			}
+			if linkCol < 0 {
+				t.Fatalf("no Linked Issues column in %+v", cols)
+			}
+			across := 0 // links from an issue the viewer sees to one it may not
+			for _, l := range f.site.Links() {
+				if tc.hidden(byKey[l.From]) != tc.hidden(byKey[l.To]) {
+					across++
+				}
+			}
+			if across == 0 {
+				t.Errorf("%s: the data has no link to a hidden issue to leave out", tc.user)
+			}
+			shown := 0
+			for i, r := range o.Forest.Rows {
+				if r.Issue == nil {
+					continue
+				}
+				var want []string
+				for _, l := range f.site.Links() {
+					switch {
+					case l.From == r.Issue.Key && !tc.hidden(byKey[l.To]):
+						want = append(want, l.Outward+" "+l.To)
+					case l.To == r.Issue.Key && !tc.hidden(byKey[l.From]):
+						want = append(want, l.Inward+" "+l.From)
+					}
+				}
+				got := o.View.Cell(i, linkCol).Display
+				var gotList []string
+				if got != "" {
+					gotList = strings.Split(got, ", ")
+					shown++
+				}
+				slices.Sort(want)
+				slices.Sort(gotList)
+				if !slices.Equal(gotList, want) {
+					t.Errorf("%s: %s shows Linked Issues %q, want %q", tc.user, r.Issue.Key, got, want)
+				}
+			}
+			if shown == 0 {
+				t.Errorf("%s: no row shows a linked issue", tc.user)
 			}
 			// The story and the sub-task are there, without their hidden parents.
 			for _, key := range []string{story, sub} {
