@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Definition is a Lens as written in YAML and stored in the cache. The exported fields are
@@ -246,7 +249,7 @@ func Parse(filename string, data []byte) (def *Definition, err error) {
 	}
 	d.src = f
 	if err := yaml.UnmarshalWithOptions(data, d, yaml.Strict()); err != nil {
-		return nil, yamlError(filename, err)
+		return nil, yamlDecodeError(filename, err, f)
 	}
 	// An empty document unmarshals as null, which zeroes d: its errors must still name
 	// the file.
@@ -265,6 +268,165 @@ func yamlError(filename string, err error) error {
 		return DefinitionErrors{de}
 	}
 	return DefinitionErrors{{File: filename, Msg: err.Error()}}
+}
+
+// yamlDecodeError is yamlError for a document that parsed but does not fit the format: a
+// value of the wrong shape (a mapping where text goes...) is named by its field path and
+// what the field expects, not by go-yaml's Go types ("cannot unmarshal
+// map[string]interface {} into Go struct field Definition.Generators of type string").
+func yamlDecodeError(filename string, err error, f *ast.File) error {
+	var te *yaml.TypeError
+	var ue *yaml.UnexpectedNodeTypeError
+	var tk *token.Token
+	switch {
+	case errors.As(err, &te):
+		tk = te.Token
+	case errors.As(err, &ue):
+		tk = ue.Token
+	default:
+		return yamlError(filename, err)
+	}
+	path, node := nodeAt(f, tk)
+	if path == "" || node == nil {
+		return yamlError(filename, err)
+	}
+	de := &DefinitionError{File: filename, Field: path, Line: tk.Position.Line}
+	if te != nil {
+		de.Msg = fmt.Sprintf("expected %s, not %s", goTypeWords(te.DstType), nodeWords(node))
+	} else {
+		de.Msg = fmt.Sprintf("expected %s, not %s", nodeTypeWords(ue.Expected), nodeWords(node))
+	}
+	if sortByEntry.MatchString(path) {
+		de.Msg += `; a sort is either by fields ("-field" descending, rank, a column id) or by one formula: sort: {formula: "sp * 2", desc: true}`
+	}
+	return DefinitionErrors{de}
+}
+
+// sortByEntry matches the path of one entry of a sort's by list.
+var sortByEntry = regexp.MustCompile(`(^|\.)sort\.by\[\d+\]$`)
+
+// nodeAt finds, in the parsed file, the node that tk (from another parse of the same bytes)
+// stands for, with its field path in the form DefinitionError uses ("generators[1].sort.by[0]").
+func nodeAt(f *ast.File, tk *token.Token) (string, ast.Node) {
+	if f == nil || tk == nil || tk.Position == nil {
+		return "", nil
+	}
+	at := func(n ast.Node) bool {
+		t := n.GetToken()
+		return t != nil && t.Position != nil && t.Position.Offset == tk.Position.Offset
+	}
+	var walk func(n ast.Node, path string) (string, ast.Node)
+	walk = func(n ast.Node, path string) (string, ast.Node) {
+		if n == nil {
+			return "", nil
+		}
+		switch x := n.(type) {
+		case *ast.DocumentNode:
+			return walk(x.Body, path)
+		case *ast.TagNode:
+			return walk(x.Value, path)
+		case *ast.AnchorNode:
+			return walk(x.Value, path)
+		case *ast.MappingNode:
+			if at(x) {
+				return path, x
+			}
+			for _, v := range x.Values {
+				if p, m := walk(v, path); m != nil {
+					return p, m
+				}
+			}
+			return "", nil
+		case *ast.MappingValueNode:
+			if x.Key == nil {
+				return "", nil
+			}
+			key := strings.TrimPrefix(path+"."+x.Key.String(), ".")
+			if at(x) {
+				// A block mapping's error names its first key's colon: the mapping is the
+				// node, the path is the mapping's.
+				return path, x
+			}
+			return walk(x.Value, key)
+		case *ast.SequenceNode:
+			if at(x) {
+				return path, x
+			}
+			for i, v := range x.Values {
+				if p, m := walk(v, fmt.Sprintf("%s[%d]", path, i)); m != nil {
+					return p, m
+				}
+			}
+			return "", nil
+		}
+		if at(n) {
+			return path, n
+		}
+		return "", nil
+	}
+	for _, doc := range f.Docs {
+		if p, n := walk(doc, ""); n != nil {
+			return p, n
+		}
+	}
+	return "", nil
+}
+
+// goTypeWords says in the format's words what a Go type of the definition holds.
+func goTypeWords(t reflect.Type) string {
+	if t == nil {
+		return "another kind of value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "text"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "a mapping (key: value)"
+	}
+	return "another kind of value"
+}
+
+func nodeTypeWords(t ast.NodeType) string {
+	switch t {
+	case ast.MappingType:
+		return "a mapping (key: value)"
+	case ast.SequenceType:
+		return "a list"
+	case ast.StringType:
+		return "text"
+	case ast.BoolType:
+		return "true or false"
+	case ast.IntegerType, ast.FloatType:
+		return "a number"
+	}
+	return "another kind of value"
+}
+
+// nodeWords says what a YAML node is, quoting short scalars.
+func nodeWords(n ast.Node) string {
+	switch n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.NullNode:
+		return "nothing (null)"
+	}
+	if s := n.String(); len(s) <= 40 {
+		return fmt.Sprintf("%s %s", nodeTypeWords(n.Type()), s)
+	}
+	return nodeTypeWords(n.Type())
 }
 
 // Format writes the definition as YAML that Parse reads back equal.

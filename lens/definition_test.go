@@ -303,3 +303,26 @@ func FuzzFormula(f *testing.F) {
 		_ = runFormula(p.prog, issueEnv(nil, venv, data.Now, nil, p.uses))
 	})
 }
+
+// A value of the wrong shape is named by its field path and what the field expects, in the
+// format's words rather than go-yaml's Go types; a formula written into a sort's by list
+// says how a formula sort is written.
+func TestShapeErrors(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"name: X\ngenerators:\n  - insert: {jql: \"project = A\"}\n  - sort: {by: [\"-priority\", {formula: \"sp\"}]}\n",
+			`all.yaml:4: generators[1].sort.by[1]: expected text, not a mapping; a sort is either by fields ("-field" descending, rank, a column id) or by one formula: sort: {formula: "sp * 2", desc: true}`},
+		{"name: X\nfolders:\n  - name: f\n    generators:\n      - sort:\n          by:\n            - -priority\n            - formula: sp\n",
+			"all.yaml:8: folders[0].generators[0].sort.by[1]: expected text, not a mapping; a sort is"},
+		{"name: [a]\n", "all.yaml:1: name: expected text, not a list"},
+		{"name: X\nviews:\n  - name: v\n    default: maybe\n    columns: []\n", "all.yaml:4: views[0].default: expected true or false, not text maybe"},
+		{"name: X\nviews:\n  - name: v\n    columns: {field: key}\n", "all.yaml:4: views[0].columns: expected a list, not a mapping"},
+	} {
+		_, err := Parse("all.yaml", []byte(tc.src))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("Parse(%q):\n got %v\nwant %s", tc.src, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "Go struct") {
+			t.Errorf("the error speaks Go: %v", err)
+		}
+	}
+}
