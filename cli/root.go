@@ -33,8 +33,12 @@ func Main(ctx context.Context, args []string) int {
 	defer stop()
 	g := &globals{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	root := newRoot(g)
-	root.SetArgs(args)
-	err := fang.Execute(ctx, root, fang.WithoutManpage(), fang.WithErrorHandler(errorHandler))
+	// Explicitly the process's own files: execute stands another file in for os.Stdin
+	// while fang runs (see execute.go), and cobra would otherwise read the variable.
+	root.SetIn(os.Stdin)
+	root.SetOut(os.Stdout)
+	root.SetErr(os.Stderr)
+	err := execute(ctx, root, args)
 	return finalCode(ctx, err)
 }
 
@@ -131,6 +135,7 @@ func refuseUnknownSubcommands(cmd *cobra.Command) {
 	if cmd.HasSubCommands() && !cmd.Runnable() {
 		cmd.Args = noSubcommand
 		cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		markHelpOnly(cmd)
 	}
 	for _, sub := range cmd.Commands() {
 		if sub.Name() == "help" && sub.Runnable() && sub.Parent() == cmd {

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -51,6 +54,59 @@ func TestUnknownSubcommand(t *testing.T) {
 	for _, ok := range [][]string{{"lens"}, {"help", "lens"}, {"lens", "--help"}} {
 		if r := e.run("", ok...); r.code != 0 || !strings.Contains(r.stdout, "apply") {
 			t.Errorf("%v: exit %d, stdout %q; want the help of lens", ok, r.code, r.stdout)
+		}
+	}
+}
+
+// TestHelpDoesNotQueryTerminal: on a terminal that never answers queries (the pty of
+// `script`), help and usage errors come at once, without fang's background-colour query
+// (`ESC ]11;? BEL ESC [c`, up to 2 s per query). The old code took 4 s for each.
+func TestHelpDoesNotQueryTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds the binary")
+	}
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) not installed: it gives the command a terminal that ignores queries")
+	}
+	bin := buildBinary(t, t.TempDir())
+	for _, tc := range []struct {
+		args string
+		env  []string
+	}{
+		{"--help", nil},
+		{"lens", nil},
+		{"help lens", nil},
+		{"bogus --no-color", nil},
+		{"bogus", []string{"NO_COLOR=1"}},
+		{"export --lens X --bogus", nil},
+	} {
+		cmd := exec.Command(script, "-qc", bin+" "+tc.args, "/dev/null")
+		cmd.Env = append(os.Environ(), tc.env...)
+		cmd.Stdin = strings.NewReader("")
+		start := time.Now()
+		out, _ := cmd.CombinedOutput()
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Errorf("%s %v: took %s on a terminal that ignores queries", tc.args, tc.env, d)
+		}
+		if strings.Contains(string(out), "]11;?") || strings.Contains(string(out), "\x1b[c") {
+			t.Errorf("%s %v: queried the terminal: %q", tc.args, tc.env, out)
+		}
+		if !strings.Contains(string(out), "foundation") {
+			t.Errorf("%s %v: printed %q", tc.args, tc.env, out)
+		}
+	}
+}
+
+func TestDarkBackground(t *testing.T) {
+	for in, want := range map[string]bool{"": true, "15;0": true, "0;15": false, "12;8": true, "0;7": false, "default;default": true, "15;default;0": true} {
+		if got := darkBackground(in); got != want {
+			t.Errorf("darkBackground(%q) = %v, want %v", in, got, want)
+		}
+	}
+	for in, want := range map[string]bool{"--no-color": true, "--no-color=false": false, "-- --no-color": false, "lens --no-color=1": true, "lens": false} {
+		if got := noColorArg(strings.Fields(in)); got != want {
+			t.Errorf("noColorArg(%q) = %v, want %v", in, got, want)
 		}
 	}
 }

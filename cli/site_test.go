@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"charm.land/fang/v2"
 	"github.com/zalando/go-keyring"
 
 	"foundation/config"
@@ -58,11 +57,10 @@ func (e *cliEnv) run(stdin string, args ...string) result {
 	var out, errOut bytes.Buffer
 	g := &globals{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut}
 	root := newRoot(g)
-	root.SetArgs(args)
 	root.SetIn(g.stdin)
 	root.SetOut(&out)
 	root.SetErr(&errOut)
-	err := fang.Execute(context.Background(), root, fang.WithoutManpage(), fang.WithErrorHandler(errorHandler))
+	err := execute(context.Background(), root, args)
 	code := exitCode(err)
 	if err != nil && isUsage(err) {
 		code = ExitUsage
