@@ -69,8 +69,8 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Short: "Try Foundation on a fake Jira site with sample data and Lenses, no setup",
 		Long: `Starts a fake Jira site inside this process (generated projects ALPHA, BETA and GAMMA with
 epics, stories, sub-tasks, bugs and sprints), writes a demo profile and cache in a temporary
-directory, installs the sample Lenses (Roadmap, Sprint, Bugs), fills the cache with a refresh
-and opens the TUI on the Roadmap. Your own config, cache and keyring are not touched; the
+directory, installs the sample Lenses (Roadmap, Sprint, Bugs, Finished), fills the cache
+with a refresh and opens the TUI on the Roadmap. Your own config, cache and keyring are not touched; the
 temporary directory is removed on exit unless --keep names one.
 
 A service profile (demo-admin) fills the cache; the TUI views it as --as (alice by default),
@@ -96,7 +96,7 @@ of the Lenses is printed. With --serve the fake site also listens on ADDR for ot
 	fl.Int64Var(&f.seed, "seed", 1, "seed of the generated data set (same seed and size, same data)")
 	fl.StringVar(&f.keep, "keep", "", "keep the demo's config and cache in DIR (run the demo again with the same DIR to reuse them)")
 	fl.StringVar(&f.serve, "serve", "", "also serve the fake site on ADDR (e.g. 127.0.0.1:8089) so other clients can join")
-	fl.StringVar(&f.dialect, "dialect", "cloud", "cloud or datacenter")
+	fl.StringVar(&f.dialect, "dialect", "cloud", "the fake site's dialect: cloud or datacenter")
 	fl.StringVar(&f.as, "as", "alice", "the user the TUI views as: alice, bob or admin")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "do everything but the TUI and print a summary")
 	return cmd

@@ -44,23 +44,30 @@ Without --format: an aligned, indented table when stdout is a terminal, plain TS
 (no quoting; tabs and newlines in values become spaces) otherwise.
 
 --depth N keeps the top N levels; --expand N shows rows expanded N levels below the
-top ones (the top level plus N), --expand all everything (the default).
+top ones (the top level plus N), --expand all everything (the default). They are two
+ways to say the same thing: give one (both is a usage error).
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 rows hidden because permissions could not be
+verified (run foundation refresh), 4 no view access to the Lens.
 
 --filter JQL keeps the issue rows it matches and the rows above them, as the TUI's f
 does, evaluated over the cache. JQL that only Jira can answer (WAS, CHANGED) is refused
 with the reason: put it in a Lens insert, whose members refresh fetches.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("depth") && cmd.Flags().Changed("expand") {
+				return usageError(errors.New("--depth and --expand both limit the levels written: give one (--depth N is --expand N-1)"))
+			}
 			return runExport(cmd, g, f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.lens, "lens", "", "the Lens to export (required)")
 	fl.StringVar(&f.view, "view", "", "the view whose columns to write (default: the Lens's default view)")
-	fl.StringVar(&f.format, "format", "", "csv, tsv, json, md or table (default: table on a terminal, tsv otherwise)")
-	fl.IntVar(&f.depth, "depth", 0, "keep only the top N levels (0: all)")
-	fl.StringVar(&f.expand, "expand", "all", `"all", or N: the top level plus N levels below it`)
-	fl.StringVar(&f.filter, "filter", "", "JQL: keep the matching issue rows and the rows above them")
+	fl.StringVar(&f.format, "format", "", "one of csv, tsv, json, md or table (default: table on a terminal, tsv otherwise)")
+	fl.IntVar(&f.depth, "depth", 0, "keep only the top N levels (0: all; not with --expand)")
+	fl.StringVar(&f.expand, "expand", "all", "how many levels below the top one to keep: N, or all (not with --depth)")
+	fl.StringVar(&f.filter, "filter", "", "keep the issue rows this JQL matches and the rows above them")
 	return cmd
 }
 

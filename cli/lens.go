@@ -30,7 +30,8 @@ func newLensCmd(g *globals) *cobra.Command {
 A Lens file (YAML) is applied with "lens apply -f FILE" and written back with
 "lens export NAME"; export gives the file as applied, comments included.
 
-Exit codes: 0 ok, 1 error (a bad Lens file names file:line: field), 2 usage.`,
+Exit codes: 0 ok, 1 error (a bad Lens file names file:line: field), 2 usage,
+4 not allowed by the Lens's access list (show, export, apply, delete, acl).`,
 	}
 	cmd.AddCommand(newLensListCmd(g), newLensShowCmd(g), newLensApplyCmd(g), newLensExportCmd(g), newLensDeleteCmd(g), newLensACLCmd(g))
 	return cmd

@@ -320,6 +320,7 @@ func TestExportCommand(t *testing.T) {
 		{[]string{"export", "--lens", "Roadmap", "--view", "nope"}, ExitUsage, `unknown view "nope"; valid: plan, dates`},
 		{[]string{"export", "--lens", "Roadmap", "--expand", "some"}, ExitUsage, "want all or a number"},
 		{[]string{"export", "--lens", "Roadmap", "--depth", "-1"}, ExitUsage, "must not be negative"},
+		{[]string{"export", "--lens", "Roadmap", "--depth", "1", "--expand", "all"}, ExitUsage, "--depth and --expand both limit the levels written: give one"},
 		{[]string{"export", "--lens", "Nope"}, ExitError, "not found"},
 		{[]string{"export", "--lens", "Roadmap", "--filter", "status ="}, ExitUsage, "--filter: Error in the JQL Query: Expecting either a value"},
 		{[]string{"export", "--lens", "Roadmap", "--filter", "status WAS Done"}, ExitUsage, "--filter: The operator 'WAS' cannot be evaluated here"},

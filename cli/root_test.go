@@ -6,8 +6,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
+
+	"foundation/examples"
+	"foundation/lens"
 )
 
 // TestUnknownSubcommand: every command that groups others refuses an argument naming none
@@ -107,6 +115,56 @@ func TestDarkBackground(t *testing.T) {
 	for in, want := range map[string]bool{"--no-color": true, "--no-color=false": false, "-- --no-color": false, "lens --no-color=1": true, "lens": false} {
 		if got := noColorArg(strings.Fields(in)); got != want {
 			t.Errorf("noColorArg(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestHelpTexts: help reads right after fang capitalises the first word of every flag's
+// description ("csv, tsv" became "Csv, tsv", "JQL:" "Jql:"), and says what the commands
+// do: every exit code a command group uses, every sample Lens the demo installs.
+func TestHelpTexts(t *testing.T) {
+	title := cases.Title(language.AmericanEnglish)
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		check := func(f *pflag.Flag) {
+			w, _, _ := strings.Cut(strings.TrimSpace(f.Usage), " ")
+			if w == "" {
+				return
+			}
+			r, n := utf8.DecodeRuneInString(w)
+			if want := string(unicode.ToUpper(r)) + w[n:]; title.String(w) != want {
+				t.Errorf("%s --%s: help shows %q for %q", c.CommandPath(), f.Name, title.String(w), w)
+			}
+			// A value to type (csv, cloud, all...) must not come first, where it would be
+			// shown capitalised.
+			literal := map[string]bool{"cloud": true, "datacenter": true, "auto": true, "csv": true, "tsv": true, "json": true, "md": true, "table": true, "all": true, "alice": true, "bob": true, "admin": true}
+			if strings.Trim(w, ",:;") != w || literal[w] {
+				t.Errorf("%s --%s: help starts with %q, which reads as a value to type once capitalised: %q", c.CommandPath(), f.Name, w, f.Usage)
+			}
+		}
+		c.LocalFlags().VisitAll(check)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot(&globals{}))
+
+	e := newCLIEnv(t)
+	if r := e.run("", "lens", "--help"); !strings.Contains(r.stdout, "4 not allowed") {
+		t.Errorf("lens --help does not give exit code 4:\n%s", r.stdout)
+	}
+	files, err := examples.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "demo", "--help")
+	for _, f := range files {
+		def, err := lens.Parse(f.Name, f.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.stdout, def.Name) {
+			t.Errorf("demo --help does not name the sample Lens %s:\n%s", def.Name, r.stdout)
 		}
 	}
 }

@@ -68,7 +68,7 @@ func newSiteAddCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.keyring, "keyring", false, "read the token from stdin and keep it in the OS keyring")
 	fl.StringVar(&f.token, "token", "", "keep this token in the config file in plain text (discouraged)")
 	fl.StringVar(&f.scope, "scope", "", "bounded JQL of the issues to mirror, e.g. 'project in (ALPHA, BETA)' (required)")
-	fl.StringVar(&f.dialect, "dialect", string(config.DefaultDialect), "cloud, datacenter or auto (ask the site)")
+	fl.StringVar(&f.dialect, "dialect", string(config.DefaultDialect), "the site's dialect: cloud, datacenter or auto (ask the site)")
 	fl.DurationVar(&f.pollInterval, "poll-interval", config.DefaultPollInterval, "how often to poll Jira for changes")
 	fl.DurationVar(&f.permissionTTL, "permission-ttl", config.DefaultPermissionTTL, "how long a permission check stays valid")
 	fl.BoolVar(&f.noCheck, "no-check", false, "save without signing in to the site")
