@@ -172,6 +172,11 @@ func printFakeJira(g *globals, base string, site *jiratest.Site) {
 		if u.Admin {
 			projects = "all (admin)"
 		}
+		if u.ReadOnly {
+			// Browses them, but every write is refused: say so, or a client's failing
+			// edits look like a fault of the site.
+			projects += " (read-only)"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Email, u.Token, u.AccountID, projects)
 	}
 	_ = tw.Flush() // stdout failures surface on the next write anyway

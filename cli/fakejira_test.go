@@ -154,3 +154,32 @@ func TestFakeJiraServesFaults(t *testing.T) {
 		t.Errorf("site down: %d, want 503", resp.StatusCode)
 	}
 }
+
+// TestFakeJiraListsReadOnlyUsers: a user from --users with read_only is marked so in the
+// startup listing, admin or not.
+func TestFakeJiraListsReadOnlyUsers(t *testing.T) {
+	site, err := jiratest.New(jiratest.Options{Issues: 10, Seed: 1, Users: []jiratest.User{
+		{Name: "auditor", Email: "auditor@example.com", Token: "auditor-token", Admin: true, ReadOnly: true},
+		{Name: "viewer", Email: "viewer@example.com", Token: "viewer-token", Projects: []string{"ALPHA"}, ReadOnly: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	var out bytes.Buffer
+	printFakeJira(&globals{stdout: &out}, "http://127.0.0.1:1", site)
+	lines := map[string]string{}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			lines[f[0]] = l
+		}
+	}
+	for user, want := range map[string]string{"auditor": "all (admin) (read-only)", "viewer": "ALPHA (read-only)", "bob": "ALPHA"} {
+		if l := lines[user]; !strings.HasSuffix(strings.TrimSpace(l), want) {
+			t.Errorf("%s listed as %q, want it to end in %q", user, l, want)
+		}
+	}
+	if strings.Contains(lines["bob"], "read-only") {
+		t.Errorf("bob marked read-only: %q", lines["bob"])
+	}
+}
