@@ -523,6 +523,10 @@ func rewriteACLNodes(src []byte, next *lens.Definition) ([]byte, bool) {
 	if err != nil || len(f.Docs) != 1 {
 		return nil, false
 	}
+	prev, err := lens.Parse(next.Filename(), src)
+	if err != nil {
+		return nil, false
+	}
 	m, ok := f.Docs[0].Body.(*ast.MappingNode)
 	if !ok || m.IsFlowStyle {
 		return nil, false
@@ -550,11 +554,22 @@ func rewriteACLNodes(src []byte, next *lens.Definition) ([]byte, bool) {
 		}
 		found := false
 		for _, mv := range m.Values {
-			if mv.Key.String() == key {
-				if err := mv.Replace(sm.Values[0].Value); err != nil {
+			if tk := mv.Key.GetToken(); tk == nil || tk.Value != key {
+				continue // (the key's String() carries a comment on its line)
+			}
+			found = true
+			if unchangedACLValue(key, prev, next) {
+				continue // as written, with its comments
+			}
+			repl := sm.Values[0].Value
+			// A comment on the line of the value (`owner: olga # the lead`) stays.
+			if c := mv.Value.GetComment(); c != nil {
+				if err := repl.SetComment(c); err != nil {
 					return nil, false
 				}
-				found = true
+			}
+			if err := mv.Replace(repl); err != nil {
+				return nil, false
 			}
 		}
 		if !found && !(key == "acl" && len(next.ACL) == 0) && !(key == "owner" && next.Owner == "") {
@@ -568,6 +583,16 @@ func rewriteACLNodes(src []byte, next *lens.Definition) ([]byte, bool) {
 		return nil, false
 	}
 	return []byte(out), true
+}
+
+// unchangedACLValue reports whether the stored file's owner or acl (key) already says
+// what next does, so the value is left as written: an entry list or owner that an edit
+// did not change keeps its layout and comments.
+func unchangedACLValue(key string, prev, next *lens.Definition) bool {
+	if key == "owner" {
+		return prev.Owner == next.Owner
+	}
+	return slices.Equal(prev.ACL, next.ACL)
 }
 
 // plainScalar is what YAML reads as the same string unquoted in a flow mapping.

@@ -312,7 +312,10 @@ func TestChangeACLKeepsTheFile(t *testing.T) {
 	}{
 		{"comments kept", "# Team board\nname: K1\nowner: olga # the lead\nacl:\n  - {principal: user:vera, level: view}\ngenerators:\n  # epics first\n  - insert: {jql: \"project = ALPHA\"}\nviews: [{name: v, columns: [{field: key}]}]\n",
 			refresh.ACLEdit{Grant: []lens.ACLEntry{{Principal: "group:qa", Level: "edit"}}},
-			[]string{"# Team board", "  # epics first", "  - {principal: group:qa, level: edit}", "views: [{name: v, columns: [{field: key}]}]"}},
+			[]string{"# Team board", "owner: olga # the lead", "  # epics first", "  - {principal: group:qa, level: edit}", "views: [{name: v, columns: [{field: key}]}]"}},
+		{"acl comments kept when only the owner changes", "name: K4\nowner: olga # the lead\nacl: # who else\n  - {principal: user:vera, level: view} # reviewer\nviews: [{name: v, columns: [{field: key}]}]\n",
+			refresh.ACLEdit{Owner: "user:oscar"},
+			[]string{"owner: oscar # the lead", "acl: # who else", "  - {principal: user:vera, level: view} # reviewer"}},
 		{"keys added", "# no acl yet\nname: K2\nviews:\n  - name: v\n    columns: [{field: key}]\n",
 			refresh.ACLEdit{Grant: []lens.ACLEntry{{Principal: "group:team, west #2", Level: "view"}}},
 			[]string{"# no acl yet", "    columns: [{field: key}]", `  - {principal: "group:team, west #2", level: view}`}},
@@ -339,7 +342,7 @@ func TestChangeACLKeepsTheFile(t *testing.T) {
 				}
 			}
 			got, err := lens.Parse(a.Name, []byte(st.YAML))
-			if err != nil || !got.Equal(want) || got.Owner != "olga" {
+			if err != nil || !got.Equal(want) || got.Owner != want.Owner {
 				t.Errorf("stored file reads as %+v (%v), want %+v", got, err, want)
 			}
 		})
