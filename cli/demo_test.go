@@ -296,3 +296,39 @@ func TestDemoViewers(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoKeepSwitchViewer reuses a kept demo as other viewers: each --as is asked of the
+// site afresh (its identity and grants), never taken from the kept cache's memory of the
+// previous viewer, so every run shows what a fresh demo as that user shows. Data Center
+// too, where the profile's email does not change with --as (its token does).
+func TestDemoKeepSwitchViewer(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			e := newCLIEnv(t)
+			fresh := map[string]result{}
+			for _, as := range []string{"alice", "bob", "admin"} {
+				fresh[as] = e.run("", "demo", "--no-tui", "--issues", "300", "--seed", "4", "--dialect", dialect, "--as", as)
+				if fresh[as].code != 0 {
+					t.Fatalf("fresh --as %s: exit %d\n%s", as, fresh[as].code, fresh[as].stderr)
+				}
+			}
+			dir := filepath.Join(t.TempDir(), "kept")
+			for i, as := range []string{"alice", "bob", "admin", "alice"} {
+				args := []string{"demo", "--no-tui", "--keep", dir, "--as", as}
+				if i == 0 {
+					args = append(args, "--issues", "300", "--seed", "4", "--dialect", dialect)
+				}
+				r := e.run("", args...)
+				if r.code != 0 {
+					t.Fatalf("run %d --as %s: exit %d\n%s", i, as, r.code, r.stderr)
+				}
+				if got, want := summaryValue(r.stdout, "viewer"), summaryValue(fresh[as].stdout, "viewer"); got != want {
+					t.Errorf("run %d --as %s: viewer %q, want %q as a fresh demo", i, as, got, want)
+				}
+				if got, want := fmt.Sprint(demoLensRows(t, r.stdout)), fmt.Sprint(demoLensRows(t, fresh[as].stdout)); got != want {
+					t.Errorf("run %d --as %s: Lens sizes %s, want %s as a fresh demo", i, as, got, want)
+				}
+			}
+		})
+	}
+}
