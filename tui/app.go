@@ -908,8 +908,9 @@ func (a *App) onWheel(m tea.Mouse) {
 
 // homeList is the Lens list narrowed by the home filter (fuzzy: letters in order), best
 // matches first: names that start with the filter, then names that contain it, then names
-// that match it fuzzily, then the rest (owner and description), each in list order. So
-// "fin" puts Finished above a Lens whose description says "with formatting".
+// that match it fuzzily, then owners and descriptions that hold each of its words, each in
+// list order. So "fin" puts Finished first and skips a Lens whose description says "with
+// formatting".
 func (a *App) homeList() []LensInfo {
 	if a.homeFilter == "" {
 		return a.lenses
@@ -929,7 +930,8 @@ func (a *App) homeList() []LensInfo {
 			ms = append(ms, match{l, 1})
 		case fuzzy(f, name):
 			ms = append(ms, match{l, 2})
-		case fuzzy(a.homeFilter, l.Name+" "+l.Owner+" "+l.Description):
+		case wordsIn(a.homeFilter, l.Owner+" "+l.Description):
+			// Words, not scattered letters: those would match almost any description.
 			ms = append(ms, match{l, 3})
 		}
 	}

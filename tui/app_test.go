@@ -866,8 +866,9 @@ func TestStatusBarDropsLeastImportantFirst(t *testing.T) {
 	}
 }
 
-// The home filter puts Lenses whose name starts with or holds the text before fuzzy matches
-// in descriptions.
+// The home filter puts Lenses whose name starts with or holds the text before fuzzy name
+// matches, then descriptions holding its words; letters scattered through a description do
+// not match.
 func TestHomeFilterRanksNamesFirst(t *testing.T) {
 	a := &App{lenses: []LensInfo{
 		{ID: "bugs", Name: "Bugs", Description: "Open bugs grouped by priority with formatting"},
@@ -876,9 +877,10 @@ func TestHomeFilterRanksNamesFirst(t *testing.T) {
 		{ID: "finished", Name: "Finished"},
 	}}
 	for filter, want := range map[string][]string{
-		"fin":  {"finished", "refine", "ff", "bugs"},
-		"bugs": {"bugs"},
-		"":     {"bugs", "refine", "ff", "finished"},
+		"fin":      {"finished", "refine", "ff"}, // not bugs: "with formatting" holds f…i…n scattered
+		"priority": {"bugs"},                     // a word of the description
+		"bugs":     {"bugs"},
+		"":         {"bugs", "refine", "ff", "finished"},
 	} {
 		a.homeFilter = filter
 		var got []string
@@ -992,4 +994,36 @@ func TestFilterAskedOfJira(t *testing.T) {
 	d3.app.buildSeq++
 	d3.app.onBuilt(builtMsg{seq: d3.app.buildSeq - 1, reason: reasonFilter, req: BuildRequest{Lens: "roadmap", Filter: q, FilterByJira: true}})
 	d3.mustSee("the view changed before Jira's answer arrived")
+}
+
+// The palette ranks an action whose name or label the text is, starts, or starts a word of,
+// above actions that merely hold its letters: enter runs the one named.
+func TestPaletteRanksNamesFirst(t *testing.T) {
+	d, _ := openRoadmap(t, 120, 40)
+	for q, want := range map[string]string{
+		"sort":     "sort-by-column",
+		"help":     "help",
+		"collapse": "collapse",
+		"filter":   "filter-jql",
+		"widen":    "widen-column",
+		"level":    "expand-to-level",
+		"mouse":    "toggle-mouse",
+	} {
+		d.keys(":")
+		d.typeText(q)
+		if len(d.app.palette) == 0 || d.app.palette[0].label != want {
+			var got []string
+			for _, it := range d.app.palette {
+				got = append(got, it.label)
+			}
+			t.Errorf(": %s lists %v first, want %s", q, got, want)
+		}
+		d.keys("esc")
+	}
+	d.keys(":")
+	d.typeText("help")
+	d.keys("enter")
+	if d.app.mode != modeHelp {
+		t.Errorf(": help, enter: mode %v, want help", d.app.mode)
+	}
 }

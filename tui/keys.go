@@ -484,8 +484,10 @@ func (a *App) openPalette() {
 	a.filterPalette("")
 }
 
-// filterPalette lists every action by name (fuzzy-matched), plus "jump to issue" when the
-// text is an issue key and "open Lens" entries for the Lenses.
+// filterPalette lists every action by name, plus "jump to issue" when the text is an issue
+// key and "open Lens" entries for the Lenses. The best matches come first: the text is a
+// name or label, starts it, starts one of its words, is in it, then its letters scattered
+// through it (so "sort" puts sort-by-column first and enter runs it).
 func (a *App) filterPalette(v string) {
 	a.palette = a.palette[:0]
 	a.palCursor = 0
@@ -497,13 +499,22 @@ func (a *App) filterPalette(v string) {
 			return nil
 		}})
 	}
+	type ranked struct {
+		it   paletteItem
+		rank int
+	}
+	var rs []ranked
 	live := a.keys.liveKeys(a.available)
 	for _, b := range a.keys.Bindings() {
 		if !a.available(b) {
 			continue
 		}
 		label := string(b.Action)
-		if !fuzzy(q, label+" "+b.Help().Desc) {
+		rank := bestRank(q, label, b.Help().Desc)
+		if rank == matchNone && fuzzy(q, label+" "+b.Help().Desc) {
+			rank = matchFuzzy
+		}
+		if rank == matchNone {
 			continue
 		}
 		act := b.Action
@@ -511,19 +522,24 @@ func (a *App) filterPalette(v string) {
 		if keys := live[act]; keys != "" {
 			hint += "  (" + keys + ")"
 		}
-		a.palette = append(a.palette, paletteItem{label: label, hint: hint, run: func(a *App) tea.Cmd {
+		rs = append(rs, ranked{paletteItem{label: label, hint: hint, run: func(a *App) tea.Cmd {
 			return a.do(act, "")
-		}})
+		}}, rank})
 	}
 	for _, l := range a.lenses {
-		if !fuzzy(q, "open "+l.Name) {
+		rank := bestRank(q, "open "+l.Name, l.Name)
+		if rank == matchNone {
 			continue
 		}
 		info := l
-		a.palette = append(a.palette, paletteItem{label: "open " + l.Name, hint: "Lens", run: func(a *App) tea.Cmd {
+		rs = append(rs, ranked{paletteItem{label: "open " + l.Name, hint: "Lens", run: func(a *App) tea.Cmd {
 			save := a.savePrefs()
 			return tea.Batch(save, a.openLens(info))
-		}})
+		}}, rank})
+	}
+	slices.SortStableFunc(rs, func(x, y ranked) int { return x.rank - y.rank })
+	for _, r := range rs {
+		a.palette = append(a.palette, r.it)
 	}
 }
 
