@@ -1027,3 +1027,47 @@ func TestPaletteRanksNamesFirst(t *testing.T) {
 		t.Errorf(": help, enter: mode %v, want help", d.app.mode)
 	}
 }
+
+// Rows keep their expanded state across filtering: rows a filter hid come back as open as
+// they were when it is cleared, and so do rows a Jira-answered filter hid. Collapse all
+// also closes rows the filter hides.
+func TestFilterKeepsExpandedRows(t *testing.T) {
+	d, b := openRoadmap(t, 120, 50)
+	d.keys("E")
+	if n := d.app.lens.table.Visible(); n != 39 {
+		t.Fatalf("E: %d visible", n)
+	}
+	d.keys("f")
+	d.typeText("issuetype = Epic")
+	d.keys("enter")
+	if n := d.app.lens.table.Tree().Len(); n == 0 || n >= 39 {
+		t.Fatalf("filter kept %d rows", n)
+	}
+	// Saved while filtered, the open rows the filter hides are remembered too.
+	if ids := d.app.lens.table.ExpandedIDs(); !slices.Contains(ids, "ALPHA-1/ALPHA-2") {
+		t.Errorf("expanded ids while filtered lack a hidden open story: %v", ids)
+	}
+	d.keys("F")
+	if n := d.app.lens.table.Visible(); n != 39 {
+		t.Errorf("after F: %d visible, want all 39 open again\n%s", n, d.screen())
+	}
+
+	b.jira = map[string][]string{"status WAS Done": {"ALPHA-1"}}
+	d.keys("f")
+	d.typeText("status WAS Done")
+	d.keys("enter")
+	if !d.app.lens.filterJira {
+		t.Fatal("the filter was not asked of Jira")
+	}
+	d.keys("F")
+	if n := d.app.lens.table.Visible(); n != 39 {
+		t.Errorf("after a Jira filter and F: %d visible, want 39", n)
+	}
+
+	d.keys("f")
+	d.typeText("issuetype = Epic")
+	d.keys("enter", "C", "F")
+	if n := d.app.lens.table.Visible(); n != 3 {
+		t.Errorf("C while filtered, then F: %d visible, want the 3 roots", n)
+	}
+}

@@ -14,6 +14,9 @@ import (
 type Table struct {
 	tree     Tree
 	expanded []bool
+	// away are the ids of rows left expanded that the current forest does not hold (a
+	// filter or permissions hid them): they open again when a rebuild brings them back.
+	away map[string]bool
 	vis      []int32 // visible rows, ascending (depth-first order is preserved)
 
 	cursor int // index into vis
@@ -82,9 +85,14 @@ func (t *Table) SetTree(tree Tree) {
 		t.scrollToCursor()
 		return
 	}
-	if t.tree != nil && len(t.vis) > 0 {
-		curID = t.tree.ID(int(t.vis[t.cursor]))
-		expandedIDs = make(map[string]bool)
+	if t.tree != nil {
+		if len(t.vis) > 0 {
+			curID = t.tree.ID(int(t.vis[t.cursor]))
+		}
+		expandedIDs = t.away
+		if expandedIDs == nil {
+			expandedIDs = make(map[string]bool)
+		}
 		for i, e := range t.expanded {
 			if e {
 				expandedIDs[t.tree.ID(i)] = true
@@ -96,15 +104,20 @@ func (t *Table) SetTree(tree Tree) {
 	t.expanded = make([]bool, n)
 	t.fit = nil
 	curRow := -1
-	if expandedIDs != nil || curID != "" {
+	t.away = nil
+	if len(expandedIDs) > 0 || curID != "" {
 		for i := 0; i < n; i++ {
 			id := tree.ID(i)
 			if expandedIDs[id] {
 				t.expanded[i] = true
+				delete(expandedIDs, id)
 			}
 			if id == curID {
 				curRow = i
 			}
+		}
+		if len(expandedIDs) > 0 {
+			t.away = expandedIDs // what is left is not in this forest
 		}
 	}
 	t.rebuildVisible()
@@ -316,6 +329,9 @@ func (t *Table) CollapseAll() { t.ExpandToLevel(1) }
 // cursor on its row or its nearest ancestor that stays visible.
 func (t *Table) ExpandToLevel(level int) {
 	r := t.CursorRow()
+	if level <= 1 {
+		t.away = nil // collapse all means all, also rows a filter hides for now
+	}
 	for i := range t.expanded {
 		t.expanded[i] = t.tree.Depth(i) < level-1 && t.hasChildren(i)
 	}
@@ -341,7 +357,12 @@ func (t *Table) ExpandedIDs() []string {
 			out = append(out, t.tree.ID(i))
 		}
 	}
-	return out
+	var away []string // open rows a filter hides for now
+	for id := range t.away {
+		away = append(away, id)
+	}
+	slices.Sort(away)
+	return append(out, away...)
 }
 
 // RestoreExpanded opens the rows whose ids are given (a saved preference).
@@ -354,9 +375,18 @@ func (t *Table) RestoreExpanded(ids []string) {
 		want[id] = true
 	}
 	for i := range t.expanded {
-		if want[t.tree.ID(i)] && t.hasChildren(i) {
+		id := t.tree.ID(i)
+		if want[id] && t.hasChildren(i) {
 			t.expanded[i] = true
 		}
+		delete(want, id)
+	}
+	for id := range want {
+		// Not in this forest (the saved filter hides it): open when it comes back.
+		if t.away == nil {
+			t.away = map[string]bool{}
+		}
+		t.away[id] = true
 	}
 	t.rebuildVisible()
 	t.clampCursor()
