@@ -126,7 +126,10 @@ type App struct {
 	refreshAsked bool   // the viewer asked for the refresh running: say when it is done
 	message      string // one-line notice (copied, errors)
 	msgErr       bool
-	msgMore      []string // every line of the last notice that had several (help shows them)
+	msgMore      []string // every line of the last error or notice that had several (help shows them)
+	// refreshErrAt is when the notice shown became a failed refresh's; zero when it is not.
+	// A later refresh that succeeds (here or in another process) clears it.
+	refreshErrAt time.Time
 	lastSeq      int64
 	seqKnown     bool
 	flashGen     int
@@ -499,13 +502,22 @@ func (a *App) quit() tea.Cmd {
 // (errors joined) shows its first with a count, and help (?) shows all of it.
 func (a *App) notice(text string, isErr bool) {
 	a.message, a.msgErr = text, isErr
-	if lines := noticeLines(text); len(lines) > 1 {
+	a.refreshErrAt = time.Time{}
+	lines := noticeLines(text)
+	if len(lines) > 1 {
 		a.message = fmt.Sprintf("%s (+%d more: ? shows all)", lines[0], len(lines)-1)
 		a.msgMore = lines
+	} else if isErr && len(lines) == 1 {
+		a.msgMore = lines // an error too long for the prompt line: ? shows it whole
 	}
 	if isErr {
 		a.log.Debug("notice", "text", text)
 	}
+}
+
+// clearRefreshError takes a failed refresh's notice off the prompt line.
+func (a *App) clearRefreshError() {
+	a.message, a.msgErr, a.msgMore, a.refreshErrAt = "", false, nil, time.Time{}
 }
 
 // noticeLines are a message's non-empty lines.
@@ -542,7 +554,19 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case refreshMsg:
 		a.refreshing = false
 		if msg.err != nil {
-			a.notice("refresh: "+msg.err.Error(), true)
+			full := "refresh: " + msg.err.Error()
+			if short, _, ok := jiraProblem(msg.err.Error()); ok {
+				a.notice("refresh failed: "+short, true)
+				a.msgMore = []string{full}
+			} else {
+				a.notice(full, true)
+			}
+			a.refreshErrAt = a.opt.Now()
+		} else if !a.refreshErrAt.IsZero() {
+			a.clearRefreshError() // Jira is back: the failure is old news
+			if a.refreshAsked {
+				a.notice("refreshed", false)
+			}
 		} else if a.refreshAsked {
 			// Only a refresh the viewer asked for says so: a background one would replace
 			// what an edit or a move just reported, and the status bar already says when
@@ -783,6 +807,9 @@ func (a *App) flash(keys []string) tea.Cmd {
 func (a *App) onChange(msg changeMsg) tea.Cmd {
 	cmds := []tea.Cmd{a.pollLater()}
 	a.status = msg.status
+	if !a.refreshErrAt.IsZero() && msg.err == nil && msg.status.Err == "" && msg.status.LastRefresh.After(a.refreshErrAt) {
+		a.clearRefreshError() // a refresh since (a background one, another process) worked
+	}
 	if msg.err != nil {
 		a.notice(msg.err.Error(), true)
 		return tea.Batch(cmds...)

@@ -1071,3 +1071,55 @@ func TestFilterKeepsExpandedRows(t *testing.T) {
 		t.Errorf("C while filtered, then F: %d visible, want the 3 roots", n)
 	}
 }
+
+// A failed refresh's notice goes when a later refresh succeeds, without a keypress: the
+// viewer's own, a background one, or one in another process (the feed's last refresh).
+func TestRefreshErrorClearedWhenJiraRecovers(t *testing.T) {
+	const dial = `search "(project in (ALPHA)) AND updated >= \"-6m\" ORDER BY updated ASC": POST /rest/api/3/search/jql: dial tcp 127.0.0.1:41234: connect: connection refused`
+	d, b := openRoadmap(t, 120, 30)
+	b.refreshErr = errors.New(dial)
+	d.send(refreshTickMsg{})
+	d.mustSee("refresh failed: Jira unreachable: connection refused")
+	b.refreshErr = nil
+	d.send(refreshTickMsg{})
+	d.mustNotSee("refresh failed")
+
+	// Another process refreshes: the status's last refresh moves past the failure.
+	b.refreshErr = errors.New(dial)
+	d.send(refreshTickMsg{})
+	d.mustSee("refresh failed")
+	b.status.LastRefresh = testNow.Add(time.Minute)
+	d.send(pollMsg{})
+	d.mustNotSee("refresh failed")
+}
+
+// While Jira has an error the status bar says the cause in a few words and keeps the Lens,
+// view, rows and refresh age; ? shows the whole error. A server error (503) shows the
+// banner as being offline does.
+func TestJiraErrorKeepsTheStatusBar(t *testing.T) {
+	const e503 = `search "(project in (ALPHA)) AND updated >= \"-6m\" ORDER BY updated ASC": POST /rest/api/3/search/jql: 503 Service Unavailable: upstream connect error or disconnect/reset before headers`
+	d, b := openRoadmap(t, 120, 30)
+	b.status.Err = e503
+	b.refreshErr = errors.New(e503)
+	d.keys("r")
+	d.fire()
+	lines := strings.Split(d.screen(), "\n")
+	status := lines[len(lines)-1]
+	for _, s := range []string{"Roadmap", "view plan", "39/39 rows", "refreshed 3m ago", "error: Jira answered 503 Service Unavailable"} {
+		if !strings.Contains(status, s) {
+			t.Errorf("status bar lacks %q: %q", s, status)
+		}
+	}
+	d.mustSee("JIRA UNAVAILABLE — Jira answered 503 Service Unavailable; showing the cache as of 3m ago")
+	if prompt := lines[len(lines)-2]; strings.Contains(prompt, "POST /rest") {
+		t.Errorf("the prompt line repeats the request: %q", prompt)
+	}
+	d.keys("?")
+	d.mustSee("disconnect/reset before headers") // the full text, wrapped
+	d.keys("esc")
+
+	b.status.Err = `GET /rest/api/3/myself: dial tcp: lookup acme.atlassian.net: no such host`
+	d.fire()
+	d.mustSee("error: Jira unreachable: no such host")
+	d.mustNotSee("JIRA UNAVAILABLE")
+}

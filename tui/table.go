@@ -17,7 +17,7 @@ type Table struct {
 	// away are the ids of rows left expanded that the current forest does not hold (a
 	// filter or permissions hid them): they open again when a rebuild brings them back.
 	away map[string]bool
-	vis      []int32 // visible rows, ascending (depth-first order is preserved)
+	vis  []int32 // visible rows, ascending (depth-first order is preserved)
 
 	cursor int // index into vis
 	offset int // index into vis of the first row on screen

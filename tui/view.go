@@ -97,6 +97,14 @@ func (a *App) banner() []string {
 			txt += " as of " + a.age(a.status.LastRefresh)
 		}
 		out = append(out, a.th.Render(a.th.Error, padRight(txt, a.width)))
+	} else if short, unavailable, _ := jiraProblem(a.status.Err); a.status.Err != "" && unavailable {
+		// Jira answers, but with a server error (an outage, maintenance): as good as
+		// offline for the viewer, so the same banner says what they are looking at.
+		txt := " JIRA UNAVAILABLE — " + short + "; showing the cache"
+		if !a.status.LastRefresh.IsZero() {
+			txt += " as of " + a.age(a.status.LastRefresh)
+		}
+		out = append(out, a.th.Render(a.th.Error, padRight(txt, a.width)))
 	}
 	// The build's caveats stay on screen while the Lens shows: rows hidden because
 	// permissions could not be verified (which projects, why, since when), remote queries
@@ -194,7 +202,10 @@ func (a *App) statusLine() string {
 		add(mustShow, "OFFLINE")
 	}
 	if st.Err != "" {
-		add(mustShow, "error: "+st.Err)
+		// The cause in a few words, not the request it failed in: the rest of the bar
+		// (Lens, rows, refresh age) stays, and ? shows the whole text.
+		short, _, _ := jiraProblem(st.Err)
+		add(mustShow, "error: "+ansi.Truncate(short, max(a.width/2, 24), "…"))
 	}
 	line := padRight(fitParts(parts, a.width), a.width)
 	return a.th.Render(a.th.Status, line)
@@ -284,7 +295,12 @@ func (a *App) promptLines() []string {
 		if a.msgErr {
 			st = a.th.Error
 		}
-		return []string{fitLine(a.th.Render(st, a.message), a.width)}
+		msg := a.message
+		if a.msgErr && len(a.msgMore) > 0 && ansi.StringWidth(msg) > a.width {
+			const more = " · ? shows all"
+			msg = ansi.Truncate(msg, max(a.width-ansi.StringWidth(more), 1), "…") + more
+		}
+		return []string{fitLine(a.th.Render(st, msg), a.width)}
 	}
 	if hint, ok := modeHints[a.mode]; ok {
 		return []string{fitLine(a.th.Render(a.th.Muted, hint), a.width)}
@@ -476,8 +492,14 @@ func (a *App) renderHelp(avail int) []string {
 		// The last message too long for the prompt line, in full.
 		lines = append(lines, a.th.Render(a.th.Title, "Last message"))
 		for _, l := range a.msgMore {
-			lines = append(lines, fitLine("  "+l, a.width))
+			lines = append(lines, wrapIndented(l, a.width)...)
 		}
+		lines = append(lines, "")
+	}
+	if e := a.status.Err; e != "" && !slices.ContainsFunc(a.msgMore, func(l string) bool { return strings.Contains(l, e) }) {
+		// The status bar's error in full: it shows only the cause.
+		lines = append(lines, a.th.Render(a.th.Title, "Last error talking to Jira"))
+		lines = append(lines, wrapIndented(e, a.width)...)
 		lines = append(lines, "")
 	}
 	lines = append(lines, a.th.Render(a.th.Title, "Keys")+a.th.Render(a.th.Muted, "  (esc closes; remap any action in config under keys:)"))
@@ -507,6 +529,15 @@ func (a *App) renderHelp(avail int) []string {
 	off := min(a.helpOff, max(len(lines)-avail, 0))
 	a.helpOff = off
 	return lines[off:]
+}
+
+// wrapIndented wraps text to width, indented by two cells.
+func wrapIndented(text string, width int) []string {
+	var out []string
+	for _, l := range strings.Split(ansi.Wrap(text, max(width-3, 10), " /"), "\n") {
+		out = append(out, "  "+l)
+	}
+	return out
 }
 
 func (a *App) renderPalette(avail int) []string {
