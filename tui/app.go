@@ -114,6 +114,9 @@ type App struct {
 	filterErr *jql.Error
 	// filterAskJira: filterErr is local evaluation's, on JQL Jira may answer (enter asks).
 	filterAskJira bool
+	// askingJira: a filter was asked of Jira and its answer has not come back. The status
+	// bar says so for as long as it takes (a notice could be replaced by a failed refresh).
+	askingJira bool
 
 	input     textinput.Model // search, filter, palette and home filter text
 	palette   []paletteItem
@@ -670,6 +673,9 @@ func (a *App) onLenses(msg lensesMsg) tea.Cmd {
 }
 
 func (a *App) onBuilt(msg builtMsg) tea.Cmd {
+	if msg.reason == reasonFilter && msg.req.FilterByJira {
+		a.askingJira = false // answered, failed, or dropped below as stale
+	}
 	if msg.seq != a.buildSeq {
 		if msg.reason == reasonFilter && msg.req.FilterByJira && msg.err == nil {
 			// Another build (a view switch) went out while Jira was answering.

@@ -1123,3 +1123,43 @@ func TestJiraErrorKeepsTheStatusBar(t *testing.T) {
 	d.mustSee("error: Jira unreachable: no such host")
 	d.mustNotSee("JIRA UNAVAILABLE")
 }
+
+// Asking Jira for a filter says so at once and for as long as Jira takes, even when a
+// failed refresh replaces the notice; while OFFLINE it is not asked at all: the prompt says
+// Jira cannot answer now instead of waiting out the retries.
+func TestFilterAskedOfJiraFeedback(t *testing.T) {
+	const q = `status WAS Done`
+	d, b := openRoadmap(t, 140, 30)
+	b.jira = map[string][]string{q: {"ALPHA-1"}}
+	d.keys("f")
+	d.typeText(q)
+	cmd := d.app.onKey(keyPress("enter")) // Jira has not answered yet
+	d.mustSee("asking Jira for the filter…")
+	d.app.Update(refreshMsg{err: errors.New("GET /rest/api/3/myself: dial tcp: connect: connection refused")})
+	lines := strings.Split(d.screen(), "\n")
+	if status := lines[len(lines)-1]; !strings.Contains(status, "asking Jira for the filter…") {
+		t.Errorf("a failed refresh took 'asking Jira' off the screen: %q", status)
+	}
+	d.enqueue(cmd)
+	d.idle()
+	d.mustNotSee("asking Jira")
+	if !d.app.lens.filterJira {
+		t.Fatal("Jira's answer did not land")
+	}
+	d.keys("F")
+
+	b.status.Offline = true
+	d.fire()
+	d.keys("f")
+	d.typeText(q)
+	asked := b.jiraAsked
+	d.keys("enter")
+	if d.app.mode != modeFilter || b.jiraAsked != asked {
+		t.Fatalf("offline enter: mode %v, asked Jira %d times", d.app.mode, b.jiraAsked-asked)
+	}
+	d.mustSee("OFFLINE: Jira cannot answer this now")
+	d.keys("esc")
+	if d.app.lens.filter != "" {
+		t.Errorf("esc left filter %q", d.app.lens.filter)
+	}
+}

@@ -210,6 +210,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 			}
 		}
 	case ActHome:
+		a.askingJira = false // the answer is dropped with the Lens
 		a.edit.marks, a.edit.cut, a.edit.anchor = map[string]bool{}, nil, ""
 		save := a.savePrefs()
 		a.screen, a.lens = screenHome, nil
@@ -342,6 +343,11 @@ func (a *App) acceptInput() tea.Cmd {
 		if a.filterErr != nil && !a.filterAskJira {
 			return nil // stay in the prompt until the JQL is fixed or esc
 		}
+		if a.filterErr != nil && a.status.Offline {
+			// Asking would only wait out the retries to fail: say so now and stay in the
+			// prompt (the line under it says why; esc restores the previous filter).
+			return nil
+		}
 		if a.filterErr != nil {
 			// Local evaluation cannot answer it: Jira does, and the rows follow its answer.
 			a.filterErr, a.filterAskJira = nil, false
@@ -351,6 +357,7 @@ func (a *App) acceptInput() tea.Cmd {
 			req := ls.request()
 			req.Filter, req.FilterByJira = strings.TrimSpace(a.input.Value()), true
 			a.notice("asking Jira for the filter…", false)
+			a.askingJira = true
 			return a.build(req, ls.info, reasonFilter, nil)
 		}
 	case modePalette:

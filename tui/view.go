@@ -189,6 +189,9 @@ func (a *App) statusLine() string {
 	if b := a.edit.bulk; b != nil {
 		add(8, b.String())
 	}
+	if a.askingJira {
+		add(8, "asking Jira for the filter…")
+	}
 	if a.refreshing || st.Refreshing {
 		add(6, "refreshing…")
 	}
@@ -270,7 +273,9 @@ func (a *App) promptLines() []string {
 		if e := a.filterErr; e != nil {
 			at := ansi.StringWidth(filterPrompt) + max(e.Column-1, 0)
 			msg := strings.TrimPrefix(e.Msg, "Error in the JQL Query: ")
-			if a.filterAskJira {
+			if a.filterAskJira && a.status.Offline {
+				msg = "OFFLINE: Jira cannot answer this now (esc, r retries Jira) · " + msg
+			} else if a.filterAskJira {
 				msg = "enter asks Jira · " + msg // first, so a narrow screen keeps it
 			}
 			after, before := a.width-at-2, at-1
