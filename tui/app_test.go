@@ -1163,3 +1163,26 @@ func TestFilterAskedOfJiraFeedback(t *testing.T) {
 		t.Errorf("esc left filter %q", d.app.lens.filter)
 	}
 }
+
+// Help's two columns never run into each other: a description too long for its column ends
+// in … inside it (120x40 with editing, where "mark a range…" used to run into "Issue").
+// The Lens list's help lists only the keys that act there.
+func TestHelpColumnsDoNotCollide(t *testing.T) {
+	d := newDriver(t, newEditBackend(t), 120, 40)
+	d.keys("enter", "?")
+	d.mustSee("mark a range")
+	for i, l := range strings.Split(d.screen(), "\n") {
+		if i < 2 || ansi.StringWidth(l) <= 60 {
+			continue
+		}
+		if r := []rune(l); len(r) > 60 && r[59] != ' ' {
+			t.Errorf("line %d runs across the column gap: %q", i, l)
+		}
+	}
+	d.keys("esc", "backspace", "?")
+	for _, lensOnly := range []string{"expand all", "sort by column", "next view", "copy key", "clear the filter"} {
+		d.mustNotSee(lensOnly)
+	}
+	d.mustSee("open the Lens")
+	d.mustSee("narrow the list")
+}

@@ -32,6 +32,7 @@ func TestGoldenScreens(t *testing.T) {
 		{"lens-grouped", nil, func(d *driver) { d.keys("j", "enter", "E") }},
 		{"detail", nil, func(d *driver) { d.keys("enter", "l", "j", "j", "j", "j", "enter") }},
 		{"help", nil, func(d *driver) { d.keys("?") }},
+		{"help-lens", nil, func(d *driver) { d.keys("enter", "?") }},
 		{"palette", nil, func(d *driver) { d.keys("enter", ":"); d.typeText("exp") }},
 		{"filter-error", nil, func(d *driver) { d.keys("enter", "f"); d.typeText("status = Done AND (priority") }},
 		{"filter", nil, func(d *driver) { d.keys("enter", "f"); d.typeText("status = Done"); d.keys("enter", "E") }},

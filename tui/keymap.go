@@ -241,6 +241,12 @@ func (k *Keymap) liveKeys(available func(Binding) bool) map[Action]string {
 
 // helpLines renders help for the available bindings (nil: all), each with its live keys.
 func (k *Keymap) helpLines(available func(Binding) bool) []string {
+	return k.helpLinesSaying(available, nil)
+}
+
+// helpLinesSaying is helpLines with some actions described otherwise (what they do on the
+// Lens list).
+func (k *Keymap) helpLinesSaying(available func(Binding) bool, say map[Action]string) []string {
 	live := k.liveKeys(available)
 	width := 0
 	for _, keys := range live {
@@ -260,7 +266,11 @@ func (k *Keymap) helpLines(available func(Binding) bool) []string {
 			group = b.Group
 			out = append(out, group)
 		}
-		out = append(out, fmt.Sprintf("  %-*s %s", width, keys, b.Help().Desc))
+		desc := b.Help().Desc
+		if d, ok := say[b.Action]; ok {
+			desc = d
+		}
+		out = append(out, fmt.Sprintf("  %-*s %s", width, keys, desc))
 	}
 	return out
 }

@@ -377,6 +377,25 @@ func (a *App) acceptInput() tea.Cmd {
 	return nil
 }
 
+// homeActions are the actions the home screen (the Lens list) acts on.
+var homeActions = map[Action]bool{
+	ActUp: true, ActDown: true, ActTop: true, ActBottom: true, ActSearch: true, ActFilter: true,
+	ActBack: true, ActDetail: true, ActExpand: true, ActSelect: true, ActQuit: true, ActHelp: true,
+	ActPalette: true, ActRefresh: true, ActToggleMouse: true, ActACL: true,
+}
+
+// homeSay is what help says those actions do on the Lens list.
+var homeSay = map[Action]string{
+	ActTop: "first Lens", ActBottom: "last Lens", ActSearch: "narrow the list", ActFilter: "narrow the list",
+	ActBack: "clear the narrowing", ActDetail: "open the Lens", ActExpand: "open the Lens",
+}
+
+// helpAvailable is what help and the palette list: the available actions that act on
+// the screen shown (the Lens list has no tree, columns or rows to edit).
+func (a *App) helpAvailable(b Binding) bool {
+	return a.available(b) && (a.screen != screenHome || homeActions[b.Action])
+}
+
 func (a *App) onHelpKey(msg tea.KeyPressMsg) tea.Cmd {
 	act, _ := a.keys.LookupAvailable(msg, a.available)
 	switch {
@@ -511,9 +530,9 @@ func (a *App) filterPalette(v string) {
 		rank int
 	}
 	var rs []ranked
-	live := a.keys.liveKeys(a.available)
+	live := a.keys.liveKeys(a.helpAvailable)
 	for _, b := range a.keys.Bindings() {
-		if !a.available(b) {
+		if !a.helpAvailable(b) {
 			continue
 		}
 		label := string(b.Action)

@@ -508,7 +508,11 @@ func (a *App) renderHelp(avail int) []string {
 		lines = append(lines, "")
 	}
 	lines = append(lines, a.th.Render(a.th.Title, "Keys")+a.th.Render(a.th.Muted, "  (esc closes; remap any action in config under keys:)"))
-	help := a.keys.helpLines(a.available)
+	var say map[Action]string
+	if a.screen == screenHome {
+		say = homeSay
+	}
+	help := a.keys.helpLinesSaying(a.helpAvailable, say)
 	// Two columns when the terminal is wide enough for them.
 	if a.width >= 100 {
 		half := (len(help) + 1) / 2
@@ -526,10 +530,15 @@ func (a *App) renderHelp(avail int) []string {
 			if i < len(right) {
 				r = right[i]
 			}
+			// Each description ends inside its column, cut with … (one cell apart).
+			l = ansi.Truncate(l, colW-1, "…")
+			r = ansi.Truncate(r, a.width-colW, "…")
 			lines = append(lines, padRight(l, colW)+r)
 		}
 	} else {
-		lines = append(lines, help...)
+		for _, l := range help {
+			lines = append(lines, fitLine(l, a.width))
+		}
 	}
 	off := min(a.helpOff, max(len(lines)-avail, 0))
 	a.helpOff = off
