@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -156,4 +157,38 @@ func TestACLEditorFollowsOtherSessions(t *testing.T) {
 	d.fire()
 	d.mustSee("group:writers")
 	d.mustSee("group:readers")
+}
+
+// deniedListBackend also leaves the Lens out of the list while access is denied.
+type deniedListBackend struct{ deniedBackend }
+
+func (b deniedListBackend) Lenses(ctx context.Context) ([]LensInfo, error) {
+	list, err := b.memBackend.Lenses(ctx)
+	if *b.denied {
+		list = slices.DeleteFunc(list, func(l LensInfo) bool { return l.ID == "roadmap" })
+	}
+	return list, err
+}
+
+// The "no access" notice goes once the Lens is back in the list (access restored), and the
+// home cursor stays on its Lens while the list changes around it.
+func TestRestoredAccessClearsTheNotice(t *testing.T) {
+	denied := false
+	mem := newMemBackend(t)
+	d := newDriver(t, deniedListBackend{deniedBackend{mem, &denied}}, 100, 24)
+	d.keys("enter")
+	denied = true
+	mem.edit("ALPHA-5", "anything")
+	d.fire()
+	d.mustSee("may not open it")
+	if l := d.app.homeList(); len(l) != 1 || l[d.app.homeCursor].ID != "bugs" {
+		t.Fatalf("home list while denied: %v, cursor %d", l, d.app.homeCursor)
+	}
+	denied = false
+	mem.edit("ALPHA-6", "access is back")
+	d.fire()
+	d.mustNotSee("may not open it")
+	if id := d.app.homeList()[d.app.homeCursor].ID; id != "bugs" {
+		t.Errorf("Roadmap came back above it and the cursor moved to %s", id)
+	}
 }

@@ -133,6 +133,10 @@ type App struct {
 	// refreshErrAt is when the notice shown became a failed refresh's; zero when it is not.
 	// A later refresh that succeeds (here or in another process) clears it.
 	refreshErrAt time.Time
+	// noAccessLens is the Lens the notice shown says the viewer lost access to; "" when
+	// it says something else. It goes when the Lens is back in the list.
+	noAccessLens string
+	noAccessGone bool // the list has since come without that Lens
 	lastSeq      int64
 	seqKnown     bool
 	flashGen     int
@@ -505,7 +509,7 @@ func (a *App) quit() tea.Cmd {
 // (errors joined) shows its first with a count, and help (?) shows all of it.
 func (a *App) notice(text string, isErr bool) {
 	a.message, a.msgErr = text, isErr
-	a.refreshErrAt = time.Time{}
+	a.refreshErrAt, a.noAccessLens = time.Time{}, ""
 	lines := noticeLines(text)
 	if len(lines) > 1 {
 		a.message = fmt.Sprintf("%s (+%d more: ? shows all)", lines[0], len(lines)-1)
@@ -660,8 +664,29 @@ func (a *App) onLenses(msg lensesMsg) tea.Cmd {
 		return nil
 	}
 	a.lensesErr = nil
+	// The cursor stays on its Lens when the list changes around it (one added, removed,
+	// renamed, or access granted or lost).
+	var curID string
+	if list := a.homeList(); a.homeCursor < len(list) {
+		curID = list[a.homeCursor].ID
+	}
 	a.lenses = msg.list
-	a.homeCursor = min(a.homeCursor, max(len(a.homeList())-1, 0))
+	list := a.homeList()
+	a.homeCursor = min(a.homeCursor, max(len(list)-1, 0))
+	for i, l := range list {
+		if l.ID == curID {
+			a.homeCursor = i
+		}
+	}
+	if a.noAccessLens != "" {
+		back := slices.ContainsFunc(msg.list, func(l LensInfo) bool { return l.ID == a.noAccessLens })
+		switch {
+		case !back:
+			a.noAccessGone = true
+		case a.noAccessGone: // it left the list and is back: access was restored
+			a.message, a.msgErr, a.noAccessLens = "", false, ""
+		}
+	}
 	if a.lens == nil && msg.last != "" {
 		for _, l := range msg.list {
 			if l.ID == msg.last {
@@ -708,6 +733,7 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 			// The Lens's ACL no longer lets the viewer open it: its rows leave the screen.
 			a.lens, a.screen, a.mode = nil, screenHome, modeNormal
 			a.notice(fmt.Sprintf("%s: %v", msg.info.Name, msg.err), true)
+			a.noAccessLens, a.noAccessGone = msg.info.ID, false
 			return a.loadLenses()
 		}
 		a.notice(fmt.Sprintf("build %s: %v", msg.info.Name, msg.err), true)
