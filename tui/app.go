@@ -739,7 +739,11 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 		a.notice(fmt.Sprintf("build %s: %v", msg.info.Name, msg.err), true)
 		return nil
 	}
-	a.filterErr, a.filterAskJira = nil, false
+	if msg.reason == reasonFilter || a.mode != modeFilter {
+		// Only the typed filter's own build answers whether it works: a rebuild for a change
+		// that lands meanwhile builds the last good filter, and must not pass the typed one.
+		a.filterErr, a.filterAskJira = nil, false
+	}
 	b := msg.built
 	var cmds []tea.Cmd
 	switch {

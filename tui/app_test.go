@@ -1186,3 +1186,20 @@ func TestHelpColumnsDoNotCollide(t *testing.T) {
 	d.mustSee("open the Lens")
 	d.mustSee("narrow the list")
 }
+
+// A rebuild for a change that lands while the filter prompt shows an error (an unclosed
+// quote) keeps the error: it built the last good filter, not the one typed.
+func TestFilterErrorSurvivesChangeRebuild(t *testing.T) {
+	d, b := openRoadmap(t, 120, 30)
+	d.keys("f")
+	d.typeText(`status = "Done`)
+	d.mustSee("has not been completed")
+	b.edit("ALPHA-5", "changed elsewhere")
+	d.fire()
+	d.mustSee("has not been completed")
+	d.mustNotSee("enter keeps the filter")
+	d.keys("enter")
+	if d.app.mode != modeFilter {
+		t.Error("enter kept a filter with an unclosed quote")
+	}
+}
