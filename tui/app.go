@@ -161,6 +161,7 @@ type lensState struct {
 	sortDesc   bool
 	detail     bool
 	search     string
+	searchFrom string // id of the cursor row when / opened: a search that finds nothing goes back
 	prev       string // filter before the filter prompt opened, restored by esc
 	prevJira   bool
 	extras     map[string][]string // per view: fields the viewer added as columns

@@ -244,6 +244,16 @@ func TestSearch(t *testing.T) {
 	if d.app.mode != modeNormal || d.app.lens.search != "" {
 		t.Fatal("esc did not cancel the search prompt")
 	}
+	// A search that finds nothing leaves the cursor where / found it, not on the match of
+	// the text typed on the way ("task 3.4.2" matched).
+	d.keys("g")
+	from := d.app.lens.table.CursorID()
+	d.keys("/")
+	d.typeText("task 3.4.29")
+	d.mustSee("no match")
+	if got := d.app.lens.table.CursorID(); got != from {
+		t.Errorf("a search that found nothing left the cursor on %s, want %s", got, from)
+	}
 }
 
 func TestFilterInstantWithErrorColumn(t *testing.T) {

@@ -157,7 +157,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 		a.layout()
 	case ActSearch:
 		a.mode = modeSearch
-		ls.search = ""
+		ls.search, ls.searchFrom = "", t.CursorID()
 		t.SetQuery("")
 		a.input.SetValue("")
 		return a.input.Focus()
@@ -296,6 +296,7 @@ func (a *App) onInputChanged(v string) tea.Cmd {
 		ls.search = v
 		ls.table.SetQuery(v)
 		if v != "" && !ls.table.Find(v, ls.table.Cursor(), 1) {
+			ls.table.ReturnTo(ls.searchFrom) // not left on an earlier text's match
 			a.notice("no match", true)
 		} else {
 			a.message = ""

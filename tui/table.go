@@ -407,6 +407,15 @@ func (t *Table) Bottom() { t.cursor = max(len(t.vis)-1, 0); t.scrollToCursor() }
 // HalfPage is how far ctrl+d / ctrl+u move.
 func (t *Table) HalfPage() int { return max(t.height/2, 1) }
 
+// ReturnTo puts the cursor back on the visible row with id (where a search started); it
+// stays where it is when that row is not visible.
+func (t *Table) ReturnTo(id string) {
+	if k := t.visIndexOfID(id); k >= 0 {
+		t.cursor = k
+		t.scrollToCursor()
+	}
+}
+
 // GoToID puts the cursor on the row with id, expanding its ancestors. It reports success.
 func (t *Table) GoToID(id string) bool {
 	for i := 0; i < t.tree.Len(); i++ {
