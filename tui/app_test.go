@@ -1213,3 +1213,29 @@ func TestFilterErrorSurvivesChangeRebuild(t *testing.T) {
 		t.Error("enter kept a filter with an unclosed quote")
 	}
 }
+
+// Keys that can do nothing say why instead of staying silent: o and y on a group row, v on
+// a Lens with one view; M says what it turned on or off.
+func TestSilentKeysSaySomething(t *testing.T) {
+	d := newDriver(t, newMemBackend(t), 120, 30)
+	d.keys("j", "enter") // Bugs by priority: grouped, one view
+	if d.app.lens == nil || d.app.lens.info.ID != "bugs" {
+		t.Fatal("Bugs did not open")
+	}
+	if d.app.lens.issueAt(d.app.lens.table.CursorRow()) != nil {
+		t.Fatal("the first row of Bugs is not a group")
+	}
+	d.keys("o")
+	d.mustSee("a group row has no issue to open")
+	d.keys("y")
+	d.mustSee("a group row has no issue to copy")
+	if len(d.opened) != 0 || len(d.copied) != 0 {
+		t.Errorf("opened %v, copied %v", d.opened, d.copied)
+	}
+	d.keys("v")
+	d.mustSee("this Lens has one view (triage)")
+	d.keys("M")
+	d.mustSee("mouse off")
+	d.keys("M")
+	d.mustSee("mouse on")
+}

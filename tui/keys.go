@@ -53,6 +53,11 @@ func (a *App) do(act Action, keyText string) tea.Cmd {
 		return a.refresh()
 	case ActToggleMouse:
 		a.mouse = !a.mouse
+		if a.mouse {
+			a.notice("mouse on: click a row, click the margin to fold, wheel to scroll · M turns it off", false)
+		} else {
+			a.notice("mouse off: the terminal selects text again · M turns it on", false)
+		}
 		return nil
 	case ActACL:
 		return a.openACL()
@@ -150,6 +155,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 			}
 			return a.switchView(next)
 		}
+		a.notice("this Lens has one view ("+ls.view+")", false)
 	case ActChooseColumns:
 		a.mode, a.colCursor = modeColumns, 0
 	case ActDetail:
@@ -199,6 +205,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 				return noticeMsg{text: "opened " + url}
 			}
 		}
+		a.noIssueHere("to open")
 	case ActCopy:
 		if r := ls.issueAt(t.CursorRow()); r != nil {
 			cp, k := a.opt.Copy, r.Key
@@ -209,6 +216,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 				return noticeMsg{text: "copied " + k}
 			}
 		}
+		a.noIssueHere("to copy")
 	case ActHome:
 		a.askingJira = false // the answer is dropped with the Lens
 		a.edit.marks, a.edit.cut, a.edit.anchor = map[string]bool{}, nil, ""
@@ -235,6 +243,15 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// noIssueHere says why o or y did nothing: the cursor row is a group, not an issue.
+func (a *App) noIssueHere(what string) {
+	if a.lens.table.CursorRow() < 0 {
+		a.notice("no row here: nothing "+what, true)
+		return
+	}
+	a.notice("a group row has no issue "+what+" · move to an issue row", true)
 }
 
 // cycleSort sorts by the column under the cursor: ascending, descending, then off.
