@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"image/color"
@@ -1238,4 +1239,32 @@ func TestSilentKeysSaySomething(t *testing.T) {
 	d.mustSee("mouse off")
 	d.keys("M")
 	d.mustSee("mouse on")
+}
+
+// notedBackend adds build notes, as the real backend does when permissions hid rows.
+type notedBackend struct {
+	*memBackend
+	notes []string
+}
+
+func (b notedBackend) Build(ctx context.Context, req BuildRequest) (*Built, error) {
+	built, err := b.memBackend.Build(ctx, req)
+	if built != nil {
+		built.Notes = b.notes
+	}
+	return built, err
+}
+
+// An empty Lens says why: the filter only when it is the filter that left nothing; when
+// permissions hid every row, the note does.
+func TestEmptyLensSaysTheRightReason(t *testing.T) {
+	mem := newMemBackend(t)
+	mem.data = genData(0, 0, 0, 0)
+	d := newDriver(t, notedBackend{mem, []string{"permissions for ALPHA could not be verified: 39 rows hidden"}}, 120, 30)
+	d.keys("enter", "f")
+	d.typeText("status = Done")
+	d.keys("enter")
+	d.mustSee("! permissions for ALPHA")
+	d.mustSee("no rows you may see in this Lens: the note above says why")
+	d.mustNotSee("no rows match the filter")
 }

@@ -467,8 +467,13 @@ func (a *App) renderTableAndDetail(avail int) []string {
 	if ls.table.Tree().Len() == 0 && len(table) > 1 {
 		// An empty body says why rather than looking like a Lens still loading.
 		why := "  no rows you may see in this Lens"
-		if ls.filter != "" {
+		switch {
+		case ls.filter != "" && ls.built.Total > 0:
 			why = "  no rows match the filter · F clears it"
+		case len(ls.built.Notes) > 0:
+			// Not the filter's doing: nothing was left to filter (permissions that could
+			// not be verified hid the rows, and the note above says so).
+			why = "  no rows you may see in this Lens: the note above says why"
 		}
 		table[1] = fitLine(a.th.Render(a.th.Muted, why), tw)
 	}
