@@ -1268,3 +1268,24 @@ func TestEmptyLensSaysTheRightReason(t *testing.T) {
 	d.mustSee("no rows you may see in this Lens: the note above says why")
 	d.mustNotSee("no rows match the filter")
 }
+
+// < never narrows the tree column past its keys, and the ‹ marker of columns scrolled away
+// to the left sits in the gap before the first one shown instead of cutting its title.
+func TestNarrowKeepsKeysAndScrollMarker(t *testing.T) {
+	d, _ := openRoadmap(t, 80, 24)
+	d.keys("E")
+	for range 30 {
+		d.keys("<")
+	}
+	for _, k := range []string{"ALPHA-1 ", "ALPHA-3 ", "ALPHA-14 "} {
+		d.mustSee(k)
+	}
+	d.keys("2")
+	for range 6 {
+		d.keys("L")
+	}
+	header := strings.Split(d.screen(), "\n")[1]
+	if !strings.Contains(header, "‹Priority ") {
+		t.Errorf("scrolled header %q: the ‹ marker cut the title", header)
+	}
+}

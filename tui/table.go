@@ -528,7 +528,25 @@ func (t *Table) ResizeColumn(delta int) {
 	if !ok {
 		w = t.layout().width[t.colCur]
 	}
-	t.widths[title] = min(max(w+delta, 3), 200)
+	least := 3
+	if t.colCur == 0 {
+		least = t.treeFloor()
+	}
+	t.widths[title] = min(max(w+delta, least), 200)
+}
+
+// treeFloor is the narrowest the tree column may be made: wide enough for every row on
+// screen to show its guides and its key (up to 16 cells of it), else < could narrow it
+// until the keys were gone.
+func (t *Table) treeFloor() int {
+	least := 3
+	end := min(t.offset+max(t.height, 1), len(t.vis))
+	for k := t.offset; k < end; k++ {
+		row := int(t.vis[k])
+		text := min(ansi.StringWidth(t.tree.Cell(row, 0).Text), 16)
+		least = max(least, (t.tree.Depth(row)+1)*indentWidth+text)
+	}
+	return min(least, maxTreeWidth)
 }
 
 // Widths returns the user-chosen widths by column title (a preference).
@@ -741,17 +759,19 @@ func (t *Table) View(th *Theme) string {
 	// header
 	b.WriteString("  ")
 	for i, c := range lay.shown {
-		title := cols[c].Title
-		if i == len(lay.frozen) && lay.moreLeft {
-			title = "‹" + title
-		}
-		txt := pad(title, lay.width[c], cols[c].Right)
+		txt := pad(cols[c].Title, lay.width[c], cols[c].Right)
 		if c == t.colCur {
 			b.WriteString(th.paintNamed("headerCursor", th.HeaderCursor, txt))
 		} else {
 			b.WriteString(th.paintNamed("header", th.Header, txt))
 		}
-		b.WriteByte(' ')
+		if i == len(lay.frozen)-1 && lay.moreLeft {
+			// Columns are scrolled away to the left: the gap before the first one shown
+			// says so, rather than taking a cell of its title.
+			b.WriteString("‹")
+		} else {
+			b.WriteByte(' ')
+		}
 	}
 	if lay.moreRight {
 		b.WriteString("›")
