@@ -1289,3 +1289,17 @@ func TestNarrowKeepsKeysAndScrollMarker(t *testing.T) {
 		t.Errorf("scrolled header %q: the ‹ marker cut the title", header)
 	}
 }
+
+// A filtered Lens says its roll-ups are still the totals over every row, hidden ones too.
+func TestFilteredRollupsSaySo(t *testing.T) {
+	d, _ := openRoadmap(t, 160, 30)
+	d.mustNotSee("roll-ups count hidden rows too")
+	d.keys("f")
+	d.typeText("issuetype = Epic")
+	d.keys("enter")
+	d.mustSee("roll-ups count hidden rows too")
+	d.keys("backspace", "j", "enter", "f") // Bugs has no roll-ups: nothing to say
+	d.typeText("priority = High")
+	d.keys("enter")
+	d.mustNotSee("roll-ups count")
+}

@@ -160,7 +160,8 @@ func (t *forestTree) layoutColumns() {
 		if c.ID == "key" && c.Kind == lens.ColField {
 			continue // the frozen tree column already shows the key
 		}
-		col := Column{Title: c.Title, Frozen: c.ID == "summary", Right: c.Align == lens.AlignRight}
+		col := Column{Title: c.Title, Frozen: c.ID == "summary", Right: c.Align == lens.AlignRight,
+			Aggregate: c.Kind == lens.ColRollup || c.Kind == lens.ColProgress}
 		if c.Kind == lens.ColField && len(defCols) == len(vc) && !readOnlyFields[strings.ToLower(defCols[i].Field)] {
 			col.Field = defCols[i].Field
 		}

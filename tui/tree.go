@@ -29,6 +29,9 @@ type Column struct {
 	// Field is the Jira field a plain field column shows, as the Lens names it; "" for the
 	// key column, roll-ups, progress and formulas, which cannot be edited.
 	Field string
+	// Aggregate: a roll-up or progress column, computed over a row's whole subtree in the
+	// Lens, also the rows a filter hides.
+	Aggregate bool
 }
 
 // Tone is a cell's semantic color; the theme decides what it looks like.

@@ -432,6 +432,16 @@ func (a *App) renderLens() []string {
 			label = "filter (answered by Jira): "
 		}
 		title += "   " + a.th.Render(a.th.Accent, label+ls.filter)
+		if slices.ContainsFunc(ls.base.Columns(), func(c Column) bool { return c.Aggregate }) {
+			// Roll-ups stay the Lens's totals (a group's SP counts its hidden rows too):
+			// the filter narrows what shows, not what is counted.
+			for _, say := range []string{" · roll-ups count hidden rows too", " · roll-ups: all rows"} {
+				if ansi.StringWidth(title)+ansi.StringWidth(say) <= a.width {
+					title += a.th.Render(a.th.Muted, say)
+					break
+				}
+			}
+		}
 	}
 	lines := []string{title}
 	lines = append(lines, a.banner()...)
