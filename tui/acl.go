@@ -275,13 +275,13 @@ func (e *ACLEditor) onKey(k tea.KeyPressMsg) (*ACLEditor, tea.Cmd) {
 	case aclLevel:
 		switch key {
 		case "esc":
-			e.mode = aclList
+			e.mode, e.message = aclList, ""
 		case "up", "k":
 			e.levCur = max(e.levCur-1, 0)
 		case "down", "j":
 			e.levCur = min(e.levCur+1, len(aclLevels)-1)
 		case "enter":
-			e.mode = aclList
+			e.mode, e.message = aclList, ""
 			level := aclLevels[e.levCur]
 			return e, e.apply(ACLChange{Grant: []lens.ACLEntry{{Principal: e.target, Level: level}}})
 		}
@@ -366,7 +366,7 @@ func (e *ACLEditor) startPick() tea.Cmd {
 	e.picks, e.pickCur, e.message = nil, 0, ""
 	switch e.kind {
 	case "anyone":
-		e.target, e.mode, e.levCur = "anyone", aclLevel, 0
+		e.pickLevel("anyone")
 		return nil
 	case "role":
 		e.mode = aclProject
@@ -473,7 +473,7 @@ func (e *ACLEditor) picked(c ACLCandidate) tea.Cmd {
 		return e.query("")
 	case e.mode == aclRole:
 		e.input.Blur()
-		e.target, e.mode, e.levCur = "role:"+e.project+"/"+c.ID, aclLevel, 0
+		e.pickLevel("role:" + e.project + "/" + c.ID)
 		return nil
 	case e.kind == "owner":
 		e.input.Blur()
@@ -485,8 +485,21 @@ func (e *ACLEditor) picked(c ACLCandidate) tea.Cmd {
 		return nil
 	default:
 		e.input.Blur()
-		e.target, e.mode, e.levCur = e.kind+":"+c.ID, aclLevel, 0
+		e.pickLevel(e.kind + ":" + c.ID)
 		return nil
+	}
+}
+
+// pickLevel opens the level picker for a principal being added. One already on the list
+// is not silently given another level: the picker starts at its level and says so.
+func (e *ACLEditor) pickLevel(principal string) {
+	e.target, e.mode, e.levCur = principal, aclLevel, 0
+	for _, r := range e.state.Entries {
+		if r.Principal == principal && r.Kind != "owner" {
+			e.levCur = max(aclIndex(aclLevels, r.Level), 0)
+			e.message, e.msgErr = fmt.Sprintf("%s is already on the list with %s: enter changes its level, esc keeps it", principal, r.Level), true
+			return
+		}
 	}
 }
 

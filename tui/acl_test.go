@@ -310,3 +310,22 @@ func TestACLEditorStalePick(t *testing.T) {
 		t.Errorf("closed %+v, want a close without changes", d.closed)
 	}
 }
+
+// Adding a principal already on the list does not silently replace its level: the level
+// picker starts at its current level and says it is already there.
+func TestACLEditorAddExisting(t *testing.T) {
+	f := newACLFake("control")
+	f.acl[1].Level = "edit" // group:qa
+	d := newACLDrive(t, f)
+	d.keys("a", "j", "enter") // group
+	d.typed("qa")
+	d.keys("enter", "enter") // search, pick
+	d.shows("Level for group:qa:", "> edit", "group:qa is already on the list with edit")
+	d.keys("enter")
+	if last := f.changes[len(f.changes)-1]; last.Grant[0] != (lens.ACLEntry{Principal: "group:qa", Level: "edit"}) {
+		t.Errorf("enter at once changed the level: %+v", last)
+	}
+	if strings.Contains(ansi.Strip(d.e.View()), "already on the list") {
+		t.Error("the warning outlived the picker")
+	}
+}
