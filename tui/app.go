@@ -844,7 +844,7 @@ func (a *App) flash(keys []string) tea.Cmd {
 func (a *App) onChange(msg changeMsg) tea.Cmd {
 	cmds := []tea.Cmd{a.pollLater()}
 	a.status = msg.status
-	if !a.refreshErrAt.IsZero() && msg.err == nil && msg.status.Err == "" && msg.status.LastRefresh.After(a.refreshErrAt) {
+	if !a.refreshErrAt.IsZero() && msg.err == nil && msg.status.LastRefresh.After(a.refreshErrAt) {
 		a.clearRefreshError() // a refresh since (a background one, another process) worked
 	}
 	if msg.err != nil {

@@ -1100,6 +1100,7 @@ func TestRefreshErrorClearedWhenJiraRecovers(t *testing.T) {
 	d.send(refreshTickMsg{})
 	d.mustSee("refresh failed")
 	b.status.LastRefresh = testNow.Add(time.Minute)
+	b.status.Err = dial // this process's backend still remembers its own failure
 	d.send(pollMsg{})
 	d.mustNotSee("refresh failed")
 }
