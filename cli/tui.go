@@ -85,6 +85,20 @@ func (b *siteBackend) Lenses(ctx context.Context) ([]tui.LensInfo, error) {
 	b.mu.Lock()
 	sizes := maps.Clone(b.sizes)
 	b.mu.Unlock()
+	// Owners are stored as the ACL names them (an account id after a transfer in the TUI,
+	// often an email in a file): the list shows the person's name when the cache knows it.
+	names := map[string]string{}
+	if users, err := b.db.Users(ctx); err == nil {
+		for _, u := range users {
+			if u.DisplayName == "" {
+				continue
+			}
+			names[strings.ToLower(u.ID)] = u.DisplayName
+			if u.Email != "" {
+				names[strings.ToLower(u.Email)] = u.DisplayName
+			}
+		}
+	}
 	var out []tui.LensInfo
 	for _, l := range stored {
 		def, err := lens.Parse(l.Name, []byte(l.YAML))
@@ -98,8 +112,12 @@ func (b *siteBackend) Lenses(ctx context.Context) ([]tui.LensInfo, error) {
 		if !ok {
 			size = b.storedSize(ctx, l.Name)
 		}
+		owner := l.Owner
+		if n, ok := names[strings.ToLower(strings.TrimPrefix(owner, "user:"))]; ok {
+			owner = n
+		}
 		out = append(out, tui.LensInfo{ID: l.Name, Name: def.Name, Description: def.Description,
-			Owner: l.Owner, Size: size, LastRefresh: last})
+			Owner: owner, Size: size, LastRefresh: last})
 	}
 	return out, nil
 }

@@ -451,3 +451,20 @@ func TestSiteBackendFilterByJira(t *testing.T) {
 		t.Errorf("asked again with Jira up: %v, stale %v", err, f.be.jiraFilters[req.Filter].stale)
 	}
 }
+
+// TestLensListNamesOwners: the Lens list shows an owner the cache knows by name, whether
+// the Lens names them by email (as the sample files do) or by account id (as a transfer
+// in the TUI does).
+func TestLensListNamesOwners(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "admin", "project = ALPHA", 100, 0, true)
+	infos, err := f.be.Lenses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range infos {
+		if in.Name == "Roadmap" && in.Owner != "Ada Admin" {
+			t.Errorf("Roadmap's owner shows as %q, want Ada Admin", in.Owner)
+		}
+	}
+}
