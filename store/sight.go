@@ -128,23 +128,43 @@ func leftOut(ctx context.Context, tx *sql.Tx, p *Page) ([]omission, map[string]E
 		return nil, nil, nil
 	}
 	ids := make([]int64, len(p.Issues))
+	var subIDs []int64 // issues that come with their sub-tasks: the cached list is read too
 	for i := range p.Issues {
 		ids[i] = p.Issues[i].ID
+		if _, ok := p.Issues[i].Fields["subtasks"]; ok {
+			subIDs = append(subIDs, p.Issues[i].ID)
+		}
 	}
 	idb, _ := json.Marshal(ids)
-	rows, err := tx.QueryContext(ctx, "SELECT id, parent_key FROM issues WHERE id IN (SELECT value FROM json_each(?))", string(idb))
+	sb, _ := json.Marshal(subIDs)
+	// One read gives each cached issue's parent and, for those the page lists sub-tasks of,
+	// the cached copy's fields, whose subtasks list is what the page may leave out: looking
+	// sub-tasks up by parent_key would scan every issue (no index has it).
+	rows, err := tx.QueryContext(ctx, `SELECT id, parent_key,
+			CASE WHEN id IN (SELECT value FROM json_each(?2)) THEN fields END
+		FROM issues WHERE id IN (SELECT value FROM json_each(?1))`, string(idb), string(sb))
 	if err != nil {
 		return nil, nil, err
 	}
 	cachedParent := map[int64]string{}
+	cachedSubs := map[int64][]entry{}
 	for rows.Next() {
 		var id int64
 		var parent string
-		if err := rows.Scan(&id, &parent); err != nil {
+		var raw []byte
+		if err := rows.Scan(&id, &parent, &raw); err != nil {
 			rows.Close()
 			return nil, nil, err
 		}
 		cachedParent[id] = parent
+		if raw != nil {
+			var f struct {
+				Subtasks json.RawMessage `json:"subtasks"`
+			}
+			if json.Unmarshal(raw, &f) == nil {
+				cachedSubs[id] = entries(f.Subtasks, "key")
+			}
+		}
 	}
 	if err := rows.Close(); err != nil {
 		return nil, nil, err
@@ -218,36 +238,6 @@ func leftOut(ctx context.Context, tx *sql.Tx, p *Page) ([]omission, map[string]E
 
 	ends := map[string]End{}
 	if len(subKeys) > 0 {
-		// The cached sub-tasks are those the cached copy lists: reading that copy by id
-		// costs a lookup per issue, where finding sub-tasks by parent_key scanned the
-		// whole table (no index has it), on every edit's and webhook's read-back.
-		ids := make([]int64, len(subKeys))
-		for i, k := range subKeys {
-			ids[i] = p.Issues[byKey[k].i].ID
-		}
-		ib, _ := json.Marshal(ids)
-		rows, err := tx.QueryContext(ctx, "SELECT id, fields FROM issues WHERE id IN (SELECT value FROM json_each(?))", string(ib))
-		if err != nil {
-			return nil, nil, err
-		}
-		cachedSubs := map[int64][]entry{}
-		for rows.Next() {
-			var id int64
-			var raw []byte
-			if err := rows.Scan(&id, &raw); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			var f struct {
-				Subtasks json.RawMessage `json:"subtasks"`
-			}
-			if json.Unmarshal(raw, &f) == nil {
-				cachedSubs[id] = entries(f.Subtasks, "key")
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return nil, nil, err
-		}
 		for _, parent := range subKeys {
 			o := byKey[parent]
 			listed := map[string]bool{}
