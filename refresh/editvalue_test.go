@@ -2,6 +2,8 @@ package refresh
 
 import (
 	"encoding/json"
+	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -247,3 +249,24 @@ func TestParseDateYears(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range []string{"5", "2.5", "-1", "+3", ".5", "5.", "NaN", "Inf", "1_000", "0x10", "1e3", "", "-", ".", "1e400", "99999999999999999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseNumber(s)
+		if err != nil {
+			return
+		}
+		// Whatever parses is finite, and was a plain decimal: digits, one dot, a leading sign.
+		if math.IsNaN(n) || math.IsInf(n, 0) {
+			t.Fatalf("%q parsed to %v", s, n)
+		}
+		if !plainDecimalText.MatchString(strings.TrimSpace(s)) {
+			t.Fatalf("%q is not a plain decimal but parsed to %v", s, n)
+		}
+	})
+}
+
+var plainDecimalText = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
