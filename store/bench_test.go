@@ -160,18 +160,7 @@ func BenchmarkUpsert(b *testing.B) {
 func BenchmarkIssues100k(b *testing.B) {
 	const total = 100_000
 	ctx := context.Background()
-	db := openTest(b)
-	t0 := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	batch := make([]lens.Issue, 0, 1000)
-	for i := range total {
-		batch = append(batch, benchIssue(b, i, t0))
-		if len(batch) == cap(batch) {
-			if _, err := db.UpsertIssues(ctx, batch, true); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
+	db := filledBench(b, total)
 
 	bareScan := func() int {
 		rows, err := db.r.QueryContext(ctx, "SELECT "+issueColumns+" FROM issues ORDER BY id")
@@ -377,20 +366,8 @@ func BenchmarkLastChange(b *testing.B) {
 // BenchmarkGrantTargets100k: what a permission check reads from a cache of 100,000 issues
 // (their projects and the secured ones), against reading every issue as it did before.
 func BenchmarkGrantTargets100k(b *testing.B) {
-	const total = 100_000
 	ctx := context.Background()
-	db := openTest(b)
-	t0 := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	batch := make([]lens.Issue, 0, 1000)
-	for i := range total {
-		batch = append(batch, benchIssue(b, i, t0))
-		if len(batch) == cap(batch) {
-			if _, err := db.UpsertIssues(ctx, batch, true); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
+	db := filledBench(b, 100_000)
 	var ours, all time.Duration
 	b.ResetTimer()
 	for range b.N {
@@ -408,4 +385,22 @@ func BenchmarkGrantTargets100k(b *testing.B) {
 	b.ReportMetric(float64(ours.Milliseconds())/float64(b.N), "targets-ms")
 	b.ReportMetric(float64(all.Milliseconds())/float64(b.N), "all-issues-ms")
 	b.ReportMetric(ours.Seconds()/all.Seconds(), "x-all-issues")
+}
+
+// filledBench is a cache of n generated issues (benchIssue), written 1,000 to a batch.
+func filledBench(b *testing.B, n int) *DB {
+	b.Helper()
+	db := openTest(b)
+	t0 := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	batch := make([]lens.Issue, 0, 1000)
+	for i := range n {
+		batch = append(batch, benchIssue(b, i, t0))
+		if len(batch) == cap(batch) || i == n-1 {
+			if _, err := db.UpsertIssues(context.Background(), batch, true); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return db
 }
