@@ -42,6 +42,7 @@ type siteBackend struct {
 	sizes     map[string]int
 	offline   bool
 	lastErr   string
+	errAt     time.Time // when lastErr was set: a refresh recorded after it supersedes it
 	busy      bool
 
 	checking  bool            // a background grants check is running
@@ -360,7 +361,7 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 	b.offline = isNetworkError(err)
 	b.lastErr = ""
 	if err != nil {
-		b.lastErr = err.Error()
+		b.lastErr, b.errAt = err.Error(), time.Now()
 	}
 	return err
 }
@@ -403,7 +404,7 @@ func (b *siteBackend) recheckExpiredGrants() {
 		if err != nil {
 			b.nextCheck = time.Now().Add(grantRetry)
 			b.offline = b.offline || isNetworkError(err)
-			b.lastErr = err.Error()
+			b.lastErr, b.errAt = err.Error(), time.Now()
 		}
 	}()
 }
@@ -437,6 +438,11 @@ func (b *siteBackend) Status(ctx context.Context) (tui.Status, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.lastErr != "" && last.After(b.errAt) {
+		// A refresh of this scope since the error (another process's, or a profile's
+		// sharing the cache) reached Jira: the error and OFFLINE no longer hold.
+		b.offline, b.lastErr = false, ""
+	}
 	return tui.Status{Profile: b.site.Name, LastRefresh: last, Refreshing: b.busy,
 		PendingWebhooks: int(js.Pending), Offline: b.offline, Err: b.lastErr}, nil
 }

@@ -468,3 +468,25 @@ func TestLensListNamesOwners(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshElsewhereClearsTheError: an error from this backend's refresh stops showing
+// once a refresh of the same scope succeeds in another process sharing the cache.
+func TestRefreshElsewhereClearsTheError(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "admin", "project = ALPHA", 100, 0, false)
+	f.site.Faults().SetDown(true, false)
+	if err := f.be.Refresh(ctx); err == nil {
+		t.Fatal("refresh with the site down succeeded")
+	}
+	if st, _ := f.be.Status(ctx); st.Err == "" {
+		t.Fatalf("no error after a failed refresh: %+v", st)
+	}
+	f.site.Faults().SetDown(false, false)
+	time.Sleep(5 * time.Millisecond) // the other refresh is recorded after the error
+	if err := f.backend(t).Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := f.be.Status(ctx); st.Err != "" || st.Offline {
+		t.Errorf("the error stays after a refresh elsewhere succeeded: %+v", st)
+	}
+}
