@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -40,19 +39,14 @@ func (e *cliEnv) auditJSON(args ...string) ([]auditLine, result) {
 // may browse and Lenses the viewer may view, whoever acted; --limit counts what is shown;
 // unverifiable permissions hide issue entries and exit 3; failures read "failed: …".
 func TestAuditVisibility(t *testing.T) {
-	site, err := jiratest.New(jiratest.Options{Dialect: "datacenter", Issues: 120, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(site)
-	defer srv.Close()
+	site, url := serveFake(t, jiratest.Options{Dialect: "datacenter", Issues: 120, Seed: 3})
 	e := newCLIEnv(t)
 	dir := t.TempDir()
 	beta := editTestIssue(t, site, "BETA", "To Do")
 	alpha := editTestIssue(t, site, "ALPHA", "To Do")
 	alpha2 := editTestIssue(t, site, "ALPHA", "In Progress")
 
-	e.as(srv.URL, "admin")
+	e.as(url, "admin")
 	e.mustRun("", "edit", beta, "summary=Secret BETA plan")
 	e.mustRun("", "edit", alpha, "summary=Public ALPHA plan")
 	for _, l := range []struct{ name, acl string }{
@@ -81,7 +75,7 @@ func TestAuditVisibility(t *testing.T) {
 		}
 	}
 
-	e.as(srv.URL, "bob")
+	e.as(url, "bob")
 	// bob's own refusals are about things he may not see: they stay hidden from him too.
 	if r := e.run("", "edit", beta, "summary=bob was here"); r.code != ExitAuth {
 		t.Fatalf("bob's edit of %s: %d %s", beta, r.code, r.stderr)
@@ -163,7 +157,7 @@ func TestAuditVisibility(t *testing.T) {
 	}
 
 	// alice browses ALPHA and BETA but has no access to Test.
-	e.as(srv.URL, "alice")
+	e.as(url, "alice")
 	if log, r := e.auditJSON("--issue", "Test"); r.code != 0 || len(log) != 0 {
 		t.Errorf("alice's audit --issue Test: %d\n%s", r.code, r.stdout)
 	}
@@ -172,7 +166,7 @@ func TestAuditVisibility(t *testing.T) {
 	}
 
 	// admin owns Test and sees its history, every refusal in the documented form.
-	e.as(srv.URL, "admin")
+	e.as(url, "admin")
 	if r := e.run("", "lens", "apply", "--expect-version", "7", "-f", writeFile(t, dir, "stale.yaml", auditLens("Test", ""))); r.code != ExitError {
 		t.Fatalf("stale apply: %d %s", r.code, r.stderr)
 	}

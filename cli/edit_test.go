@@ -14,7 +14,13 @@ import (
 // editSite is a fake site the test can also change behind the command's back.
 func editFakeSite(t *testing.T, dialect string) (*jiratest.Site, string) {
 	t.Helper()
-	site, err := jiratest.New(jiratest.Options{Dialect: dialect, Issues: 120, Seed: 5})
+	return serveFake(t, jiratest.Options{Dialect: dialect, Issues: 120, Seed: 5})
+}
+
+// serveFake starts a fake Jira site over HTTP for the test: the site and its URL.
+func serveFake(t *testing.T, opt jiratest.Options) (*jiratest.Site, string) {
+	t.Helper()
+	site, err := jiratest.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
