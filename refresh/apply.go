@@ -652,11 +652,7 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json
 		page.Links[is.Key] = l
 	}
 	if fetched {
-		sg, err := newSighter(r.a.c, r.a.db).sight(ctx, page)
-		if err != nil {
-			sg = &store.Sight{Issues: map[string]bool{}} // keep what is left out: the next poll settles it
-		}
-		page.Sight = sg
+		page.Sight = newSighter(r.a.c, r.a.db).sightOrKeep(ctx, page)
 	}
 	us, err := r.a.db.ApplyPage(ctx, page, authoritative)
 	if err != nil {

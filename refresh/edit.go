@@ -1405,11 +1405,7 @@ func (w *Writer) syncIssue(ctx context.Context, key string) error {
 func (w *Writer) sighted(ctx context.Context, page *store.Page) {
 	// The issue written is cached, so the cache is not empty: no need to ask.
 	s := &sighter{c: w.c, db: w.db, checked: true}
-	sg, err := s.sight(ctx, *page)
-	if err != nil {
-		sg = &store.Sight{Issues: map[string]bool{}}
-	}
-	page.Sight = sg
+	page.Sight = s.sightOrKeep(ctx, *page)
 }
 
 // pageOf converts read-back issues into the page that writes them: each with its fields

@@ -99,6 +99,17 @@ func (s *sighter) sight(ctx context.Context, p store.Page) (*store.Sight, error)
 	return sg, nil
 }
 
+// sightOrKeep is sight for a single write that need not fail with it: when the Sight
+// cannot be worked out (Jira unreachable for the check), everything p leaves out is kept,
+// and the next refresh settles it.
+func (s *sighter) sightOrKeep(ctx context.Context, p store.Page) *store.Sight {
+	sg, err := s.sight(ctx, p)
+	if err != nil {
+		return &store.Sight{Issues: map[string]bool{}}
+	}
+	return sg
+}
+
 // mergeSight combines the sights of two pages read by the same identity.
 func mergeSight(a, b *store.Sight) *store.Sight {
 	switch {
