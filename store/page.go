@@ -48,7 +48,7 @@ func (db *DB) ApplyPage(ctx context.Context, p Page, authoritative bool) (Upsert
 		var written []string
 		var err error
 		if p.Sight != nil {
-			if err := applySight(ctx, tx, &p); err != nil {
+			if err := applySight(ctx, tx, db.ws, &p); err != nil {
 				return err
 			}
 		}

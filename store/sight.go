@@ -72,7 +72,7 @@ type Unseen struct {
 func (db *DB) Unseen(ctx context.Context, p Page) ([]Unseen, error) {
 	var out []Unseen
 	err := db.read(ctx, "unseen", func(tx *sql.Tx) error {
-		ls, ends, err := leftOut(ctx, tx, &p)
+		ls, ends, err := leftOut(ctx, tx, db.rs, &p)
 		if err != nil {
 			return err
 		}
@@ -120,10 +120,23 @@ func (o *omission) keys() []string {
 	return append(out, o.subs...)
 }
 
+// The queries leftOut runs, kept prepared on both pools (see stmtCache): parsing them
+// again cost more than running them, on every edit's read-back.
+const (
+	// One read gives each cached issue's parent and, for those the page lists sub-tasks of,
+	// the cached copy's fields, whose subtasks list is what the page may leave out.
+	cachedRelationsQuery = `SELECT id, parent_key,
+			CASE WHEN id IN (SELECT value FROM json_each(?2)) THEN fields END
+		FROM issues WHERE id IN (SELECT value FROM json_each(?1))`
+	cachedLinksQuery = `SELECT id, type, outward, inward, from_key, to_key FROM links
+			WHERE from_key IN (SELECT value FROM json_each(?1)) OR to_key IN (SELECT value FROM json_each(?1)) ORDER BY id`
+	linkEndsQuery = "SELECT key, project, security_level FROM issues WHERE key IN (SELECT value FROM json_each(?))"
+)
+
 // leftOut finds, for the issues of p the cache holds, the cached links, sub-tasks and
 // parent p leaves out, and what the cache knows of the issues at their other end. An
 // issue p carries no fields of (no issuelinks, subtasks or parent to compare) is skipped.
-func leftOut(ctx context.Context, tx *sql.Tx, p *Page) ([]omission, map[string]End, error) {
+func leftOut(ctx context.Context, tx *sql.Tx, sc *stmtCache, p *Page) ([]omission, map[string]End, error) {
 	if len(p.Issues) == 0 {
 		return nil, nil, nil
 	}
@@ -137,12 +150,7 @@ func leftOut(ctx context.Context, tx *sql.Tx, p *Page) ([]omission, map[string]E
 	}
 	idb, _ := json.Marshal(ids)
 	sb, _ := json.Marshal(subIDs)
-	// One read gives each cached issue's parent and, for those the page lists sub-tasks of,
-	// the cached copy's fields, whose subtasks list is what the page may leave out: looking
-	// sub-tasks up by parent_key would scan every issue (no index has it).
-	rows, err := tx.QueryContext(ctx, `SELECT id, parent_key,
-			CASE WHEN id IN (SELECT value FROM json_each(?2)) THEN fields END
-		FROM issues WHERE id IN (SELECT value FROM json_each(?1))`, string(idb), string(sb))
+	rows, err := query(ctx, tx, sc, cachedRelationsQuery, string(idb), string(sb))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -198,8 +206,7 @@ func leftOut(ctx context.Context, tx *sql.Tx, p *Page) ([]omission, map[string]E
 
 	if len(linkKeys) > 0 {
 		kb, _ := json.Marshal(linkKeys)
-		rows, err := tx.QueryContext(ctx, `SELECT id, type, outward, inward, from_key, to_key FROM links
-			WHERE from_key IN (SELECT value FROM json_each(?1)) OR to_key IN (SELECT value FROM json_each(?1)) ORDER BY id`, string(kb))
+		rows, err := query(ctx, tx, sc, cachedLinksQuery, string(kb))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -267,7 +274,7 @@ func leftOut(ctx context.Context, tx *sql.Tx, p *Page) ([]omission, map[string]E
 	}
 	if len(want) > 0 {
 		kb, _ := json.Marshal(want)
-		rows, err := tx.QueryContext(ctx, "SELECT key, project, security_level FROM issues WHERE key IN (SELECT value FROM json_each(?))", string(kb))
+		rows, err := query(ctx, tx, sc, linkEndsQuery, string(kb))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -304,8 +311,8 @@ func keyProject(key string) string {
 // it (see Sight): the cached links, parent and sub-tasks whose other end the reader cannot
 // browse, or may not be shown to, stay, both as rows and in the issue's stored fields. What
 // the reader can see and p leaves out is gone from Jira, and is dropped as before.
-func applySight(ctx context.Context, tx *sql.Tx, p *Page) error {
-	oms, ends, err := leftOut(ctx, tx, p)
+func applySight(ctx context.Context, tx *sql.Tx, sc *stmtCache, p *Page) error {
+	oms, ends, err := leftOut(ctx, tx, sc, p)
 	if err != nil || len(oms) == 0 {
 		return err
 	}

@@ -40,9 +40,10 @@ const readers = 4
 // DB is an open cache file. It is safe for concurrent use by many goroutines.
 type DB struct {
 	path string
-	w    *sql.DB // exactly one connection: this process's writer
-	r    *sql.DB // read-only pool
-	ws   *stmtCache
+	w    *sql.DB    // exactly one connection: this process's writer
+	r    *sql.DB    // read-only pool
+	ws   *stmtCache // the writer's prepared statements
+	rs   *stmtCache // the readers'
 	// split admits one split snapshot at a time (see splitSnapshot): it holds two reader
 	// connections at once, and several doing so could each hold one and wait for another.
 	split chan struct{}
@@ -148,13 +149,20 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("open cache %s: %w", path, err)
 	}
-	ws, err := newStmtCache(ctx, w)
+	ws, err := newStmtCache(ctx, w, cachedStatements())
 	if err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("open cache %s: prepare: %w", path, err)
 	}
-	return &DB{path: path, w: w, r: r, ws: ws, split: make(chan struct{}, 1)}, nil
+	rs, err := newStmtCache(ctx, r, cachedReads())
+	if err != nil {
+		ws.close()
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open cache %s: prepare: %w", path, err)
+	}
+	return &DB{path: path, w: w, r: r, ws: ws, rs: rs, split: make(chan struct{}, 1)}, nil
 }
 
 // pathURI escapes the characters that would end the path part of a file: URI.
@@ -166,6 +174,7 @@ func pathURI(p string) string {
 // checkpoints and removes the -wal file.
 func (db *DB) Close() error {
 	db.ws.close()
+	db.rs.close()
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
