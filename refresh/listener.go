@@ -404,6 +404,9 @@ type ServeOptions struct {
 	KeepApplied time.Duration
 }
 
+// finalApplyWait bounds the apply a stopping listener makes.
+const finalApplyWait = 3 * time.Second
+
 // Serve runs the listener on ln and applies the journal as deliveries arrive, until ctx
 // ends. Then it stops accepting, waits for the requests in flight to be answered (each is
 // journaled or refused), and applies what was journaled, so a stop loses nothing: what was
@@ -486,7 +489,12 @@ loop:
 	if serveErr == nil {
 		serveErr = <-served
 	}
-	apply(stop)
+	// The final apply gets a few seconds of its own: what needs Jira when Jira does not
+	// answer stays journaled for the next start rather than holding the stop through the
+	// client's retries.
+	final, cancelFinal := context.WithTimeout(context.WithoutCancel(ctx), finalApplyWait)
+	defer cancelFinal()
+	apply(final)
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}

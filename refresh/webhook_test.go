@@ -760,3 +760,58 @@ func TestWebhooksUnderScopeOnlyJiraAnswers(t *testing.T) {
 		t.Errorf("a webhook brought %s, outside the scope, into the cache", out)
 	}
 }
+
+// TestServeStopsPromptlyWhenJiraIsDown: stopping a listener whose journal holds an entry
+// that needs Jira (a comment re-reads its issue) while Jira does not answer returns within
+// the final apply's few seconds, not after the client's retries, and leaves the entry
+// pending for the next start.
+func TestServeStopsPromptlyWhenJiraIsDown(t *testing.T) {
+	f := newFixture(t, "cloud", 20, "project = ALPHA")
+	if _, err := f.eng.Full(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Close() // Jira is down from here on
+	is, err := f.db.Issue(context.Background(), "ALPHA-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		// Applies only when told to stop: the entry meets Jira down in the final apply.
+		done <- refresh.Serve(ctx, ln, refresh.NewListener(f.db, refresh.ListenerOptions{}),
+			refresh.NewApplier(f.c, f.db, refresh.ApplyOptions{Scope: "project = ALPHA"}),
+			refresh.ServeOptions{ApplyDelay: time.Hour, ApplyEvery: time.Hour})
+	}()
+	body := fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"comment_created","issue":{"id":"%d","key":"ALPHA-1"},"comment":{"id":"9001","body":"hi"}}`,
+		time.Now().UnixMilli(), is.ID)
+	resp, err := http.Post("http://"+ln.Addr().String()+"/hook", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("delivery answered %d", resp.StatusCode)
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve still running 30 s after the stop")
+	}
+	if took := time.Since(start); took > 6*time.Second {
+		t.Errorf("stop took %v with Jira down, want a few seconds", took.Round(100*time.Millisecond))
+	}
+	if st := journalStats(t, f.db); st.Pending != 1 {
+		t.Errorf("journal %+v: want the comment pending for the next start", st)
+	}
+}
