@@ -132,7 +132,9 @@ func runExport(cmd *cobra.Command, g *globals, f exportFlags) error {
 		}
 		opts.Match = func(is *lens.Issue) bool { return match(is) }
 	}
-	o, err := refresh.OpenLens(ctx, e.db, f.lens, e.viewer, refresh.OpenOptions{View: f.view})
+	// The filter may read fields the Lens's own columns do not (a custom field, fix
+	// versions): they are read for it, so the rows kept never depend on the columns.
+	o, err := refresh.OpenLens(ctx, e.db, f.lens, e.viewer, refresh.OpenOptions{View: f.view, WithRaw: lens.QueryNeedsRaw(filter)})
 	if errors.Is(err, lens.ErrUnknownView) {
 		return usageError(err)
 	}

@@ -360,3 +360,33 @@ func TestUnknownCustomField(t *testing.T) {
 		t.Errorf("export --filter on story points: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestExportFilterOnRawFields: an export filter on fields the cache keeps only in the raw
+// issue data (custom fields, fix versions, components, description) gives the same rows
+// whatever columns the Lens has: a Lens of keys alone reads no raw data for itself.
+func TestExportFilterOnRawFields(t *testing.T) {
+	e := offlineEnv(t)
+	keysOnly := "name: Keys\ngenerators:\n  - insert: {jql: \"project in (ALPHA, BETA, GAMMA)\"}\nviews:\n  - name: v\n    columns: [{field: key}]\n"
+	withRaw := "name: Wide\ngenerators:\n  - insert: {jql: \"project in (ALPHA, BETA, GAMMA)\"}\nviews:\n  - name: v\n    columns: [{field: key}, {field: \"cf[10016]\"}, {field: fixVersions}, {field: components}, {field: description}]\n"
+	dir := t.TempDir()
+	e.mustRun("", "lens", "apply", "-f", writeFile(t, dir, "keys.yaml", keysOnly))
+	e.mustRun("", "lens", "apply", "-f", writeFile(t, dir, "wide.yaml", withRaw))
+	rows := func(lensName, filter string) int {
+		t.Helper()
+		r := e.mustRun("", "export", "--lens", lensName, "--format", "tsv", "--filter", filter)
+		return strings.Count(r.stdout, "\n") - 1
+	}
+	points := rows("Keys", `"Story Points" >= 8`)
+	if points == 0 {
+		t.Fatal(`no issue has "Story Points" >= 8: the test proves nothing`)
+	}
+	if n := rows("Keys", "cf[10016] >= 8"); n != points {
+		t.Errorf(`cf[10016] >= 8 kept %d rows, "Story Points" >= 8 (the same field) %d`, n, points)
+	}
+	for _, filter := range []string{"cf[10016] >= 8", "fixVersion is not EMPTY", "component is not EMPTY", "description is not EMPTY"} {
+		keys, wide := rows("Keys", filter), rows("Wide", filter)
+		if keys == 0 || keys != wide {
+			t.Errorf("--filter %q: %d rows on a Lens of keys, %d on one showing the fields", filter, keys, wide)
+		}
+	}
+}

@@ -267,10 +267,14 @@ func (b *siteBackend) detail() func(key string) *lens.Issue {
 // under way is made again for the new viewer.
 func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.Opened, error) {
 	key := req.Lens + "\x00" + req.View + "\x00" + fmt.Sprint(req.Extra)
+	// A filter on a field kept only in the raw issue data (a custom field, fix versions)
+	// needs that data read, whatever the Lens's columns need; a build made without it is
+	// not reused for such a filter.
+	withRaw := !req.FilterByJira && filterNeedsRaw(req.Filter)
 	for attempt := 0; ; attempt++ {
 		b.mu.Lock()
 		var prev *refresh.Opened
-		if b.openedKey == key {
+		if b.openedKey == key && (!withRaw || b.opened.ReadsRaw()) {
 			prev = b.opened
 		}
 		gen, who := b.viewerGen, b.viewer
@@ -280,7 +284,7 @@ func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.
 		if prev != nil {
 			o, err = prev.Update(ctx, b.db)
 		} else {
-			opt := refresh.OpenOptions{View: req.View}
+			opt := refresh.OpenOptions{View: req.View, WithRaw: withRaw}
 			if len(req.Extra) > 0 {
 				opt.Adjust = func(d *lens.Definition) (*lens.Definition, error) { return tui.WithColumns(d, req.View, req.Extra) }
 			}
@@ -301,6 +305,16 @@ func (b *siteBackend) open(ctx context.Context, req tui.BuildRequest) (*refresh.
 		b.mu.Unlock()
 		return o, err
 	}
+}
+
+// filterNeedsRaw reports whether the f filter q reads raw field JSON. A filter that does
+// not parse needs nothing: the build that follows reports its error.
+func filterNeedsRaw(q string) bool {
+	if strings.TrimSpace(q) == "" {
+		return false
+	}
+	parsed, err := jql.Parse(q)
+	return err == nil && lens.QueryNeedsRaw(parsed)
 }
 
 // setViewer makes v the viewer (Refresh asked Jira again). When v is not the viewer that

@@ -490,3 +490,46 @@ func TestRefreshElsewhereClearsTheError(t *testing.T) {
 		t.Errorf("the error stays after a refresh elsewhere succeeded: %+v", st)
 	}
 }
+
+// TestSiteBackendFilterOnRawFields: an f filter on a field kept only in the raw issue data
+// keeps the rows it matches on a Lens whose columns read none, also when typed after the
+// Lens was opened without that data.
+func TestSiteBackendFilterOnRawFields(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "admin", "project in (ALPHA, BETA, GAMMA)", 400, 0, false)
+	src := "name: Keys\ngenerators:\n  - insert: {jql: \"project in (ALPHA, BETA, GAMMA)\"}\nviews:\n  - name: v\n    columns: [{field: key}]\n"
+	if _, err := refresh.ApplyLens(ctx, f.db, "keys.yaml", []byte(src), f.viewer, 0); err != nil {
+		t.Fatal(err)
+	}
+	issues := func(filter string) int {
+		t.Helper()
+		b, err := f.be.Build(ctx, tui.BuildRequest{Lens: "Keys", Filter: filter})
+		if err != nil {
+			t.Fatalf("filter %q: %v", filter, err)
+		}
+		n := 0
+		for i := range b.Tree.Len() {
+			if b.Issue(i) != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if n := issues(""); n == 0 {
+		t.Fatal("the Lens has no rows")
+	}
+	points := issues(`"Story Points" >= 8`)
+	if points == 0 {
+		t.Fatal(`no issue has "Story Points" >= 8: the test proves nothing`)
+	}
+	if n := issues("cf[10016] >= 8"); n != points {
+		t.Errorf(`cf[10016] >= 8 kept %d issues, "Story Points" >= 8 (the same field) %d`, n, points)
+	}
+	if n := issues("fixVersion is not EMPTY"); n == 0 {
+		t.Error("fixVersion is not EMPTY kept no issue")
+	}
+	// Back to a filter on extracted fields: the same rows as before.
+	if n := issues(`"Story Points" >= 8`); n != points {
+		t.Errorf(`"Story Points" >= 8 after a raw filter kept %d issues, want %d`, n, points)
+	}
+}

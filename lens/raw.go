@@ -1,6 +1,10 @@
 package lens
 
-import "strings"
+import (
+	"strings"
+
+	"foundation/jql"
+)
 
 // NeedsRaw reports whether building and viewing the definition reads any issue's raw field
 // JSON (Issue.Fields): a column, group, filter, sort or progress on a field the store does
@@ -55,6 +59,11 @@ func (s *cscope) needsRaw(raw func(fieldRef) bool) bool {
 	}
 	return false
 }
+
+// QueryNeedsRaw reports whether evaluating q over issues reads raw field JSON. A filter
+// applied to a built Lens (export --filter, the TUI's f) needs it read whatever the Lens's
+// own columns need, or it matches nothing on those fields.
+func QueryNeedsRaw(q *jql.Query) bool { return q != nil && jqlNeedsRaw(q.Fields()) }
 
 // jqlNeedsRaw mirrors issueRecord.Values: these canonical JQL fields read raw JSON.
 func jqlNeedsRaw(fields []string) bool {

@@ -59,7 +59,8 @@ type OpenOptions struct {
 	// View is the view to compute ("" for the Lens's default view).
 	View string
 	// WithRaw reads every issue's raw field JSON even when the Lens itself does not need it
-	// (a detail pane showing all fields). Lenses that need it get it regardless.
+	// (a detail pane showing all fields, a filter on a custom field: lens.QueryNeedsRaw).
+	// Lenses that need it get it regardless.
 	WithRaw bool
 	// Now is the clock of relative dates and formulas; zero means the time of each build.
 	Now time.Time
@@ -196,6 +197,10 @@ func OpenLens(ctx context.Context, db *store.DB, name string, v Viewer, opt Open
 	}
 	return o, nil
 }
+
+// ReadsRaw reports whether the issues were read with their raw field JSON, so a filter
+// that needs it (lens.QueryNeedsRaw) can be evaluated over o's issues.
+func (o *Opened) ReadsRaw() bool { return o.withRaw }
 
 // build runs lens.Build with the viewer's visibility and computes the requested view.
 func (o *Opened) build(ctx context.Context, db *store.DB) error {
