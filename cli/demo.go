@@ -181,11 +181,15 @@ func runDemo(ctx context.Context, g *globals, f demoFlags) (err error) {
 	}
 	// The sample Lens Finished searches history, which only Jira answers: ask it now, as
 	// `foundation refresh` would, so the Lens opens with its members.
-	n, err := refresh.FetchRemoteMembers(ctx, admin.client, db, admin.site.Scope)
+	rs, err := refresh.FetchRemoteMembers(ctx, admin.client, db, admin.site.Scope, actor)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	fmt.Fprintf(dg.stderr, "remote Lens queries: %d answered\n", n)
+	if len(rs.Refused) > 0 {
+		r := rs.Refused[0]
+		return fmt.Errorf("demo: sample Lens %q: Jira refused its JQL %q: %s", r.Lens, r.JQL, r.Reason)
+	}
+	fmt.Fprintf(dg.stderr, "remote Lens queries: %d answered\n", rs.Answered)
 	viewer, err := demoClient(ctx, &dg, cfg, demoProfile)
 	if err != nil {
 		return err

@@ -35,13 +35,16 @@ func newRefreshCmd(g *globals) *cobra.Command {
 
 Without flags it runs a full sync the first time (or resumes an interrupted one) and an
 incremental poll afterwards. --full walks the whole scope again and then removes what
-left it; --reconcile also removes deleted issues after a poll.
+left it; --reconcile also removes deleted issues after a poll. Then Lens JQL only Jira
+can answer is asked of Jira, for the Lenses this profile may open; a query Jira refuses
+is noted on its Lens (and here), not a failure of the refresh.
 
 --json prints a summary on stdout, on failure too (with "error"); "partial" is true
 exactly when the exit code is 3.
 
 Exit codes: 0 ok, 1 error, 3 partial (stopped by anything after some pages were
-committed; rerun to resume), 4 authentication or permission, 130 interrupted.`,
+committed; rerun to resume; or synced, but the permissions check or the remote Lens
+queries could not reach Jira), 4 authentication or permission, 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRefresh(cmd.Context(), g, f)
@@ -127,33 +130,44 @@ func refreshSite(ctx context.Context, g *globals, f refreshFlags) (refresh.Summa
 		total.Partial = exitCode(err) == ExitPartial
 		return total, err
 	}
-	// Lens JQL that only Jira can answer (membersOf() and the like) gets its members now.
-	if n, rerr := refresh.FetchRemoteMembers(ctx, client, db, site.Scope); rerr != nil {
-		total.Partial = true
-		return total, withCode(ExitPartial, fmt.Errorf("refresh of %s: synced, but %w", site.Name, rerr))
-	} else if n > 0 && !f.quiet {
-		fmt.Fprintf(g.stderr, "remote Lens queries: %d answered by Jira\n", n)
-	}
-	if perr := checkPermissions(ctx, g, client, db, site.Name, site.PermissionTTL, f.quiet); perr != nil {
-		// Synced, but who sees what is unknown: partial, unless Jira refused the
-		// credentials or the check itself (exit 4 through the error's type).
-		if exitCode(perr) == ExitAuth {
-			return total, perr
+	// Who the profile is decides which Lenses' remote queries it runs and what it may
+	// browse. Synced, but that unknown: partial, unless Jira refused the credentials
+	// (exit 4 through the error's type).
+	partial := func(err error) (refresh.Summary, error) {
+		if exitCode(err) == ExitAuth {
+			return total, err
 		}
 		total.Partial = true
-		return total, withCode(ExitPartial, perr)
+		return total, withCode(ExitPartial, err)
+	}
+	v, err := refresh.ResolveViewer(ctx, client, db, site.Name)
+	if err != nil {
+		return partial(fmt.Errorf("refresh of %s: synced, but who the profile is could not be checked; rows stay hidden until it is: %w", site.Name, err))
+	}
+	// Lens JQL that only Jira can answer (membersOf() and the like) gets its members now,
+	// for the Lenses this profile may open. A query Jira refuses is noted on its Lens.
+	rs, err := refresh.FetchRemoteMembers(ctx, client, db, site.Scope, v)
+	if err != nil {
+		return partial(fmt.Errorf("refresh of %s: synced, but remote Lens queries could not be asked: %w", site.Name, err))
+	}
+	if !f.quiet {
+		for _, r := range rs.Refused {
+			fmt.Fprintf(g.stderr, "note: lens %q: Jira refused its JQL %q (%s); the Lens shows this instead of its members\n", r.Lens, r.JQL, r.Reason)
+		}
+		if rs.Answered > 0 {
+			fmt.Fprintf(g.stderr, "remote Lens queries: %d answered by Jira\n", rs.Answered)
+		}
+	}
+	if err := checkPermissions(ctx, g, client, db, v, site.Name, site.PermissionTTL, f.quiet); err != nil {
+		return partial(err)
 	}
 	return total, nil
 }
 
-// checkPermissions resolves who the profile is and rechecks what Jira lets it browse, so the
-// cache shows it no more than that (fail closed: until a check succeeds, rows whose grants
+// checkPermissions rechecks what Jira lets the profile's identity v browse, so the cache
+// shows it no more than that (fail closed: until a check succeeds, rows whose grants
 // expired stay hidden).
-func checkPermissions(ctx context.Context, g *globals, client *jira.Client, db *store.DB, profile string, ttl time.Duration, quiet bool) error {
-	v, err := refresh.ResolveViewer(ctx, client, db, profile)
-	if err != nil {
-		return fmt.Errorf("refresh of %s: synced, but who the profile is could not be checked; rows stay hidden until it is: %w", profile, err)
-	}
+func checkPermissions(ctx context.Context, g *globals, client *jira.Client, db *store.DB, v refresh.Viewer, profile string, ttl time.Duration, quiet bool) error {
 	st, err := refresh.CheckGrants(ctx, client, db, v, ttl)
 	if err != nil {
 		return fmt.Errorf("refresh of %s: synced, but the permissions of %s could not be checked; rows whose grants expired stay hidden: %w", profile, v.User, err)

@@ -72,3 +72,36 @@ views:
 		}
 	}
 }
+
+// TestRemoteLensRefusedIsTheLensOwnProblem: a remote Lens query Jira refuses is noted on
+// its Lens, for those who may open it, and fails no refresh. A profile that may not open
+// the Lens neither runs its query nor hears of it.
+func TestRemoteLensRefusedIsTheLensOwnProblem(t *testing.T) {
+	url := fakeServer(t, "datacenter", 120)
+	e := newCLIEnv(t)
+	e.as(url, "admin")
+	e.as(url, "bob")
+	const jql = "key in linkedIssues(ALPHA-1)"
+	probe := writeFile(t, t.TempDir(), "probe.yaml", "name: Probe4\ngenerators:\n  - insert: {jql: \""+jql+"\"}\nviews:\n  - name: v\n    columns: [{field: key}]\n")
+	e.mustRun("", "lens", "apply", "-f", probe)
+
+	r := e.run("", "refresh")
+	if r.code != 0 || !has(r.stderr, `lens "Probe4"`) || !has(r.stderr, jql) {
+		t.Errorf("bob's refresh: exit %d, want 0 and a note on his Lens\n%s", r.code, r.stderr)
+	}
+	r = e.run("", "export", "--lens", "Probe4")
+	if r.code != 0 || !has(r.stderr, "note: ") || !has(r.stderr, "Jira refused it at the last refresh") {
+		t.Errorf("bob's export: exit %d, want 0 and a note saying Jira refused the query\n%s", r.code, r.stderr)
+	}
+
+	e.writeConfig(url, "datacenter", "admin", "project in (ALPHA, BETA, GAMMA)")
+	for _, args := range [][]string{{"refresh", "--quiet"}, {"refresh"}, {"refresh", "--json"}} {
+		r := e.run("", args...)
+		if r.code != 0 || has(r.stderr+r.stdout, "Probe4") || has(r.stderr+r.stdout, "linkedIssues") {
+			t.Errorf("admin's %v: exit %d, want 0 and nothing of bob's Lens\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := e.run("", "export", "--lens", "Probe4"); r.code != ExitAuth || has(r.stderr, "linkedIssues") {
+		t.Errorf("admin's export of bob's Lens: exit %d\n%s", r.code, r.stderr)
+	}
+}

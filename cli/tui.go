@@ -356,7 +356,8 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 		_, err = b.eng.Auto(ctx)
 	}
 	if err == nil {
-		_, err = refresh.FetchRemoteMembers(ctx, b.client, b.db, b.site.Scope)
+		// A query Jira refuses is noted on its Lens, not an error of the refresh.
+		_, err = refresh.FetchRemoteMembers(ctx, b.client, b.db, b.site.Scope, b.who())
 	}
 	// Who sees what is rechecked with every refresh, also when the sync failed: a
 	// permission lost in Jira hides its rows at once, and a check that cannot reach Jira

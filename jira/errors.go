@@ -31,7 +31,7 @@ type APIError struct {
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.Path, e.Status, http.StatusText(e.Status))
-	detail := e.detail()
+	detail := e.Detail()
 	if detail != "" {
 		b.WriteString(": ")
 		b.WriteString(detail)
@@ -39,7 +39,9 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-func (e *APIError) detail() string {
+// Detail is Jira's own explanation of the failure: its error messages, or an excerpt of a
+// body that was not its JSON error shape; "" when it gave none.
+func (e *APIError) Detail() string {
 	parts := append([]string(nil), e.ErrorMessages...)
 	keys := make([]string, 0, len(e.Errors))
 	for k := range e.Errors {

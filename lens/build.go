@@ -246,6 +246,15 @@ func (b *builder) insert(in *cinsert) ([]int32, error) {
 			b.notes = append(b.notes, fmt.Sprintf("JQL %q names an issue that is not in the cache or that you may not browse: none of its members are shown", in.src))
 			return nil, nil
 		}
+		if why, ok := b.data.RemoteRefused[in.src]; ok {
+			// Jira's words may name an issue too (one it could not find): only those the
+			// viewer may see are repeated.
+			if b.who && b.namesUnseen(why) {
+				why = "its reason names an issue you may not browse"
+			}
+			b.notes = append(b.notes, fmt.Sprintf("JQL %q: Jira refused it at the last refresh (%s): none of its members are shown", in.src, why))
+			return nil, nil
+		}
 		keys, ok := b.data.RemoteMembers[in.src]
 		if !ok {
 			b.notes = append(b.notes, fmt.Sprintf("JQL %q needs Jira to answer (%s); refresh the Lens to fetch its members", in.src, in.why))

@@ -149,6 +149,9 @@ type Data struct {
 	// RemoteMembers carries, for each JQL returned by Definition.RemoteQueries, the issue
 	// keys Jira answered at refresh time.
 	RemoteMembers map[string][]string
+	// RemoteRefused carries, for each such JQL Jira refused at refresh time, its reason:
+	// Build notes it in place of members.
+	RemoteRefused map[string]string
 	// Text renders an ADF document as plain text (jira.ADFText); nil uses lens's own
 	// simpler renderer.
 	Text func(json.RawMessage) string

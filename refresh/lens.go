@@ -188,7 +188,7 @@ func OpenLens(ctx context.Context, db *store.DB, name string, v Viewer, opt Open
 	if withRaw {
 		data.OpenSprints = openSprints(data)
 	}
-	if data.RemoteMembers, err = remoteMembers(ctx, db, name, def); err != nil {
+	if data.RemoteMembers, data.RemoteRefused, err = remoteMembers(ctx, db, name, def); err != nil {
 		return nil, fmt.Errorf("open lens %q: %w", name, err)
 	}
 	o := &Opened{Stored: st, Def: def, Data: data, Seq: snap.Seq, Access: AccessOf(def, v), viewer: v, opt: opt, withRaw: withRaw}

@@ -1,9 +1,12 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 
 	"foundation/jira"
 	"foundation/jql"
@@ -19,42 +22,81 @@ import (
 
 const remotePrefix = "lens.remote:" // pref owner: one per Lens; key: the JQL
 
-// FetchRemoteMembers asks Jira for the members of every stored Lens's remote JQL, within the
-// site's scope (Cloud refuses unbounded JQL, and the cache holds only the scope anyway), and
-// keeps them. It returns how many queries it answered. A query Jira refuses is reported and
-// the others still run.
-func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB, scope string) (int, error) {
+// RemoteRefusal is a remote Lens query Jira refused: a function it does not have, an
+// issue it cannot find. It is kept in place of the query's members, and the Lens's viewers
+// are told when they open it.
+type RemoteRefusal struct {
+	Lens, JQL string
+	Reason    string // Jira's words
+}
+
+// RemoteResult is what FetchRemoteMembers did: how many queries Jira answered, and which
+// it refused.
+type RemoteResult struct {
+	Answered int
+	Refused  []RemoteRefusal
+}
+
+// FetchRemoteMembers asks Jira for the members of the remote JQL of every stored Lens the
+// viewer v may open, within the site's scope (Cloud refuses unbounded JQL, and the cache
+// holds only the scope anyway), and keeps them. Lenses v may not open are left alone:
+// v's refresh neither runs another's private JQL with v's rights nor reports on it.
+//
+// A query Jira refuses (HTTP 400) is that Lens's problem, not the refresh's: the refusal is
+// kept in place of its members, listed in the result, and the other queries still run.
+// Any other failure (the site unreachable, the credentials refused) stops the fetch and is
+// returned, since every query after it would fail the same way.
+func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB, scope string, v Viewer) (RemoteResult, error) {
+	var res RemoteResult
 	stored, err := db.Lenses(ctx)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
-	n := 0
-	var failed []error
+	if v, err = withFreshRoles(ctx, db, v); err != nil {
+		return res, err
+	}
 	for _, st := range stored {
-		def, err := lens.Parse(st.Name, []byte(st.YAML))
+		def, err := parseStored(st) // the stored record's owner when the file names none
 		if err != nil {
 			continue // lens show reports a definition that no longer parses
 		}
+		if AccessOf(def, v).Level < lens.LevelView {
+			continue
+		}
 		for _, q := range def.RemoteQueries() {
+			var kept any
 			keys, err := JiraMembers(ctx, c, scope, q)
-			if err != nil {
-				failed = append(failed, fmt.Errorf("lens %q: %w", st.Name, err))
-				continue
+			var apiErr *jira.APIError
+			switch {
+			case err == nil:
+				kept = keys
+				res.Answered++
+			case errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
+				reason := apiErr.Detail()
+				if reason == "" {
+					reason = apiErr.Error()
+				}
+				kept = remoteRefused{Refused: reason}
+				res.Refused = append(res.Refused, RemoteRefusal{Lens: st.Name, JQL: q, Reason: reason})
+			default:
+				return res, fmt.Errorf("lens %q: %w", st.Name, err)
 			}
-			b, err := json.Marshal(keys)
+			b, err := json.Marshal(kept)
 			if err != nil {
-				return n, err
+				return res, err
 			}
 			if err := db.PutPref(ctx, remotePrefix+st.Name, q, b); err != nil {
-				return n, err
+				return res, err
 			}
-			n++
 		}
 	}
-	if len(failed) > 0 {
-		return n, fmt.Errorf("remote Lens queries: %w", failed[0])
-	}
-	return n, nil
+	return res, nil
+}
+
+// remoteRefused is what the cache keeps for a remote query Jira refused, in place of the
+// array of member keys.
+type remoteRefused struct {
+	Refused string `json:"refused"`
 }
 
 // JiraMembers asks Jira for the keys of the issues q selects within the site's scope (Cloud
@@ -97,26 +139,38 @@ func withinScope(scope, q string) (string, error) {
 	return both.String(), nil
 }
 
-// remoteMembers reads what FetchRemoteMembers kept for a Lens's remote queries.
-func remoteMembers(ctx context.Context, db *store.DB, name string, def *lens.Definition) (map[string][]string, error) {
+// remoteMembers reads what FetchRemoteMembers kept for a Lens's remote queries: the members
+// of those Jira answered, and Jira's reason for those it refused.
+func remoteMembers(ctx context.Context, db *store.DB, name string, def *lens.Definition) (members map[string][]string, refused map[string]string, err error) {
 	qs := def.RemoteQueries()
 	if len(qs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	out := make(map[string][]string, len(qs))
+	members = make(map[string][]string, len(qs))
 	for _, q := range qs {
 		raw, ok, err := db.Pref(ctx, remotePrefix+name, q)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !ok {
 			continue // not fetched yet: Build notes it
 		}
+		if r := bytes.TrimSpace(raw); len(r) > 0 && r[0] == '{' {
+			var rf remoteRefused
+			if err := json.Unmarshal(raw, &rf); err != nil {
+				return nil, nil, fmt.Errorf("refusal of %q in the cache: %w", q, err)
+			}
+			if refused == nil {
+				refused = map[string]string{}
+			}
+			refused[q] = rf.Refused
+			continue
+		}
 		var keys []string
 		if err := json.Unmarshal(raw, &keys); err != nil {
-			return nil, fmt.Errorf("members of %q in the cache: %w", q, err)
+			return nil, nil, fmt.Errorf("members of %q in the cache: %w", q, err)
 		}
-		out[q] = keys
+		members[q] = keys
 	}
-	return out, nil
+	return members, refused, nil
 }
