@@ -34,11 +34,15 @@ func newExportCmd(g *globals) *cobra.Command {
 		Short: "Write a Lens's rows and columns to stdout as csv, tsv, json, md or an aligned table",
 		Long: `Build a Lens from the site's cache (no Jira call) and write its tree through a view.
 
-Every format starts each row with its depth, kind (issue, group or folder) and title
-(KEY Summary, or the group or folder name), then the view's columns. JSON carries the
-lens, view and columns, then one object per row with depth, kind, key, path and typed
-cells ({"type","value","display","style"}); a list field's cells (labels, components,
-versions, sprints: columns marked "multi") also carry "values", one typed value each.
+csv, tsv and json start each row with its depth, kind (issue, group or folder) and title
+(KEY Summary, or the group or folder name), then the view's columns. md and table have
+no depth or kind columns: the title is indented by depth, group and folder titles in
+bold (md) or ending in a slash (table). md escapes pipes and backslashes and turns tabs
+and line breaks into spaces, so every cell stays one Markdown table cell. JSON carries
+the lens, view and columns, then one object per row with depth, kind, key, path and
+typed cells ({"type","value","display","style"}); a list field's cells (labels,
+components, versions, sprints: columns marked "multi") also carry "values", one typed
+value each.
 
 Without --format: an aligned, indented table when stdout is a terminal, plain TSV
 (no quoting; tabs and newlines in values become spaces) otherwise.

@@ -325,3 +325,47 @@ func TestRenderGolden(t *testing.T) {
 		t.Error("unknown view: no error")
 	}
 }
+
+// TestRenderMDCells: md cells hold any text without breaking the table: tabs and line
+// breaks become spaces, pipes and backslashes are escaped, so every line has the header's
+// number of cells.
+func TestRenderMDCells(t *testing.T) {
+	d, err := Parse("md.yaml", []byte("name: MD\ngenerators:\n  - insert: {jql: \"project = ALPHA\"}\nviews:\n  - name: v\n    columns: [{field: key}, {field: summary}, {field: labels}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := "tab\there | pipe\nline\r\nend \\| slash"
+	f, err := Build(d, &Data{Issues: []Issue{{Key: "ALPHA-1", Project: "ALPHA", Summary: summary, Labels: []string{"a\tb"}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, f, "v", "md", RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if strings.ContainsAny(out, "\t\r") || len(lines) != 3 {
+		t.Fatalf("md has tabs, carriage returns or broken lines:\n%q", out)
+	}
+	cells := func(line string) int { // unescaped pipes, as GitHub's table parser counts them
+		n := 0
+		for i := 0; i < len(line); i++ {
+			switch line[i] {
+			case '\\':
+				i++
+			case '|':
+				n++
+			}
+		}
+		return n
+	}
+	for _, l := range lines[1:] {
+		if cells(l) != cells(lines[0]) {
+			t.Errorf("line %q has %d separators, the header %d", l, cells(l), cells(lines[0]))
+		}
+	}
+	if want := `tab here \| pipe line  end \\\| slash`; !strings.Contains(lines[2], want) {
+		t.Errorf("summary cell: want %q in %q", want, lines[2])
+	}
+}

@@ -27,8 +27,10 @@ type RenderOptions struct {
 	Match func(*Issue) bool
 }
 
-// Render writes the forest through a view as csv, tsv, json or md. Every format carries the
-// row's depth, kind and title before the view's columns; JSON carries typed values.
+// Render writes the forest through a view as csv, tsv, json or md. csv, tsv and json carry
+// the row's depth and kind, then its title and the view's columns; JSON carries typed
+// values. md has no depth or kind columns: its Row column indents the title by depth and
+// sets group and folder titles in bold.
 func Render(w io.Writer, f *Forest, view, format string, opts RenderOptions) error {
 	v, err := f.View(view)
 	if err != nil {
@@ -130,7 +132,10 @@ func (v *View) textRow(i int, cols []Column) []string {
 
 func (v *View) renderMD(w io.Writer, rows []int) error {
 	cols := v.Columns()
-	esc := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ")
+	// A cell is one line of inline text: a tab or line break would end the row or break
+	// its alignment, and a pipe would end the cell, unless escaped, as is a backslash
+	// before it.
+	esc := strings.NewReplacer(`\`, `\\`, "|", `\|`, "\t", " ", "\n", " ", "\r", " ")
 	var b strings.Builder
 	b.WriteString("| Row |")
 	for _, c := range cols {
