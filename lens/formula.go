@@ -77,6 +77,81 @@ var formulaFuncs = []expr.Option{
 	}, new(func([]string, string) bool)),
 }
 
+// expr computes with Go's int, which wraps silently on overflow (9223372036854775807 + 1
+// is -9223372036854775808). intChecks rewrites +, - and * on two ints, and - on one, into
+// calls of these functions, which fail instead; the result keeps its int type, so a
+// formula's checked type is unchanged. The "$" keeps them out of the way of names a formula
+// means.
+const (
+	intAdd = "$intAdd"
+	intSub = "$intSub"
+	intMul = "$intMul"
+	intNeg = "$intNeg"
+)
+
+var intFuncs = []expr.Option{
+	expr.Function(intAdd, func(p ...any) (any, error) {
+		a, b := p[0].(int), p[1].(int)
+		if c := a + b; (c > a) == (b > 0) {
+			return c, nil
+		}
+		return nil, fmt.Errorf("integer overflow: %d + %d", a, b)
+	}, new(func(int, int) int)),
+	expr.Function(intSub, func(p ...any) (any, error) {
+		a, b := p[0].(int), p[1].(int)
+		if c := a - b; (c < a) == (b > 0) {
+			return c, nil
+		}
+		return nil, fmt.Errorf("integer overflow: %d - %d", a, b)
+	}, new(func(int, int) int)),
+	expr.Function(intMul, func(p ...any) (any, error) {
+		a, b := p[0].(int), p[1].(int)
+		if a == 0 || b == 0 {
+			return 0, nil
+		}
+		if c := a * b; c/b == a && !(a == -1 && b == math.MinInt) && !(b == -1 && a == math.MinInt) {
+			return c, nil
+		}
+		return nil, fmt.Errorf("integer overflow: %d * %d", a, b)
+	}, new(func(int, int) int)),
+	expr.Function(intNeg, func(p ...any) (any, error) {
+		a := p[0].(int)
+		if a == math.MinInt {
+			return nil, fmt.Errorf("integer overflow: -(%d)", a)
+		}
+		return -a, nil
+	}, new(func(int) int)),
+}
+
+// intChecks is the patch that routes int arithmetic through intFuncs. expr walks children
+// before their parent, so a parent sees its operands already rewritten: each call is
+// given its int type for that.
+type intChecks struct{}
+
+var intOps = map[string]string{"+": intAdd, "-": intSub, "*": intMul}
+
+func (intChecks) Visit(n *ast.Node) {
+	isInt := func(x ast.Node) bool { t := x.Type(); return t != nil && t.Kind() == reflect.Int }
+	var call *ast.CallNode
+	switch x := (*n).(type) {
+	case *ast.BinaryNode:
+		if fn, ok := intOps[x.Operator]; ok && isInt(x.Left) && isInt(x.Right) {
+			call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: []ast.Node{x.Left, x.Right}}
+		}
+	case *ast.UnaryNode:
+		if x.Operator == "-" && isInt(x.Node) {
+			call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: intNeg}, Arguments: []ast.Node{x.Node}}
+		}
+	}
+	if call != nil {
+		ast.Patch(n, call)
+		(*n).SetType(reflect.TypeFor[int]())
+	}
+}
+
+// maxExactInt is the largest whole number a cell's float64 holds exactly (2^53).
+const maxExactInt = 1 << 53
+
 // compileFormula compiles src once; extra names roll-up and progress columns available
 // as number variables. Unknown names are reported with the valid ones.
 func compileFormula(src string, extra []string) (fm *formula, err error) {
@@ -87,7 +162,8 @@ func compileFormula(src string, extra []string) (fm *formula, err error) {
 		}
 	}()
 	ids := &identCollector{names: map[string]bool{}}
-	opts := append([]expr.Option{expr.Env(formulaSample(extra)), expr.Patch(ids)}, formulaFuncs...)
+	opts := append([]expr.Option{expr.Env(formulaSample(extra)), expr.Patch(ids), expr.Patch(intChecks{})}, formulaFuncs...)
+	opts = append(opts, intFuncs...)
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
 		msg := err.Error()
@@ -207,9 +283,9 @@ func toValue(x any) Value {
 		}
 		return numValue(v)
 	case int:
-		return numValue(float64(v))
+		return intValue(int64(v))
 	case int64:
-		return numValue(float64(v))
+		return intValue(v)
 	case float32:
 		return numValue(float64(v))
 	case string:
@@ -233,4 +309,13 @@ func toValue(x any) Value {
 		return textValue(strings.Join(v, ", "))
 	}
 	return textValue(fmt.Sprint(x))
+}
+
+// intValue is a whole-number result as a cell's number, which is a float64: past 2^53 it
+// would be rounded (9223372036854775807 shows as ...808), so it is an error instead.
+func intValue(v int64) Value {
+	if v > maxExactInt || v < -maxExactInt {
+		return Value{Kind: KindError, Str: fmt.Sprintf("#ERR %d is too large to compute exactly (over 2^53); write %d.0 to compute with floats", v, v)}
+	}
+	return numValue(float64(v))
 }
