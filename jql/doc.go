@@ -29,11 +29,11 @@
 // from data.
 //
 // Fields (canonical names, as Record is asked for them; aliases in brackets): project, key
-// [issuekey], id, issuetype [type], status, statuscategory, assignee, reporter, priority,
+// [issuekey, issue], id, issuetype [type], status, statuscategory, assignee, reporter, priority,
 // labels, component, fixversion, sprint, parent, "epic link", summary, description, text,
 // created [createdDate], updated [updatedDate], duedate [due], resolution, resolutiondate
-// [resolved], "story points", custom fields cf[N] [customfield_N], and rank for ORDER BY
-// only.
+// [resolved], level (the security level), "story points", custom fields cf[N]
+// [customfield_N], and rank for ORDER BY only.
 //
 // Functions: currentUser(), membersOf("group"), openSprints(), now(), startOfDay(),
 // endOfDay(), startOfWeek(), endOfWeek(), startOfMonth(), endOfMonth(), startOfYear(),
@@ -63,7 +63,8 @@
 //     the names "To Do", "In Progress", "Done", the keys "new", "indeterminate", "done" and
 //     the ids 2, 4, 3 as synonyms; other values are a Compile error as in Jira.
 //   - key, parent and "epic link" order by project and number: key > ALPHA-10 matches
-//     ALPHA-11, not BETA-11 and not ALPHA-9.
+//     ALPHA-11, not BETA-11 and not ALPHA-9. They compare with = and IN by key or, as in
+//     Jira, by issue id ("parent = 10079"), which a Record gives as the value's Alt.
 //   - summary, description and text take only ~, !~ and IS [NOT] EMPTY. "text" searches
 //     summary, description and the record's "text" values.
 //   - ~ is not Jira's stemmed, fuzzy Lucene search but a predictable subset: the value is

@@ -46,12 +46,13 @@ var issues = []rec{
 		"summary": strs("Login page crashes on submit"), "description": strs("Stack trace attached."),
 		"created": at("2024-01-01 09:00:00"), "updated": at("2024-01-31 14:05:10"), "duedate": at("2024-02-01 00:00:00"),
 		"story points": num(8), "cf[10050]": strs("gold"), "rank": strs("0|a"),
+		"level": {StringValue("Internal", "10100")},
 	},
 	{
 		"key": strs("ALPHA-2"), "id": num(10002), "project": {StringValue("ALPHA", "Alpha Project", "10000")},
 		"issuetype": strs("Story"), "status": strs("Done"), "statuscategory": strs("done"),
 		"assignee": {StringValue("bob")}, "reporter": strs("alice"), "priority": strs("Low"),
-		"labels": strs("frontend"), "parent": strs("ALPHA-1"), "epic link": strs("ALPHA-1"),
+		"labels": strs("frontend"), "parent": {StringValue("ALPHA-1", "10001")}, "epic link": {StringValue("ALPHA-1", "10001")},
 		"summary": strs("Disk full warning"), "resolution": strs("Fixed"), "sprint": {StringValue("Sprint 2", "2")},
 		"created": at("2024-01-20 12:00:00"), "updated": at("2024-01-30 08:00:00"),
 		"story points": num(3), "cf[10050]": num(42), "rank": strs("0|b"),
@@ -134,6 +135,16 @@ func TestEvaluate(t *testing.T) {
 		// key, issuekey, ordering by number within a project
 		{`key = alpha-2`, []string{a2}},
 		{`issuekey in (ALPHA-1, BETA-3)`, []string{a1, b3}},
+		{`issue = ALPHA-10`, []string{a10}},
+		// an issue id names the parent or epic as its key does
+		{`parent = 10001`, []string{a2}},
+		{`"Epic Link" in (10001, BETA-3)`, []string{a2}},
+		{`parent > ALPHA-0`, []string{a2}},
+		// level: the security level by name or id
+		{`level = internal`, []string{a1}},
+		{`level in (10100)`, []string{a1}},
+		{`level is EMPTY`, []string{a2, a10, b3}},
+		{`level != Internal`, nil},
 		{`key > ALPHA-2`, []string{a10}},
 		{`key >= ALPHA-2`, []string{a2, a10}},
 		{`key < ALPHA-10`, []string{a1, a2}},

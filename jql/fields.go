@@ -12,7 +12,7 @@ const (
 	typeString    fieldType = iota // single-valued name or id: status, issuetype, resolution...
 	typeMulti                      // multi-valued: labels, component, fixversion, sprint
 	typeUser                       // assignee, reporter
-	typeKey                        // key, parent, epic link: ALPHA-12 orders by project then number
+	typeKey                        // key, parent, epic link: ALPHA-12 orders by project then number; an issue id matches too
 	typeNumber                     // id, story points
 	typeTime                       // created, updated, duedate
 	typeText                       // summary, description, text: only ~, !~ and IS
@@ -54,6 +54,7 @@ var knownFields = map[string]fieldInfo{
 	"duedate":        {typeTime},
 	"resolution":     {typeString},
 	"resolutiondate": {typeTime},
+	"level":          {typeString},
 	"story points":   {typeNumber},
 	"rank":           {typeOrderOnly},
 }
@@ -61,6 +62,7 @@ var knownFields = map[string]fieldInfo{
 // fieldAliases are the other spellings Jira accepts for a canonical field.
 var fieldAliases = map[string]string{
 	"issuekey":     "key",
+	"issue":        "key",
 	"type":         "issuetype",
 	"due":          "duedate",
 	"createddate":  "created",

@@ -74,6 +74,7 @@ func TestParseString(t *testing.T) {
 		{`labels is not empty`, `labels IS NOT EMPTY`},
 		{`labels = EMPTY`, `labels = EMPTY`},
 		{`issuekey = ALPHA-1`, `key = ALPHA-1`},
+		{`issue = ALPHA-1`, `key = ALPHA-1`},
 		{`type = Bug`, `issuetype = Bug`},
 		{`"Epic Link" = ALPHA-1`, `"Epic Link" = ALPHA-1`},
 		{`"story points" > 3`, `"Story Points" > 3`},
@@ -239,6 +240,8 @@ func TestCanonicalField(t *testing.T) {
 	}{
 		{"project", "project", true},
 		{"issuekey", "key", true},
+		{"issue", "key", true},
+		{"level", "level", true},
 		{"KEY", "key", true},
 		{"id", "id", true},
 		{"type", "issuetype", true},

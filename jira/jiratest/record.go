@@ -99,7 +99,8 @@ func (r *record) Values(field string) []jql.Value {
 	case "project":
 		return jv.projects[is.project]
 	case "key":
-		return r.one(jql.StringValue(projects[is.project].key + "-" + strconv.Itoa(int(is.num))))
+		// Jira takes an issue id wherever it takes a key (key = 10079).
+		return r.one(jql.StringValue(projects[is.project].key+"-"+strconv.Itoa(int(is.num)), strconv.FormatInt(issueID(r.i), 10)))
 	case "id":
 		return r.one(jql.NumberValue(float64(issueID(r.i))))
 	case "issuetype":
@@ -197,6 +198,11 @@ func (r *record) Values(field string) []jql.Value {
 		return r.one(jql.TimeValue(time.Unix(is.created, 0)))
 	case "updated":
 		return r.one(jql.TimeValue(time.UnixMilli(is.updated)))
+	case "level":
+		if !is.security {
+			return nil
+		}
+		return r.one(jql.StringValue(securityLevelName, formatInt(securityLevelID)))
 	case "resolutiondate":
 		if is.resolved == 0 {
 			return nil

@@ -466,3 +466,40 @@ func TestSearchHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchByIssueID: as in Jira, an issue id stands for the issue wherever a key does
+// (key, its alias issue, parent, Epic Link), and level searches the security level.
+func TestSearchByIssueID(t *testing.T) {
+	for _, d := range bothDialects {
+		f := newFixture(t, Options{Dialect: d, Issues: 600, Seed: 3})
+		var sub FakeIssue
+		var secured []string
+		for _, is := range f.site.Issues() {
+			if sub.Key == "" && is.Subtask {
+				sub = is
+			}
+			if is.SecurityLevel != "" {
+				secured = append(secured, is.Key)
+			}
+		}
+		parent, _ := f.site.Issue(sub.Parent)
+		id := func(is FakeIssue) string { return fmt.Sprint(is.ID) }
+		for _, tc := range []struct{ byID, byKey string }{
+			{"key = " + id(sub), "key = " + sub.Key},
+			{"issue in (" + id(sub) + ")", "issuekey = " + sub.Key},
+			{"parent = " + id(parent), "parent = " + parent.Key},
+		} {
+			got, _ := f.scan("admin", tc.byID, []string{"key"}, 1000)
+			want, _ := f.scan("admin", tc.byKey, []string{"key"}, 1000)
+			if len(want) == 0 || !slices.Equal(got, want) {
+				t.Errorf("%s %s: %v; %s: %v", d, tc.byID, got, tc.byKey, want)
+			}
+		}
+		got, _ := f.scan("admin", allProjects+" AND level = Internal", []string{"key"}, 1000)
+		slices.Sort(got)
+		slices.Sort(secured)
+		if len(secured) == 0 || !slices.Equal(got, secured) {
+			t.Errorf("%s level = Internal: %d issues, want %d", d, len(got), len(secured))
+		}
+	}
+}
