@@ -123,6 +123,7 @@ func runExport(cmd *cobra.Command, g *globals, f exportFlags) error {
 		return err
 	}
 	defer e.db.Close()
+	var match jql.Matcher
 	if filter != nil {
 		// The cached field catalog is Jira's full field list: a custom field the site does
 		// not have is refused, as Jira refuses it, instead of matching nothing.
@@ -130,11 +131,10 @@ func runExport(cmd *cobra.Command, g *globals, f exportFlags) error {
 		if err != nil {
 			return err
 		}
-		match, err := filter.Compile(jql.Env{Now: time.Now(), CurrentUser: e.viewer.User, HasField: lens.NewCatalog(fields).JQLHasField()})
+		match, err = filter.Compile(jql.Env{Now: time.Now(), CurrentUser: e.viewer.User, HasField: lens.NewCatalog(fields).JQLHasField()})
 		if err != nil {
 			return usageError(fmt.Errorf("--filter: %w", err))
 		}
-		opts.Match = func(is *lens.Issue) bool { return match(is) }
 	}
 	// The filter may read fields the Lens's own columns do not (a custom field, fix
 	// versions): they are read for it, so the rows kept never depend on the columns.
@@ -144,6 +144,9 @@ func runExport(cmd *cobra.Command, g *globals, f exportFlags) error {
 	}
 	if err != nil {
 		return err
+	}
+	if match != nil {
+		opts.Match = o.Forest.MatchJQL(match)
 	}
 	for _, n := range o.Notes {
 		fmt.Fprintln(g.stderr, "note:", n)

@@ -383,7 +383,7 @@ func TestExportFilterOnRawFields(t *testing.T) {
 	if n := rows("Keys", "cf[10016] >= 8"); n != points {
 		t.Errorf(`cf[10016] >= 8 kept %d rows, "Story Points" >= 8 (the same field) %d`, n, points)
 	}
-	for _, filter := range []string{"cf[10016] >= 8", "fixVersion is not EMPTY", "component is not EMPTY", "description is not EMPTY"} {
+	for _, filter := range []string{"cf[10016] >= 8", "fixVersion is not EMPTY", "component is not EMPTY", "description is not EMPTY", "resolved is not EMPTY"} {
 		keys, wide := rows("Keys", filter), rows("Wide", filter)
 		if keys == 0 || keys != wide {
 			t.Errorf("--filter %q: %d rows on a Lens of keys, %d on one showing the fields", filter, keys, wide)

@@ -304,7 +304,7 @@ func (b *builder) namesUnseen(src string) bool {
 }
 
 func (b *builder) record() *issueRecord {
-	return &issueRecord{users: b.data.Users, text: b.data.Text, sprint: b.comp.sprintID}
+	return newRecord(b.data, b.idx, b.comp)
 }
 
 // extend adds related issues under n and, recursively, under every row already below n.

@@ -69,7 +69,7 @@ func QueryNeedsRaw(q *jql.Query) bool { return q != nil && jqlNeedsRaw(q.Fields(
 func jqlNeedsRaw(fields []string) bool {
 	for _, f := range fields {
 		switch f {
-		case "description", "component", "fixversion", "sprint":
+		case "description", "component", "fixversion", "sprint", "resolutiondate", "level":
 			return true
 		}
 		if strings.HasPrefix(f, "cf[") {

@@ -62,8 +62,7 @@ func (f *Forest) reusableFor(comp *compiled, data *Data, visible func(*Issue) bo
 		return false
 	}
 	venv := &valueEnv{users: data.Users, text: data.Text}
-	ra := &issueRecord{users: data.Users, text: data.Text, sprint: comp.sprintID}
-	rb := &issueRecord{users: data.Users, text: data.Text, sprint: comp.sprintID}
+	ra, rb := newRecord(data, f.idx, comp), newRecord(data, f.idx, comp)
 	sees := func(key string) bool {
 		o, ok := f.idx.byKey[key]
 		return ok && visible(&data.Issues[o])

@@ -27,7 +27,7 @@ func NewBuilt(f *lens.Forest, view, filter string, env jql.Env) (*Built, error) 
 	if err != nil {
 		return nil, err
 	}
-	return NewBuiltMatching(f, view, func(is *lens.Issue) bool { return match(is) })
+	return NewBuiltMatching(f, view, f.MatchJQL(match))
 }
 
 // NewBuiltMatching is NewBuilt with the filter given as a predicate on issues (nil keeps
