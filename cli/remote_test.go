@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"foundation/jira/jiratest"
 )
 
 // TestRefreshFetchesRemoteLensMembers: a Lens whose JQL local evaluation cannot answer
@@ -103,5 +106,50 @@ func TestRemoteLensRefusedIsTheLensOwnProblem(t *testing.T) {
 	}
 	if r := e.run("", "export", "--lens", "Probe4"); r.code != ExitAuth || has(r.stderr, "linkedIssues") {
 		t.Errorf("admin's export of bob's Lens: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestRemoteLensNamingHiddenIssueByID: a Lens insert only Jira answers that names an issue
+// bob may not browse by its numeric id gives bob none of its members, as when it names the
+// key: which of bob's issues came back would tell him the hidden issue exists and is their
+// parent.
+func TestRemoteLensNamingHiddenIssueByID(t *testing.T) {
+	site, url := serveFake(t, jiratest.Options{Dialect: "cloud", Issues: 300, Seed: 3})
+	var sub jiratest.FakeIssue
+	for _, is := range site.Issues() {
+		if is.Project == "ALPHA" && is.Subtask {
+			sub = is
+			break
+		}
+	}
+	parent, _ := site.Issue(sub.Parent)
+	// The administrator puts the parent behind a security level bob is not in; its
+	// sub-task stays visible to him.
+	if err := site.Update(parent.Key, map[string]any{"security": map[string]string{"id": "10100"}}); err != nil {
+		t.Fatal(err)
+	}
+	const scope = "project in (ALPHA, BETA, GAMMA)"
+	e := newCLIEnv(t)
+	e.writeConfig(url, "cloud", "admin", scope)
+	dir := t.TempDir()
+	byID := fmt.Sprintf(`parent = %d AND status WAS IN ("To Do", Done)`, parent.ID)
+	byKey := fmt.Sprintf(`parent = %s AND status WAS IN ("To Do", Done)`, parent.Key)
+	for name, q := range map[string]string{"ByID": byID, "ByKey": byKey} {
+		f := writeFile(t, dir, name+".yaml", "name: "+name+"\nowner: admin@example.com\nacl: [{principal: anyone, level: view}]\ngenerators:\n  - insert: {jql: '"+q+"'}\nviews:\n  - name: v\n    columns: [{field: key}]\n")
+		e.mustRun("", "lens", "apply", "-f", f)
+	}
+	e.mustRun("", "refresh", "--quiet")
+	for _, name := range []string{"ByID", "ByKey"} {
+		if r := e.mustRun("", "export", "--lens", name, "--format", "csv"); !strings.Contains(r.stdout, sub.Key) {
+			t.Fatalf("admin's %s export lacks %s:\n%s", name, sub.Key, r.stdout)
+		}
+	}
+	e.writeConfig(url, "cloud", "bob", scope)
+	e.mustRun("", "refresh", "--quiet")
+	for _, name := range []string{"ByID", "ByKey"} {
+		r := e.run("", "export", "--lens", name, "--format", "csv")
+		if r.code != 0 || strings.Contains(r.stdout, sub.Key) || !has(r.stderr, "names an issue that is not in the cache or that you may not browse") {
+			t.Errorf("bob's %s export (exit %d) shows the hidden parent's sub-task %s or says nothing:\n%s%s", name, r.code, sub.Key, r.stdout, r.stderr)
+		}
 	}
 }

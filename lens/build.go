@@ -36,6 +36,7 @@ type builder struct {
 	rel   []int32 // scratch list of related ordinals
 	stamp []int32 // per issue: the nodeSet generation that last took it
 	mark  int32
+	byID  map[int64]int32 // ordinals by issue id, made when a query names an id (jqlrefs.go)
 }
 
 func (b *builder) newNode(kind RowKind, ord int32, label string) *node {
@@ -239,17 +240,17 @@ func (b *builder) insert(in *cinsert) ([]int32, error) {
 	}
 	m, err := in.query.Compile(b.env)
 	if in.remote && err != nil {
-		if b.who && b.namesUnseen(in.src) {
+		if b.who && b.namesUnseen(in) {
 			// Jira answered as the identity that refreshed, which may see the issue the
 			// query names: which visible issues it returned would tell the viewer about
-			// an issue they may not see (issue in linkedIssues(GAMMA-5)).
+			// an issue they may not see (issue in linkedIssues(GAMMA-5), parent = 10079).
 			b.notes = append(b.notes, fmt.Sprintf("JQL %q names an issue that is not in the cache or that you may not browse: none of its members are shown", in.src))
 			return nil, nil
 		}
 		if why, ok := b.data.RemoteRefused[in.src]; ok {
 			// Jira's words may name an issue too (one it could not find): only those the
 			// viewer may see are repeated.
-			if b.who && b.namesUnseen(why) {
+			if b.who && b.textNamesUnseen(why) {
 				why = "its reason names an issue you may not browse"
 			}
 			b.notes = append(b.notes, fmt.Sprintf("JQL %q: Jira refused it at the last refresh (%s): none of its members are shown", in.src, why))
@@ -292,15 +293,18 @@ func (b *builder) insert(in *cinsert) ([]int32, error) {
 // jqlKeyRE finds what may be issue keys in JQL text, in any case as JQL takes them.
 var jqlKeyRE = regexp.MustCompile(`(?i)\b[A-Z][A-Z0-9_]*-[0-9]+\b`)
 
-// namesUnseen reports whether JQL text names an issue key the viewer may not see (or
-// something shaped like one that the cache does not hold).
-func (b *builder) namesUnseen(src string) bool {
-	for _, k := range jqlKeyRE.FindAllString(src, -1) {
-		if !b.sees(strings.ToUpper(k)) {
-			return true
-		}
+// namesUnseen reports whether an insert's JQL names an issue the viewer may not see, or
+// one the cache does not hold: by key anywhere in its text (something shaped like a key
+// counts), or by issue id where Jira reads one (jqlrefs.go).
+func (b *builder) namesUnseen(in *cinsert) bool {
+	if b.textNamesUnseen(in.src) {
+		return true
 	}
-	return false
+	unseen := false
+	issueIDs(in.query, b.issueValued, func(id string) {
+		unseen = unseen || !b.seesID(id)
+	})
+	return unseen
 }
 
 func (b *builder) record() *issueRecord {
@@ -654,4 +658,17 @@ func (b *builder) nodeSet(n *node, over string) []int32 {
 		}
 	}
 	return set
+}
+
+// textNamesUnseen reports whether s holds an issue key the viewer may not see (or the
+// cache does not hold). Jira's words about a query are checked with it: ids in them cannot
+// be told from other numbers (a line, a column), while the query's own ids are checked by
+// namesUnseen before its refusal is shown.
+func (b *builder) textNamesUnseen(s string) bool {
+	for _, k := range jqlKeyRE.FindAllString(s, -1) {
+		if !b.sees(strings.ToUpper(k)) {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package lens
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +365,58 @@ views:
 	}
 	if got := renderCells(t, f); !strings.Contains(got, "f:hidden/ALPHA-2") {
 		t.Errorf("without a viewer:\n%s", got)
+	}
+}
+
+// A JQL only Jira answers may name an issue by its numeric id where Jira reads an issue
+// (parent = 10079): that gives away as much as naming its key. A number that is no issue
+// (story points, a sprint, a date offset) does not.
+func TestRemoteJQLNamingHiddenIssueIDs(t *testing.T) {
+	const was = " AND status WAS Done" // only Jira answers WAS: the members come from Jira
+	hidden := []string{
+		"parent = 20001" + was,                           // GAMMA-1's id
+		"parent in (10001, 20001)" + was,                 // one visible, one hidden
+		`issue = "20002"` + was,                          // the key alias, quoted
+		"id = 20002" + was,                               // the id field
+		"issuekey in linkedIssues(20002)",                // a function of an issue clause
+		`issueFunction in linkedIssues(20002, "blocks")`, // a function that takes issues
+		`issueFunction in subtasksOf("parent = 20001")`,  // an app's subquery
+		`cf[10014] = 20001` + was,                        // the Epic Link field by id
+		`"Epic Link" = 20001` + was,                      // and by name
+		"parent = 99999" + was,                           // not in the cache: fail closed
+		"parent = 10004" + was,                           // ALPHA-9, behind a security level
+		"parent = 999999999999999999999999999" + was,     // no issue id at all
+	}
+	shown := []string{
+		"parent = 10001" + was,                                // ALPHA-1, visible
+		`cf[10016] > 20001` + was,                             // story points: a number, no issue
+		`project = 20001` + was,                               // a project id
+		`updated > startOfDay(20001)` + was,                   // a function of a date
+		`issueFunction in subtasksOf("Story Points > 20001")`, // a subquery naming no issue
+	}
+	data := hiddenRefsData(false, nil)
+	// ScriptRunner's issueFunction: a field whose functions take subqueries.
+	data.Fields = append(slices.Clone(data.Fields), Field{ID: "customfield_10200", Name: "issueFunction", Custom: true, SchemaType: "any"})
+	ids := map[string]int64{"ALPHA-1": 10001, "GAMMA-1": 20001, "GAMMA-2": 20002, "ALPHA-9": 10004, "ALPHA-2": 10002}
+	for i := range data.Issues {
+		data.Issues[i].ID = ids[data.Issues[i].Key]
+	}
+	data.RemoteMembers = map[string][]string{}
+	for _, q := range append(slices.Clone(hidden), shown...) {
+		data.RemoteMembers[q] = []string{"ALPHA-2"}
+	}
+	for _, q := range append(slices.Clone(hidden), shown...) {
+		d := mustParse(t, "name: remote\ngenerators: [{insert: {jql: '"+q+"'}}]\nviews:\n  - name: v\n    columns: [{field: key}]\n")
+		f, err := Build(d, data, viewerSeesNoGamma)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		got := renderCells(t, f)
+		if want := !slices.Contains(hidden, q); strings.Contains(got, "ALPHA-2") != want {
+			t.Errorf("%s: members shown %v, want %v:\n%s%v", q, !want, want, got, f.Notes)
+		}
+		if slices.Contains(hidden, q) && !strings.Contains(strings.Join(f.Notes, "\n"), "none of its members are shown") {
+			t.Errorf("%s: no note: %v", q, f.Notes)
+		}
 	}
 }
