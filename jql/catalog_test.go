@@ -51,3 +51,17 @@ func TestHasField(t *testing.T) {
 		}
 	}
 }
+
+// A field the site has but Foundation does not evaluate is refused with that reason, not
+// as a field that does not exist.
+func TestSiteFieldNotEvaluatedHere(t *testing.T) {
+	q, err := Parse(`creator = bob`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = q.Compile(Env{HasField: func(f string) bool { return f == "creator" }})
+	var je *Error
+	if !errors.As(err, &je) || !je.Unknown || !strings.Contains(je.Msg, "Field 'creator' cannot be searched here: only Jira answers queries on it.") {
+		t.Errorf("creator: %v", err)
+	}
+}

@@ -100,6 +100,10 @@ func (env *Env) field(name string, p Pos) (fieldInfo, *Error) {
 		return fi, nil
 	case env.HasField != nil && !env.HasField(name):
 		return fi, semanticErr(p, msg, name)
+	case env.HasField != nil:
+		// The site has it: only Jira can answer the query, so say that rather than that
+		// the field does not exist.
+		return fi, unknownErr(p, "Field '%s' cannot be searched here: only Jira answers queries on it.", name)
 	}
 	return fi, unknownErr(p, msg, name)
 }
