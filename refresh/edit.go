@@ -857,7 +857,16 @@ func (r *editRun) prepareFields(ctx context.Context) bool {
 			continue
 		}
 		r.intent[i] = intent{iv, known}
+		if known && f.Kind != kindRichText && writtenMatches(f.Kind, iv, o.Old) {
+			// Already the value, as Jira holds it now: nothing to write and nothing to
+			// audit, as for a status already reached. (Rich text is always written: the
+			// same words may carry other formatting.)
+			delete(r.edit.Fields, f.ID)
+			delete(r.edit.Update, f.ID)
+			o.New, o.Unchanged, o.Updated = o.Old, true, r.cur.updated
+		}
 	}
+	r.plain = slices.DeleteFunc(r.plain, func(i int) bool { return r.outs[i].Unchanged })
 	return ok
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,7 +214,13 @@ func TestSetEveryKind(t *testing.T) {
 				if res.New != tc.want {
 					t.Errorf("%s %s=%s: result new %q, want %q", tc.key, tc.field, tc.value, res.New, tc.want)
 				}
-				if !res.Updated.After(before) || !f.base(tc.key).Equal(res.Updated) {
+				if res.Unchanged {
+					// Jira held the value already (the check above says it does now): nothing
+					// was written.
+					if !f.base(tc.key).Equal(before) {
+						t.Errorf("%s %s=%s: unchanged, yet the cache moved from %s to %s", tc.key, tc.field, tc.value, before, f.base(tc.key))
+					}
+				} else if !res.Updated.After(before) || !f.base(tc.key).Equal(res.Updated) {
 					t.Errorf("%s %s=%s: cache updated %s, result %s, before %s", tc.key, tc.field, tc.value, f.base(tc.key), res.Updated, before)
 				}
 			}
@@ -783,6 +790,45 @@ func TestDescribeAndSuggest(t *testing.T) {
 			got, err = w.Suggest(ctx, story, "priority", "low", 0)
 			if err != nil || len(got) != 2 {
 				t.Errorf("priority: %+v %v", got, err)
+			}
+		})
+	}
+}
+
+// TestSetSameValueWritesNothing: setting a field to the value Jira already holds (the same
+// summary, a label already there, the priority in another case, the same number) sends no
+// write, leaves the issue's updated alone and adds no audit entry.
+func TestSetSameValueWritesNothing(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			f := newEditFixture(t, dialect)
+			ctx := context.Background()
+			key := f.pick(func(is jiratest.FakeIssue) bool {
+				return plain(is) && len(is.Labels) > 0 && is.Priority != "" && is.StoryPoints != nil
+			})
+			before := f.fake(key)
+			w := f.writer("admin")
+			cases := []struct{ field, value string }{
+				{"summary", before.Summary},
+				{"labels", "+" + before.Labels[0]},
+				{"priority", strings.ToLower(before.Priority)},
+				{"Story Points", strconv.FormatFloat(*before.StoryPoints, 'f', -1, 64) + ".0"},
+			}
+			for _, c := range cases {
+				res, err := w.Set(ctx, key, c.field, c.value, f.base(key), refresh.SetOptions{})
+				if err != nil || !res.Unchanged {
+					t.Errorf("%s=%q: %+v, %v: want it unchanged", c.field, c.value, res, err)
+				}
+			}
+			if after := f.fake(key); !after.Updated.Equal(before.Updated) {
+				t.Errorf("%s was written: updated %v -> %v", key, before.Updated, after.Updated)
+			}
+			if log, err := f.db.AuditLog(ctx, store.AuditFilter{Target: key}); err != nil || len(log) != 0 {
+				t.Errorf("audit of %s: %d entries (%v), want none", key, len(log), err)
+			}
+			// A real change still goes through.
+			if res, err := w.Set(ctx, key, "summary", before.Summary+" (edited)", f.base(key), refresh.SetOptions{}); err != nil || res.Unchanged {
+				t.Errorf("a new summary: %+v, %v", res, err)
 			}
 		})
 	}
