@@ -657,3 +657,135 @@ func TestSaveKeepsComments(t *testing.T) {
 	}
 	assertSameConfig(t, back, c)
 }
+
+// TestSaveEditsInPlace: `site add` and `site remove` change only the profile and the
+// default_site they mean to; the rest of the file keeps its comments, flow lists and the
+// fields its author left to their defaults.
+func TestSaveEditsInPlace(t *testing.T) {
+	const two = `# My Foundation config.
+default_site: carol
+sites:
+  carol:
+    url: https://x.example
+    token_env: T
+    scope: project = ALPHA
+  # the admin identity
+  admin:
+    url: https://x.example
+    token_env: T2
+    scope: project = ALPHA
+keys:
+  down: [j, ctrl+n]
+`
+	dc := NewSite("dc")
+	dc.URL, dc.Scope, dc.TokenSource = "https://dc.example", "project = OPS", SecretRef{Env: "DC"}
+	tests := []struct {
+		name, src string
+		edit      func(c *Config)
+		want      string
+	}{{
+		name: "remove the default profile",
+		src:  two,
+		edit: func(c *Config) { c.RemoveSite("carol") },
+		want: `# My Foundation config.
+sites:
+  # the admin identity
+  admin:
+    url: https://x.example
+    token_env: T2
+    scope: project = ALPHA
+keys:
+  down: [j, ctrl+n]
+`,
+	}, {
+		name: "remove a commented profile",
+		src:  two,
+		edit: func(c *Config) { c.RemoveSite("admin") },
+		want: `# My Foundation config.
+default_site: carol
+sites:
+  carol:
+    url: https://x.example
+    token_env: T
+    scope: project = ALPHA
+keys:
+  down: [j, ctrl+n]
+`,
+	}, {
+		name: "add a default profile",
+		src:  two,
+		edit: func(c *Config) { _ = c.AddSite(dc, false); c.DefaultSite = "dc" },
+		want: `# My Foundation config.
+default_site: dc
+sites:
+  carol:
+    url: https://x.example
+    token_env: T
+    scope: project = ALPHA
+  # the admin identity
+  admin:
+    url: https://x.example
+    token_env: T2
+    scope: project = ALPHA
+  dc:
+    url: https://dc.example
+    dialect: auto
+    token_env: DC
+    scope: project = OPS
+    poll_interval: 1m
+    permission_ttl: 5m
+keys:
+  down: [j, ctrl+n]
+`,
+	}, {
+		name: "replace a profile",
+		src:  two,
+		edit: func(c *Config) { c.Lookup("carol").PollInterval = 2 * time.Minute },
+		want: `# My Foundation config.
+default_site: carol
+sites:
+  carol:
+    url: https://x.example
+    dialect: auto
+    token_env: T
+    scope: project = ALPHA
+    poll_interval: 2m
+    permission_ttl: 5m
+  # the admin identity
+  admin:
+    url: https://x.example
+    token_env: T2
+    scope: project = ALPHA
+keys:
+  down: [j, ctrl+n]
+`,
+	}, {
+		name: "add to an empty sites",
+		src:  "# nothing yet\nsites:\nkeys: {up: [k]}\n",
+		edit: func(c *Config) { _ = c.AddSite(dc, false); c.DefaultSite = "dc" },
+		want: "# nothing yet\ndefault_site: dc\nsites:\n  dc:\n    url: https://dc.example\n    dialect: auto\n    token_env: DC\n" +
+			"    scope: project = OPS\n    poll_interval: 1m\n    permission_ttl: 5m\nkeys: {up: [k]}\n",
+	}, {
+		name: "add without sites",
+		src:  "keys: {up: [k]} # mine",
+		edit: func(c *Config) { _ = c.AddSite(dc, false) },
+		want: "keys: {up: [k]} # mine\nsites:\n  dc:\n    url: https://dc.example\n    dialect: auto\n    token_env: DC\n" +
+			"    scope: project = OPS\n    poll_interval: 1m\n    permission_ttl: 5m\n",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("config.yaml", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.edit(c)
+			got, err := Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("saved:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}

@@ -9,10 +9,20 @@ import (
 	"github.com/goccy/go-yaml"
 )
 
-// Marshal renders c as the config file would hold it: sites in their order, each field in a
-// fixed order, defaults written out so the file documents them, and the comments of the file
-// c was loaded from kept where their field still is.
+// Marshal renders c as the config file would hold it. A config loaded from a file is that
+// file with only what changed rewritten (see patch). Otherwise, or when the file cannot be
+// edited in place, it is rendered afresh: sites in their order, each field in a fixed order,
+// defaults written out so the file documents them, and the comments of the file c was
+// loaded from kept where their field still is.
 func Marshal(c *Config) ([]byte, error) {
+	if out, ok := patch(c); ok {
+		return out, nil
+	}
+	return render(c, comments(c.source))
+}
+
+// render writes c out in full, with the comments in cm.
+func render(c *Config, cm yaml.CommentMap) ([]byte, error) {
 	var doc yaml.MapSlice
 	if c.DefaultSite != "" {
 		doc = append(doc, yaml.MapItem{Key: "default_site", Value: c.DefaultSite})
@@ -36,7 +46,7 @@ func Marshal(c *Config) ([]byte, error) {
 		yaml.MapItem{Key: "tui", Value: yaml.MapSlice{{Key: "mouse", Value: c.TUI.Mouse}}},
 	)
 	opts := []yaml.EncodeOption{yaml.Indent(2), yaml.IndentSequence(true)}
-	if cm := comments(c.source); cm != nil {
+	if cm != nil {
 		opts = append(opts, yaml.WithComment(cm))
 	}
 	out, err := yaml.MarshalWithOptions(doc, opts...)
