@@ -393,20 +393,26 @@ func writeSiteTable(w io.Writer, rows []siteRow, human bool) error {
 }
 
 func newSiteRemoveCmd(g *globals) *cobra.Command {
-	var yes bool
+	var yes, deleteCache bool
 	cmd := &cobra.Command{
-		Use:   "remove NAME",
-		Short: "Remove a site profile, its stored secrets and, when no other profile shares it, its cache",
-		Args:  cobra.ExactArgs(1),
+		Use:   "remove NAME [--delete-cache]",
+		Short: "Remove a site profile and its stored secrets; the site's cache is kept unless --delete-cache",
+		Long: "Removes the profile from the config file and its secrets from the OS keyring. The site's cache " +
+			"stays: other profiles, in this config or another, may share it, and it holds what no refresh can " +
+			"bring back from Jira (Lenses, their ACLs, the audit log, the webhook journal). --delete-cache " +
+			"deletes it too, but only when no other profile in this config uses it and no process (a TUI, " +
+			"refresh or webhook listen) has it open.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.siteRemove(cmd.Context(), args[0], yes)
+			return g.siteRemove(cmd.Context(), args[0], yes, deleteCache)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&deleteCache, "delete-cache", false, "delete the site's cache too, Lenses and audit log included")
 	return cmd
 }
 
-func (g *globals) siteRemove(ctx context.Context, name string, yes bool) error {
+func (g *globals) siteRemove(ctx context.Context, name string, yes, deleteCache bool) error {
 	cfg, path, err := g.loadConfig()
 	if err != nil {
 		return err
@@ -420,15 +426,29 @@ func (g *globals) siteRemove(ctx context.Context, name string, yes bool) error {
 		return err
 	}
 	cache := store.Path(cacheDir, site.URL)
-	shared := false
-	for _, other := range cfg.Sites {
-		if other.Name != name && store.Path(cacheDir, other.URL) == cache {
-			shared = true
-		}
-	}
+	_, statErr := os.Stat(cache)
+	hasCache := statErr == nil
 	what := "profile " + name + " (" + site.URL + ") and its stored secrets"
-	if !shared {
-		what += ", and the cache " + cache
+	if deleteCache && hasCache {
+		var sharers []string
+		for _, other := range cfg.Sites {
+			if other.Name != name && store.Path(cacheDir, other.URL) == cache {
+				sharers = append(sharers, other.Name)
+			}
+		}
+		if len(sharers) > 0 {
+			return usageError(fmt.Errorf("--delete-cache: the cache %s is also the cache of profile %s: remove without --delete-cache to keep it for them",
+				cache, strings.Join(sharers, ", ")))
+		}
+		// Only a look, released before the question: the lock is taken again to delete.
+		kept, err := lockedKept(ctx, cache)
+		if err != nil {
+			return err
+		}
+		what += ", and delete the cache " + cache
+		if !kept.Empty() {
+			what += " with " + kept.String() + " that Jira cannot give back"
+		}
 	}
 	if !yes {
 		if !g.stdinTerminal() {
@@ -443,12 +463,18 @@ func (g *globals) siteRemove(ctx context.Context, name string, yes bool) error {
 			return nil
 		}
 	}
+	var locked *store.Exclusive
+	if deleteCache && hasCache {
+		// Held from before the config changes until the files are gone: a process that
+		// opened the cache after the question stops the removal with nothing changed.
+		if locked, err = lockCache(ctx, cache); err != nil {
+			return err
+		}
+		defer locked.Close()
+	}
 
 	// Read before the secrets go: they are what the cache's memory of the identity is bound to.
-	var creds jira.Credentials
-	if shared {
-		creds, _, _ = siteCredentials(ctx, site)
-	}
+	creds, _, _ := siteCredentials(ctx, site)
 	cfg.RemoveSite(name)
 	// The config goes first: once the profile is gone from it, a half-done cleanup below
 	// leaves only orphans, never a profile without its secret.
@@ -462,19 +488,44 @@ func (g *globals) siteRemove(ctx context.Context, name string, yes bool) error {
 		// failures matter for profiles that did.
 		errs = append(errs, err)
 	}
-	if shared {
+	switch {
+	case locked != nil:
+		if err := locked.Delete(); err != nil {
+			errs = append(errs, err)
+		}
+		fmt.Fprintf(g.stderr, "removed %s\n", what)
+	case hasCache:
 		if err := forgetIdentity(ctx, cache, name, creds); err != nil {
 			errs = append(errs, err)
 		}
-	} else {
-		for _, p := range []string{cache, cache + "-wal", cache + "-shm"} {
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("delete cache: %w", err))
-			}
-		}
+		fmt.Fprintf(g.stderr, "removed %s\nkept the cache %s: profiles of any config on this site may share it, and it holds "+
+			"Lenses, the audit log and webhook deliveries that Jira cannot give back (--delete-cache deletes a cache with its profile)\n", what, cache)
+	default:
+		fmt.Fprintf(g.stderr, "removed %s\n", what)
 	}
-	fmt.Fprintf(g.stderr, "removed %s\n", what)
 	return errors.Join(errs...)
+}
+
+// lockCache takes the exclusive lock on a cache about to be deleted, saying what to do when
+// a process has it open.
+func lockCache(ctx context.Context, cache string) (*store.Exclusive, error) {
+	x, err := store.Lock(ctx, cache)
+	var inUse *store.InUseError
+	if errors.As(err, &inUse) {
+		return nil, fmt.Errorf("--delete-cache: %w: nothing was removed; stop it, or remove the profile without --delete-cache", err)
+	}
+	return x, err
+}
+
+// lockedKept counts what the cache holds that Jira cannot give back, under the exclusive
+// lock, which it releases.
+func lockedKept(ctx context.Context, cache string) (store.Kept, error) {
+	x, err := lockCache(ctx, cache)
+	if err != nil {
+		return store.Kept{}, err
+	}
+	defer x.Close()
+	return x.Kept(ctx)
 }
 
 // confirm asks a yes/no question on stderr; anything but y or yes is no.

@@ -384,23 +384,75 @@ func TestSiteRemove(t *testing.T) {
 		t.Errorf("identities after remove: acme %v, acme-bob %v (%v %v)", gone, kept, err1, err2)
 	}
 
-	// The last profile of the host takes the cache with it.
-	if err := os.WriteFile(cache+"-wal", nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if r := e.run("", "site", "remove", "acme-bob", "-y"); r.code != 0 || !has(r.stderr, "and the cache") {
+	// The last profile of the host no longer takes the cache with it: other configs may
+	// use it, and it holds what Jira cannot give back.
+	if r := e.run("", "site", "remove", "acme-bob", "-y"); r.code != 0 || !has(r.stderr, "kept the cache "+cache) {
 		t.Fatalf("remove acme-bob: %d %s", r.code, r.stderr)
 	}
-	for _, p := range []string{cache, cache + "-wal"} {
-		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("%s survived: %v", p, err)
-		}
+	if _, err := os.Stat(cache); err != nil {
+		t.Errorf("cache deleted without --delete-cache: %v", err)
 	}
 	if _, err := keyring.Get(config.KeyringService, "acme-bob"); !errors.Is(err, keyring.ErrNotFound) {
 		t.Errorf("acme-bob's token still in the keyring: %v", err)
 	}
 	if len(e.load().Sites) != 0 {
 		t.Error("profiles left")
+	}
+}
+
+// TestSiteRemoveDeleteCache: --delete-cache deletes a cache only when no other profile of
+// the config and no process uses it, and says what was in it.
+func TestSiteRemoveDeleteCache(t *testing.T) {
+	ctx := context.Background()
+	e := newCLIEnv(t)
+	const site = "https://x.example"
+	for _, name := range []string{"carol", "admin"} {
+		if r := e.run("", "site", "add", name, "--url", site, "--token-env", "T", "--scope", "project = ALPHA", "--no-check"); r.code != 0 {
+			t.Fatalf("add %s: %d %s", name, r.code, r.stderr)
+		}
+	}
+	cache := store.Path(e.cache, site)
+	db, err := store.Open(ctx, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Audit(ctx, store.AuditEntry{Action: "lens.apply", Target: "Roadmap"}); err != nil {
+		t.Fatal(err)
+	}
+	unchanged := func(step string) {
+		t.Helper()
+		if n := len(e.load().Sites); n != 2 {
+			t.Errorf("%s: %d profiles left, want 2", step, n)
+		}
+		if _, err := os.Stat(cache); err != nil {
+			t.Errorf("%s: cache gone: %v", step, err)
+		}
+	}
+	// Another profile of this config shares the cache.
+	if r := e.run("", "site", "remove", "carol", "--delete-cache", "--yes"); r.code != ExitUsage || !has(r.stderr, "also the cache of profile admin") {
+		t.Fatalf("remove carol --delete-cache: %d %s", r.code, r.stderr)
+	}
+	unchanged("shared")
+	// Another config's process (here, an open cache) uses it: nothing changes.
+	other := writeFile(t, t.TempDir(), "other.yaml", "sites:\n  carol:\n    url: "+site+"\n    token_env: T\n    scope: project = ALPHA\n")
+	if r := e.run("", "--config", other, "site", "remove", "carol", "--delete-cache", "--yes"); r.code != ExitError || !has(r.stderr, "open in another process") || !has(r.stderr, "nothing was removed") {
+		t.Fatalf("remove while open: %d %s", r.code, r.stderr)
+	}
+	unchanged("in use")
+	if c, err := config.Load(other); err != nil || len(c.Sites) != 1 {
+		t.Fatalf("other config changed: %v %v", c, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "--config", other, "site", "remove", "carol", "--delete-cache", "--yes")
+	if r.code != 0 || !has(r.stderr, "delete the cache "+cache+" with 1 audit entry") {
+		t.Fatalf("remove --delete-cache: %d %s", r.code, r.stderr)
+	}
+	for _, p := range []string{cache, cache + "-wal", cache + "-shm"} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s survived: %v", p, err)
+		}
 	}
 }
 
