@@ -269,6 +269,11 @@ func showLens(ctx context.Context, out io.Writer, e *lensEnv, name string) error
 	for _, n := range o.Notes {
 		fmt.Fprintf(w, "Note:        %s\n", n)
 	}
+	if o.Visibility.Degraded() {
+		// As export does: the row count leaves out what could not be verified, so a script
+		// must not take it as the Lens's size.
+		return withCode(ExitPartial, fmt.Errorf("lens %q is partial: rows are hidden because permissions could not be verified (run `foundation refresh` when Jira is reachable)", name))
+	}
 	return nil
 }
 

@@ -196,6 +196,11 @@ func TestExportUnverifiable(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
+	// lens show counts the same rows: partial too, not a Lens of 0 rows.
+	r = e.run("", "lens", "show", "Guarded")
+	if r.code != ExitPartial || !strings.Contains(r.stdout, "Rows:        0") || !has(r.stderr, "partial") {
+		t.Errorf("lens show without grants: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	// A refresh that cannot reach Jira leaves them hidden; one that can brings them back.
 	site.Faults().SetDown(true, false)
 	if r := e.run("", "refresh", "--quiet", "--timeout", "2s"); r.code == 0 {
