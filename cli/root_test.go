@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -168,6 +169,28 @@ func TestHelpTexts(t *testing.T) {
 		}
 		if !strings.Contains(r.stdout, def.Name) {
 			t.Errorf("demo --help does not name the sample Lens %s:\n%s", def.Name, r.stdout)
+		}
+	}
+}
+
+// TestConfigKeysCheckedByEveryCommand: a `keys:` mistake is reported with its file and line
+// by any command that loads the config, not only when the TUI starts.
+func TestConfigKeysCheckedByEveryCommand(t *testing.T) {
+	e := newCLIEnv(t)
+	e.writeConfig("https://x.example", "datacenter", "admin", "project = ALPHA")
+	f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("keys:\n  dwn: [j]\n  up: [ctrl+bogus]\n")
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"lens", "list"}, {"refresh"}, {"site", "list"}} {
+		r := e.run("", args...)
+		if r.code == 0 || !has(r.stderr, e.config+":9: keys.dwn: no such action (did you mean down?)") ||
+			!has(r.stderr, e.config+`:10: keys.up: "ctrl+bogus" is not a key`) {
+			t.Errorf("%v: exit %d\n%s", args, r.code, r.stderr)
 		}
 	}
 }

@@ -33,8 +33,8 @@ type Config struct {
 	DefaultSite string
 	// Sites keeps the file's order, so saving does not reshuffle a user's file.
 	Sites []*Site
-	// Keys remaps TUI actions to keys. The TUI validates action names and keys; the config
-	// only checks the shape.
+	// Keys remaps TUI actions to keys. Action and key names are checked against keybind
+	// when the file is loaded, so every command reports a mistake, not only the TUI.
 	Keys map[string][]string
 	TUI  TUI
 	// Warnings are problems that do not stop Foundation, such as a plain token in the file.

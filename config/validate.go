@@ -3,8 +3,11 @@ package config
 import (
 	"fmt"
 	"foundation/jql"
+	"foundation/keybind"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -80,13 +83,24 @@ func validate(c *Config) []Problem {
 	if c.DefaultSite != "" && !seen[c.DefaultSite] {
 		add("default_site", "no site profile %q (profiles: %s)", c.DefaultSite, orNone(c.Names()))
 	}
-	for action, keys := range c.Keys {
-		if strings.TrimSpace(action) == "" {
+	// In name order, so problems on one line (a flow mapping) come out the same every time.
+	for _, action := range slices.Sorted(maps.Keys(c.Keys)) {
+		keys, f := c.Keys[action], "keys."+action
+		switch {
+		case strings.TrimSpace(action) == "":
 			add("keys", "empty action name")
+		case !keybind.IsAction(action):
+			if near := nearest(action, keybind.Actions()); near != "" {
+				add(f, "no such action (did you mean %s?)", near)
+			} else {
+				add(f, "no such action; actions: %s", strings.Join(keybind.Actions(), ", "))
+			}
+		case len(keys) == 0:
+			add(f, "no keys given")
 		}
 		for _, k := range keys {
-			if strings.TrimSpace(k) == "" {
-				add("keys."+action, "empty key")
+			if err := keybind.CheckKey(k); err != nil {
+				add(f, "%v", err)
 			}
 		}
 	}

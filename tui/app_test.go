@@ -13,6 +13,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"foundation/keybind"
 )
 
 // openRoadmap starts the app and opens the first Lens (Roadmap).
@@ -646,6 +648,26 @@ func TestRemapFromConfig(t *testing.T) {
 	}
 	if err := km.Remap(map[string][]string{"up": {}}); err == nil {
 		t.Fatal("empty key list accepted")
+	}
+	if err := km.Remap(map[string][]string{"up": {"ctrl+bogus"}}); err == nil || !strings.Contains(err.Error(), "keys.up") {
+		t.Fatalf("bad key name: %v", err)
+	}
+}
+
+// TestKeymapActionsAreKeybinds: the config checks `keys:` against keybind's list, so it
+// must name exactly the actions the keymap binds, in help order.
+func TestKeymapActionsAreKeybinds(t *testing.T) {
+	var got []string
+	for _, b := range DefaultKeymap().Bindings() {
+		got = append(got, string(b.Action))
+		for _, k := range b.Keys() {
+			if err := keybind.CheckKey(k); err != nil {
+				t.Errorf("default key of %s: %v", b.Action, err)
+			}
+		}
+	}
+	if want := keybind.Actions(); !slices.Equal(got, want) {
+		t.Errorf("keymap actions:\n%v\nkeybind actions:\n%v", got, want)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"foundation/keybind"
 )
 
 // Action names one thing the user can do. The names are what config `keys:` maps and what the
@@ -150,8 +152,10 @@ func DefaultKeymap() *Keymap {
 	}}
 }
 
-// Remap replaces the keys of actions from config (`keys: {action: [keys]}`). Unknown actions
-// and empty key lists are errors naming the action, so a typo in the config is caught.
+// Remap replaces the keys of actions from config (`keys: {action: [keys]}`). Unknown actions,
+// empty key lists and key names no key press matches are errors naming the action. Loading
+// the config checks the same (against keybind), with the file and line; this guards
+// keymaps built in code.
 func (k *Keymap) Remap(keys map[string][]string) error {
 	names := make([]string, 0, len(keys))
 	for n := range keys {
@@ -165,6 +169,11 @@ func (k *Keymap) Remap(keys map[string][]string) error {
 		}
 		if len(keys[name]) == 0 {
 			return fmt.Errorf("keys.%s: no keys given", name)
+		}
+		for _, kn := range keys[name] {
+			if err := keybind.CheckKey(kn); err != nil {
+				return fmt.Errorf("keys.%s: %w", name, err)
+			}
 		}
 		desc := k.bindings[i].Help().Desc
 		k.bindings[i].Binding = key.NewBinding(key.WithKeys(keys[name]...), key.WithHelp(strings.Join(keys[name], "/"), desc))
