@@ -41,5 +41,17 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("reloading the saved config: %v\n--- input\n%q\n--- saved\n%s", err, data, out)
 		}
 		assertSameConfig(t, back, c)
+		// site remove edits the file in place: what remains must read back the same.
+		if len(c.Sites) > 0 {
+			c.RemoveSite(c.Sites[0].Name)
+			if out, err = Marshal(c); err != nil {
+				t.Fatalf("Marshal after removing a profile: %v", err)
+			}
+			back, err := Parse("config.yaml", out)
+			if err != nil {
+				t.Fatalf("reloading after removing a profile: %v\n--- input\n%q\n--- saved\n%s", err, data, out)
+			}
+			assertSameConfig(t, back, c)
+		}
 	})
 }
