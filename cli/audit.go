@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -46,7 +47,7 @@ a note says which projects, and the exit code is 3 (run refresh first in scripts
 	fl := cmd.Flags()
 	fl.StringVar(&f.since, "since", "", "only entries since then: a duration back from now (24h, 7d) or a date (2026-11-01, RFC 3339)")
 	fl.StringVar(&f.issue, "issue", "", "only entries about this issue key (or Lens name)")
-	fl.StringVar(&f.action, "action", "", "only this action (issue.edit, issue.link, lens.put, acl.change...)")
+	fl.StringVar(&f.action, "action", "", "only this action: "+strings.Join(refresh.AuditActions(), ", "))
 	fl.IntVar(&f.limit, "limit", 1000, "at most this many entries")
 	fl.BoolVar(&f.json, "json", false, "print the entries as JSON")
 	return cmd
@@ -87,6 +88,10 @@ func runAudit(ctx context.Context, g *globals, f auditFlags, now time.Time) erro
 	if f.limit <= 0 {
 		return usageError(fmt.Errorf("--limit %d: must be positive", f.limit))
 	}
+	action := strings.ToLower(strings.TrimSpace(f.action))
+	if action != "" && !slices.Contains(refresh.AuditActions(), action) {
+		return usageError(fmt.Errorf("--action %q: no such action; the audit log records %s", f.action, strings.Join(refresh.AuditActions(), ", ")))
+	}
 	e, err := g.openLensEnv(ctx)
 	if err != nil {
 		return err
@@ -98,7 +103,7 @@ func runAudit(ctx context.Context, g *globals, f auditFlags, now time.Time) erro
 	}
 	// Only what the viewer may see, decided as Lens builds and exports decide it, from the
 	// cache alone; --limit counts what is shown.
-	entries, st, err := refresh.AuditLog(ctx, e.db, e.viewer, store.AuditFilter{Target: target, Action: f.action, Since: since, Limit: f.limit}, now)
+	entries, st, err := refresh.AuditLog(ctx, e.db, e.viewer, store.AuditFilter{Target: target, Action: action, Since: since, Limit: f.limit}, now)
 	if err != nil {
 		return err
 	}

@@ -185,3 +185,16 @@ func TestAuditVisibility(t *testing.T) {
 		t.Errorf("admin's audit --issue %s: %+v", beta, log)
 	}
 }
+
+// TestAuditUnknownAction: a misspelt --action is a usage error naming the actions, not an
+// empty log that looks like nothing happened.
+func TestAuditUnknownAction(t *testing.T) {
+	e := offlineEnv(t)
+	r := e.run("", "audit", "--action", "bogus.thing")
+	if r.code != ExitUsage || !has(r.stderr, `--action "bogus.thing": no such action`) || !has(r.stderr, "issue.edit, issue.link, lens.put, lens.delete, acl.change") {
+		t.Errorf("audit --action bogus.thing: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := e.run("", "audit", "--action", "Lens.Put"); r.code != 0 {
+		t.Errorf("audit --action Lens.Put: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -25,6 +25,12 @@ const (
 	AuditActionACL        = "acl.change"
 )
 
+// AuditActions lists every action the audit log records, for filters to check against: a
+// misspelt action would otherwise match nothing and look like an empty log.
+func AuditActions() []string {
+	return []string{AuditActionEdit, AuditActionLink, AuditActionLensPut, AuditActionLensDelete, AuditActionACL}
+}
+
 // auditOutcome is the outcome an audit entry records for err, in the form the README
 // documents: "ok", "conflict: …" when someone else changed it meanwhile, "failed: …".
 func auditOutcome(err error) string {
