@@ -189,6 +189,16 @@ func refreshError(ctx context.Context, site string, s refresh.Summary, failed re
 	}
 	interrupted := ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 	committed := s.Fetched > 0 || s.Deleted > 0
+	// Stopped by the user (ctrl+c, SIGTERM): say so, rather than Go's "context canceled".
+	if errors.Is(ctx.Err(), context.Canceled) || (ctx.Err() == nil && errors.Is(err, context.Canceled)) {
+		switch {
+		case committed && failed == refresh.ModeReconcile:
+			return withCode(ExitPartial, fmt.Errorf("refresh of %s: synced (%d issues committed), but the reconcile was interrupted and removed nothing; run it again with --reconcile", site, s.Fetched))
+		case committed:
+			return withCode(ExitPartial, fmt.Errorf("refresh of %s interrupted after committing %d issues; run it again to resume", site, s.Fetched))
+		}
+		return withCode(ExitInterrupted, fmt.Errorf("refresh of %s interrupted before anything was committed", site))
+	}
 	switch {
 	case committed && exitCode(err) == ExitAuth:
 		return fmt.Errorf("refresh of %s stopped after committing %d issues: %w", site, s.Fetched, err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 
 	"foundation/jira"
 	"foundation/jira/jiratest"
+	"foundation/refresh"
 )
 
 // writeConfig writes a config with one profile "t" for url, signed in as user.
@@ -304,5 +306,28 @@ func TestRefreshEvents(t *testing.T) {
 	}
 	if n := strings.Count(out, "waiting"); n != 1 {
 		t.Errorf("%d waits reported within a second; want 1:\n%s", n, out)
+	}
+}
+
+// TestRefreshInterruptedWording: ctrl+c reads as an interruption, not as Go's
+// "context canceled", and says whether the next run resumes.
+func TestRefreshInterruptedWording(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stopped := fmt.Errorf("search page 3: %w", context.Canceled)
+	for _, tt := range []struct {
+		sum    refresh.Summary
+		failed refresh.Mode
+		code   int
+		want   string
+	}{
+		{refresh.Summary{}, refresh.ModeFull, ExitInterrupted, "refresh of t interrupted before anything was committed"},
+		{refresh.Summary{Fetched: 200}, refresh.ModeFull, ExitPartial, "refresh of t interrupted after committing 200 issues; run it again to resume"},
+		{refresh.Summary{Fetched: 200}, refresh.ModeReconcile, ExitPartial, "reconcile was interrupted and removed nothing; run it again with --reconcile"},
+	} {
+		err := refreshError(ctx, "t", tt.sum, tt.failed, stopped)
+		if exitCode(err) != tt.code || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "context canceled") {
+			t.Errorf("%+v %s: exit %d, %v", tt.sum, tt.failed, exitCode(err), err)
+		}
 	}
 }
