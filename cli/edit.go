@@ -73,14 +73,23 @@ permission.`,
 // editPair is one FIELD=VALUE argument.
 type editPair struct{ field, value string }
 
+// parsePairs reads the FIELD=VALUE arguments. A field given twice is a usage error, before
+// anything is written: one edit cannot hold two values for a field, and which one was
+// meant is the user's call. Field names are compared as Jira does, ignoring case.
 func parsePairs(args []string) ([]editPair, error) {
 	pairs := make([]editPair, 0, len(args))
+	seen := map[string]string{}
 	for _, a := range args {
 		field, value, ok := strings.Cut(a, "=")
-		if !ok || strings.TrimSpace(field) == "" {
+		field = strings.TrimSpace(field)
+		if !ok || field == "" {
 			return nil, usageError(fmt.Errorf("%q: want FIELD=VALUE", a))
 		}
-		pairs = append(pairs, editPair{strings.TrimSpace(field), value})
+		if first, dup := seen[strings.ToLower(field)]; dup {
+			return nil, usageError(fmt.Errorf("field %q given twice (%q and %q): give each field once; nothing was written", field, first, a))
+		}
+		seen[strings.ToLower(field)] = a
+		pairs = append(pairs, editPair{field, value})
 	}
 	return pairs, nil
 }

@@ -111,6 +111,15 @@ func TestEditCommand(t *testing.T) {
 			if r.code != ExitUsage {
 				t.Errorf("no pair: %d %s", r.code, r.stderr)
 			}
+			// A field given twice is refused before anything goes to Jira, naming the field.
+			before, _ := site.Issue(key)
+			r = e.run("", "edit", key, "summary=a", "labels=+twice", "Summary=b")
+			if r.code != ExitUsage || !has(r.stderr, `field "Summary" given twice ("summary=a" and "Summary=b")`) || r.stdout != "" {
+				t.Errorf("field twice: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+			if is, _ := site.Issue(key); is.Summary != before.Summary || slices.Contains(is.Labels, "twice") {
+				t.Errorf("a pair of an edit with a field twice was written")
+			}
 
 			// A conflict: someone else changed the summary after the cached copy.
 			other := editTestIssue(t, site, "ALPHA", "To Do")
