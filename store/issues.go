@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -383,24 +384,73 @@ func (db *DB) DeleteIssues(ctx context.Context, ids []int64, reason string) (int
 			case err != nil:
 				return fmt.Errorf("issue %d: %w", id, err)
 			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM issues WHERE id = ?", id); err != nil {
-				return fmt.Errorf("issue %s: %w", key, err)
-			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM links WHERE from_key = ? OR to_key = ?", key, key); err != nil {
-				return fmt.Errorf("issue %s: links: %w", key, err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO tombstones(issue_id, key, deleted_at, last_updated, reason)
-				VALUES (?, ?, ?, ?, ?)`, id, key, at, updated, reason); err != nil {
-				return fmt.Errorf("issue %s: tombstone: %w", key, err)
-			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO changes(at, kind, issue_key, detail) VALUES (?, ?, ?, ?)", at, ChangeIssueDeleted, key, reason); err != nil {
-				return fmt.Errorf("issue %s: change feed: %w", key, err)
+			if err := deleteIssue(ctx, tx, id, key, updated, at, reason); err != nil {
+				return err
 			}
 			removed++
 		}
 		return nil
 	})
 	return removed, err
+}
+
+// DeleteIssuesAsOf removes cached issues that a version of each shows gone from the cache's
+// scopes, under the version guard of UpsertIssues: versions maps an issue's id to the
+// Updated of that version, and removes the cached issue only if it is newer than the cached
+// one, or equal and authoritative. A cached issue newer than the version is newer news (the
+// version is a late webhook) and stays. The comparison is made in the write, so a newer
+// version another process writes meanwhile wins. Issues not in the cache are left alone: a
+// tombstone would keep them out should they move in. The tombstone carries the version
+// removed, so only a later change brings the issue back. It returns the ids removed.
+func (db *DB) DeleteIssuesAsOf(ctx context.Context, versions map[int64]time.Time, authoritative bool, reason string) ([]int64, error) {
+	var removed []int64
+	at := ms(now())
+	err := db.write(ctx, "delete issues", func(tx *sql.Tx) error {
+		removed = removed[:0]
+		for _, id := range slices.Sorted(maps.Keys(versions)) { // the change feed in id order
+			v := versions[id]
+			var key string
+			var updated int64
+			err := tx.QueryRowContext(ctx, "SELECT key, updated FROM issues WHERE id = ?", id).Scan(&key, &updated)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				continue
+			case err != nil:
+				return fmt.Errorf("issue %d: %w", id, err)
+			}
+			if version := ms(v); version < updated || (version == updated && !authoritative) {
+				continue
+			}
+			if err := deleteIssue(ctx, tx, id, key, ms(v), at, reason); err != nil {
+				return err
+			}
+			removed = append(removed, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return removed, nil
+}
+
+// deleteIssue removes cached issue id (key) with its links, tombstones it at version
+// updated and records the removal in the change feed.
+func deleteIssue(ctx context.Context, tx *sql.Tx, id int64, key string, updated, at int64, reason string) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM issues WHERE id = ?", id); err != nil {
+		return fmt.Errorf("issue %s: %w", key, err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM links WHERE from_key = ? OR to_key = ?", key, key); err != nil {
+		return fmt.Errorf("issue %s: links: %w", key, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO tombstones(issue_id, key, deleted_at, last_updated, reason)
+		VALUES (?, ?, ?, ?, ?)`, id, key, at, updated, reason); err != nil {
+		return fmt.Errorf("issue %s: tombstone: %w", key, err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO changes(at, kind, issue_key, detail) VALUES (?, ?, ?, ?)", at, ChangeIssueDeleted, key, reason); err != nil {
+		return fmt.Errorf("issue %s: change feed: %w", key, err)
+	}
+	return nil
 }
 
 // Tombstone is the record a deleted issue leaves behind.

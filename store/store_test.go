@@ -391,6 +391,45 @@ func TestChangeFeed(t *testing.T) {
 	}
 }
 
+// DeleteIssuesAsOf removes an issue only for a version the guard would let replace it, and
+// tombstones it at that version.
+func TestDeleteIssuesAsOf(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	t0 := time.Now().UTC().Truncate(time.Millisecond)
+	if _, err := db.UpsertIssues(ctx, []lens.Issue{issue(1, "A-1", t0, "a"), issue(2, "A-2", t0, "b"), issue(3, "A-3", t0, "c"), issue(4, "A-4", t0, "d")}, true); err != nil {
+		t.Fatal(err)
+	}
+	versions := map[int64]time.Time{
+		1:  t0.Add(-time.Hour), // older than the cache: stale
+		2:  t0,                 // the cached version, from a webhook: not news
+		3:  t0.Add(time.Minute),
+		42: t0, // never cached: no tombstone to keep it out later
+	}
+	removed, err := db.DeleteIssuesAsOf(ctx, versions, false, "left scope")
+	if err != nil || !reflect.DeepEqual(removed, []int64{3}) {
+		t.Fatalf("DeleteIssuesAsOf: %v, %v; want [3]", removed, err)
+	}
+	if removed, err = db.DeleteIssuesAsOf(ctx, map[int64]time.Time{4: t0}, true, "left scope"); err != nil || !reflect.DeepEqual(removed, []int64{4}) {
+		t.Fatalf("authoritative DeleteIssuesAsOf at the cached version: %v, %v; want [4]", removed, err)
+	}
+	ts, err := db.Tombstones(ctx)
+	if err != nil || len(ts) != 2 {
+		t.Fatalf("tombstones %+v, %v; want A-3 and A-4's", ts, err)
+	}
+	if ts[0].IssueID != 3 || !ts[0].LastUpdated.Equal(t0.Add(time.Minute)) || ts[1].IssueID != 4 {
+		t.Errorf("tombstones %+v: want A-3's at the version removed", ts)
+	}
+	// A read of the version it was removed at does not bring A-3 back: only a change does.
+	if st, err := db.UpsertIssues(ctx, []lens.Issue{issue(3, "A-3", t0.Add(time.Minute), "c")}, true); err != nil || st.Blocked != 1 {
+		t.Errorf("upsert of the removed version: %+v, %v; want it blocked", st, err)
+	}
+	c, err := db.Counts(ctx)
+	if err != nil || c.Issues != 2 {
+		t.Errorf("Counts %+v, %v; want A-1 and A-2 kept", c, err)
+	}
+}
+
 func TestLinksAndDelete(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
