@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"foundation/jira"
 	"foundation/jql"
@@ -567,10 +568,11 @@ func (r *round) cachedByID(ctx context.Context, keys []string) (map[int64]lens.I
 // writeIssues writes issues under the version guard with the links that changed, then the
 // users of the ones that took effect. raw[i], when raw is not nil, is issues[i]'s fields
 // encoded as stored. An issue no scope of the cache covers is not brought in; a cached one
-// is removed, unless some scope cannot be evaluated here (then it is updated, and that
-// profile's poll and reconcile settle it). An issue outside the applying profile's scope
-// but inside another's is written like any other: no profile removes what another's scan
-// speaks for.
+// is removed when the version showing it out is one the guard would let replace it (a late
+// delivery from before the cached version removes nothing), unless some scope cannot be
+// evaluated here (then it is updated, and that profile's poll and reconcile settle it). An
+// issue outside the applying profile's scope but inside another's is written like any
+// other: no profile removes what another's scan speaks for.
 // fetched says the issues were read through the applier's client, as its profile sees them
 // (a webhook's payload is the whole issue): what they leave out that the profile cannot
 // browse stays in the shared cache (see sighter).
@@ -599,7 +601,7 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json
 		if err != nil {
 			return err
 		}
-		var gone []int64
+		gone := map[int64]time.Time{} // by id, the version that has it out of scope
 		for _, i := range out {
 			id := issues[i].ID
 			if !cached[id] {
@@ -612,15 +614,17 @@ func (r *round) writeIssues(ctx context.Context, issues []lens.Issue, raw []json
 				}
 				continue
 			}
-			gone = append(gone, id)
+			gone[id] = issues[i].Updated
 		}
 		if len(gone) > 0 {
-			n, err := r.a.db.DeleteIssues(ctx, gone, "left every scope: "+strings.Join(r.scopeNames, " | "))
+			// Under the version guard, as a write would be: a late delivery from before
+			// the cached version cannot remove it.
+			removed, err := r.a.db.DeleteIssuesAsOf(ctx, gone, authoritative, "left every scope: "+strings.Join(r.scopeNames, " | "))
 			if err != nil {
 				return err
 			}
-			r.forget(gone...)
-			st.Deleted += n
+			r.forget(removed...)
+			st.Deleted += len(removed)
 		}
 	}
 	if len(in) == 0 {
