@@ -434,8 +434,10 @@ func (r *round) inScope(is *lens.Issue) bool {
 
 // applyIssues applies a run of issue events. Payloads are written under the version
 // guard, the newest of each issue only; an issue is re-read from Jira instead (in batches,
-// written as authoritative) when its event carries no state (comments, worklogs, links) or
-// its payload lacks fields the cached version has, which writing the payload would lose.
+// written as authoritative) when its event carries no state (comments, worklogs, links),
+// its payload lacks fields the cached version has, which writing the payload would lose,
+// or it lacks its version or project, without which it can be weighed neither against the
+// cached version nor against the scopes.
 // It returns the entries applied, those to quarantine with their reason, and those
 // deferred for want of a client.
 func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) (ok []int64, bad map[int64]string, later []int64, err error) {
@@ -478,7 +480,9 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 			return nil, nil, nil, err
 		}
 		for id, op := range newest {
-			if p, had := prev[id]; had && p.Updated.Before(op.is.Updated) && lacks(op.is.Fields, p.NonNull) {
+			if !weighable(op.is.Fields) {
+				fetch[id] = true
+			} else if p, had := prev[id]; had && p.Updated.Before(op.is.Updated) && lacks(op.is.Fields, p.NonNull) {
 				fetch[id] = true
 			}
 		}
@@ -532,6 +536,19 @@ func (r *round) applyIssues(ctx context.Context, run []issueOp, st *ApplyStats) 
 		return nil, nil, nil, err
 	}
 	return ok, bad, later, nil
+}
+
+// weighable reports whether a payload carries what deciding its fate needs: its version,
+// to weigh it against the cached one, and its project, which every Jira issue has and
+// scopes bound. Without them it could neither be found stale nor out of scope: the issue is
+// re-read instead.
+func weighable(payload map[string]json.RawMessage) bool {
+	for _, f := range []string{"updated", "project"} {
+		if v, ok := payload[f]; !ok || string(v) == "null" {
+			return false
+		}
+	}
+	return true
 }
 
 // lacks reports whether the cached issue has a non-null field that payload does not carry.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"foundation/lens"
+	"foundation/refresh"
 )
 
 // deliverIssue posts a signed jira:issue_updated delivery for issue id with fields to the
@@ -89,5 +90,59 @@ func TestWebhookLeavingScopeHonoursVersions(t *testing.T) {
 	tombs, err := h.db.Tombstones(ctx)
 	if err != nil || len(tombs) != 1 || tombs[0].IssueID != moved.ID || !tombs[0].LastUpdated.Equal(later.Truncate(time.Millisecond)) {
 		t.Errorf("tombstones %+v, %v: want one for %s at the delivery's version %v", tombs, err, moved.Key, later)
+	}
+}
+
+// A payload that lacks what deciding the issue's fate needs (its project, or its version)
+// is not out of scope nor stale: the issue is re-read from Jira, or the delivery waits for
+// a run that can ask it.
+func TestWebhookIncompletePayloadIsReread(t *testing.T) {
+	h := newHookFixture(t, "cloud", 200, "project = ALPHA")
+	ctx := context.Background()
+	keys := h.issueKeys(t, "ALPHA", 3)
+	noProject, _ := cached(t, h.db, keys[0])
+	noProjectNewer, _ := cached(t, h.db, keys[1])
+	noUpdated, _ := cached(t, h.db, keys[2])
+	now := time.Now()
+	h.deliverIssue(t, now, noProject.ID, noProject.Key, map[string]any{"summary": "x"})
+	h.deliverIssue(t, now, noProjectNewer.ID, noProjectNewer.Key, map[string]any{"summary": "x", "updated": jiraTime(noProjectNewer.Updated.Add(time.Minute))})
+	// In scope and whole but for its version, which Jira has moved on since.
+	if err := h.site.Update(noUpdated.Key, map[string]any{"summary": "changed in Jira"}); err != nil {
+		t.Fatal(err)
+	}
+	fields := wholeFields(noUpdated, map[string]any{"summary": "changed in Jira"})
+	delete(fields, "updated")
+	h.deliverIssue(t, now, noUpdated.ID, noUpdated.Key, fields)
+
+	st, err := refresh.NewApplier(nil, h.db, refresh.ApplyOptions{Scope: "project = ALPHA"}).ApplyPending(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Deferred != 3 || st.Deleted != 0 || st.Applied != 0 {
+		t.Errorf("offline apply %+v: want all three deferred, nothing deleted", st)
+	}
+	for _, is := range []lens.Issue{noProject, noProjectNewer, noUpdated} {
+		if got, ok := cached(t, h.db, is.Key); !ok || got.Summary != is.Summary {
+			t.Errorf("offline: %s cached %v, summary %q; want it kept as it was (%q)", is.Key, ok, got.Summary, is.Summary)
+		}
+	}
+
+	if st, err = h.applier.ApplyPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st.Applied != 3 || st.Fetched != 3 || st.Deleted != 0 {
+		t.Errorf("apply %+v: want all three applied by re-reading their issues", st)
+	}
+	for _, is := range []lens.Issue{noProject, noProjectNewer, noUpdated} {
+		fi, _ := h.site.Issue(is.Key)
+		if got, ok := cached(t, h.db, is.Key); !ok || got.Summary != fi.Summary || got.Project != "ALPHA" {
+			t.Errorf("%s cached %v, summary %q in %q; want it as Jira has it (%q)", is.Key, ok, got.Summary, got.Project, fi.Summary)
+		}
+	}
+	if tombs, err := h.db.Tombstones(ctx); err != nil || len(tombs) != 0 {
+		t.Errorf("tombstones %+v, %v: want none", tombs, err)
+	}
+	if js := journalStats(t, h.db); js.Pending != 0 {
+		t.Errorf("journal %+v: want nothing pending", js)
 	}
 }
