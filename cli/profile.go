@@ -65,15 +65,20 @@ func (g *globals) connect(ctx context.Context, c *config.Config, adjust ...func(
 	if err != nil {
 		return nil, nil, err
 	}
-	token, err := site.Token(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("site %s: %w", site.Name, err)
-	}
-	client, err := g.newClient(ctx, site, token, adjust...)
+	client, err := g.connectSite(ctx, site, adjust...)
 	if err != nil {
 		return nil, nil, err
 	}
 	return site, client, nil
+}
+
+// connectSite reads the token of a profile already picked and builds its client.
+func (g *globals) connectSite(ctx context.Context, site *config.Site, adjust ...func(*jira.Options)) (*jira.Client, error) {
+	token, err := site.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.Name, err)
+	}
+	return g.newClient(ctx, site, token, adjust...)
 }
 
 // pickSite resolves --site. Naming a profile that does not exist is a usage error (exit 2).

@@ -86,11 +86,24 @@ func runRefresh(ctx context.Context, g *globals, f refreshFlags) error {
 // command, exit code included.
 func refreshSite(ctx context.Context, g *globals, f refreshFlags) (refresh.Summary, error) {
 	prog := newProgress(g.stderr, f.quiet)
-	site, client, err := g.openSiteWith(ctx, func(o *jira.Options) { o.OnEvent = prog.event })
+	cfg, _, err := g.loadConfig()
 	if err != nil {
 		return refresh.Summary{}, err
 	}
+	site, err := g.pickSite(cfg)
+	if err != nil {
+		return refresh.Summary{}, err
+	}
+	// The profile is known from here on, so a failure to reach Jira still names it (and
+	// the mode, when the flags decide it) in the --json summary.
 	none := refresh.Summary{Site: site.Name}
+	if f.full {
+		none.Mode = refresh.ModeFull
+	}
+	client, err := g.connectSite(ctx, site, func(o *jira.Options) { o.OnEvent = prog.event })
+	if err != nil {
+		return none, err
+	}
 	db, err := openCache(ctx, site)
 	if err != nil {
 		return none, err

@@ -129,10 +129,15 @@ func TestRefreshErrors(t *testing.T) {
 		srv := httptest.NewServer(nil)
 		dead := srv.URL
 		srv.Close()
-		e.writeConfig(dead, "cloud", "admin", "project = ALPHA")
-		r := e.run("", "refresh")
+		// Dialect auto: the client asks serverInfo, so this fails before the engine starts.
+		e.writeConfig(dead, "auto", "admin", "project = ALPHA")
+		r := e.run("", "refresh", "--full", "--json")
 		if r.code != ExitError || !has(r.stderr, "connect") || !has(r.stderr, "(attempt 1: connection refused)") || has(r.stderr, "status 0") {
 			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+		// The profile comes from default_site; the JSON names it all the same.
+		if s := decodeSummary(t, r.stdout); s.Site != "t" || s.Mode != "full" || s.Error == "" {
+			t.Errorf("summary %+v: want profile t, mode full and the error", s)
 		}
 	})
 }
@@ -181,6 +186,7 @@ func failSearchAfter(t *testing.T, dialect string, issues, n int) string {
 
 // refreshJSON is the --json summary as a script reads it.
 type refreshJSON struct {
+	Site      string  `json:"site"`
 	Mode      string  `json:"mode"`
 	Fetched   int     `json:"fetched"`
 	Scanned   int     `json:"scanned"`
@@ -240,6 +246,25 @@ func TestRefreshPartialExit(t *testing.T) {
 			t.Errorf("exit %d, summary %+v; want 4 with the 401 in error", r.code, s)
 		}
 	})
+}
+
+// TestRefreshJSONNamesProfile: a refresh that fails before it can ask Jira anything still
+// names in its JSON the profile it picked from default_site, and the mode when the flags
+// decide it. (A refused connection: see TestRefreshErrors.)
+func TestRefreshJSONNamesProfile(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		mode string
+	}{{nil, ""}, {[]string{"--full"}, "full"}} {
+		e := newCLIEnv(t)
+		e.writeConfig(fakeServer(t, "cloud", 10), "cloud", "admin", "project = ALPHA")
+		t.Setenv("T_TOKEN", "")
+		r := e.run("", append([]string{"refresh", "--json", "--quiet"}, tc.args...)...)
+		s := decodeSummary(t, r.stdout)
+		if r.code != ExitError || s.Site != "t" || s.Mode != tc.mode || !has(s.Error, "T_TOKEN") {
+			t.Errorf("%v with T_TOKEN unset: exit %d, summary %+v; want 1 naming profile t, mode %q and the token\n%s", tc.args, r.code, s, tc.mode, r.stderr)
+		}
+	}
 }
 
 // TestRefreshCounts: the reconcile's ids-only scan is not counted as fetched issues, its
