@@ -157,6 +157,11 @@ type Result struct {
 	Transition string    `json:"transition,omitempty"` // the transition taken for status
 	ScreenUsed []string  `json:"screen_used,omitempty"`
 	Unchanged  bool      `json:"unchanged,omitempty"` // nothing to write: already the value
+	// Delta is, for a list edit made only of changes (+a,-b), the changes it made: the
+	// items it added and removed ("+a,-b"), without those already there or already gone.
+	// Undo and redo apply it (reversed for undo) instead of writing the whole list, so
+	// they never conflict with others' changes to other items.
+	Delta string `json:"delta,omitempty"`
 
 	move *MoveHow // a move by links: how to undo it (Old and New are the parents)
 }
@@ -468,6 +473,12 @@ func (w *Writer) setMany(ctx context.Context, key string, vals []FieldValue, bas
 		r.outs[i] = FieldOutcome{Result: Result{Key: key, Field: v.Field, Base: base}, Value: v.Value}
 	}
 	r.run(ctx)
+	for i := range r.outs {
+		o, k := &r.outs[i], r.fields[i].Kind
+		if o.Err == nil && !o.Unchanged && onlyChanges(k, o.Value) {
+			o.Delta = listDelta(o.Old, o.New, k == kindMultiOption)
+		}
+	}
 	return r.outs
 }
 
@@ -1244,6 +1255,50 @@ func applyListOps(old string, add, remove []string, fold bool) string {
 		}
 	}
 	return strings.Join(cur, ",")
+}
+
+// listDelta is the change from list old to list new as +/- operations: the items new adds,
+// then those it drops. Names compare case-insensitively when fold (option names).
+func listDelta(old, new string, fold bool) string {
+	split := func(s string) []string {
+		var out []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	was, now := split(old), split(new)
+	in := func(list []string, x string) bool {
+		return slices.ContainsFunc(list, func(y string) bool { return x == y || (fold && strings.EqualFold(x, y)) })
+	}
+	var ops []string
+	for _, x := range now {
+		if !in(was, x) {
+			ops = append(ops, "+"+x)
+		}
+	}
+	for _, x := range was {
+		if !in(now, x) {
+			ops = append(ops, "-"+x)
+		}
+	}
+	return strings.Join(ops, ",")
+}
+
+// invertDelta turns list operations around: +a,-b becomes -a,+b.
+func invertDelta(delta string) string {
+	ops := strings.Split(delta, ",")
+	for i, op := range ops {
+		switch {
+		case strings.HasPrefix(op, "+"):
+			ops[i] = "-" + op[1:]
+		case strings.HasPrefix(op, "-"):
+			ops[i] = "+" + op[1:]
+		}
+	}
+	return strings.Join(ops, ",")
 }
 
 // findUser resolves a user by id, email, login name or display name: assignable users for

@@ -833,3 +833,46 @@ func TestSetSameValueWritesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestUndoListChangesKeepsOthers: undoing "+mine" on labels after someone else added
+// "theirs" removes only "mine", with no conflict; redo adds it back, and "theirs" stays.
+// A label that was there already is not removed by the undo of adding it again.
+func TestUndoListChangesKeepsOthers(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			f := newEditFixture(t, dialect)
+			ctx := context.Background()
+			key := f.pick(func(is jiratest.FakeIssue) bool { return plain(is) && len(is.Labels) > 0 })
+			had := f.fake(key).Labels
+			w, other := f.writer("admin"), f.writer("alice")
+			var h refresh.History
+			res, err := w.Set(ctx, key, "labels", "+mine,+"+had[0], f.base(key), refresh.SetOptions{History: &h})
+			if err != nil || res.Delta != "+mine" {
+				t.Fatalf("+mine: %+v, %v: want the delta +mine", res, err)
+			}
+			if _, err := other.Set(ctx, key, "labels", "+theirs", f.base(key), refresh.SetOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Undo(ctx, &h, refresh.SetOptions{}); err != nil {
+				t.Fatalf("undo after another's change to another label: %v", err)
+			}
+			want := append(slices.Clone(had), "theirs")
+			if got := f.fake(key).Labels; !sameSet(got, want) {
+				t.Errorf("after undo: labels %v, want %v", got, want)
+			}
+			if _, err := w.Redo(ctx, &h, refresh.SetOptions{}); err != nil {
+				t.Fatalf("redo: %v", err)
+			}
+			if got := f.fake(key).Labels; !sameSet(got, append(want, "mine")) {
+				t.Errorf("after redo: labels %v, want %v", got, append(want, "mine"))
+			}
+		})
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}

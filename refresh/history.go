@@ -135,6 +135,14 @@ func (w *Writer) replay(ctx context.Context, s Step, undo bool, opts SetOptions)
 			continue
 		}
 		opts.Expect = &expect
+		if r.Delta != "" {
+			// Changes to a list undo as the opposite changes: others' changes to other
+			// items since stay, and nothing conflicts (as for the edit itself).
+			value, opts.Expect = r.Delta, nil
+			if undo {
+				value = invertDelta(r.Delta)
+			}
+		}
 		field := r.ID
 		if field == "" {
 			field = r.Field
