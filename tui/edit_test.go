@@ -143,7 +143,7 @@ func TestEditRollbackShowsJiraMessage(t *testing.T) {
 	d.mustSee("✎ 500")
 	d.idle()
 	d.mustNotSee("✎ 500")
-	d.mustSee("ALPHA-5 SP not changed: Story Points must be between 0 and 100") // the column's title
+	d.mustSee("ALPHA-5 SP not set to 500: Story Points must be between 0 and 100") // the column's title
 	if got := b.value(t, "ALPHA-5", "story points"); got != "1" {
 		t.Fatalf("story points %q after a refused edit, want 1", got)
 	}

@@ -309,3 +309,60 @@ func TestQuitWaitsForWritesInFlight(t *testing.T) {
 		t.Fatal("a second ctrl+c did not force the quit")
 	}
 }
+
+// A key typed in full is the parent written, not the first suggestion that merely starts
+// with it: ALPHA-2 typed (a story, so not suggested) used to write ALPHA-27. Jira's
+// refusal names the key it refused.
+func TestParentPickerWritesTheKeyTyped(t *testing.T) {
+	d, b := openEditable(t, 2, 160, 40)
+	d.to("ALPHA-5", "Parent")
+	d.keys("enter")
+	d.typeText("alpha-2")
+	d.fire()
+	d.mustSee("▌ ALPHA-27") // suggested, highlighted, and still not what enter takes
+	b.refuse["ALPHA-5 parent"] = "Given parent work item does not belong to appropriate hierarchy."
+	d.keys("enter")
+	if got := b.lastSet(); got != "ALPHA-5 parent=ALPHA-2" {
+		t.Fatalf("wrote %q, want the key typed", got)
+	}
+	d.mustSee("ALPHA-5 Parent not set to ALPHA-2: Given parent work item does not belong")
+	// Moving onto a suggestion takes it.
+	delete(b.refuse, "ALPHA-5 parent")
+	d.keys("enter")
+	d.typeText("ALPHA-2")
+	d.fire()
+	d.keys("down", "up", "enter")
+	if got := b.value(t, "ALPHA-5", "parent"); got != "ALPHA-27" {
+		t.Fatalf("parent %q, want the suggestion moved onto", got)
+	}
+}
+
+// A user typed exactly (account or display name) is the one written, wherever the
+// highlight is; text that only searches takes the highlight, as the screen shows.
+func TestUserPickerTakesTheExactMatch(t *testing.T) {
+	d, b := openEditable(t, 0, 160, 40)
+	b.data.Users["bobby"] = "Bo"
+	d.to("ALPHA-2", "Assignee")
+	d.keys("enter")
+	d.typeText("Bo")
+	d.fire()
+	d.mustSee("▌ Bob Brown")
+	d.keys("enter")
+	if got := b.value(t, "ALPHA-2", "assignee"); got != "bobby" {
+		t.Fatalf("assignee %q, want bobby (named Bo), not the highlighted Bob Brown", got)
+	}
+	d.keys("enter")
+	d.typeText("bob")
+	d.fire()
+	d.keys("enter")
+	if got := b.value(t, "ALPHA-2", "assignee"); got != "bob" {
+		t.Fatalf("assignee %q, want the account typed", got)
+	}
+	d.keys("enter")
+	d.typeText("car")
+	d.fire()
+	d.keys("enter")
+	if got := b.value(t, "ALPHA-2", "assignee"); got != "carol" {
+		t.Fatalf("assignee %q, want the one highlighted for car", got)
+	}
+}

@@ -627,10 +627,11 @@ func (a *App) onSet(msg setMsg) tea.Cmd {
 		case errors.As(msg.err, &ce):
 			a.openConflict(msg, ce)
 		case errors.As(msg.err, &fe):
-			text := fmt.Sprintf("%s %s not changed: %s", msg.key, a.fieldTitle(msg.meta.Field, msg.meta.editTitle()), fe.Message)
+			// The value is named: a picker may have written another than the one typed.
+			text := fmt.Sprintf("%s %s not set to %s: %s", msg.key, a.fieldTitle(msg.meta.Field, msg.meta.editTitle()), a.showValue(msg.value), fe.Message)
 			a.notice(text, true)
 		default:
-			a.notice(fmt.Sprintf("%s %s not changed: %v", msg.key, a.fieldTitle(msg.meta.Field, msg.meta.editTitle()), msg.err), true)
+			a.notice(fmt.Sprintf("%s %s not set to %s: %v", msg.key, a.fieldTitle(msg.meta.Field, msg.meta.editTitle()), a.showValue(msg.value), msg.err), true)
 		}
 		return nil
 	}

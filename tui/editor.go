@@ -348,8 +348,8 @@ func (e *cellEditor) accept() editorAction {
 		e.input.SetValue(pick)
 		return editorCommit
 	case KindUser, KindParent:
-		if e.cur < len(e.cands) && (e.query() == "" || len(e.cands) > 0) {
-			e.input.SetValue(e.cands[e.cur].Value)
+		if v, ok := e.pickedValue(); ok {
+			e.input.SetValue(v)
 		}
 		if strings.TrimSpace(e.input.Value()) == "" {
 			e.errText = "type to search, or pick (none) to clear"
@@ -384,6 +384,35 @@ func (e *cellEditor) accept() editorAction {
 	}
 	return editorCommit
 }
+
+// pickedValue is what enter takes in a user or parent picker: the highlight when the user
+// moved onto it or typed nothing; else the candidate that is exactly the text typed (a key,
+// an account, a display name), wherever the highlight is; else nothing for an issue key
+// (it is written as typed: a key may be one Jira takes without suggesting it); else the
+// highlight, shown as what enter takes for text that only searches (part of a name).
+// A suggestion that merely starts with the text typed never wins over it: ALPHA-8 typed
+// used to write ALPHA-83, the first suggestion.
+func (e *cellEditor) pickedValue() (string, bool) {
+	q := e.query()
+	if e.cur < len(e.cands) && (e.picked || q == "") {
+		return e.cands[e.cur].Value, true
+	}
+	for _, c := range e.cands {
+		if strings.EqualFold(c.Value, q) || (e.meta.Kind == KindUser && strings.EqualFold(c.Label, q)) {
+			return c.Value, true
+		}
+	}
+	if e.meta.Kind == KindParent && issueKey.MatchString(q) {
+		return strings.ToUpper(q), true
+	}
+	if e.cur < len(e.cands) {
+		return e.cands[e.cur].Value, true
+	}
+	return "", false
+}
+
+// issueKey is an issue key as typed into a parent picker, in either case.
+var issueKey = regexp.MustCompile(`(?i)^[a-z][a-z0-9_]*-[0-9]+$`)
 
 // value is the committed value, in the value syntax; screen the transition screen values.
 func (e *cellEditor) value() (string, map[string]string) {
