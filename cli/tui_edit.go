@@ -407,7 +407,8 @@ const maxTUISuggestions = 20
 
 // Suggest completes users from Jira (assignable ones for the assignee), and labels and
 // parent keys from the rows of the Lenses open in this session: those are what the
-// viewer may see, so no hidden issue leaks through a completion.
+// viewer may see, so no hidden issue leaks through a completion. Parents are only those
+// Jira takes for the issue (canParent).
 func (e *editingBackend) Suggest(ctx context.Context, key, name, query string) ([]tui.Suggestion, error) {
 	f, err := e.resolve(ctx, name)
 	if err != nil {
@@ -445,8 +446,12 @@ func (e *editingBackend) Suggest(ctx context.Context, key, name, query string) (
 		}
 		slices.SortFunc(out, func(a, b tui.Suggestion) int { return strings.Compare(a.Value, b.Value) })
 	case tui.KindParent:
+		child, err := e.shownIssue(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("%s is not in the cache: %w", key, err)
+		}
 		for _, is := range e.visibleIssues() {
-			if is.Key != key && !is.Subtask && strings.Contains(strings.ToLower(is.Key+" "+is.Summary), q) {
+			if is.Key != key && canParent(*is, child, f.id != "parent") && strings.Contains(strings.ToLower(is.Key+" "+is.Summary), q) {
 				out = append(out, tui.Suggestion{Value: is.Key, Label: is.Key + " " + is.Summary})
 			}
 		}
@@ -455,6 +460,40 @@ func (e *editingBackend) Suggest(ctx context.Context, key, name, query string) (
 		out = out[:maxTUISuggestions]
 	}
 	return out, nil
+}
+
+// canParent reports whether Jira takes p as the parent of child (epicLink: as its Epic
+// Link), so the parent picker suggests nothing Jira always refuses: an issue one level
+// up the hierarchy (an epic for a story, task or bug), and for a sub-task a standard
+// issue of its own project. An Epic Link is always an epic.
+func canParent(p, child lens.Issue, epicLink bool) bool {
+	pl, cl := hierarchyLevel(p), hierarchyLevel(child)
+	switch {
+	case epicLink:
+		return pl == 1
+	case cl < 0:
+		return pl == 0 && p.Project == child.Project
+	}
+	return pl == cl+1
+}
+
+// hierarchyLevel is the level of an issue's type in Jira's hierarchy: -1 sub-task, 0
+// standard, 1 epic (Cloud may define more above). Jira Cloud sends it with the issue
+// type; Data Center does not, so it is read from the type there.
+func hierarchyLevel(is lens.Issue) int {
+	var t struct {
+		HierarchyLevel *int `json:"hierarchyLevel"`
+	}
+	if json.Unmarshal(is.Fields["issuetype"], &t) == nil && t.HierarchyLevel != nil {
+		return *t.HierarchyLevel
+	}
+	switch {
+	case is.Subtask:
+		return -1
+	case strings.EqualFold(is.Type, "Epic"):
+		return 1
+	}
+	return 0
 }
 
 // visibleIssues are the issues on the rows of the Lens on screen, each once.

@@ -592,3 +592,53 @@ func TestFinishWritesWaitsForEditsInFlight(t *testing.T) {
 		t.Fatalf("stderr %q with nothing in flight", stderr.String())
 	}
 }
+
+// The parent picker suggests only parents Jira takes: epics for a story, standard issues
+// of the project for a sub-task. It used to offer stories as parents of a story, which
+// Jira always refuses.
+func TestEditingBackendSuggestsValidParents(t *testing.T) {
+	for _, dialect := range []string{"cloud", "datacenter"} {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			es := newTUIEditSite(t, dialect)
+			be := es.backend(t)
+			lensID, _, _, kids := tuiRoadmapRows(t, be)
+			built, err := be.Build(ctx, tui.BuildRequest{Lens: lensID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sub *lens.Issue
+			for i := 0; i < built.Tree.Len() && sub == nil; i++ {
+				if is := built.Issue(i); is != nil && is.Subtask {
+					sub = is
+				}
+			}
+			if sub == nil {
+				t.Fatal("the Roadmap shows no sub-task")
+			}
+			field := "parent"
+			if dialect == "datacenter" {
+				field = "epic link" // a story's epic there; a sub-task's parent is parent
+			}
+			for _, c := range []struct {
+				child  *lens.Issue
+				field  string
+				wantOK func(p lens.Issue) bool
+			}{
+				{kids[0], field, func(p lens.Issue) bool { return p.Type == "Epic" }},
+				{sub, "parent", func(p lens.Issue) bool { return p.Type != "Epic" && !p.Subtask && p.Project == sub.Project }},
+			} {
+				got, err := be.Suggest(ctx, c.child.Key, c.field, "")
+				if err != nil || len(got) == 0 {
+					t.Fatalf("%s of %s: %v %v", c.field, c.child.Key, got, err)
+				}
+				for _, s := range got {
+					p, err := be.db.Issue(ctx, s.Value)
+					if err != nil || !c.wantOK(p) {
+						t.Errorf("%s of %s (%s) suggests %s (%s) %v: Jira refuses it", c.field, c.child.Key, c.child.Type, s.Value, p.Type, err)
+					}
+				}
+			}
+		})
+	}
+}
