@@ -247,7 +247,10 @@ func (e *editingBackend) EditMeta(ctx context.Context, lensID, key, name string)
 		}
 		return fe, fmt.Errorf("%s cannot be edited on %s (not on its edit screen)", f.name, key)
 	}
-	fe.Required = ef.Required
+	// Jira keeps a priority and a type on every issue: it refuses to clear them ("Specify
+	// a valid 'id' or 'name' for Priority") even where editmeta calls them optional, so
+	// the editor must not offer (none).
+	fe.Required = ef.Required || f.id == "priority" || f.id == "issuetype"
 	if fe.Kind != tui.KindSprint {
 		fe.Allowed = allowedValueNames(ef)
 	}

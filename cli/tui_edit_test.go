@@ -642,3 +642,20 @@ func TestEditingBackendSuggestsValidParents(t *testing.T) {
 		})
 	}
 }
+
+// Priority is never offered (none): Jira refuses to clear it although editmeta says it is
+// not required, so the editor used to offer a choice that always failed.
+func TestEditingBackendPriorityIsNotClearable(t *testing.T) {
+	ctx := context.Background()
+	es := newTUIEditSite(t, "cloud")
+	be := es.backend(t)
+	lensID, _, _, kids := tuiRoadmapRows(t, be)
+	fe, err := be.EditMeta(ctx, lensID, kids[0].Key, "priority")
+	if err != nil || fe.Kind != tui.KindSelect || !fe.Required {
+		t.Fatalf("priority meta %+v %v, want a select that cannot be cleared", fe, err)
+	}
+	var fieldErr *tui.FieldError
+	if _, err := be.Set(ctx, kids[0].Key, "priority", "none", tui.SetOptions{}); !errors.As(err, &fieldErr) {
+		t.Fatalf("clearing priority: %v, want Jira's refusal (else (none) could be offered)", err)
+	}
+}
