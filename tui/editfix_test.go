@@ -366,3 +366,42 @@ func TestUserPickerTakesTheExactMatch(t *testing.T) {
 		t.Fatalf("assignee %q, want the one highlighted for car", got)
 	}
 }
+
+// The editor opens at once and takes the keys typed while Jira is asked how the field is
+// edited: they used to run as commands (s sorted, space marked, d opened the details) and
+// the editor then opened on another row.
+func TestKeysTypedWhileTheEditorLoadsGoToIt(t *testing.T) {
+	d, b := openEditable(t, 0, 160, 40)
+	d.to("ALPHA-2", "Summary")
+	was := b.value(t, "ALPHA-2", "summary")
+	d.press("e") // the editor's metadata is asked for, not answered yet
+	d.mustSee("edit Summary of ALPHA-2")
+	d.mustSee("loading the editor")
+	for _, r := range " pending edit test" {
+		d.handle(keyPress(string(r)))
+	}
+	d.handle(keyPress("space"))
+	d.handle(keyPress("j"))
+	d.mustSee("›  pending edit test j")
+	d.idle()
+	if r := d.app.lens.issueAt(d.app.lens.table.CursorRow()); r == nil || r.Key != "ALPHA-2" {
+		t.Fatalf("the cursor left ALPHA-2 while the editor loaded:\n%s", d.screen())
+	}
+	if d.app.lens.sortCol != "" || len(d.app.edit.marks) != 0 || d.app.lens.detail {
+		t.Fatalf("keys typed into the loading editor ran as commands (sort %q, marks %v, detail %v)", d.app.lens.sortCol, d.app.edit.marks, d.app.lens.detail)
+	}
+	d.mustSee("summary of ALPHA-2 [text]") // ready, on the row it was opened on
+	d.keys("enter")
+	if got, want := b.value(t, "ALPHA-2", "summary"), was+" pending edit test j"; got != want {
+		t.Fatalf("summary %q, want %q", got, want)
+	}
+
+	// esc cancels a loading editor; the answer that comes later opens nothing.
+	d.press("e")
+	d.press("esc")
+	d.idle()
+	if d.app.mode != modeNormal || d.app.edit.cell != nil {
+		t.Fatalf("the cancelled editor opened:\n%s", d.screen())
+	}
+	d.promptLacks("edit Summary")
+}

@@ -392,8 +392,10 @@ func (a *App) rowRef(row int) RowRef {
 	return RowRef{}
 }
 
-// startEdit asks the backend how the cursor cell's field is edited; the editor opens with
-// the answer. enter on a column that is not a field opens the detail pane instead.
+// startEdit opens the cursor cell's editor at once, loading, and asks the backend how the
+// field is edited; the editor is ready with the answer. Until then it holds the keys typed
+// (esc cancels), so they neither run as commands nor move the cursor off the row the
+// editor is for. enter on a column that is not a field opens the detail pane instead.
 func (a *App) startEdit(bulk bool, keyText string) tea.Cmd {
 	ls := a.lens
 	t := ls.table
@@ -435,6 +437,15 @@ func (a *App) startEdit(bulk bool, keyText string) tea.Cmd {
 	if bulk && (r == nil || !a.edit.marks[t.CursorID()]) {
 		key = keys[0] // the editor's allowed values come from a marked issue
 	}
+	what := key
+	if bulk {
+		what = fmt.Sprintf("%d marked issues", len(keys))
+	}
+	a.edit.cell = &cellEditor{key: key, keys: keys, col: c, input: a.input,
+		loading: fmt.Sprintf("%s of %s", cols[c].Title, what)}
+	a.edit.cell.input.SetValue("")
+	a.edit.cell.input.Blur() // no cursor until it takes keys
+	a.mode = modeEdit
 	a.edit.metaSeq++
 	seq, ctx, ed, lensID := a.edit.metaSeq, a.ctx, a.editor(), ls.info.ID
 	return func() tea.Msg {
@@ -510,10 +521,12 @@ func bulkStatusMeta(ctx context.Context, ed Editor, lensID, first string, keys [
 }
 
 func (a *App) onEditMeta(msg editMetaMsg) tea.Cmd {
-	if msg.seq != a.edit.metaSeq || a.lens == nil || a.mode != modeNormal {
+	loading := a.edit.cell
+	if msg.seq != a.edit.metaSeq || a.lens == nil || a.mode != modeEdit || loading == nil || loading.loading == "" {
 		return nil
 	}
 	if msg.err != nil {
+		a.closeEditor()
 		a.notice(msg.err.Error(), true)
 		return nil
 	}
@@ -539,12 +552,18 @@ func (a *App) onEditMeta(msg editMetaMsg) tea.Cmd {
 	e.refilter()
 	e.toCurrent() // a bulk edit has no current value to start on
 	a.edit.cell = e
-	a.mode = modeEdit
-	cmd := e.input.Focus()
+	cmds := []tea.Cmd{e.input.Focus()}
 	if e.completes() {
-		return tea.Batch(cmd, a.suggestNow())
+		cmds = append(cmds, a.suggestNow())
 	}
-	return cmd
+	// The keys typed while it loaded, as if it had been there (enter among them commits).
+	for _, k := range loading.held {
+		if a.edit.cell != e {
+			break
+		}
+		cmds = append(cmds, a.onEditKey(k))
+	}
+	return tea.Batch(cmds...)
 }
 
 // suggestNow asks the backend for completions of the editor's current query.
@@ -561,6 +580,15 @@ func (a *App) suggestNow() tea.Cmd {
 
 func (a *App) onEditKey(msg tea.KeyPressMsg) tea.Cmd {
 	e := a.edit.cell
+	if e.loading != "" {
+		if msg.String() == "esc" {
+			a.closeEditor()
+			a.edit.metaSeq++ // the answer for it is dropped
+			return nil
+		}
+		e.held = append(e.held, msg)
+		return nil
+	}
 	act, cmd := e.update(msg)
 	switch act {
 	case editorCancel:

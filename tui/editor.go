@@ -48,6 +48,11 @@ type cellEditor struct {
 	labels map[string]string
 	// history: the editor asks for the transition screen of an undo (redo), not an edit.
 	history *historyEdit
+	// loading: what the editor is for ("Summary of ALPHA-2") while the backend is asked
+	// how the field is edited; "" once it is ready. held are the keys typed meanwhile,
+	// replayed into the ready editor.
+	loading string
+	held    []tea.KeyPressMsg
 
 	// Status: the picked target status, then the screen fields asked for one at a time.
 	status  string
@@ -536,6 +541,21 @@ func resolveDate(text string, now time.Time) (string, error) {
 // lines renders the editor for the prompt area: a title with the input, the candidates,
 // and a hint or the reason the value cannot be written.
 func (e *cellEditor) lines(th *Theme, width int) []string {
+	if e.loading != "" {
+		typed := ""
+		for _, k := range e.held {
+			typed += k.Text
+		}
+		out := []string{
+			th.Render(th.Selected, "edit "+e.loading),
+			"› " + typed,
+			th.Render(th.Muted, "loading the editor… what you type goes to it · esc cancels"),
+		}
+		for i := range out {
+			out[i] = fitLine(out[i], width)
+		}
+		return out
+	}
 	what := e.key
 	if len(e.keys) > 1 {
 		what = fmt.Sprintf("%d marked issues", len(e.keys))
