@@ -570,7 +570,8 @@ func (e *cellEditor) lines(th *Theme, width int) []string {
 		}
 	}
 	out := []string{th.Render(th.Selected, "edit "+title) + th.Render(th.Muted, " ["+string(e.meta.Kind)+"]")}
-	line := "› " + e.input.View()
+	in, _, _ := scrollInput(e.input, e.inputWidth(width))
+	line := "› " + in
 	if e.meta.Kind == KindDate && !e.inScreen() {
 		if d, err := resolveDate(e.input.Value(), e.now); err == nil && d != strings.TrimSpace(e.input.Value()) {
 			line += th.Render(th.Muted, "  = "+d)
@@ -608,6 +609,9 @@ func (e *cellEditor) lines(th *Theme, width int) []string {
 	}
 	return out
 }
+
+// inputWidth is the room for the input on its line, after "› ".
+func (e *cellEditor) inputWidth(width int) int { return width - 2 }
 
 func (e *cellEditor) hint() string {
 	switch {

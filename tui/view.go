@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -21,20 +22,84 @@ func (a *App) View() tea.View {
 	if a.lens != nil {
 		v.WindowTitle = "Foundation · " + a.lens.info.Name
 	}
+	// The input's own Cursor ignores how far the text is scrolled: the cell comes from
+	// scrollInput, as drawn.
 	if a.mode == modeEdit && a.edit.cell != nil {
-		if c := a.edit.cell.input.Cursor(); c != nil {
+		e := a.edit.cell
+		if c := e.input.Cursor(); c != nil {
 			// The editor's input is its second line, after "› ".
-			c.X += 2
+			_, x, _ := scrollInput(e.input, e.inputWidth(a.width))
+			c.X = 2 + x
 			c.Y = a.height - 1 - len(a.promptLines()) + 1
 			v.Cursor = c
 		}
 	} else if c := a.input.Cursor(); c != nil {
-		x, y := a.inputOrigin()
-		c.X += x
+		_, x, _ := a.inputView()
+		ox, y := a.inputOrigin()
+		c.X = ox + x
 		c.Y = y
 		v.Cursor = c
 	}
 	return v
+}
+
+// inputView is the text input as the current mode's prompt shows it: scrolled to fit the
+// screen after the prompt's text. x is the cursor's cell in it; off the first rune shown.
+func (a *App) inputView() (view string, x, off int) {
+	ox, _ := a.inputOrigin()
+	return scrollInput(a.input, a.width-ox)
+}
+
+// scrollInput renders a text input in w cells, scrolled sideways so the cursor shows:
+// text before the cursor that does not fit is cut at the left, text after it at the
+// right, each marked …. x is the cursor's cell in the rendering and off the index of the
+// first rune shown, so a marker under a rune of the text can follow the scroll.
+//
+// (textinput scrolls by itself when given a width, but keeps the offset private and its
+// Cursor ignores it, so neither the terminal cursor nor a marker could line up.)
+func scrollInput(in textinput.Model, w int) (view string, x, off int) {
+	r := []rune(in.Value())
+	p := in.Position()
+	width := func(rs []rune) int { return ansi.StringWidth(string(rs)) }
+	if width(r)+1 <= w { // the cursor cell after the text fits too
+		return in.View(), width(r[:p]), 0
+	}
+	w = max(w, 3)
+	cut := func(off int) int { // the cell the left … takes
+		if off > 0 {
+			return 1
+		}
+		return 0
+	}
+	right := 0 // a cell for the right … when text follows the cursor
+	if p < len(r) {
+		right = 1
+	}
+	for off < p && cut(off)+width(r[off:p])+1+right > w {
+		off++
+	}
+	end := min(p+1, len(r))
+	for end < len(r) {
+		more := 0
+		if end+1 < len(r) {
+			more = 1
+		}
+		if cut(off)+width(r[off:end+1])+more > w {
+			break
+		}
+		end++
+	}
+	shown := in
+	shown.SetValue(string(r[off:end]))
+	shown.SetCursor(p - off)
+	view = shown.View()
+	if off > 0 {
+		view = "…" + view
+	}
+	if end < len(r) {
+		view += "…"
+	}
+	return view, cut(off) + width(r[off:p]), off
 }
 
 // inputOrigin is where the text input starts on screen in the current mode.
@@ -263,15 +328,27 @@ var modeHints = map[mode]string{
 func (a *App) promptLines() []string {
 	switch a.mode {
 	case modeSearch:
-		line := "/" + a.input.View()
+		in, _, _ := a.inputView()
+		line := "/" + in
 		if a.message != "" {
 			line += "  " + a.th.Render(a.th.Error, a.message)
 		}
 		return []string{line}
 	case modeFilter:
-		first := filterPrompt + a.input.View()
+		in, _, off := a.inputView()
+		first := filterPrompt + in
 		if e := a.filterErr; e != nil {
-			at := ansi.StringWidth(filterPrompt) + max(e.Column-1, 0)
+			// The marker goes under the rune at fault as scrolled into view, or under the
+			// … that hides it.
+			col := max(e.Column-1, 0)
+			cell := 0
+			if r := []rune(a.input.Value()); col > off {
+				cell = ansi.StringWidth(string(r[off:min(col, len(r))]))
+				if off > 0 {
+					cell++
+				}
+			}
+			at := ansi.StringWidth(filterPrompt) + min(cell, ansi.StringWidth(in)-1)
 			msg := strings.TrimPrefix(e.Msg, "Error in the JQL Query: ")
 			if a.filterAskJira && a.status.Offline {
 				msg = "OFFLINE: Jira cannot answer this now (esc, r retries Jira) · " + msg
@@ -289,7 +366,8 @@ func (a *App) promptLines() []string {
 		}
 		return []string{first, a.th.Render(a.th.Muted, "enter keeps the filter · esc restores the previous one")}
 	case modeHomeFilter:
-		return []string{homeFilterPrompt + a.input.View()}
+		in, _, _ := a.inputView()
+		return []string{homeFilterPrompt + in}
 	case modeEdit, modeDialog:
 		if l := a.editPromptLines(); l != nil {
 			return l
@@ -570,7 +648,8 @@ func wrapIndented(text string, width int) []string {
 }
 
 func (a *App) renderPalette(avail int) []string {
-	lines := []string{": " + a.input.View(), a.th.Render(a.th.Border, strings.Repeat("─", a.width))}
+	in, _, _ := a.inputView()
+	lines := []string{": " + in, a.th.Render(a.th.Border, strings.Repeat("─", a.width))}
 	n := avail - 2
 	off := max(a.palCursor-n+1, 0)
 	for i := off; i < len(a.palette) && i < off+n; i++ {
