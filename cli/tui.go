@@ -143,7 +143,10 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 			return nil, err
 		}
 	} else {
-		env := jql.Env{Now: time.Now(), CurrentUser: b.who().User}
+		// The cached field catalog is Jira's full field list: a field the site does not
+		// have is refused as Jira, export and lens apply refuse it, instead of matching
+		// nothing or being sent to Jira to be refused.
+		env := jql.Env{Now: time.Now(), CurrentUser: b.who().User, HasField: lens.NewCatalog(o.Data.Fields).JQLHasField()}
 		if built, err = tui.NewBuilt(o.Forest, req.View, req.Filter, env); err != nil {
 			return nil, err
 		}

@@ -533,3 +533,24 @@ func TestSiteBackendFilterOnRawFields(t *testing.T) {
 		t.Errorf(`"Story Points" >= 8 after a raw filter kept %d issues, want %d`, n, points)
 	}
 }
+
+// TestSiteBackendFilterOnFieldTheSiteLacks: the f filter refuses a field the site's catalog
+// does not have, in the words export --filter uses, instead of matching no row.
+func TestSiteBackendFilterOnFieldTheSiteLacks(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "admin", "project = ALPHA", 100, 0, true)
+	for _, q := range []string{"cf[99999] > 10", "nosuchfield = 1"} {
+		_, err := f.be.Build(ctx, tui.BuildRequest{Lens: "Roadmap", Filter: q})
+		var je *jql.Error
+		if !errors.As(err, &je) || je.Unknown {
+			t.Fatalf("%s: %v, want a *jql.Error Jira would answer too", q, err)
+		}
+		want := "Field '" + strings.Fields(q)[0] + "' does not exist or you do not have permission to view it."
+		if je.Msg != want {
+			t.Errorf("%s: %q, want %q", q, je.Msg, want)
+		}
+	}
+	if _, err := f.be.Build(ctx, tui.BuildRequest{Lens: "Roadmap", Filter: "cf[10016] > 1"}); err != nil {
+		t.Errorf("a custom field the site has: %v", err)
+	}
+}

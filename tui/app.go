@@ -33,6 +33,7 @@ import (
 	"github.com/atotto/clipboard"
 
 	"foundation/jql"
+	"foundation/lens"
 )
 
 // Options configure the app. Only Backend is required.
@@ -718,8 +719,14 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 			// A query that local evaluation cannot answer but Jira may (WAS, a field
 			// only Jira knows) can still be asked of Jira: enter does. One Jira would
 			// refuse too (a syntax error, a bad date) waits to be fixed.
+			// The site's field catalog says whether Jira has a field local evaluation
+			// does not know: one it lacks is refused here, not sent to be refused.
+			var hasField func(string) bool
+			if a.lens != nil && a.lens.info.ID == msg.info.ID {
+				hasField = lens.NewCatalog(a.lens.built.Fields).JQLHasField()
+			}
 			q, perr := jql.Parse(msg.req.Filter)
-			a.filterErr, a.filterAskJira = je, perr == nil && q.JiraError() == nil && !msg.req.FilterByJira
+			a.filterErr, a.filterAskJira = je, perr == nil && q.JiraErrorWith(hasField) == nil && !msg.req.FilterByJira
 			return nil
 		}
 		if msg.reason == reasonFilter && msg.req.FilterByJira && a.lens != nil && a.lens.info.ID == msg.info.ID {

@@ -1326,3 +1326,23 @@ func TestFilteredRollupsSaySo(t *testing.T) {
 	d.keys("enter")
 	d.mustNotSee("roll-ups count")
 }
+
+// A filter on a field the site does not have is refused at the prompt, as Jira, export and
+// lens apply refuse it: a custom field does not just match nothing, and a named one is not
+// offered to Jira to be refused there.
+func TestFilterRefusesFieldTheSiteLacks(t *testing.T) {
+	for _, q := range []string{"cf[99999] > 10", "nosuchfield = 1"} {
+		d, b := openRoadmap(t, 120, 30)
+		d.keys("f")
+		d.typeText(q)
+		if d.app.filterErr == nil || d.app.filterAskJira {
+			t.Fatalf("%s: err %v, askable %v", q, d.app.filterErr, d.app.filterAskJira)
+		}
+		field := strings.Fields(q)[0]
+		d.mustSee("Field '" + field + "' does not exist or you do not have permission to view it.")
+		d.keys("enter")
+		if d.app.mode != modeFilter || b.jiraAsked != 0 {
+			t.Errorf("%s: enter left the prompt (mode %v) or asked Jira (%d)", q, d.app.mode, b.jiraAsked)
+		}
+	}
+}

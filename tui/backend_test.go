@@ -214,7 +214,8 @@ func (b *memBackend) Build(ctx context.Context, req BuildRequest) (*Built, error
 		b.jiraAsked++
 		built, err = NewBuiltMatching(f, req.View, func(is *lens.Issue) bool { return slices.Contains(keys, is.Key) })
 	} else {
-		built, err = NewBuilt(f, req.View, req.Filter, jql.Env{Now: b.now, CurrentUser: b.data.CurrentUser})
+		env := jql.Env{Now: b.now, CurrentUser: b.data.CurrentUser, HasField: lens.NewCatalog(b.data.Fields).JQLHasField()}
+		built, err = NewBuilt(f, req.View, req.Filter, env)
 	}
 	if err != nil {
 		return nil, err
