@@ -724,6 +724,11 @@ func (e *editingBackend) Bulk(ctx context.Context, keys []string, name, value st
 	return out, nil
 }
 
+func (e *editingBackend) CheckEdit(ctx context.Context, lensID string) error {
+	_, err := e.requireEdit(ctx, lensID)
+	return err
+}
+
 func (e *editingBackend) PlanMove(ctx context.Context, req tui.MoveRequest) (tui.MovePlan, error) {
 	def, err := e.requireEdit(ctx, req.Lens)
 	if err != nil {

@@ -329,11 +329,15 @@ func TestEditingBackendRefusesWithoutEditLevel(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "needs edit") {
 		t.Fatalf("EditMeta without edit level: %v", err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "Someone Else may not") || strings.Contains(msg, "61a0") {
+	msg := err.Error()
+	if !strings.Contains(msg, "Someone Else may not") || strings.Contains(msg, "61a0") {
 		t.Fatalf("refusal %q: want the viewer by name, not account id", msg)
 	}
 	if _, err := be.PlanMove(ctx, tui.MoveRequest{Lens: lensID, Key: kids[0].Key}); err == nil {
 		t.Fatal("PlanMove without edit level worked")
+	}
+	if err := be.CheckEdit(ctx, lensID); err == nil || err.Error() != msg {
+		t.Fatalf("CheckEdit without edit level: %v, want EditMeta's refusal %q", err, msg)
 	}
 }
 

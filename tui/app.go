@@ -650,6 +650,9 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, a.onACLMsg(msg)
 	case ACLClosedMsg:
 		return a, a.closeACL(msg)
+	case cutMsg:
+		a.onCut(msg)
+		return a, nil
 	case movePlanMsg:
 		return a, a.onMovePlan(msg)
 	case moveMsg:

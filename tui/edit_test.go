@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -475,6 +476,25 @@ func TestMoveCutPasteAndFollow(t *testing.T) {
 		t.Fatalf("outdent to the top: parent %q", got)
 	}
 	d.mustSee("ALPHA-8 moved; this Lens does not show it there")
+}
+
+// In a Lens the viewer may only view, x is refused as p would be: no row is left cut with
+// a promise that p pastes it.
+func TestCutRefusedInViewOnlyLens(t *testing.T) {
+	d, b := openEditable(t, 2, 160, 40)
+	const refusal = `lens "roadmap": Ada may not edit cells of it: that needs edit access, and Ada has view access`
+	b.denied = errors.New(refusal)
+	d.to("ALPHA-2", "Key")
+	d.keys("x")
+	d.mustSee(refusal)
+	d.mustNotSee("cut ALPHA-2")
+	d.mustNotSee("✂")
+	if d.app.edit.cut != nil {
+		t.Fatalf("x cut %s in a view-only Lens", d.app.edit.cut.key)
+	}
+	b.denied = nil
+	d.keys("x")
+	d.mustSee("cut ALPHA-2: p pastes it")
 }
 
 func TestMoveWarnsWhenGeneratorsPutItBack(t *testing.T) {

@@ -31,6 +31,8 @@ type editBackend struct {
 	moves    []MoveRequest
 	ranks    []string      // "KEY before|after OTHER" as Jira's rank was asked, in order
 	gate     chan struct{} // when set, Set waits for a receive before writing
+	// denied, when set, is the refusal of a viewer with only view access to every Lens.
+	denied error
 	// bulkScreens are the transition screen values each bulk write was given.
 	bulkScreens []map[string]string
 }
@@ -443,7 +445,12 @@ func (b *editBackend) Bulk(ctx context.Context, keys []string, field, value stri
 	return res, nil
 }
 
+func (b *editBackend) CheckEdit(ctx context.Context, lensID string) error { return b.denied }
+
 func (b *editBackend) PlanMove(ctx context.Context, req MoveRequest) (MovePlan, error) {
+	if b.denied != nil {
+		return MovePlan{}, b.denied
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	is, _ := b.issue(req.Key)

@@ -121,6 +121,11 @@ type (
 		err   error
 	}
 	bulkTickMsg struct{}
+	cutMsg      struct {
+		lens string
+		row  *cutRow
+		err  error // why the viewer may not move rows in the Lens
+	}
 	movePlanMsg struct {
 		req    MoveRequest
 		plan   MovePlan
@@ -209,9 +214,7 @@ func (a *App) doEdit(act Action, keyText string) tea.Cmd {
 			a.notice("only issue rows can be moved", true)
 			return nil
 		}
-		a.edit.cut = &cutRow{id: t.Tree().ID(row), key: r.Key, from: a.rowRef(t.Tree().Parent(row))}
-		t.SetCut(a.edit.cut.id)
-		a.notice("cut "+r.Key+": p pastes it under the cursor row or group, esc cancels", false)
+		return a.cut(&cutRow{id: t.Tree().ID(row), key: r.Key, from: a.rowRef(t.Tree().Parent(row))})
 	case ActPaste:
 		c := a.edit.cut
 		if c == nil {
@@ -914,6 +917,27 @@ func (a *App) capLines(items []string, keep int) []string {
 }
 
 // planMove asks how a move would be written; a warning is confirmed before moving.
+// cut cuts a row once the backend says the viewer may edit the Lens: in a Lens they may
+// only view, x is refused in the words p would be, rather than cutting a row nothing can
+// be pasted from.
+func (a *App) cut(c *cutRow) tea.Cmd {
+	ctx, ed, lensID := a.ctx, a.editor(), a.lens.info.ID
+	return func() tea.Msg { return cutMsg{lens: lensID, row: c, err: ed.CheckEdit(ctx, lensID)} }
+}
+
+func (a *App) onCut(msg cutMsg) {
+	if msg.err != nil {
+		a.notice(msg.err.Error(), true)
+		return
+	}
+	if a.lens == nil || a.lens.info.ID != msg.lens {
+		return // the Lens was left meanwhile
+	}
+	a.edit.cut = msg.row
+	a.lens.table.SetCut(msg.row.id)
+	a.notice("cut "+msg.row.key+": p pastes it under the cursor row or group, esc cancels", false)
+}
+
 func (a *App) planMove(req MoveRequest, follow string) tea.Cmd {
 	ctx, ed := a.ctx, a.editor()
 	return func() tea.Msg {
