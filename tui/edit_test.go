@@ -297,8 +297,13 @@ func TestEditParentPicker(t *testing.T) {
 	if got := b.value(t, "ALPHA-2", "parent"); got != "ALPHA-14" {
 		t.Fatalf("parent %q", got)
 	}
-	if !d.app.lens.table.GoToID("ALPHA-14/ALPHA-2") {
-		t.Fatalf("ALPHA-2 not under ALPHA-14 after the rebuild:\n%s", d.screen())
+	// The cursor follows the row to where the edit put it, and back with the undo.
+	if got := d.app.lens.table.CursorID(); got != "ALPHA-14/ALPHA-2" {
+		t.Fatalf("cursor on %s after the rebuild, want ALPHA-2 under ALPHA-14:\n%s", got, d.screen())
+	}
+	d.keys("u")
+	if got := d.app.lens.table.CursorID(); got != "ALPHA-1/ALPHA-2" {
+		t.Fatalf("cursor on %s after the undo, want ALPHA-2 back under ALPHA-1:\n%s", got, d.screen())
 	}
 }
 

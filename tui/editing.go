@@ -34,6 +34,9 @@ type editState struct {
 	dialog  *dialog
 	bulk    *bulkRun
 	follow  string // a moved row's new id: the cursor goes there after the next build
+	// followKey is the written issue the cursor was on: when the next build shows it
+	// elsewhere (a Parent edit, its undo), the cursor goes to its row there.
+	followKey string
 	// titles are the column titles of fields edited this session, by field id: messages
 	// about them (undo's too) name the column, not the id.
 	titles map[string]string
@@ -1006,12 +1009,15 @@ func (a *App) onMove(msg moveMsg) tea.Cmd {
 }
 
 // rebuildAfterWrite rebuilds the Lens at once (the change feed would too, a poll later),
-// flashing the written issues.
+// flashing the written issues. The cursor stays on its row when the write moved it.
 func (a *App) rebuildAfterWrite(keys []string) tea.Cmd {
 	if a.lens == nil {
 		return nil
 	}
 	ls := a.lens
+	if r := ls.issueAt(ls.table.CursorRow()); r != nil && slices.Contains(keys, r.Key) {
+		a.edit.followKey = r.Key
+	}
 	return a.build(ls.request(), ls.info, reasonChange, keys)
 }
 
@@ -1029,12 +1035,31 @@ func (a *App) afterBuild() {
 	if a.edit.cut != nil {
 		t.SetCut(a.edit.cut.id)
 	}
-	if f := a.edit.follow; f != "" {
-		a.edit.follow = ""
+	switch f, k := a.edit.follow, a.edit.followKey; {
+	case f != "":
 		if !t.GoToID(f) {
 			a.notice(fmt.Sprintf("%s moved; this Lens does not show it there", f[strings.LastIndex(f, "/")+1:]), true)
 		}
+	case k != "":
+		if r := a.lens.issueAt(t.CursorRow()); r == nil || r.Key != k {
+			a.goToIssue(k)
+		}
 	}
+	a.edit.follow, a.edit.followKey = "", ""
+}
+
+// goToIssue puts the cursor on the first row showing issue key (any case), expanding its
+// ancestors; false when no row shows it.
+func (a *App) goToIssue(key string) bool {
+	ls := a.lens
+	t := ls.table.Tree()
+	for i := 0; i < t.Len(); i++ {
+		if r := ls.issueAt(i); r != nil && strings.EqualFold(r.Key, key) {
+			ls.table.GoToRow(i)
+			return true
+		}
+	}
+	return false
 }
 
 // applyOverlay draws the pending values over the cells of every row of their issues.

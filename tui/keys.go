@@ -587,15 +587,9 @@ func (a *App) filterPalette(v string) {
 	}
 }
 
-// jumpTo puts the cursor on the first row showing issue key, expanding its ancestors.
+// jumpTo puts the cursor on the first row showing issue key, or says it is not there.
 func (a *App) jumpTo(key string) {
-	ls := a.lens
-	t := ls.table.Tree()
-	for i := 0; i < t.Len(); i++ {
-		if r := ls.issueAt(i); r != nil && strings.EqualFold(r.Key, key) {
-			ls.table.GoToRow(i)
-			return
-		}
+	if !a.goToIssue(key) {
+		a.notice(key+" is not in this Lens", true)
 	}
-	a.notice(key+" is not in this Lens", true)
 }
