@@ -109,12 +109,17 @@ type App struct {
 	lensesErr  error
 
 	// lens screen
-	lens      *lensState
-	buildSeq  int // id of the newest build request; older answers are dropped
-	building  bool
+	lens     *lensState
+	buildSeq int // id of the newest build request; older answers are dropped
+	building bool
+	// filterErr is why the text in the filter prompt does not work, never an earlier
+	// text's: a syntax error is found as it is typed, any other comes with its build.
 	filterErr *jql.Error
 	// filterAskJira: filterErr is local evaluation's, on JQL Jira may answer (enter asks).
 	filterAskJira bool
+	// filterEnter: enter was pressed in the filter prompt while a build was in flight; it
+	// takes effect when the build answers whether the text works.
+	filterEnter bool
 	// askingJira: a filter was asked of Jira and its answer has not come back. The status
 	// bar says so for as long as it takes (a notice could be replaced by a failed refresh).
 	askingJira bool
@@ -553,7 +558,16 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case lensesMsg:
 		return a, a.onLenses(msg)
 	case builtMsg:
-		return a, a.onBuilt(msg)
+		enter := a.filterEnter && msg.seq == a.buildSeq
+		if enter {
+			a.filterEnter = false
+		}
+		cmd := a.onBuilt(msg)
+		if enter && a.mode == modeFilter {
+			// The answer the filter prompt's enter waited for: enter takes effect now.
+			cmd = tea.Batch(cmd, a.acceptInput())
+		}
+		return a, cmd
 	case pollMsg:
 		return a, a.poll()
 	case changeMsg:

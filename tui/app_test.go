@@ -1346,3 +1346,58 @@ func TestFilterRefusesFieldTheSiteLacks(t *testing.T) {
 		}
 	}
 }
+
+// On a big Lens a build takes a while: the prompt's error is still always the typed text's,
+// not one left from an earlier text whose build answered, and enter while the text's build
+// is in flight applies the text when it answers instead of being refused for the old error.
+func TestFilterPromptWhileBuildsAreSlow(t *testing.T) {
+	d, _ := openRoadmap(t, 120, 30)
+	d.keys("f")
+	d.typeText("status = Done A")
+	d.mustSee("Expecting either 'OR' or 'AND' but got 'A'")
+	// Builds in flight: their commands are held, as a slow backend would.
+	var held []tea.Cmd
+	press := func(k tea.KeyPressMsg) {
+		d.handle(k)
+		held, d.queue = append(held, d.queue...), nil
+	}
+	for _, r := range "ND priority = High" {
+		press(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	if d.app.filterErr != nil {
+		t.Fatalf("an earlier text's error shows for %q: %v", d.app.input.Value(), d.app.filterErr)
+	}
+	d.mustNotSee("Expecting either")
+	press(keyPress("enter"))
+	if d.app.mode != modeFilter {
+		t.Fatal("enter left the prompt before the filter's build answered")
+	}
+	d.mustSee("filtering…")
+	d.queue = held
+	d.idle()
+	if d.app.mode != modeNormal || d.app.lens.filter != "status = Done AND priority = High" {
+		t.Fatalf("enter did not apply the typed filter: mode %v, filter %q", d.app.mode, d.app.lens.filter)
+	}
+
+	// A syntax error in the text typed shows at once, before its build answers; enter
+	// on a text whose build then refuses it stays in the prompt.
+	d.keys("f")
+	held = nil
+	for _, r := range " AND (" {
+		press(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	if d.app.filterErr == nil {
+		t.Fatal("a syntax error waits for its build")
+	}
+	press(keyPress("backspace"))
+	for _, r := range "nosuchfield = 1" {
+		press(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	press(keyPress("enter"))
+	d.queue = held
+	d.idle()
+	if d.app.mode != modeFilter || d.app.filterErr == nil {
+		t.Fatalf("enter applied a filter its build refused: mode %v, err %v", d.app.mode, d.app.filterErr)
+	}
+	d.mustSee("Field 'nosuchfield' does not exist")
+}

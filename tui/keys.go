@@ -1,11 +1,14 @@
 package tui
 
 import (
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+
+	"foundation/jql"
 )
 
 // onKey routes a key press: text modes first (they own printable keys), then the keymap.
@@ -179,7 +182,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 			a.notice("no match for "+ls.search, true)
 		}
 	case ActFilter:
-		a.mode = modeFilter
+		a.mode, a.filterEnter = modeFilter, false
 		ls.prev, ls.prevJira = ls.filter, ls.filterJira
 		a.input.SetValue(ls.filter)
 		a.input.CursorEnd()
@@ -322,6 +325,15 @@ func (a *App) onInputChanged(v string) tea.Cmd {
 		ls := a.lens
 		req := ls.request()
 		req.Filter, req.FilterByJira = strings.TrimSpace(v), false // typing filters locally
+		// The error shown is this text's: a syntax error at once, as parsing is quick; any
+		// other when its build answers, which on a big Lens may take a while.
+		a.filterErr, a.filterAskJira, a.filterEnter = nil, false, false
+		if req.Filter != "" {
+			var je *jql.Error
+			if _, err := jql.Parse(req.Filter); errors.As(err, &je) {
+				a.filterErr = je
+			}
+		}
 		return a.build(req, ls.info, reasonFilter, nil)
 	case modePalette:
 		a.filterPalette(v)
@@ -341,7 +353,7 @@ func (a *App) cancelInput() tea.Cmd {
 		a.lens.search = ""
 		a.lens.table.SetQuery("")
 	case modeFilter:
-		a.filterErr, a.filterAskJira = nil, false
+		a.filterErr, a.filterAskJira, a.filterEnter = nil, false, false
 		ls := a.lens
 		if ls.filter != ls.prev || ls.filterJira != ls.prevJira || a.building {
 			req := ls.request()
@@ -360,6 +372,11 @@ func (a *App) acceptInput() tea.Cmd {
 	case modeFilter:
 		if a.filterErr != nil && !a.filterAskJira {
 			return nil // stay in the prompt until the JQL is fixed or esc
+		}
+		if a.building {
+			// Whether the text works is not known yet: enter takes effect when it is.
+			a.filterEnter = true
+			return nil
 		}
 		if a.filterErr != nil && a.status.Offline {
 			// Asking would only wait out the retries to fail: say so now and stay in the

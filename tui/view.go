@@ -364,6 +364,9 @@ func (a *App) promptLines() []string {
 			}
 			return []string{first, a.th.Render(a.th.Error, line)}
 		}
+		if a.filterEnter {
+			return []string{first, a.th.Render(a.th.Muted, "filtering… · esc restores the previous filter")}
+		}
 		return []string{first, a.th.Render(a.th.Muted, "enter keeps the filter · esc restores the previous one")}
 	case modeHomeFilter:
 		in, _, _ := a.inputView()
