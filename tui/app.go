@@ -128,7 +128,7 @@ type App struct {
 	palette   []paletteItem
 	palCursor int
 	helpOff   int
-	colCursor int
+	colPick   string // the column chooser's item under the cursor (chooserItem.id)
 
 	status       Status
 	refreshing   bool

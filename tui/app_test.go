@@ -179,8 +179,8 @@ func TestChooseColumns(t *testing.T) {
 	d.mustSee("[x] Assignee")
 	d.keys("space") // the tree column cannot be hidden
 	d.mustSee("tree column always shows")
-	d.keys("j", "j", "j", "space")
-	d.mustSee("[ ] Assignee")
+	d.keys("down", "down", "down", "space")
+	d.mustSee("▌ [ ] Assignee")
 	d.keys("esc")
 	if d.app.mode != modeNormal {
 		t.Fatal("esc did not close the column chooser")
@@ -189,11 +189,40 @@ func TestChooseColumns(t *testing.T) {
 		t.Fatalf("hidden column still drawn:\n%s", d.screen())
 	}
 
-	// Add a field from the cache as a column, then remove it again.
-	d.keys("c", "G") // the last field offered: Created
-	d.mustSee("[+] Created")
+	// The cache's fields not shown follow the view's columns, by name.
+	d.keys("c")
+	at := func(s string) int {
+		t.Helper()
+		i := strings.Index(d.screen(), s)
+		if i < 0 {
+			t.Fatalf("screen lacks %q:\n%s", s, d.screen())
+		}
+		return i
+	}
+	names := []string{"[x] Progress", "[+] Created", "[+] Description", "[+] Due date", "[+] Labels", "[+] Reporter", "[+] Story Points"}
+	for i := 1; i < len(names); i++ {
+		if at(names[i-1]) > at(names[i]) {
+			t.Fatalf("%s listed after %s:\n%s", names[i-1], names[i], d.screen())
+		}
+	}
+	// Space adds the field under the cursor, and the cursor stays on it, now a column above
+	// the fields: space again removes it, not the field that took its place.
+	d.keys("down", "down", "down", "down", "down", "down", "down", "down", "down", "down") // Labels
+	d.mustSee("▌ [+] Labels")
 	d.keys("space")
-	d.mustSee("[-] Created")
+	d.mustSee("▌ [-] Labels")
+	d.keys("space")
+	d.mustSee("▌ [+] Labels")
+	if got := d.app.lens.extras["plan"]; len(got) != 0 {
+		t.Fatalf("extras %v after adding and removing Labels", got)
+	}
+
+	// Typing narrows the list: a field is found by name, and added.
+	d.typeText("crea")
+	d.mustSee("▌ [+] Created")
+	d.mustNotSee("Description")
+	d.keys("space")
+	d.mustSee("▌ [-] Created")
 	d.keys("esc")
 	header := strings.Split(d.screen(), "\n")[1]
 	if !strings.Contains(header, "Created") {
@@ -206,11 +235,19 @@ func TestChooseColumns(t *testing.T) {
 	if !strings.Contains(strings.Split(d.screen(), "\n")[1], "Created") {
 		t.Fatal("added column lost after a view round trip")
 	}
-	d.keys("c", "G", "k", "k", "k", "k", "k") // back to the added column, above the 5 fields left
+	d.keys("c")
+	d.typeText("created")
 	d.mustSee("▌ [-] Created")
 	d.keys("space", "esc")
 	if strings.Contains(strings.Split(d.screen(), "\n")[1], "Created") {
 		t.Fatal("removed column still drawn")
+	}
+	d.keys("c")
+	d.typeText("zzz")
+	d.mustSee("no column or field matches")
+	d.keys("space", "enter")
+	if d.app.mode != modeNormal {
+		t.Fatal("enter did not close the column chooser")
 	}
 }
 

@@ -160,7 +160,9 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 		}
 		a.notice("this Lens has one view ("+ls.view+")", false)
 	case ActChooseColumns:
-		a.mode, a.colCursor = modeColumns, 0
+		a.mode, a.colPick = modeColumns, ""
+		a.input.SetValue("")
+		return a.input.Focus()
 	case ActDetail:
 		ls.detail = !ls.detail
 		a.layout()
@@ -444,11 +446,13 @@ func (a *App) onHelpKey(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// chooserItems lists the column chooser's rows: the view's columns (shown or hidden), then
-// the cache's fields not yet shown, which can be added as columns.
+// chooserItems lists the column chooser's rows, narrowed by the text typed: the view's
+// columns (shown or hidden) in their order, then the cache's fields not yet shown, which
+// can be added as columns, by name (best matches first while narrowing).
 func (a *App) chooserItems() []chooserItem {
 	ls := a.lens
-	var out []chooserItem
+	q := a.input.Value()
+	var out, fields []chooserItem
 	have := map[string]bool{}
 	cols := ls.base.Columns()
 	extras := ls.extras[ls.view]
@@ -467,15 +471,29 @@ func (a *App) chooserItems() []chooserItem {
 		if i >= firstAdded {
 			it.added, it.field = true, extras[i-firstAdded]
 		}
-		out = append(out, it)
+		if it.rank = bestRank(q, it.title, it.field); it.rank != matchNone {
+			out = append(out, it)
+		}
 	}
 	for _, f := range ls.built.Fields {
 		if have[strings.ToLower(f.Name)] || have[strings.ToLower(f.ID)] {
 			continue
 		}
-		out = append(out, chooserItem{title: f.Name, col: -1, field: f.ID})
+		it := chooserItem{title: f.Name, col: -1, field: f.ID, rank: bestRank(q, f.Name, f.ID)}
+		if it.rank != matchNone {
+			fields = append(fields, it)
+		}
 	}
-	return out
+	slices.SortFunc(fields, func(x, y chooserItem) int {
+		if x.rank != y.rank {
+			return x.rank - y.rank
+		}
+		if c := strings.Compare(strings.ToLower(x.title), strings.ToLower(y.title)); c != 0 {
+			return c
+		}
+		return strings.Compare(x.field, y.field)
+	})
+	return append(out, fields...)
 }
 
 type chooserItem struct {
@@ -483,48 +501,94 @@ type chooserItem struct {
 	col   int    // index among the tree's columns; -1 for a field not shown
 	field string // field id to add
 	added bool   // a column the viewer added, field says which (removing it rebuilds)
+	rank  int    // how well the typed text matches it
 }
 
+// id names an item across rebuilds: a field added becomes a column, and removed a field
+// again, under the same id, so the cursor stays on it wherever the list moves it.
+func (it chooserItem) id() string {
+	if it.field != "" {
+		return "field:" + strings.ToLower(it.field)
+	}
+	return "column:" + it.title
+}
+
+// chooserCursor is the index of the item under the chooser's cursor, the first when the
+// list no longer has it.
+func (a *App) chooserCursor(items []chooserItem) int {
+	for i, it := range items {
+		if it.id() == a.colPick {
+			return i
+		}
+	}
+	return 0
+}
+
+// onColumnsKey handles the column chooser, a picker like the palette: typed text narrows
+// the list, arrows move, space shows, hides, adds or removes the column under the cursor.
 func (a *App) onColumnsKey(msg tea.KeyPressMsg) tea.Cmd {
 	items := a.chooserItems()
-	act, _ := a.keys.LookupAvailable(msg, a.available)
-	switch {
-	case msg.String() == "esc" || msg.String() == "enter" || act == ActChooseColumns || act == ActQuit:
+	cur := a.chooserCursor(items)
+	pick := func(i int) {
+		if len(items) > 0 {
+			a.colPick = items[min(max(i, 0), len(items)-1)].id()
+		}
+	}
+	switch msg.String() {
+	case "esc", "enter":
 		a.mode = modeNormal
-	case act == ActDown:
-		a.colCursor = min(a.colCursor+1, len(items)-1)
-	case act == ActUp:
-		a.colCursor = max(a.colCursor-1, 0)
-	case act == ActTop:
-		a.colCursor = 0
-	case act == ActBottom:
-		a.colCursor = max(len(items)-1, 0)
-	case act == ActToggle || act == ActMark || msg.String() == "x":
-		if a.colCursor >= len(items) {
+		a.input.Blur()
+		return nil
+	case "up", "ctrl+p":
+		pick(cur - 1)
+		return nil
+	case "down", "ctrl+n":
+		pick(cur + 1)
+		return nil
+	case "pgup":
+		pick(cur - max(a.height/2, 1))
+		return nil
+	case "pgdown":
+		pick(cur + max(a.height/2, 1))
+		return nil
+	case "space":
+		if cur >= len(items) {
 			return nil
 		}
-		it := items[a.colCursor]
-		ls := a.lens
-		switch {
-		case it.col == 0:
-			a.notice("the tree column always shows", true)
-		case it.col < 0: // add a field as a column
-			req := ls.request()
-			req.Extra = append(slices.Clone(ls.extras[ls.view]), it.field)
-			return a.build(req, ls.info, reasonView, nil)
-		case it.added: // remove an added column
-			req := ls.request()
-			req.Extra = slices.DeleteFunc(slices.Clone(ls.extras[ls.view]), func(s string) bool { return s == it.field })
-			return a.build(req, ls.info, reasonView, nil)
-		default:
-			h := ls.table.Hidden()
-			next := map[string]bool{}
-			for k, v := range h {
-				next[k] = v
-			}
-			next[it.title] = !h[it.title]
-			ls.table.SetHidden(next)
+		pick(cur) // the cursor stays on this item when the list moves it
+		return a.toggleColumn(items[cur])
+	}
+	before := a.input.Value()
+	var cmd tea.Cmd
+	a.input, cmd = a.input.Update(msg)
+	if a.input.Value() != before {
+		a.colPick = "" // the best match
+	}
+	return cmd
+}
+
+// toggleColumn shows or hides a column of the view, or adds or removes a field's column.
+func (a *App) toggleColumn(it chooserItem) tea.Cmd {
+	ls := a.lens
+	switch {
+	case it.col == 0:
+		a.notice("the tree column always shows", true)
+	case it.col < 0: // add a field as a column
+		req := ls.request()
+		req.Extra = append(slices.Clone(ls.extras[ls.view]), it.field)
+		return a.build(req, ls.info, reasonView, nil)
+	case it.added: // remove an added column
+		req := ls.request()
+		req.Extra = slices.DeleteFunc(slices.Clone(ls.extras[ls.view]), func(s string) bool { return s == it.field })
+		return a.build(req, ls.info, reasonView, nil)
+	default:
+		h := ls.table.Hidden()
+		next := map[string]bool{}
+		for k, v := range h {
+			next[k] = v
 		}
+		next[it.title] = !h[it.title]
+		ls.table.SetHidden(next)
 	}
 	return nil
 }

@@ -320,7 +320,7 @@ func fitParts(parts []statusPart, w int) string {
 // Lens's own.
 var modeHints = map[mode]string{
 	modeHelp:    "j/k scroll · esc or ? closes",
-	modeColumns: "space shows, hides, adds or removes the column · j/k move · enter or esc closes",
+	modeColumns: "type to narrow · ↑/↓ move · space shows, hides, adds or removes the column · enter or esc closes",
 	modePalette: "type to narrow · ↑/↓ pick · enter runs · esc closes",
 }
 
@@ -671,10 +671,16 @@ func (a *App) renderPalette(avail int) []string {
 }
 
 func (a *App) renderColumns(avail int) []string {
-	lines := []string{a.th.Render(a.th.Title, "Columns of view "+a.lens.view) + a.th.Render(a.th.Muted, "  (space shows/hides or adds/removes, esc closes)")}
+	lines := []string{a.th.Render(a.th.Title, "Columns of view "+a.lens.view) + a.th.Render(a.th.Muted, "  (space shows/hides or adds/removes, esc closes)"),
+		"› " + a.input.View()}
 	hidden := a.lens.table.Hidden()
 	items := a.chooserItems()
+	cur := a.chooserCursor(items)
 	var rows []string
+	curRow := 0 // cur's index among rows
+	if len(items) == 0 {
+		rows = append(rows, a.th.Render(a.th.Muted, "  no column or field matches"))
+	}
 	for i, it := range items {
 		if it.col < 0 && (i == 0 || items[i-1].col >= 0) {
 			rows = append(rows, a.th.Render(a.th.Muted, "  fields in the cache:"))
@@ -691,20 +697,15 @@ func (a *App) renderColumns(avail int) []string {
 			mark = "[x]"
 		}
 		row := mark + " " + it.title
-		if i == a.colCursor {
+		if i == cur {
+			curRow = len(rows)
 			rows = append(rows, a.th.Render(a.th.Cursor, "▌ "+row))
 		} else {
 			rows = append(rows, "  "+row)
 		}
 	}
 	// keep the cursor row in the window
-	n := max(avail-1, 1)
-	cur := 0
-	for i, r := range rows {
-		if strings.HasPrefix(ansi.Strip(r), "▌") {
-			cur = i
-		}
-	}
-	off := max(cur-n+1, 0)
+	n := max(avail-len(lines), 1)
+	off := max(curRow-n+1, 0)
 	return append(lines, rows[off:min(off+n, len(rows))]...)
 }
