@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"foundation/keybind"
+	"foundation/lens"
 )
 
 // openRoadmap starts the app and opens the first Lens (Roadmap).
@@ -1437,4 +1438,20 @@ func TestFilterPromptWhileBuildsAreSlow(t *testing.T) {
 		t.Fatalf("enter applied a filter its build refused: mode %v, err %v", d.app.mode, d.app.filterErr)
 	}
 	d.mustSee("Field 'nosuchfield' does not exist")
+}
+
+// The chooser narrows by title, and by a whole field id, not by parts of ids: every custom
+// field's id holds "sto" (customfield_...).
+func TestChooserNarrowsByTitleOrWholeID(t *testing.T) {
+	b := newMemBackend(t)
+	b.data.Fields = append(b.data.Fields, lens.Field{ID: "customfield_10099", Name: "Team", Custom: true, SchemaType: "string"})
+	d := newDriver(t, b, 100, 30)
+	d.keys("enter", "c")
+	d.typeText("sto")
+	d.mustSee("▌ [+] Story Points")
+	d.mustNotSee("Team")
+	d.keys("esc", "c")
+	d.typeText("customfield_10099")
+	d.mustSee("▌ [+] Team")
+	d.mustNotSee("Story Points")
 }

@@ -471,7 +471,7 @@ func (a *App) chooserItems() []chooserItem {
 		if i >= firstAdded {
 			it.added, it.field = true, extras[i-firstAdded]
 		}
-		if it.rank = bestRank(q, it.title, it.field); it.rank != matchNone {
+		if it.rank = chooserRank(q, it); it.rank != matchNone {
 			out = append(out, it)
 		}
 	}
@@ -479,8 +479,8 @@ func (a *App) chooserItems() []chooserItem {
 		if have[strings.ToLower(f.Name)] || have[strings.ToLower(f.ID)] {
 			continue
 		}
-		it := chooserItem{title: f.Name, col: -1, field: f.ID, rank: bestRank(q, f.Name, f.ID)}
-		if it.rank != matchNone {
+		it := chooserItem{title: f.Name, col: -1, field: f.ID}
+		if it.rank = chooserRank(q, it); it.rank != matchNone {
 			fields = append(fields, it)
 		}
 	}
@@ -502,6 +502,15 @@ type chooserItem struct {
 	field string // field id to add
 	added bool   // a column the viewer added, field says which (removing it rebuilds)
 	rank  int    // how well the typed text matches it
+}
+
+// chooserRank is how well typed text q matches an item: by its title, or by its whole field
+// id (customfield_10016). Parts of ids are not matched: "sto" is in every "customfield_".
+func chooserRank(q string, it chooserItem) int {
+	if it.field != "" && strings.EqualFold(strings.TrimSpace(q), it.field) {
+		return matchExact
+	}
+	return matchRank(q, it.title)
 }
 
 // id names an item across rebuilds: a field added becomes a column, and removed a field
