@@ -147,7 +147,7 @@ func (b *siteBackend) Build(ctx context.Context, req tui.BuildRequest) (*tui.Bui
 		// have is refused as Jira, export and lens apply refuse it, instead of matching
 		// nothing or being sent to Jira to be refused.
 		env := jql.Env{Now: time.Now(), CurrentUser: b.who().User, HasField: lens.NewCatalog(o.Data.Fields).JQLHasField()}
-		if built, err = tui.NewBuilt(o.Forest, req.View, req.Filter, env); err != nil {
+		if built, err = tui.NewBuiltContext(ctx, o.Forest, req.View, req.Filter, env); err != nil {
 			return nil, err
 		}
 	}

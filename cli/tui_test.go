@@ -554,3 +554,45 @@ func TestSiteBackendFilterOnFieldTheSiteLacks(t *testing.T) {
 		t.Errorf("a custom field the site has: %v", err)
 	}
 }
+
+// A build the TUI has stopped (its filter text was replaced) ends with the context's error
+// and leaves the kept build as it was: the next build, for the text shown, is served from it.
+func TestSiteBackendBuildStops(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "admin", "project in (ALPHA, BETA, GAMMA)", 400, 0, false)
+	be := f.be
+	infos, err := be.Lenses(ctx)
+	if err != nil || len(infos) == 0 {
+		t.Fatalf("lenses %v %v", infos, err)
+	}
+	id := infos[0].ID
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := be.Build(done, tui.BuildRequest{Lens: id}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a stopped open: %v, want context.Canceled", err)
+	}
+	if be.opened != nil {
+		t.Fatal("a stopped open was kept")
+	}
+	all, err := be.Build(ctx, tui.BuildRequest{Lens: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := be.opened
+	var q string
+	for i := 0; i < all.Tree.Len() && q == ""; i++ {
+		if is := all.Issue(i); is != nil {
+			q = "key = " + is.Key
+		}
+	}
+	if _, err := be.Build(done, tui.BuildRequest{Lens: id, Filter: q}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a stopped filter build: %v, want context.Canceled", err)
+	}
+	if be.opened != kept {
+		t.Fatal("a stopped filter build replaced the kept build")
+	}
+	some, err := be.Build(ctx, tui.BuildRequest{Lens: id, Filter: q})
+	if err != nil || some.Tree.Len() == 0 || some.Tree.Len() >= all.Tree.Len() {
+		t.Fatalf("%s after: %v rows of %d", q, err, all.Tree.Len())
+	}
+}

@@ -1,6 +1,7 @@
 package lens
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -20,7 +21,11 @@ type node struct {
 }
 
 // builder carries one Build's state.
+// ctxEvery is how many issues a build handles between looks at its context.
+const ctxEvery = 4096
+
 type builder struct {
+	ctx   context.Context
 	data  *Data
 	idx   *dataIndex
 	vis   []bool
@@ -58,11 +63,20 @@ func (b *builder) newNode(kind RowKind, ord int32, label string) *node {
 // formulas, resolved fields) and the data's index (by key, children, links), which
 // Data.SetIssue keeps current after a single change.
 func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error) {
+	return BuildContext(context.Background(), d, data, visible)
+}
+
+// BuildContext is Build that gives up with ctx's error once ctx is done: a build of a
+// 100,000-issue Lens takes about a second, and one whose answer nobody waits for any more
+// (the TUI's filter text changed) should free its core. ctx is checked between the
+// build's stages and every few thousand issues, cheaply.
+func BuildContext(ctx context.Context, d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error) {
 	comp, err := d.compile(data.Fields)
 	if err != nil {
 		return nil, err
 	}
 	b := &builder{
+		ctx:  ctx,
 		data: data,
 		idx:  data.index(),
 		vis:  make([]bool, len(data.Issues)),
@@ -75,6 +89,11 @@ func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error
 	}
 	b.env = jql.Env{Now: b.now, CurrentUser: data.CurrentUser, MembersOf: data.MembersOf, OpenSprints: data.OpenSprints}
 	for i := range data.Issues {
+		if i%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		b.vis[i] = visible == nil || visible(&data.Issues[i])
 	}
 	b.sh = shown{issues: data.Issues}
@@ -84,6 +103,9 @@ func Build(d *Definition, data *Data, visible func(*Issue) bool) (*Forest, error
 	}
 	root, err := b.scope(comp.root)
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	f := &Forest{def: d, comp: comp, data: data, venv: b.venv, Notes: b.notes, now: b.now, idx: b.idx, sh: b.sh}
@@ -200,18 +222,30 @@ func (b *builder) scope(s *cscope) ([]*node, error) {
 		}
 	}
 	for _, ex := range s.extends {
+		if err := b.ctx.Err(); err != nil {
+			return nil, err
+		}
 		for _, n := range rows {
 			b.extend(n, ex)
 		}
 	}
 	for _, fl := range s.filters {
+		if err := b.ctx.Err(); err != nil {
+			return nil, err
+		}
 		var err error
 		if rows, err = b.filter(rows, fl); err != nil {
 			return nil, err
 		}
 	}
 	for _, g := range s.groups {
+		if err := b.ctx.Err(); err != nil {
+			return nil, err
+		}
 		rows = b.group(rows, g)
+	}
+	if err := b.ctx.Err(); err != nil {
+		return nil, err
 	}
 	for _, so := range s.sorts {
 		b.sort(rows, so)

@@ -1,6 +1,8 @@
 package lens
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -362,5 +364,30 @@ func TestConcurrentUse(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A build whose context is done stops with its error, also part way through: the TUI stops
+// the build of a filter text it no longer shows.
+func TestBuildContextStops(t *testing.T) {
+	def, err := Parse("bench.yaml", []byte(benchLens))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testData(200) // about 2,600 issues
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := 0
+	visible := func(*Issue) bool {
+		if seen++; seen == 100 {
+			cancel()
+		}
+		return true
+	}
+	if _, err := BuildContext(ctx, def, d, visible); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled part way: %v, want context.Canceled", err)
+	}
+	f, err := BuildContext(context.Background(), def, d, nil)
+	if err != nil || len(f.Rows) == 0 {
+		t.Fatalf("a live build: %d rows, %v", len(f.Rows), err)
 	}
 }

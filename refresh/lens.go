@@ -208,7 +208,7 @@ func (o *Opened) build(ctx context.Context, db *store.DB) error {
 	if err != nil {
 		return fmt.Errorf("open lens %q: visibility: %w", o.Stored.Name, err)
 	}
-	f, err := lens.Build(o.Def, o.Data, visible)
+	f, err := lens.BuildContext(ctx, o.Def, o.Data, visible)
 	if err != nil {
 		return fmt.Errorf("lens %q: %w", o.Stored.Name, err)
 	}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -13,6 +14,12 @@ import (
 // a match never loses its place in the tree; a filter that does not parse or compile returns
 // the *jql.Error the TUI shows at its column. A Backend's Build is lens.Build plus this.
 func NewBuilt(f *lens.Forest, view, filter string, env jql.Env) (*Built, error) {
+	return NewBuiltContext(context.Background(), f, view, filter, env)
+}
+
+// NewBuiltContext is NewBuilt that gives up with ctx's error once ctx is done: on a big
+// Lens the filter reads every issue, and the TUI stops a build whose text was replaced.
+func NewBuiltContext(ctx context.Context, f *lens.Forest, view, filter string, env jql.Env) (*Built, error) {
 	if _, err := f.View(view); err != nil { // a view that is gone says so before the filter
 		return nil, fmt.Errorf("view %q: %w", view, err)
 	}
@@ -27,7 +34,26 @@ func NewBuilt(f *lens.Forest, view, filter string, env jql.Env) (*Built, error) 
 	if err != nil {
 		return nil, err
 	}
-	return NewBuiltMatching(f, view, f.MatchJQL(match))
+	b, err := NewBuiltMatching(f, view, untilDone(ctx, f.MatchJQL(match)))
+	if err == nil {
+		err = ctx.Err() // a filter cut short kept too few rows
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// untilDone is match until ctx is done, looked at every few thousand issues; then it
+// matches nothing, quickly.
+func untilDone(ctx context.Context, match func(*lens.Issue) bool) func(*lens.Issue) bool {
+	n, done := 0, false
+	return func(is *lens.Issue) bool {
+		if n++; n%4096 == 0 {
+			done = done || ctx.Err() != nil
+		}
+		return !done && match(is)
+	}
 }
 
 // NewBuiltMatching is NewBuilt with the filter given as a predicate on issues (nil keeps
