@@ -112,6 +112,14 @@ type App struct {
 	lens     *lensState
 	buildSeq int // id of the newest build request; older answers are dropped
 	building bool
+	// buildCancel stops the build in flight: a newer request supersedes it, and on a big
+	// Lens its answer would only be dropped after taking a core for a second.
+	buildCancel context.CancelFunc
+	// filterDue: the filter prompt's text waits for a pause in typing to be built
+	// (filterPause); a filterTickMsg of this buildSeq builds it, enter at once.
+	filterDue bool
+	// startRefresh: the startup refresh (Options.RefreshAtStart) waits for the first frame.
+	startRefresh bool
 	// filterErr is why the text in the filter prompt does not work, never an earlier
 	// text's: a syntax error is found as it is typed, any other comes with its build.
 	filterErr *jql.Error
@@ -207,8 +215,10 @@ type (
 	}
 	refreshMsg     struct{ err error }
 	refreshTickMsg struct{}
-	flashEndMsg    struct{ gen int }
-	noticeMsg      struct {
+	// filterTickMsg: typing in the filter prompt paused; seq is the buildSeq it was for.
+	filterTickMsg struct{ seq int }
+	flashEndMsg   struct{ gen int }
+	noticeMsg     struct {
 		text string
 		err  bool
 	}
@@ -368,12 +378,27 @@ func (a *App) poll() tea.Cmd {
 	}
 }
 
+// supersede drops the build in flight, or the filter text waiting for its pause: its
+// context is cancelled, so the backend stops instead of finishing work whose answer would
+// be dropped, and at most one build runs at a time.
+func (a *App) supersede() {
+	if a.buildCancel != nil {
+		a.buildCancel()
+		a.buildCancel = nil
+	}
+	a.filterDue = false
+	a.buildSeq++
+}
+
 // build asks the backend for a Lens build; the answer is tagged with a fresh request id.
 func (a *App) build(req BuildRequest, info LensInfo, reason buildReason, keys []string) tea.Cmd {
-	a.buildSeq++
+	a.supersede()
 	a.building = true
-	seq, ctx, b := a.buildSeq, a.ctx, a.opt.Backend
+	ctx, cancel := context.WithCancel(a.ctx)
+	a.buildCancel = cancel
+	seq, b := a.buildSeq, a.opt.Backend
 	return func() tea.Msg {
+		defer cancel()
 		m := builtMsg{seq: seq, req: req, info: info, reason: reason, keys: keys}
 		if reason == reasonOpen {
 			raw, err := b.Pref(ctx, prefLensPrefix+req.Lens)
@@ -419,7 +444,7 @@ func (a *App) switchView(next string) tea.Cmd {
 	if old.Switch == nil || len(req.Extra) > 0 {
 		return a.build(req, ls.info, reasonView, nil)
 	}
-	a.buildSeq++
+	a.supersede()
 	a.building = true
 	seq, info := a.buildSeq, ls.info
 	return func() tea.Msg {
@@ -568,6 +593,11 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmd = tea.Batch(cmd, a.acceptInput())
 		}
 		return a, cmd
+	case filterTickMsg:
+		if msg.seq == a.buildSeq && a.filterDue && a.mode == modeFilter && a.lens != nil {
+			return a, a.buildTyped()
+		}
+		return a, nil
 	case pollMsg:
 		return a, a.poll()
 	case changeMsg:
@@ -721,7 +751,8 @@ func (a *App) onBuilt(msg builtMsg) tea.Cmd {
 		a.askingJira = false // answered, failed, or dropped below as stale
 	}
 	if msg.seq != a.buildSeq {
-		if msg.reason == reasonFilter && msg.req.FilterByJira && msg.err == nil {
+		// A superseded build is cancelled: Jira's answer may have been on its way.
+		if msg.reason == reasonFilter && msg.req.FilterByJira && (msg.err == nil || errors.Is(msg.err, context.Canceled)) {
 			// Another build (a view switch) went out while Jira was answering.
 			a.notice("the view changed before Jira's answer arrived: f, then enter, asks again", false)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image/color"
 	"log/slog"
 	"slices"
@@ -304,6 +305,7 @@ func TestFilterInstantWithErrorColumn(t *testing.T) {
 		t.Fatal("f did not open the filter prompt")
 	}
 	d.typeText("status = Done")
+	d.pause()
 	ls := d.app.lens
 	if ls.table.Tree().Len() >= ls.built.Total || ls.table.Tree().Len() == 0 {
 		t.Fatalf("filter kept %d of %d rows", ls.table.Tree().Len(), ls.built.Total)
@@ -995,6 +997,7 @@ func TestFilterAskedOfJira(t *testing.T) {
 	// Nor one Jira would refuse as well: a date it cannot read.
 	d.keys("f")
 	d.typeText("status WAS Done AFTER soon")
+	d.pause()
 	if d.app.filterErr == nil || d.app.filterAskJira {
 		t.Fatalf("bad date: err %v, askable %v", d.app.filterErr, d.app.filterAskJira)
 	}
@@ -1002,6 +1005,7 @@ func TestFilterAskedOfJira(t *testing.T) {
 
 	d.keys("f")
 	d.typeText(q)
+	d.pause()
 	if d.app.filterErr == nil || !d.app.filterAskJira {
 		t.Fatalf("WAS: err %v, askable %v", d.app.filterErr, d.app.filterAskJira)
 	}
@@ -1064,6 +1068,12 @@ func TestFilterAskedOfJira(t *testing.T) {
 	// Jira's answer arriving after a newer build (a view switch) is dropped, and says so.
 	d3.app.buildSeq++
 	d3.app.onBuilt(builtMsg{seq: d3.app.buildSeq - 1, reason: reasonFilter, req: BuildRequest{Lens: "roadmap", Filter: q, FilterByJira: true}})
+	d3.mustSee("the view changed before Jira's answer arrived")
+	// Also when the newer build stopped it before Jira answered.
+	d3.app.message = ""
+	d3.app.buildSeq++
+	d3.app.onBuilt(builtMsg{seq: d3.app.buildSeq - 1, reason: reasonFilter, err: fmt.Errorf("ask Jira: %w", context.Canceled),
+		req: BuildRequest{Lens: "roadmap", Filter: q, FilterByJira: true}})
 	d3.mustSee("the view changed before Jira's answer arrived")
 }
 
@@ -1205,6 +1215,7 @@ func TestFilterAskedOfJiraFeedback(t *testing.T) {
 	b.jira = map[string][]string{q: {"ALPHA-1"}}
 	d.keys("f")
 	d.typeText(q)
+	d.pause()
 	cmd := d.app.onKey(keyPress("enter")) // Jira has not answered yet
 	d.mustSee("asking Jira for the filter…")
 	d.app.Update(refreshMsg{err: errors.New("GET /rest/api/3/myself: dial tcp: connect: connection refused")})
@@ -1373,6 +1384,7 @@ func TestFilterRefusesFieldTheSiteLacks(t *testing.T) {
 		d, b := openRoadmap(t, 120, 30)
 		d.keys("f")
 		d.typeText(q)
+		d.pause()
 		if d.app.filterErr == nil || d.app.filterAskJira {
 			t.Fatalf("%s: err %v, askable %v", q, d.app.filterErr, d.app.filterAskJira)
 		}
@@ -1454,4 +1466,90 @@ func TestChooserNarrowsByTitleOrWholeID(t *testing.T) {
 	d.typeText("customfield_10099")
 	d.mustSee("▌ [+] Team")
 	d.mustNotSee("Story Points")
+}
+
+// ctxBackend records the context of every Build, to see which builds were stopped.
+type ctxBackend struct {
+	*memBackend
+	ctxs []context.Context
+	drv  *driver
+}
+
+func (b *ctxBackend) Build(ctx context.Context, req BuildRequest) (*Built, error) {
+	b.ctxs = append(b.ctxs, ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return b.memBackend.Build(ctx, req)
+}
+
+// Typing a filter builds once typing pauses, not on every keystroke (on a 100,000-issue
+// Lens a build takes up to a second); enter builds at once; a build the next keystroke
+// supersedes is stopped, not left to run and be ignored.
+func TestFilterBuildsAfterAPauseAndStopsStaleBuilds(t *testing.T) {
+	b := &ctxBackend{memBackend: newMemBackend(t)}
+	d := newDriver(t, b, 120, 30)
+	b.drv = d
+	d.keys("enter")
+	builds := b.builds
+	d.keys("f")
+	d.typeText("status = Done")
+	if b.builds != builds {
+		t.Fatalf("%d builds while typing, want none before a pause", b.builds-builds)
+	}
+	d.mustSee("39/39 rows")
+	d.pause()
+	if b.builds != builds+1 {
+		t.Fatalf("%d builds after the pause, want 1", b.builds-builds)
+	}
+	d.mustSee("/39 rows")
+	d.mustNotSee("39/39 rows")
+
+	// enter does not wait for the pause.
+	d.typeText(" AND priority = High")
+	builds = b.builds
+	d.keys("enter")
+	if b.builds != builds+1 || d.app.mode != modeNormal || d.app.lens.filter != "status = Done AND priority = High" {
+		t.Fatalf("enter: %d builds, mode %v, filter %q", b.builds-builds, d.app.mode, d.app.lens.filter)
+	}
+	d.pause() // the timer of the last keystroke finds nothing left to build
+	if b.builds != builds+1 {
+		t.Fatalf("the pause after enter built again (%d builds)", b.builds-builds)
+	}
+
+	// A build in flight (held, as a slow backend's) is cancelled by the next keystroke,
+	// and its answer, when it lands, is dropped.
+	d.keys("f", "backspace", "backspace", "backspace", "backspace")
+	d.typeText("Low")
+	held := d.app.onKey(keyPress("enter")) // built at once, answer held
+	d.typeText("est")
+	if err := b.runCtx(t, held); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the superseded build ran with context error %v, want canceled", err)
+	}
+	if d.app.mode != modeFilter {
+		t.Fatal("the dropped build's answer took enter's effect")
+	}
+	d.pause()
+	d.keys("enter")
+	if d.app.mode != modeNormal || d.app.lens.filter != "status = Done AND priority = Lowest" {
+		t.Fatalf("after the pause and enter: mode %v, filter %q", d.app.mode, d.app.lens.filter)
+	}
+}
+
+// runCtx runs a build command and returns the error of the context it was given.
+func (b *ctxBackend) runCtx(t *testing.T, cmd tea.Cmd) error {
+	t.Helper()
+	n := len(b.ctxs)
+	msg := cmd()
+	if len(b.ctxs) != n+1 {
+		t.Fatalf("the command ran %d builds", len(b.ctxs)-n)
+	}
+	if m, ok := msg.(builtMsg); ok && m.err != nil && !errors.Is(m.err, context.Canceled) {
+		t.Fatalf("the build failed otherwise: %v", m.err)
+	}
+	err := b.ctxs[n].Err()
+	_, next := b.drv.app.Update(msg)
+	b.drv.enqueue(next)
+	b.drv.idle()
+	return err
 }

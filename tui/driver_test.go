@@ -168,3 +168,20 @@ func TestKeyPressNames(t *testing.T) {
 		}
 	}
 }
+
+// pause lets the filter prompt's typing pause: the parked filter timers fire (filterPause),
+// and the other timers stay parked.
+func (d *driver) pause() {
+	d.t.Helper()
+	var keep []parkedTimer
+	ts := d.timers
+	d.timers = nil
+	for _, tm := range ts {
+		if tm.d == filterPause {
+			d.send(tm.fn(testNow))
+		} else {
+			keep = append(keep, tm)
+		}
+	}
+	d.timers = append(keep, d.timers...)
+}

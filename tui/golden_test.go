@@ -34,7 +34,7 @@ func TestGoldenScreens(t *testing.T) {
 		{"help", nil, func(d *driver) { d.keys("?") }},
 		{"help-lens", nil, func(d *driver) { d.keys("enter", "?") }},
 		{"palette", nil, func(d *driver) { d.keys("enter", ":"); d.typeText("exp") }},
-		{"filter-error", nil, func(d *driver) { d.keys("enter", "f"); d.typeText("status = Done AND (priority") }},
+		{"filter-error", nil, func(d *driver) { d.keys("enter", "f"); d.typeText("status = Done AND (priority"); d.pause() }},
 		{"filter", nil, func(d *driver) { d.keys("enter", "f"); d.typeText("status = Done"); d.keys("enter", "E") }},
 		{"search", nil, func(d *driver) { d.keys("enter", "E", "/"); d.typeText("task 2.3") }},
 		{"offline", func(b *memBackend) { b.status.Offline = true; b.status.PendingWebhooks = 2 }, func(d *driver) { d.keys("enter") }},

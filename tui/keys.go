@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -227,7 +228,7 @@ func (a *App) doLens(act Action, keyText string) tea.Cmd {
 		a.edit.marks, a.edit.cut, a.edit.anchor = map[string]bool{}, nil, ""
 		save := a.savePrefs()
 		a.screen, a.lens = screenHome, nil
-		a.buildSeq++ // drop answers for the Lens just left
+		a.supersede() // drop (and stop) builds for the Lens just left
 		a.building = false
 		// The list again: the Lens just left has a size now, and others may have changed.
 		return tea.Batch(save, a.loadLensesQuiet())
@@ -280,7 +281,8 @@ func (a *App) cycleSort() {
 }
 
 // onInputKey handles the text prompts. Every keystroke takes effect at once: search jumps,
-// the filter rebuilds, the palette and home list narrow.
+// the palette and home list narrow, the filter's syntax is checked; the filter rebuilds
+// once typing pauses (filterPause) or on enter.
 func (a *App) onInputKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.String() {
 	case "esc":
@@ -324,19 +326,22 @@ func (a *App) onInputChanged(v string) tea.Cmd {
 			a.message = ""
 		}
 	case modeFilter:
-		ls := a.lens
-		req := ls.request()
-		req.Filter, req.FilterByJira = strings.TrimSpace(v), false // typing filters locally
 		// The error shown is this text's: a syntax error at once, as parsing is quick; any
 		// other when its build answers, which on a big Lens may take a while.
 		a.filterErr, a.filterAskJira, a.filterEnter = nil, false, false
-		if req.Filter != "" {
+		if f := strings.TrimSpace(v); f != "" {
 			var je *jql.Error
-			if _, err := jql.Parse(req.Filter); errors.As(err, &je) {
+			if _, err := jql.Parse(f); errors.As(err, &je) {
 				a.filterErr = je
 			}
 		}
-		return a.build(req, ls.info, reasonFilter, nil)
+		// The build waits for a pause in typing: on a 100,000-issue Lens one takes up to a
+		// second, and one per keystroke would queue a dozen for `status = Done`. The build
+		// of an earlier text stops now; its answer would be stale.
+		a.supersede()
+		a.building, a.filterDue = true, true
+		seq := a.buildSeq
+		return a.opt.Tick(filterPause, func(time.Time) tea.Msg { return filterTickMsg{seq: seq} })
 	case modePalette:
 		a.filterPalette(v)
 	case modeHomeFilter:
@@ -344,6 +349,17 @@ func (a *App) onInputChanged(v string) tea.Cmd {
 		a.homeCursor = 0
 	}
 	return nil
+}
+
+// filterPause is how long typing in the filter prompt must pause before its text is built.
+const filterPause = 150 * time.Millisecond
+
+// buildTyped builds the filter prompt's text, evaluated locally.
+func (a *App) buildTyped() tea.Cmd {
+	ls := a.lens
+	req := ls.request()
+	req.Filter, req.FilterByJira = strings.TrimSpace(a.input.Value()), false
+	return a.build(req, ls.info, reasonFilter, nil)
 }
 
 func (a *App) cancelInput() tea.Cmd {
@@ -374,6 +390,12 @@ func (a *App) acceptInput() tea.Cmd {
 	case modeFilter:
 		if a.filterErr != nil && !a.filterAskJira {
 			return nil // stay in the prompt until the JQL is fixed or esc
+		}
+		if a.filterDue {
+			// No need to wait for the pause: build the text now, and take effect when it
+			// answers whether the text works.
+			a.filterEnter = true
+			return a.buildTyped()
 		}
 		if a.building {
 			// Whether the text works is not known yet: enter takes effect when it is.
