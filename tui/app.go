@@ -48,8 +48,11 @@ type Options struct {
 	// how often a background refresh runs (0: only on `r`).
 	PollInterval    time.Duration
 	RefreshInterval time.Duration
-	// RefreshAtStart runs a background refresh as soon as the app starts: the screen draws
-	// from the cache first, then catches up with Jira (and rechecks the viewer's grants).
+	// RefreshAtStart runs a background refresh when the app starts: the screen draws from
+	// the cache first, then catches up with Jira (and rechecks the viewer's grants). It
+	// starts once the Lens opening at start has its first frame (its build landed), since
+	// on a small machine a refresh competing for the cores makes that frame late; at once
+	// when there is no Lens to open or the cache was never refreshed (nothing to show yet).
 	RefreshAtStart bool
 	Logger         *slog.Logger // debug log; nil discards
 	// Hooks for the outside world, replaced in tests.
@@ -326,9 +329,7 @@ func (a *App) Init() tea.Cmd {
 	if a.opt.RefreshInterval > 0 {
 		cmds = append(cmds, a.opt.Tick(a.opt.RefreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} }))
 	}
-	if a.opt.RefreshAtStart {
-		cmds = append(cmds, a.refresh())
-	}
+	a.startRefresh = a.opt.RefreshAtStart
 	return tea.Batch(cmds...)
 }
 
@@ -587,7 +588,9 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if enter {
 			a.filterEnter = false
 		}
-		cmd := a.onBuilt(msg)
+		// The first build has landed (its frame is drawn next): the startup refresh may
+		// take the cores now.
+		cmd := tea.Batch(a.onBuilt(msg), a.startupRefresh())
 		if enter && a.mode == modeFilter {
 			// The answer the filter prompt's enter waited for: enter takes effect now.
 			cmd = tea.Batch(cmd, a.acceptInput())
@@ -710,7 +713,7 @@ func (a *App) onLenses(msg lensesMsg) tea.Cmd {
 	if msg.err != nil {
 		a.lensesErr = msg.err
 		a.notice(msg.err.Error(), true)
-		return nil
+		return a.startupRefresh()
 	}
 	a.lensesErr = nil
 	// The cursor stays on its Lens when the list changes around it (one added, removed,
@@ -739,11 +742,11 @@ func (a *App) onLenses(msg lensesMsg) tea.Cmd {
 	if a.lens == nil && msg.last != "" {
 		for _, l := range msg.list {
 			if l.ID == msg.last {
-				return a.openLens(l)
+				return a.openLens(l) // the startup refresh waits for its first frame
 			}
 		}
 	}
-	return nil
+	return a.startupRefresh() // the Lens list is the first screen
 }
 
 func (a *App) onBuilt(msg builtMsg) tea.Cmd {
@@ -899,6 +902,10 @@ func (a *App) flash(keys []string) tea.Cmd {
 func (a *App) onChange(msg changeMsg) tea.Cmd {
 	cmds := []tea.Cmd{a.pollLater()}
 	a.status = msg.status
+	if msg.err == nil && msg.status.LastRefresh.IsZero() {
+		// A cache never refreshed has nothing to show: Jira first.
+		cmds = append(cmds, a.startupRefresh())
+	}
 	if !a.refreshErrAt.IsZero() && msg.err == nil && msg.status.LastRefresh.After(a.refreshErrAt) {
 		a.clearRefreshError() // a refresh since (a background one, another process) worked
 	}
@@ -940,7 +947,16 @@ func (a *App) loadLensesQuiet() tea.Cmd {
 	}
 }
 
+// startupRefresh starts the refresh RefreshAtStart asked for, if it is still waiting.
+func (a *App) startupRefresh() tea.Cmd {
+	if !a.startRefresh {
+		return nil
+	}
+	return a.refresh()
+}
+
 func (a *App) refresh() tea.Cmd {
+	a.startRefresh = false // any refresh is the one the start waited for
 	if a.refreshing {
 		return nil
 	}

@@ -888,6 +888,105 @@ func TestRefreshAtStart(t *testing.T) {
 	}
 }
 
+// orderBackend records the order of builds and refreshes, and can hold builds back.
+type orderBackend struct {
+	*memBackend
+	calls []string
+}
+
+func (b *orderBackend) Build(ctx context.Context, req BuildRequest) (*Built, error) {
+	b.calls = append(b.calls, "build")
+	return b.memBackend.Build(ctx, req)
+}
+
+func (b *orderBackend) Refresh(ctx context.Context) error {
+	b.calls = append(b.calls, "refresh")
+	return b.memBackend.Refresh(ctx)
+}
+
+// The startup refresh waits for the first frame of the Lens that opens at start (on a
+// small machine it would otherwise take the cores the first build needs), but starts at
+// once when there is no Lens to open or the cache was never refreshed.
+func TestRefreshAtStartWaitsForTheFirstFrame(t *testing.T) {
+	b := &orderBackend{memBackend: newMemBackend(t)}
+	b.prefs[prefLastLens] = []byte(`"roadmap"`)
+	d := newDriver(t, b, 80, 24, func(o *Options) { o.RefreshAtStart = true })
+	d.mustSee("39/39 rows")
+	if !slices.Equal(b.calls, []string{"build", "refresh"}) {
+		t.Fatalf("calls %v, want the build, then the refresh", b.calls)
+	}
+	// Held: until the build lands, no refresh.
+	b2 := &orderBackend{memBackend: newMemBackend(t)}
+	b2.prefs[prefLastLens] = []byte(`"roadmap"`)
+	app, build := startHoldingTheBuild(t, b2)
+	if slices.Contains(b2.calls, "refresh") || build == nil {
+		t.Fatalf("before the first build landed: calls %v", b2.calls)
+	}
+	_, next := app.Update(build())
+	if next == nil {
+		t.Fatal("the first build landed and no refresh started")
+	}
+	next()
+	if !slices.Equal(b2.calls, []string{"build", "refresh"}) {
+		t.Fatalf("calls %v, want the build, then the refresh", b2.calls)
+	}
+
+	// No Lens to open: the list is the first screen, and the refresh starts with it.
+	home := &orderBackend{memBackend: newMemBackend(t)}
+	newDriver(t, home, 80, 24, func(o *Options) { o.RefreshAtStart = true })
+	if !slices.Equal(home.calls, []string{"refresh"}) {
+		t.Fatalf("home: calls %v, want a refresh", home.calls)
+	}
+	// A cache never refreshed: Jira first, before the build of the Lens.
+	empty := &orderBackend{memBackend: newMemBackend(t)}
+	empty.prefs[prefLastLens] = []byte(`"roadmap"`)
+	empty.status.LastRefresh = time.Time{}
+	app, build = startHoldingTheBuild(t, empty)
+	if !slices.Equal(empty.calls, []string{"build", "refresh"}) {
+		t.Fatalf("never refreshed: calls %v, want the refresh while the build runs", empty.calls)
+	}
+	if _, next := app.Update(build()); next != nil {
+		if m := next(); m != nil {
+			t.Fatalf("a second refresh after the first build: %T", m)
+		}
+	}
+}
+
+// startHoldingTheBuild starts an app with RefreshAtStart on b and runs what Init starts,
+// except the build of the Lens opening at start: its command is returned (it has run
+// to the backend call; its answer is not handed to the app) with the app.
+func startHoldingTheBuild(t *testing.T, b Backend) (*App, tea.Cmd) {
+	t.Helper()
+	app, err := New(context.Background(), Options{Backend: b, RefreshAtStart: true,
+		Tick: func(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var built tea.Msg
+	queue := []tea.Cmd{app.Init()}
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		switch m := c().(type) {
+		case tea.BatchMsg:
+			queue = append(queue, m...)
+		case builtMsg:
+			built = m
+		case nil:
+		default:
+			_, next := app.Update(m)
+			queue = append(queue, next)
+		}
+	}
+	if built == nil {
+		t.Fatal("no Lens was built at start")
+	}
+	return app, func() tea.Msg { return built }
+}
+
 // A key shared by two available bindings is shown only on the first, the one it runs.
 func TestHelpShowsEachKeyOnceWhereItActs(t *testing.T) {
 	k := DefaultKeymap()
