@@ -44,6 +44,7 @@ type Options struct {
 	// Debug receives an HTTP dump of every attempt, with credentials redacted.
 	Debug io.Writer
 	// MaxRetries is how often a failed attempt is retried: 0 means 5, negative means never.
+	// An attempt that ran out of time is retried at most twice: each one costs the whole limit.
 	MaxRetries int
 	// BaseBackoff is the first retry delay, doubled per attempt (default 500ms).
 	BaseBackoff time.Duration
@@ -52,12 +53,29 @@ type Options struct {
 	// MaxRetryAfter is the longest Retry-After the client sits out; a longer one comes back as
 	// a RateLimitedError at once (default 2m).
 	MaxRetryAfter time.Duration
-	// RequestsPerSecond paces requests client-side: 0 means 20, negative means unpaced.
+	// RequestsPerSecond paces requests client-side: 0 means DefaultRequestsPerSecond,
+	// negative means unpaced (Jira's 429s and Retry-After still slow the client down).
 	RequestsPerSecond float64
+	// HeaderTimeout is how long one attempt waits for Jira to begin its answer (connect, send
+	// the request, receive status and headers): 0 means DefaultHeaderTimeout, negative means
+	// no limit. Without it a site that accepts connections but never answers holds a
+	// request, and the refresh behind it, forever.
+	HeaderTimeout time.Duration
+	// RequestTimeout bounds one attempt as a whole, its answer read to the end included: 0
+	// means DefaultRequestTimeout, negative means no limit. It is longer than HeaderTimeout
+	// so that a large search page that began in time has room to stream.
+	RequestTimeout time.Duration
 	// OnEvent is told about retries and rate-limit waits, e.g. to show progress. It runs on the
 	// requesting goroutine and must be quick.
 	OnEvent func(Event)
 }
+
+// Defaults of the Options left zero.
+const (
+	DefaultRequestsPerSecond = 20
+	DefaultHeaderTimeout     = 30 * time.Second
+	DefaultRequestTimeout    = 60 * time.Second
+)
 
 // Client talks to one Jira site. It is safe for concurrent use.
 type Client struct {
@@ -99,6 +117,8 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		baseBackoff:   o.BaseBackoff,
 		maxBackoff:    o.MaxBackoff,
 		maxRetryAfter: o.MaxRetryAfter,
+		headerTimeout: o.HeaderTimeout,
+		reqTimeout:    o.RequestTimeout,
 		pacer:         newPacer(o.RequestsPerSecond),
 		onEvent:       o.OnEvent,
 		stats:         stats,
@@ -121,7 +141,13 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		t.maxRetryAfter = 2 * time.Minute
 	}
 	if o.RequestsPerSecond == 0 {
-		t.pacer = newPacer(20)
+		t.pacer = newPacer(DefaultRequestsPerSecond)
+	}
+	if t.headerTimeout == 0 {
+		t.headerTimeout = DefaultHeaderTimeout
+	}
+	if t.reqTimeout == 0 {
+		t.reqTimeout = DefaultRequestTimeout
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(o.Email + ":" + o.Token))
 	t.secrets = []string{o.Token, basic}
@@ -296,6 +322,10 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if resp == nil {
 		if err == nil {
 			err = errors.New("no response")
+		}
+		var te *TimeoutError
+		if errors.As(err, &te) {
+			err = te // says it all: net/http's `Post "<url>": ` would only repeat the request
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)

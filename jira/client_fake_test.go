@@ -648,3 +648,41 @@ func TestFakeBulkFetchSkipsMissingKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestFakeSilentSite: a site that accepts connections and never answers (the fake with a
+// latency far above the limit, as a stopped Jira process) fails the client's first request,
+// dialect detection, promptly and says why, on both dialects; once the site answers again,
+// the same client works.
+func TestFakeSilentSite(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(string(d), func(t *testing.T) {
+			f := newFake(t, d, 20)
+			f.site.Faults().SetLatency(time.Hour, 0)
+			o := jira.Options{BaseURL: f.url, Token: "admin-token", RequestsPerSecond: -1, BaseBackoff: time.Millisecond,
+				HeaderTimeout: 100 * time.Millisecond}
+			if d == jira.Cloud {
+				o.Email = "admin@example.com"
+			}
+			start := time.Now()
+			_, err := jira.New(t.Context(), o)
+			var te *jira.TimeoutError
+			if !errors.As(err, &te) || !strings.Contains(err.Error(), "serverInfo: Jira did not answer within 100ms (3 attempts)") {
+				t.Fatalf("err %v, want dialect detection to time out", err)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("gave up after %v", took)
+			}
+
+			f.site.Faults().Reset()
+			c := f.login(t, "admin", func(o *jira.Options) { o.HeaderTimeout = 100 * time.Millisecond })
+			f.site.Faults().SetLatency(time.Hour, 0)
+			if _, err := c.GetIssue(t.Context(), "ALPHA-1", nil); !errors.As(err, &te) {
+				t.Errorf("read from a silent site: %v, want a *TimeoutError", err)
+			}
+			f.site.Faults().Reset()
+			if _, err := c.GetIssue(t.Context(), "ALPHA-1", nil); err != nil {
+				t.Errorf("read once the site answers again: %v", err)
+			}
+		})
+	}
+}

@@ -110,6 +110,47 @@ func (e *RateLimitedError) Error() string {
 	return s
 }
 
+// TimeoutError is a request Jira did not answer in time: no status and headers within
+// Options.HeaderTimeout, or no complete answer within Options.RequestTimeout, on every
+// attempt the client made. With Body set the answer began in time but stopped before its
+// end; that is not retried (a refresh resumes where it stopped). Like a refused connection
+// it is a net.Error whose Timeout is true: callers treat Jira as unreachable.
+type TimeoutError struct {
+	Limit    time.Duration // the limit that ran out
+	Attempts int           // attempts made; 0 or 1 is not worth saying
+	Body     bool          // the answer's body stalled
+}
+
+func (e *TimeoutError) Error() string {
+	what := "Jira did not answer"
+	if e.Body {
+		what = "Jira did not finish answering"
+	}
+	s := what + " within " + shortDuration(e.Limit)
+	if e.Attempts > 1 {
+		s += fmt.Sprintf(" (%d attempts)", e.Attempts)
+	}
+	return s
+}
+
+// Timeout makes a TimeoutError a net.Error that timed out.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// Temporary completes net.Error: the site may answer again later.
+func (e *TimeoutError) Temporary() bool { return true }
+
+// shortDuration writes a duration the way people say it: 1m rather than 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // maxErrorBody bounds how much of an error body is read and kept.
 const maxErrorBody = 64 << 10
 

@@ -60,9 +60,12 @@ func (e Event) Reason() string {
 func connReason(err error) string {
 	var dns *net.DNSError
 	var ne net.Error
+	var te *TimeoutError
 	switch {
 	case err == nil:
 		return "no answer"
+	case errors.As(err, &te):
+		return "no answer within " + shortDuration(te.Limit)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):
@@ -141,6 +144,8 @@ type transport struct {
 	baseBackoff   time.Duration
 	maxBackoff    time.Duration
 	maxRetryAfter time.Duration
+	headerTimeout time.Duration // per attempt, until the answer's headers; <= 0 means none
+	reqTimeout    time.Duration // per attempt, until the end of the answer; <= 0 means none
 	pacer         *pacer
 	onEvent       func(Event)
 	stats         *counters
@@ -207,7 +212,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := t.sleep(ctx, t.pacer.reserve(time.Now())); err != nil {
 			return nil, err
 		}
-		out := req.Clone(ctx)
+		actx, gotHeaders, release := t.attemptContext(ctx)
+		out := req.Clone(actx)
 		if body != nil {
 			out.Body = io.NopCloser(bytes.NewReader(body))
 			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -223,19 +229,26 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			GetConn:      func(string) { connTried.Store(true) },
 			WroteHeaders: func() { wroteHeaders.Store(true) },
 		}
-		out = out.WithContext(httptrace.WithClientTrace(ctx, trace))
+		out = out.WithContext(httptrace.WithClientTrace(actx, trace))
 
 		start := time.Now()
 		t.dumpRequest(out, body, attempt)
 		t.stats.requests.Add(1)
 		resp, err := t.base.RoundTrip(out)
 		if err != nil {
-			t.dumpError(out, err)
+			release()
 			if ctx.Err() != nil {
+				t.dumpError(out, err)
 				return nil, ctx.Err()
 			}
+			retries := t.maxRetries
+			if te := timedOut(actx); te != nil {
+				err = &TimeoutError{Limit: te.Limit, Attempts: attempt}
+				retries = min(retries, maxTimeoutRetries)
+			}
+			t.dumpError(out, err)
 			notSent := isDialError(err) || (connTried.Load() && !wroteHeaders.Load())
-			if attempt > t.maxRetries || (!canReplay && !notSent) {
+			if attempt > retries || (!canReplay && !notSent) {
 				return nil, err
 			}
 			wait := t.backoff(attempt)
@@ -245,6 +258,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			continue
 		}
+		gotHeaders()
+		resp.Body = &attemptBody{ReadCloser: resp.Body, ctx: actx, release: release}
 		t.observe(req, resp, attempt)
 		resp = t.dumpResponse(req, resp, time.Since(start))
 
@@ -282,6 +297,63 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// maxTimeoutRetries caps the retries of an attempt that ran out of time: each costs the
+// whole limit, and a site silent for three of them in a row is down, not busy.
+const maxTimeoutRetries = 2
+
+// attemptContext gives one attempt its own context, which ends with a *TimeoutError as its
+// cause when Jira has not begun to answer within headerTimeout, or not finished within
+// reqTimeout. gotHeaders stops the first clock; release ends the context and both clocks,
+// once the answer is read (closing an attemptBody calls it).
+func (t *transport) attemptContext(ctx context.Context) (actx context.Context, gotHeaders, release func()) {
+	actx, cancel := context.WithCancelCause(ctx)
+	clock := func(limit time.Duration) func() bool {
+		if limit <= 0 {
+			return func() bool { return false }
+		}
+		return time.AfterFunc(limit, func() { cancel(&TimeoutError{Limit: limit}) }).Stop
+	}
+	stopHeaders, stopRequest := clock(t.headerTimeout), clock(t.reqTimeout)
+	return actx, func() { stopHeaders() }, func() {
+		stopHeaders()
+		stopRequest()
+		cancel(nil)
+	}
+}
+
+// timedOut returns the *TimeoutError that ended an attempt's context, or nil.
+func timedOut(actx context.Context) *TimeoutError {
+	var te *TimeoutError
+	if actx.Err() != nil && errors.As(context.Cause(actx), &te) {
+		return te
+	}
+	return nil
+}
+
+// attemptBody is an answer's body, read within its attempt's time limit. Closing it ends
+// the attempt.
+type attemptBody struct {
+	io.ReadCloser
+	ctx     context.Context
+	release func()
+}
+
+func (b *attemptBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		if te := timedOut(b.ctx); te != nil {
+			err = &TimeoutError{Limit: te.Limit, Body: true}
+		}
+	}
+	return n, err
+}
+
+func (b *attemptBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
 }
 
 // requestBody reads a request body once so every attempt can resend it.
