@@ -6,6 +6,7 @@ package jiratest
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -363,6 +364,12 @@ func WithFaults(h http.Handler, f *Faults) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := f.decide(r)
 		if d.delay > 0 {
+			// Read the request body first: net/http notices a client that hangs up (and ends
+			// r.Context()) only once the body is read, and a client that gives up on a long
+			// latency must not leave the handler waiting it out.
+			if body, err := io.ReadAll(r.Body); err == nil {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
 			t := time.NewTimer(d.delay)
 			select {
 			case <-t.C:

@@ -95,6 +95,25 @@ func TestFaultsLatency(t *testing.T) {
 	}
 }
 
+// TestFaultsLatencyEndsWithTheClient: a client that gives up on a long latency (a silent
+// site) ends the delayed handler, POST with a body too, so the server can close.
+func TestFaultsLatencyEndsWithTheClient(t *testing.T) {
+	f := NewFaults(1)
+	srv := httptest.NewServer(WithFaults(http.NotFoundHandler(), f))
+	f.SetLatency(time.Hour, 0)
+	hc := &http.Client{Timeout: 50 * time.Millisecond}
+	if _, err := hc.Post(srv.URL+"/rest/api/3/search/jql", "application/json", strings.NewReader(`{"jql":"project = A"}`)); err == nil {
+		t.Fatal("answered within an hour's latency")
+	}
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the delayed handler outlived the client that gave up on it")
+	}
+}
+
 func TestFaultsJitterDeterministic(t *testing.T) {
 	delays := func(seed uint64) []time.Duration {
 		f := NewFaults(seed)
