@@ -350,11 +350,21 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 	b.busy = true
 	b.mu.Unlock()
 	// Ask Jira who the viewer is again: groups change, and the TUI may have started from
-	// the cache's memory of the viewer.
-	if v, verr := refresh.ResolveViewer(ctx, b.client, b.db, b.site.Name); verr == nil {
+	// the cache's memory of the viewer. When Jira cannot be reached (refused, or silent
+	// until the client's time limit ran out), nothing else is asked: every step would wait
+	// out the same limits and retries, and the screen would say "refreshing…" for minutes
+	// before it says OFFLINE.
+	v, err := refresh.ResolveViewer(ctx, b.client, b.db, b.site.Name)
+	unreachable := isNetworkError(err)
+	switch {
+	case err == nil:
 		b.setViewer(v)
+	case !unreachable:
+		err = nil // Jira answered: the sync below says what is wrong, if anything
 	}
-	_, err := b.eng.ReplayJournal(ctx)
+	if err == nil {
+		_, err = b.eng.ReplayJournal(ctx)
+	}
 	if err == nil {
 		_, err = b.eng.Auto(ctx)
 	}
@@ -365,7 +375,13 @@ func (b *siteBackend) Refresh(ctx context.Context) error {
 	// Who sees what is rechecked with every refresh, also when the sync failed: a
 	// permission lost in Jira hides its rows at once, and a check that cannot reach Jira
 	// records why, so rows whose grants expired are hidden (fail closed) and say so.
-	if _, cerr := refresh.CheckGrants(ctx, b.client, b.db, b.who(), b.site.PermissionTTL); err == nil {
+	var cerr error
+	if unreachable {
+		cerr = refresh.GrantsUnchecked(ctx, b.db, b.who(), err)
+	} else {
+		_, cerr = refresh.CheckGrants(ctx, b.client, b.db, b.who(), b.site.PermissionTTL)
+	}
+	if err == nil {
 		err = cerr
 	}
 	b.mu.Lock()

@@ -213,6 +213,53 @@ func TestTUIOpensOffline(t *testing.T) {
 	}
 }
 
+// TestRefreshEndsWhenJiraIsSilent: a Jira that accepts connections and never answers (a
+// stopped process) ends the TUI's refresh once the client's time limit has run out on the
+// viewer check, without asking anything else: the status says OFFLINE and why, and rows
+// whose grants expired are hidden (fail closed). Before, the refresh never ended, and no
+// later refresh or permission check could start.
+func TestRefreshEndsWhenJiraIsSilent(t *testing.T) {
+	ctx := context.Background()
+	f := newTUIFixture(t, "alice", "project = ALPHA", 200, 300*time.Millisecond, false)
+	// The client as the TUI builds it (retries included), with a limit a test can wait out.
+	client, err := jira.New(ctx, jira.Options{BaseURL: f.srv.URL, Dialect: jira.Cloud, Email: "alice@example.com", Token: "alice-token",
+		RequestsPerSecond: -1, BaseBackoff: time.Millisecond, HeaderTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := newSiteBackend(f.prof, f.db, client, f.viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, _ := be.Lenses(ctx)
+	f.site.Faults().SetLatency(time.Hour, 0) // the site goes silent
+	time.Sleep(400 * time.Millisecond)       // the grants expire
+
+	start := time.Now()
+	err = be.Refresh(ctx)
+	if err == nil || !strings.Contains(err.Error(), "Jira did not answer within 100ms (3 attempts)") {
+		t.Fatalf("refresh of a silent site: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("refresh of a silent site took %v", took)
+	}
+	if n := client.Stats().Requests; n != 3 {
+		t.Errorf("%d requests: after the viewer check timed out, the refresh went on asking", n)
+	}
+	st, _ := be.Status(ctx)
+	if !st.Offline || st.Refreshing || !strings.Contains(st.Err, "did not answer") {
+		t.Errorf("status after a silent site: %+v", st)
+	}
+	built, err := be.Build(ctx, tui.BuildRequest{Lens: infos[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(built.Notes, " ")
+	if built.Tree.Len() != 0 || !strings.Contains(notes, "Jira did not answer within 100ms") {
+		t.Errorf("expired grants with a silent site: %d rows shown, notes %q", built.Tree.Len(), notes)
+	}
+}
+
 // TestOpenTUIFailsClosed: an open Lens whose grants expire while Jira is down hides its
 // rows (and says why) without any change arriving in the cache.
 func TestOpenTUIFailsClosed(t *testing.T) {

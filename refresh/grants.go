@@ -294,6 +294,17 @@ func CheckGrants(ctx context.Context, c *jira.Client, db *store.DB, v Viewer, tt
 	return st, nil
 }
 
+// GrantsUnchecked records that v's permissions could not be checked now, because of err
+// (Jira unreachable), exactly as a CheckGrants that failed with err would, without asking
+// Jira: a caller that has just seen Jira not answer spares the viewer another wait for the
+// same outcome. Rows whose grants expired are hidden, and say why.
+func GrantsUnchecked(ctx context.Context, db *store.DB, v Viewer, err error) error {
+	if v.User == "" {
+		return ErrUnknownViewer
+	}
+	return failed(ctx, db, v, err)
+}
+
 // failed remembers why a check did not complete and returns err with context. It also
 // rewrites the viewer's project grants as they are, which puts a grants entry on the change
 // feed: open views rebuild, so rows whose grants expired meanwhile are hidden now rather
@@ -322,9 +333,12 @@ func failureReason(err error) string {
 	var forbidden *jira.ForbiddenError
 	var limited *jira.RateLimitedError
 	var api *jira.APIError
+	var silent *jira.TimeoutError
 	switch {
 	case errors.Is(err, ErrUnknownViewer):
 		return "who you are is unknown"
+	case errors.As(err, &silent):
+		return silent.Error() // "Jira did not answer within 30s (3 attempts)"
 	case errors.As(err, &unauth):
 		return "Jira rejected the credentials"
 	case errors.As(err, &forbidden):

@@ -29,6 +29,9 @@ func jiraProblem(text string) (short string, unavailable, ok bool) {
 			return c.say, false, true
 		}
 	}
+	if m := silentRE.FindStringSubmatch(text); m != nil {
+		return "Jira unreachable: no answer within " + m[1], false, true
+	}
 	if m := httpStatusRE.FindStringSubmatch(text); m != nil {
 		code, _ := strconv.Atoi(m[1])
 		say := "Jira answered " + m[1]
@@ -39,6 +42,10 @@ func jiraProblem(text string) (short string, unavailable, ok bool) {
 	}
 	return text, false, false
 }
+
+// silentRE finds the client's time limit running out (jira.TimeoutError's text): Jira
+// accepted the connection, or not even that, and sent nothing back in time.
+var silentRE = regexp.MustCompile(`Jira did not (?:answer|finish answering) within (\S+)`)
 
 // httpStatusRE finds the status of a Jira API error ("POST /rest/api/3/search/jql: 503
 // Service Unavailable: …", jira.APIError's text).
