@@ -321,7 +321,7 @@ func editProgress(w io.Writer) func(refresh.EditEvent) {
 		case "rate-limited":
 			fmt.Fprintf(w, "rate limited by Jira, waiting %s %s\n", ev.Wait.Round(time.Millisecond), ev.Key)
 		case "retry":
-			fmt.Fprintf(w, "retrying %s in %s\n", ev.Key, ev.Wait.Round(time.Millisecond))
+			fmt.Fprintf(w, "retrying %s in %s (%s)\n", ev.Key, ev.Wait.Round(time.Millisecond), ev.Reason)
 		}
 	}
 }

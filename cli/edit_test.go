@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"foundation/jira"
 	"foundation/jira/jiratest"
 )
 
@@ -184,6 +185,33 @@ func TestEditCommand(t *testing.T) {
 				t.Errorf("bad --since: %d %s", r.code, r.stderr)
 			}
 		})
+	}
+}
+
+// TestEditSilentSite: an edit to a Jira that stops answering ends at the client's time
+// limit with a message that says so, and a write that may have reached Jira is not sent
+// twice.
+func TestEditSilentSite(t *testing.T) {
+	site, url := editFakeSite(t, "cloud")
+	e := newCLIEnv(t)
+	e.writeConfig(url, "cloud", "admin", "project in (ALPHA, BETA)")
+	if r := e.run("", "refresh", "--quiet"); r.code != 0 {
+		t.Fatalf("refresh: %d %s", r.code, r.stderr)
+	}
+	key := editTestIssue(t, site, "ALPHA", "In Progress")
+	e.client = func(o *jira.Options) { o.HeaderTimeout, o.BaseBackoff = 100*time.Millisecond, time.Millisecond }
+	site.Faults().Reset()
+	site.Faults().SetLatency(time.Hour, 0)
+	start := time.Now()
+	r := e.run("", "edit", key, "summary=Never seen")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("edit against a silent site took %v", took)
+	}
+	if r.code == 0 || !has(r.stderr, "retrying "+key+" in 1ms (no answer within 100ms)") || !has(r.stderr, "Jira did not answer within 100ms (3 attempts)") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if st := site.Faults().Stats(); st.Requests > 4 {
+		t.Errorf("%d requests for one edit of a silent site", st.Requests)
 	}
 }
 

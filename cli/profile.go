@@ -97,6 +97,9 @@ func (g *globals) newClient(ctx context.Context, site *config.Site, token string
 	for _, a := range adjust {
 		a(&opts)
 	}
+	if g.client != nil {
+		g.client(&opts)
+	}
 	if g.debug {
 		w, err := debugLog()
 		if err != nil {

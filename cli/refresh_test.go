@@ -140,6 +140,28 @@ func TestRefreshErrors(t *testing.T) {
 			t.Errorf("summary %+v: want profile t, mode full and the error", s)
 		}
 	})
+	t.Run("silent", func(t *testing.T) {
+		// A site that accepts connections and never answers, as a stopped Jira process:
+		// the first request (dialect detection) runs out of time on every attempt and the
+		// command ends, saying so. It used to wait forever without --timeout.
+		site, url := serveFake(t, jiratest.Options{Dialect: "cloud", Issues: 20, Seed: 3})
+		site.Faults().SetLatency(time.Hour, 0)
+		e := newCLIEnv(t)
+		e.client = func(o *jira.Options) { o.HeaderTimeout, o.BaseBackoff = 100*time.Millisecond, time.Millisecond }
+		e.writeConfig(url, "auto", "admin", "project = ALPHA")
+		start := time.Now()
+		r := e.run("", "refresh", "--json")
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("refresh of a silent site took %v", took)
+		}
+		want := "GET /rest/api/2/serverInfo: Jira did not answer within 100ms (3 attempts)"
+		if r.code != ExitError || !has(r.stderr, want) || !has(r.stderr, "(attempt 2: no answer within 100ms)") {
+			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+		if s := decodeSummary(t, r.stdout); !strings.Contains(s.Error, want) {
+			t.Errorf("summary %+v: want the error", s)
+		}
+	})
 }
 
 // TestRefreshRemembersIdentity: a cache deleted and rebuilt by refresh knows again who the

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"foundation/jira"
+
 	"charm.land/fang/v2"
 	"github.com/spf13/cobra"
 )
@@ -25,6 +27,9 @@ type globals struct {
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
+	// client, when set, adjusts the options of every Jira client the command builds, after
+	// the profile's and the command's own (tests shorten the time limits with it).
+	client func(*jira.Options)
 }
 
 // Main runs the command line with args and returns the exit code.

@@ -26,6 +26,7 @@ type cliEnv struct {
 	t      *testing.T
 	config string
 	cache  string
+	client func(*jira.Options) // adjusts every Jira client the commands build
 }
 
 func newCLIEnv(t *testing.T) *cliEnv {
@@ -55,7 +56,7 @@ func has(stderr, want string) bool {
 func (e *cliEnv) run(stdin string, args ...string) result {
 	e.t.Helper()
 	var out, errOut bytes.Buffer
-	g := &globals{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut}
+	g := &globals{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, client: e.client}
 	root := newRoot(g)
 	root.SetIn(g.stdin)
 	root.SetOut(&out)

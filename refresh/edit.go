@@ -98,6 +98,8 @@ type EditEvent struct {
 	Done  int // bulk: issues finished so far
 	Total int // bulk: issues in all
 	Err   error
+	// Reason says in a few words what a wait is for: "HTTP 429", "no answer within 30s".
+	Reason string
 }
 
 // WriterOptions configure a Writer.
@@ -200,7 +202,7 @@ func (w *Writer) OnClientEvent(ev jira.Event) {
 	if ev.Kind == jira.EventRetry {
 		kind = "retry"
 	}
-	w.opt.Progress(EditEvent{Kind: kind, Key: issueOfPath(ev.Path), Wait: ev.Wait, Err: ev.Err})
+	w.opt.Progress(EditEvent{Kind: kind, Key: issueOfPath(ev.Path), Wait: ev.Wait, Err: ev.Err, Reason: ev.Reason()})
 }
 
 // issueOfPath picks the issue key out of /rest/api/N/issue/KEY[/...].
