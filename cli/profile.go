@@ -93,7 +93,8 @@ func (g *globals) pickSite(c *config.Config) (*config.Site, error) {
 
 // newClient builds the Jira client of a profile with the token already read.
 func (g *globals) newClient(ctx context.Context, site *config.Site, token string, adjust ...func(*jira.Options)) (*jira.Client, error) {
-	opts := jira.Options{BaseURL: site.URL, Dialect: jiraDialect(site.Dialect), Email: site.Email, Token: token}
+	opts := jira.Options{BaseURL: site.URL, Dialect: jiraDialect(site.Dialect), Email: site.Email, Token: token,
+		RequestsPerSecond: site.RequestsPerSecond}
 	for _, a := range adjust {
 		a(&opts)
 	}

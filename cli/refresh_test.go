@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -376,5 +377,42 @@ func TestRefreshInterruptedWording(t *testing.T) {
 		if exitCode(err) != tt.code || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "context canceled") {
 			t.Errorf("%+v %s: exit %d, %v", tt.sum, tt.failed, exitCode(err), err)
 		}
+	}
+}
+
+// TestRequestsPerSecondReachesTheClient: a profile's requests_per_second paces the client
+// the commands build from it, and unlimited turns the pacing off. Pacing is a floor on the
+// time a series of requests takes, so the paced run is timed from below.
+func TestRequestsPerSecondReachesTheClient(t *testing.T) {
+	_, url := serveFake(t, jiratest.Options{Dialect: "cloud", Issues: 10, Seed: 3})
+	run := func(rate string, n int) time.Duration {
+		e := newCLIEnv(t)
+		e.writeConfig(url, "cloud", "admin", "project = ALPHA")
+		f, err := os.OpenFile(e.config, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(f, "    requests_per_second: %s\n", rate)
+		f.Close()
+		g := &globals{stdout: io.Discard, stderr: io.Discard}
+		_, client, err := g.openSite(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for range n {
+			if _, err := client.Myself(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	// A burst of 4, then 4 more at 4 a second: at least a second.
+	if took := run("4", 8); took < 900*time.Millisecond {
+		t.Errorf("8 requests at requests_per_second: 4 took %v, want at least 1s", took)
+	}
+	// At the default 20 a second these would take at least half a second.
+	if took := run("unlimited", 30); took > 400*time.Millisecond {
+		t.Errorf("30 requests with requests_per_second: unlimited took %v: still paced?", took)
 	}
 }

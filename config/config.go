@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,6 +27,10 @@ const (
 	DefaultPermissionTTL = 5 * time.Minute
 	DefaultDialect       = DialectAuto
 )
+
+// Unpaced is the RequestsPerSecond of a profile written `requests_per_second: unlimited`:
+// its requests are not paced client-side, and only Jira's own 429s slow them down.
+const Unpaced = -1
 
 // Config is the whole config file.
 type Config struct {
@@ -68,6 +73,9 @@ type Site struct {
 	Scope         string // bounded JQL: the set of issues mirrored in the cache
 	PollInterval  time.Duration
 	PermissionTTL time.Duration
+	// RequestsPerSecond paces the profile's requests to Jira: 0 leaves the client's default
+	// (jira.DefaultRequestsPerSecond), Unpaced (or any negative value) turns pacing off.
+	RequestsPerSecond float64
 	// WebhookSource is where the webhook signing secret comes from; zero when webhooks are
 	// not used.
 	WebhookSource SecretRef
@@ -96,6 +104,9 @@ func (s *Site) String() string {
 		parts = append(parts, fmt.Sprintf("scope=%q", s.Scope))
 	}
 	parts = append(parts, "poll="+formatDuration(s.PollInterval), "permission_ttl="+formatDuration(s.PermissionTTL))
+	if s.RequestsPerSecond != 0 {
+		parts = append(parts, "requests_per_second="+formatRate(s.RequestsPerSecond))
+	}
 	if s.WebhookSource.IsSet() {
 		parts = append(parts, "webhook="+s.WebhookSource.String())
 	}
@@ -252,6 +263,14 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// formatRate writes a requests_per_second value as the config file spells it.
+func formatRate(r float64) string {
+	if r < 0 {
+		return "unlimited"
+	}
+	return strconv.FormatFloat(r, 'g', -1, 64)
 }
 
 // formatSafe writes a redacted description for any verb, quoting it for %q.

@@ -86,12 +86,14 @@ sites:
     scope: project in (ALPHA, BETA)
     poll_interval: 30s
     permission_ttl: 10m
+    requests_per_second: 50
     webhook: {secret_env: ACME_WEBHOOK_SECRET}
   dc:
     url: http://jira.internal:8080/jira
     dialect: DataCenter
     keyring: true
     scope: project = OPS
+    requests_per_second: unlimited
 keys:
   down: [j, down]
   quit: q
@@ -109,12 +111,12 @@ func TestParseFull(t *testing.T) {
 	acme, dc := c.Sites[0], c.Sites[1]
 	want := &Site{Name: "acme", URL: "https://acme.atlassian.net", Dialect: DialectAuto, Email: "alice@acme.com",
 		TokenSource: SecretRef{Env: "ACME_JIRA_TOKEN"}, Scope: "project in (ALPHA, BETA)", PollInterval: 30 * time.Second,
-		PermissionTTL: 10 * time.Minute, WebhookSource: SecretRef{Env: "ACME_WEBHOOK_SECRET"}}
+		PermissionTTL: 10 * time.Minute, RequestsPerSecond: 50, WebhookSource: SecretRef{Env: "ACME_WEBHOOK_SECRET"}}
 	if !sameSite(acme, want) {
 		t.Errorf("acme = %s\nwant %s", acme, want)
 	}
 	want = &Site{Name: "dc", URL: "http://jira.internal:8080/jira", Dialect: DialectDataCenter, TokenSource: SecretRef{Keyring: true},
-		Scope: "project = OPS", PollInterval: DefaultPollInterval, PermissionTTL: DefaultPermissionTTL}
+		Scope: "project = OPS", PollInterval: DefaultPollInterval, PermissionTTL: DefaultPermissionTTL, RequestsPerSecond: Unpaced}
 	if !sameSite(dc, want) {
 		t.Errorf("dc = %s\nwant %s", dc, want)
 	}
@@ -184,6 +186,13 @@ func TestParseErrors(t *testing.T) {
 				"config.yaml:8: sites.acme.scope: missing",
 				"config.yaml:9: sites.acme.poll_interval: must be at least 1s",
 				"config.yaml:10: sites.acme.permission_ttl: \"soon\" is not a duration",
+			}},
+		{"bad rates", "sites:\n  a:\n" + minimalSite + "    requests_per_second: fast\n  b:\n" + minimalSite + "    requests_per_second: -1\n  c:\n" + minimalSite + "    requests_per_second: .inf\n  d:\n" + minimalSite + "    requests_per_second: [20]\n",
+			[]string{
+				"config.yaml:6: sites.a.requests_per_second: \"fast\" is not a number of requests per second such as 20, or unlimited",
+				"config.yaml:11: sites.b.requests_per_second: must not be negative; write unlimited to turn pacing off",
+				"config.yaml:16: sites.c.requests_per_second: \".inf\" is not a number of requests per second",
+				"config.yaml:21: sites.d.requests_per_second: expected a number of requests per second such as 20, or unlimited",
 			}},
 		{"no token source", "sites:\n  acme:\n    url: https://a.example\n    scope: project = ALPHA\n",
 			[]string{"config.yaml:2: sites.acme: no token source: set one of token_env, token_cmd, keyring: true or token"}},
@@ -494,9 +503,10 @@ func TestSaveGolden(t *testing.T) {
 	dc := NewSite("dc")
 	dc.URL, dc.Dialect, dc.Scope = "https://jira.example.com", DialectDataCenter, `project = OPS AND labels = "on-call"`
 	dc.TokenSource = SecretRef{Cmd: "pass show jira/dc"}
-	dc.PollInterval, dc.PermissionTTL = 90*time.Second, time.Hour
+	dc.PollInterval, dc.PermissionTTL, dc.RequestsPerSecond = 90*time.Second, time.Hour, 2.5
 	zed := NewSite("zed") // added before "b": order must survive
 	zed.URL, zed.Scope, zed.TokenSource = "http://127.0.0.1:8089", "key = A-1", SecretRef{Keyring: true}
+	zed.RequestsPerSecond = Unpaced
 	b := NewSite("b")
 	b.URL, b.Scope, b.TokenSource = "https://b.example", "project = B", SecretRef{Plain: "plain-value"}
 	for _, s := range []*Site{acme, dc, zed, b} {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -210,7 +212,7 @@ func (l *loader) parse(data []byte) *Config {
 
 var (
 	topKeys     = []string{"default_site", "sites", "keys", "tui"}
-	siteKeys    = []string{"url", "dialect", "email", "token_env", "token_cmd", "keyring", "token", "scope", "poll_interval", "permission_ttl", "webhook"}
+	siteKeys    = []string{"url", "dialect", "email", "token_env", "token_cmd", "keyring", "token", "scope", "poll_interval", "permission_ttl", "requests_per_second", "webhook"}
 	webhookKeys = []string{"secret_env", "secret_cmd", "keyring", "secret"}
 	tuiKeys     = []string{"mouse"}
 )
@@ -270,6 +272,8 @@ func (l *loader) site(s *Site, n ast.Node, field string) {
 			s.PollInterval = l.duration(e.Value, f, DefaultPollInterval)
 		case "permission_ttl":
 			s.PermissionTTL = l.duration(e.Value, f, DefaultPermissionTTL)
+		case "requests_per_second":
+			s.RequestsPerSecond = l.rate(e.Value, f)
 		case "webhook":
 			l.webhook(s, e.Value, f)
 		default:
@@ -521,6 +525,30 @@ func (l *loader) duration(n ast.Node, field string, def time.Duration) time.Dura
 		return def
 	}
 	return d
+}
+
+// rate reads requests_per_second: a number of requests, 0 for the default, or unlimited.
+// A negative number is refused rather than read as unlimited: turning pacing off should
+// say so.
+func (l *loader) rate(n ast.Node, field string) float64 {
+	s, ok := l.scalar(n)
+	if !ok {
+		l.problem(n, field, "expected a number of requests per second such as 20, or unlimited")
+		return 0
+	}
+	if strings.EqualFold(s, "unlimited") {
+		return Unpaced
+	}
+	r, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil || math.IsNaN(r) || math.IsInf(r, 0):
+		l.problem(n, field, "%q is not a number of requests per second such as 20, or unlimited", s)
+		return 0
+	case r < 0:
+		l.problem(n, field, "must not be negative; write unlimited to turn pacing off")
+		return 0
+	}
+	return r
 }
 
 func line(n ast.Node) int {

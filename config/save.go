@@ -67,10 +67,22 @@ func siteYAML(s *Site) yaml.MapSlice {
 		yaml.MapItem{Key: "poll_interval", Value: formatDuration(s.PollInterval)},
 		yaml.MapItem{Key: "permission_ttl", Value: formatDuration(s.PermissionTTL)},
 	)
+	if s.RequestsPerSecond != 0 {
+		// Only when set: the default belongs to the client and may change with it.
+		m = append(m, yaml.MapItem{Key: "requests_per_second", Value: rateYAML(s.RequestsPerSecond)})
+	}
 	if s.WebhookSource.IsSet() {
 		m = append(m, yaml.MapItem{Key: "webhook", Value: secretYAML(s.WebhookSource, "secret_env", "secret_cmd", "secret")})
 	}
 	return m
+}
+
+// rateYAML is a requests_per_second value: a number, or the word unlimited.
+func rateYAML(r float64) any {
+	if r < 0 {
+		return "unlimited"
+	}
+	return r
 }
 
 func secretYAML(r SecretRef, envKey, cmdKey, plainKey string) yaml.MapSlice {

@@ -5,6 +5,7 @@ import (
 	"foundation/jql"
 	"foundation/keybind"
 	"maps"
+	"math"
 	"net/url"
 	"regexp"
 	"slices"
@@ -75,6 +76,9 @@ func validate(c *Config) []Problem {
 		}
 		if s.PermissionTTL <= 0 {
 			add(f+".permission_ttl", "must be positive")
+		}
+		if math.IsNaN(s.RequestsPerSecond) || math.IsInf(s.RequestsPerSecond, 0) {
+			add(f+".requests_per_second", "must be a number of requests per second such as 20, or unlimited")
 		}
 		if s.WebhookSource.IsSet() {
 			ps = append(ps, checkSecretRef(s.WebhookSource, f+".webhook", "secret_env", "secret_cmd", "secret", false)...)
