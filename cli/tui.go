@@ -412,6 +412,12 @@ func (b *siteBackend) LastChange(ctx context.Context) (int64, error) {
 // grantRetry is how long after a failed background grants check the next one may start.
 const grantRetry = 30 * time.Second
 
+// grantCheckLimit bounds a background grants check as a whole. The client's time limits
+// end each request Jira does not answer, and this must outlast them (three attempts of
+// jira.DefaultHeaderTimeout): cut shorter, a silent Jira would read as an interrupted
+// check rather than as Jira not answering, and the screen would not say OFFLINE.
+const grantCheckLimit = 5 * time.Minute
+
 func (b *siteBackend) recheckExpiredGrants() {
 	now := time.Now()
 	b.mu.Lock()
@@ -429,7 +435,7 @@ func (b *siteBackend) recheckExpiredGrants() {
 	b.checking, b.checked = true, b.opened
 	b.mu.Unlock()
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), grantCheckLimit)
 		defer cancel()
 		_, err := refresh.CheckGrants(ctx, b.client, b.db, b.who(), b.site.PermissionTTL)
 		b.mu.Lock()
