@@ -382,7 +382,7 @@ func TestKeysTypedWhileTheEditorLoadsGoToIt(t *testing.T) {
 	}
 	d.handle(keyPress("space"))
 	d.handle(keyPress("j"))
-	d.mustSee("›  pending edit test j")
+	d.mustSee("› ‹current value› pending edit test j")
 	d.idle()
 	if r := d.app.lens.issueAt(d.app.lens.table.CursorRow()); r == nil || r.Key != "ALPHA-2" {
 		t.Fatalf("the cursor left ALPHA-2 while the editor loaded:\n%s", d.screen())
@@ -393,6 +393,25 @@ func TestKeysTypedWhileTheEditorLoadsGoToIt(t *testing.T) {
 	d.mustSee("summary of ALPHA-2 [text]") // ready, on the row it was opened on
 	d.keys("enter")
 	if got, want := b.value(t, "ALPHA-2", "summary"), was+" pending edit test j"; got != want {
+		t.Fatalf("summary %q, want %q", got, want)
+	}
+
+	// An enter typed while it loads does not write what the preview could not show (the
+	// current value with the typed keys after it): the ready editor shows it, and another
+	// enter writes it. A backspace past the typed text shows as taking from the value.
+	was = b.value(t, "ALPHA-2", "summary")
+	d.press("e")
+	for _, k := range []string{"Q", "backspace", "backspace", "Z", "enter"} {
+		d.handle(keyPress(k))
+	}
+	d.mustSee("› ‹current value›⌫Z⏎")
+	d.idle()
+	if got := b.value(t, "ALPHA-2", "summary"); got != was {
+		t.Fatalf("an enter typed while the editor loaded wrote %q", got)
+	}
+	d.mustSee("check the value, enter writes it")
+	d.keys("enter")
+	if got, want := b.value(t, "ALPHA-2", "summary"), was[:len(was)-1]+"Z"; got != want {
 		t.Fatalf("summary %q, want %q", got, want)
 	}
 

@@ -562,9 +562,15 @@ func (a *App) onEditMeta(msg editMetaMsg) tea.Cmd {
 	if e.completes() {
 		cmds = append(cmds, a.suggestNow())
 	}
-	// The keys typed while it loaded, as if it had been there (enter among them commits).
+	// The keys typed while it loaded, as if it had been there, up to an enter: the value
+	// they made was not on screen (the current value was not known), so it is shown now
+	// and another enter writes it.
 	for _, k := range loading.held {
 		if a.edit.cell != e {
+			break
+		}
+		if k.String() == "enter" {
+			e.heldEnter = true
 			break
 		}
 		cmds = append(cmds, a.onEditKey(k))

@@ -50,9 +50,13 @@ type cellEditor struct {
 	history *historyEdit
 	// loading: what the editor is for ("Summary of ALPHA-2") while the backend is asked
 	// how the field is edited; "" once it is ready. held are the keys typed meanwhile,
-	// replayed into the ready editor.
+	// replayed into the ready editor (up to an enter: what they made is shown before
+	// anything is written).
 	loading string
 	held    []tea.KeyPressMsg
+	// heldEnter: an enter typed while it loaded was held back; the hint says another
+	// enter writes the value now on screen, until the next key.
+	heldEnter bool
 
 	// Status: the picked target status, then the screen fields asked for one at a time.
 	status  string
@@ -252,6 +256,7 @@ const (
 
 // update handles one key.
 func (e *cellEditor) update(msg tea.KeyPressMsg) (editorAction, tea.Cmd) {
+	e.heldEnter = false
 	switch msg.String() {
 	case "esc":
 		return editorCancel, nil
@@ -542,14 +547,10 @@ func resolveDate(text string, now time.Time) (string, error) {
 // and a hint or the reason the value cannot be written.
 func (e *cellEditor) lines(th *Theme, width int) []string {
 	if e.loading != "" {
-		typed := ""
-		for _, k := range e.held {
-			typed += k.Text
-		}
 		out := []string{
 			th.Render(th.Selected, "edit "+e.loading),
-			"› " + typed,
-			th.Render(th.Muted, "loading the editor… what you type goes to it · esc cancels"),
+			"› " + th.Render(th.Muted, "‹current value›") + heldPreview(e.held),
+			th.Render(th.Muted, "loading the editor… what you type goes after the current value · esc cancels"),
 		}
 		for i := range out {
 			out[i] = fitLine(out[i], width)
@@ -615,6 +616,8 @@ func (e *cellEditor) inputWidth(width int) int { return width - 2 }
 
 func (e *cellEditor) hint() string {
 	switch {
+	case e.heldEnter:
+		return "typed while the editor loaded: check the value, enter writes it · esc cancel"
 	case e.inScreen() || e.meta.Kind == KindSelect || e.meta.Kind == KindSprint || e.meta.Kind == KindStatus:
 		return "type to narrow · ↑/↓ pick · enter set · esc cancel"
 	case e.meta.Kind == KindMultiSelect:
@@ -631,3 +634,26 @@ func (e *cellEditor) hint() string {
 
 // plainDecimal is a number as a number editor takes it.
 var plainDecimal = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
+
+// heldPreview shows the keys typed while the editor loads as they will act on the current
+// value, which is not known yet: text as typed, a backspace past that text as ⌫ (it will
+// take a character of the value), enter as ⏎ (the ready editor waits for another).
+func heldPreview(held []tea.KeyPressMsg) string {
+	var typed []rune
+	erased := 0
+	for _, k := range held {
+		switch k.String() {
+		case "backspace":
+			if len(typed) > 0 {
+				typed = typed[:len(typed)-1]
+			} else {
+				erased++
+			}
+		case "enter":
+			typed = append(typed, '⏎')
+		default:
+			typed = append(typed, []rune(k.Text)...)
+		}
+	}
+	return strings.Repeat("⌫", erased) + string(typed)
+}
