@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -100,8 +102,23 @@ func refreshSite(ctx context.Context, g *globals, f refreshFlags) (refresh.Summa
 	if f.full {
 		none.Mode = refresh.ModeFull
 	}
-	client, err := g.connectSite(ctx, site, func(o *jira.Options) { o.OnEvent = prog.event })
+	start := time.Now()
+	var retries atomic.Int64 // the client's events may come from several requests at once
+	client, err := g.connectSite(ctx, site, func(o *jira.Options) {
+		o.OnEvent = func(ev jira.Event) {
+			if ev.Kind == jira.EventRetry || ev.Kind == jira.EventRateLimited {
+				retries.Add(1)
+			}
+			prog.event(ev)
+		}
+	})
 	if err != nil {
+		// What reaching Jira cost before it failed (detecting the dialect), as the summary
+		// of a run that got further counts its own.
+		none.Duration, none.Retries = time.Since(start), retries.Load()
+		if talkedToJira(err) {
+			none.Requests = none.Retries + 1
+		}
 		return none, err
 	}
 	db, err := openCache(ctx, site)
@@ -426,4 +443,14 @@ func bar(n, total int) string {
 	}
 	fill := min(width, n*width/total)
 	return fmt.Sprintf("[%s%s] %d/%d issues", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), n, total)
+}
+
+// talkedToJira reports whether err came from a request to Jira (an answer, or none in
+// time, or a connection that failed) rather than from before any (a missing token).
+func talkedToJira(err error) bool {
+	var api *jira.APIError
+	var timeout *jira.TimeoutError
+	var ne net.Error
+	var op *net.OpError
+	return errors.As(err, &api) || errors.As(err, &timeout) || errors.As(err, &ne) || errors.As(err, &op)
 }

@@ -137,8 +137,8 @@ func TestRefreshErrors(t *testing.T) {
 			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 		}
 		// The profile comes from default_site; the JSON names it all the same.
-		if s := decodeSummary(t, r.stdout); s.Site != "t" || s.Mode != "full" || s.Error == "" {
-			t.Errorf("summary %+v: want profile t, mode full and the error", s)
+		if s := decodeSummary(t, r.stdout); s.Site != "t" || s.Mode != "full" || s.Error == "" || s.Requests == 0 || s.Requests != s.Retries+1 || s.Duration == 0 {
+			t.Errorf("summary %+v: want profile t, mode full, the error and the attempts made", s)
 		}
 	})
 	t.Run("silent", func(t *testing.T) {
@@ -159,8 +159,10 @@ func TestRefreshErrors(t *testing.T) {
 		if r.code != ExitError || !has(r.stderr, want) || !has(r.stderr, "(attempt 2: no answer within 100ms)") {
 			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 		}
-		if s := decodeSummary(t, r.stdout); !strings.Contains(s.Error, want) {
-			t.Errorf("summary %+v: want the error", s)
+		// What it cost is counted, as for a run that got further: three attempts, two
+		// of them retries, and the time they took.
+		if s := decodeSummary(t, r.stdout); !strings.Contains(s.Error, want) || s.Requests != 3 || s.Retries != 2 || s.Duration < 300*time.Millisecond {
+			t.Errorf("summary %+v: want the error, 3 requests, 2 retries and their time", s)
 		}
 	})
 }
@@ -209,14 +211,16 @@ func failSearchAfter(t *testing.T, dialect string, issues, n int) string {
 
 // refreshJSON is the --json summary as a script reads it.
 type refreshJSON struct {
-	Site      string  `json:"site"`
-	Mode      string  `json:"mode"`
-	Fetched   int     `json:"fetched"`
-	Scanned   int     `json:"scanned"`
-	Requests  int     `json:"requests"`
-	Partial   bool    `json:"partial"`
-	Error     string  `json:"error"`
-	Watermark *string `json:"watermark"`
+	Site      string        `json:"site"`
+	Mode      string        `json:"mode"`
+	Fetched   int           `json:"fetched"`
+	Scanned   int           `json:"scanned"`
+	Requests  int           `json:"requests"`
+	Retries   int           `json:"retries"`
+	Duration  time.Duration `json:"duration_ns"`
+	Partial   bool          `json:"partial"`
+	Error     string        `json:"error"`
+	Watermark *string       `json:"watermark"`
 }
 
 func decodeSummary(t *testing.T, stdout string) refreshJSON {
