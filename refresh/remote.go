@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 
 	"foundation/jira"
 	"foundation/jql"
@@ -76,6 +77,9 @@ func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB, scope
 				if reason == "" {
 					reason = apiErr.Error()
 				}
+				// Jira's positions count in the query sent, the Lens's JQL within the
+				// scope, re-rendered: they would point elsewhere in the JQL quoted.
+				reason = jqlPosition.ReplaceAllString(reason, "")
 				kept = remoteRefused{Refused: reason}
 				res.Refused = append(res.Refused, RemoteRefusal{Lens: st.Name, JQL: q, Reason: reason})
 			default:
@@ -92,6 +96,9 @@ func FetchRemoteMembers(ctx context.Context, c *jira.Client, db *store.DB, scope
 	}
 	return res, nil
 }
+
+// jqlPosition is where Jira says a JQL error is: " (line 1, character 62)".
+var jqlPosition = regexp.MustCompile(`\s*\(line \d+, character \d+\)`)
 
 // remoteRefused is what the cache keeps for a remote query Jira refused, in place of the
 // array of member keys.
