@@ -584,7 +584,7 @@ func (e *editingBackend) editResult(ctx context.Context, r refresh.Result) tui.E
 }
 
 func editResult(r refresh.Result) tui.EditResult {
-	return tui.EditResult{Key: r.Key, Field: r.Field, Old: r.Old, New: r.New, Unchanged: r.Unchanged}
+	return tui.EditResult{Key: r.Key, Field: r.Field, Old: r.Old, New: r.New, Unchanged: r.Unchanged, Delta: r.Delta}
 }
 
 // editError turns the Writer's typed errors into the TUI's, which it shows as a conflict

@@ -290,6 +290,11 @@ func testEditingBackend(t *testing.T, dialect string) {
 	if err != nil || len(br.Changed) != 2 || len(br.Failed) != 1 || br.Failed[0].Key != "ALPHA-99999" || calls.Load() != 3 {
 		t.Fatalf("bulk %+v %v (%d progress calls)", br, err, calls.Load())
 	}
+	for _, r := range br.Changed {
+		if r.Delta != "+bulked" {
+			t.Errorf("bulk result %+v: want the delta +bulked, what the undo message names", r)
+		}
+	}
 	if _, err := be.Undo(ctx, tui.SetOptions{}); err != nil {
 		t.Fatalf("undo bulk: %v", err)
 	}

@@ -121,6 +121,9 @@ type EditResult struct {
 	Name       string // the field's name, for messages ("" when unknown)
 	Old, New   string
 	Unchanged  bool // the value was already there: nothing written
+	// Delta is, for a list edit of +/- changes only, the changes it made ("+a,-b"): what
+	// its undo reverses and its redo repeats, rather than the whole lists.
+	Delta string
 	// Note is what the viewer should know of a write that was made: its read-back failed,
 	// so the cache shows it only after the next refresh.
 	Note string

@@ -79,6 +79,12 @@ func (a *App) stepText(rs []EditResult, redo bool) string {
 		if redo {
 			from, to = r.Old, r.New
 		}
+		if r.Delta != "" {
+			// The changes undone or redone ("undid ALPHA-4 Labels +mine"), not whole
+			// lists: others' changes to the list stay.
+			parts = append(parts, fmt.Sprintf("%s %s %s", r.Key, a.fieldTitle(r.Field, r.Name), r.Delta))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %s %s → %s", r.Key, a.fieldTitle(r.Field, r.Name), a.showValue(from), a.showValue(to)))
 	}
 	text := strings.Join(parts, ", ")
