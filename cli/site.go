@@ -475,6 +475,7 @@ func (g *globals) siteRemove(ctx context.Context, name string, yes, deleteCache 
 
 	// Read before the secrets go: they are what the cache's memory of the identity is bound to.
 	creds, _, _ := siteCredentials(ctx, site)
+	wasDefault := cfg.DefaultSite == name
 	cfg.RemoveSite(name)
 	// The config goes first: once the profile is gone from it, a half-done cleanup below
 	// leaves only orphans, never a profile without its secret.
@@ -502,6 +503,10 @@ func (g *globals) siteRemove(ctx context.Context, name string, yes, deleteCache 
 			"Lenses, the audit log and webhook deliveries that Jira cannot give back (--delete-cache deletes a cache with its profile)\n", what, cache)
 	default:
 		fmt.Fprintf(g.stderr, "removed %s\n", what)
+	}
+	if wasDefault && len(cfg.Sites) > 1 {
+		// With one profile left, commands take it; with more, they must be told which.
+		fmt.Fprintf(g.stderr, "%s was the default profile and there is none now: name one with --site, or set default_site in %s\n", name, path)
 	}
 	return errors.Join(errs...)
 }

@@ -508,3 +508,26 @@ func TestConfirm(t *testing.T) {
 		}
 	}
 }
+
+// TestSiteRemoveDefaultSays: removing the default profile while two others remain says
+// there is no default any more, and how to name one; with one left, commands take it.
+func TestSiteRemoveDefaultSays(t *testing.T) {
+	e := newCLIEnv(t)
+	cloud := fakeSite(t, "cloud")
+	for _, who := range []string{"alice", "bob", "admin"} {
+		args := []string{"site", "add", who, "--url", cloud, "--email", who + "@example.com", "--keyring", "--scope", "project = ALPHA"}
+		if r := e.run(who+"-token\n", args...); r.code != 0 {
+			t.Fatalf("add %s: %d %s", who, r.code, r.stderr)
+		}
+	}
+	if c := e.load(); c.DefaultSite != "alice" {
+		t.Fatalf("default %q, want the first profile added", c.DefaultSite)
+	}
+	r := e.run("", "site", "remove", "alice", "--yes")
+	if r.code != 0 || !has(r.stderr, "alice was the default profile and there is none now") || !has(r.stderr, "default_site in "+e.config) {
+		t.Errorf("remove the default: %d\n%s", r.code, r.stderr)
+	}
+	if r := e.run("", "site", "remove", "bob", "--yes"); r.code != 0 || has(r.stderr, "default profile") {
+		t.Errorf("remove a profile that is not the default: %d\n%s", r.code, r.stderr)
+	}
+}
