@@ -163,10 +163,15 @@ func editorKind(f lens.Field, wk store.WellKnown) tui.FieldKind {
 
 // requireEdit refuses a viewer without edit level on the Lens.
 func (e *editingBackend) requireEdit(ctx context.Context, lensID string) (*lens.Definition, error) {
+	return e.requireEditTo(ctx, lensID, refresh.ActionEditCells)
+}
+
+// requireEditTo is requireEdit for an action named in the refusal (moving rows).
+func (e *editingBackend) requireEditTo(ctx context.Context, lensID, action string) (*lens.Definition, error) {
 	// The one Lens ACL check (owner from the record when the file names none); a refusal
 	// is a *refresh.AccessError saying who, what is needed and what they have.
 	v := e.who()
-	def, err := refresh.RequireLensAccess(ctx, e.db, lensID, v, lens.LevelEdit, refresh.ActionEditCells)
+	def, err := refresh.RequireLensAccess(ctx, e.db, lensID, v, lens.LevelEdit, action)
 	var ae *refresh.AccessError
 	if errors.As(err, &ae) && ae.Viewer == v.User && v.DisplayName != "" {
 		// Messages name the viewer as people know them, not by account id.
@@ -725,12 +730,12 @@ func (e *editingBackend) Bulk(ctx context.Context, keys []string, name, value st
 }
 
 func (e *editingBackend) CheckEdit(ctx context.Context, lensID string) error {
-	_, err := e.requireEdit(ctx, lensID)
+	_, err := e.requireEditTo(ctx, lensID, refresh.ActionMoveRows)
 	return err
 }
 
 func (e *editingBackend) PlanMove(ctx context.Context, req tui.MoveRequest) (tui.MovePlan, error) {
-	def, err := e.requireEdit(ctx, req.Lens)
+	def, err := e.requireEditTo(ctx, req.Lens, refresh.ActionMoveRows)
 	if err != nil {
 		return tui.MovePlan{}, err
 	}
@@ -774,7 +779,7 @@ func (e *editingBackend) Move(ctx context.Context, req tui.MoveRequest) (tui.Edi
 // (tui.RankOrder says so, and which way); above in a descending Lens is after in Jira.
 func (e *editingBackend) Rank(ctx context.Context, lensID, key, beforeKey, afterKey string) (tui.EditResult, error) {
 	defer e.writing()()
-	def, err := e.requireEdit(ctx, lensID)
+	def, err := e.requireEditTo(ctx, lensID, refresh.ActionMoveRows)
 	if err != nil {
 		return tui.EditResult{}, err
 	}

@@ -23,6 +23,7 @@ const (
 	ActionOpen       = "open"
 	ActionExport     = "export"
 	ActionEditCells  = "edit cells of"
+	ActionMoveRows   = "move rows of"
 	ActionDefinition = "change the generators, columns or views of"
 	ActionACL        = "change the access list of"
 	ActionDelete     = "delete"

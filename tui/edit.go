@@ -52,8 +52,9 @@ type Editor interface {
 	// fields a transition screen requires (status). An issue whose value already is value
 	// comes back in Changed with Unchanged set, and nothing is written to it.
 	Bulk(ctx context.Context, keys []string, field, value string, opt SetOptions, progress func(done, total int)) (BulkResult, error)
-	// CheckEdit refuses, as EditMeta and PlanMove do, a viewer who may not edit Lens (its
-	// ID); nil when they may. x asks it, so a row is not cut where it cannot be pasted.
+	// CheckEdit refuses, as PlanMove does, a viewer who may not edit Lens (its ID) and so
+	// may not move its rows; nil when they may. x asks it, so a row is not cut where it
+	// cannot be pasted.
 	CheckEdit(ctx context.Context, lens string) error
 	// PlanMove says how Move would write a move and warns when the Lens's generators would
 	// put the row back elsewhere (implement it with the package's PlanMove).
