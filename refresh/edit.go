@@ -1239,12 +1239,7 @@ func (w *Writer) build(ctx context.Context, key, project string, f fieldInfo, ef
 // applyListOps is a list field's value (comma-separated) after removing and adding items,
 // each at most once, as Jira applies them; fold matches names in any case.
 func applyListOps(old string, add, remove []string, fold bool) string {
-	var cur []string
-	for _, p := range strings.Split(old, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			cur = append(cur, p)
-		}
-	}
+	cur := listItems(old)
 	eq := func(a string) func(string) bool {
 		return func(b string) bool { return a == b || (fold && strings.EqualFold(a, b)) }
 	}
@@ -1259,19 +1254,21 @@ func applyListOps(old string, add, remove []string, fold bool) string {
 	return strings.Join(cur, ",")
 }
 
+// listItems are the items of a list field's value: comma-separated, trimmed, none empty.
+func listItems(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // listDelta is the change from list old to list new as +/- operations: the items new adds,
 // then those it drops. Names compare case-insensitively when fold (option names).
 func listDelta(old, new string, fold bool) string {
-	split := func(s string) []string {
-		var out []string
-		for _, p := range strings.Split(s, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	was, now := split(old), split(new)
+	was, now := listItems(old), listItems(new)
 	in := func(list []string, x string) bool {
 		return slices.ContainsFunc(list, func(y string) bool { return x == y || (fold && strings.EqualFold(x, y)) })
 	}

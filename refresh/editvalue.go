@@ -515,12 +515,7 @@ type sprintRef struct {
 func sameValue(k editKind, a, b string) bool {
 	if k == kindLabels || k == kindMultiOption || k == kindSprint {
 		split := func(s string) []string {
-			var out []string
-			for _, p := range strings.Split(s, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					out = append(out, strings.ToLower(p))
-				}
-			}
+			out := listItems(strings.ToLower(s))
 			slices.Sort(out)
 			return out
 		}
